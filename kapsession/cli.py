@@ -1,0 +1,213 @@
+"""The command line: argument parsing for the whole program, and the subcommands that need no GUI.
+
+`kapsession` with no subcommand opens the app (ui.app does that; this module never imports Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from . import export_json, paths
+from .clock import SystemClock
+from .errors import KapsessionError
+from .store import SessionRecord, Store, parse_iso
+
+EXIT_USAGE = 2
+FORMATS = ("json", "md", "pdf", "fhir")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one clear line and exit 2 (no usage dump to wade through)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"kapsession: {message} (see kapsession --help)\n")
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--time-scale must be a number, not {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("--time-scale must be more than 0 and at most 3600")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help=f"data folder (default: ${paths.ENV_VAR} or the platform's user data folder)",
+    )
+    parser = _Parser(
+        prog="kapsession",
+        description="Session-room assistant for ketamine-assisted psychotherapy.",
+        parents=[common],
+    )
+    parser.add_argument(
+        "--rehearsal",
+        action="store_true",
+        help="open a rehearsal session with a demo client; the dose is given at start",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        metavar="N",
+        help="with --rehearsal: run the session clock N times faster",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="open the main window, paint once, exit 0"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser("sessions", parents=[common], help="list sessions")
+    export = sub.add_parser("export", parents=[common], help="export a session")
+    export.add_argument("--session", default="latest", metavar="ID|latest")
+    export.add_argument("--format", required=True, choices=FORMATS)
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.time_scale is not None and not args.rehearsal:
+        parser.error("--time-scale only applies with --rehearsal")
+    if args.command and (args.rehearsal or args.smoke):
+        parser.error(
+            f"--rehearsal and --smoke open the app; they do not combine with {args.command}"
+        )
+    return args
+
+
+def data_dir_of(args: argparse.Namespace) -> Path:
+    return paths.data_dir(getattr(args, "data_dir", None))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.command:
+        print("kapsession: the app is opened by the kapsession program (ui.app).", file=sys.stderr)
+        return EXIT_USAGE
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        store = Store.open(data_dir_of(args), create=False)
+    except KapsessionError as exc:
+        if args.command == "sessions" and "no kapsession data" in str(exc):
+            print("No sessions yet.", file=out)
+            return 0
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "sessions":
+            return _sessions(store, out)
+        return _export(store, args, out)
+    except KapsessionError as exc:
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+
+
+def _local(text: str | None) -> str:
+    if not text:
+        return "-"
+    return parse_iso(text).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(record: SessionRecord) -> str:
+    if record.ended_t is None:
+        return "-"
+    minutes, seconds = divmod(int(record.ended_t), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def _sessions(store: Store, out: TextIO) -> int:
+    records = store.sessions()
+    if not records:
+        print("No sessions yet.", file=out)
+        return 0
+    header = f"{'ID':>4}  {'STATE':<8} {'CLIENT':<16} {'ROUTE':<13} {'DOSE':>7}  {'PLAN':>4}  {'DOSE GIVEN':<16} {'LENGTH':>6}"
+    print(header, file=out)
+    for r in records:
+        client = r.client_code + (" (R)" if r.rehearsal else "")
+        print(
+            f"{r.id:>4}  {r.state:<8} {client[:16]:<16} {r.route:<13} {r.dose_mg:>5g}mg"
+            f"  {r.planned_minutes:>4}  {_local(r.dose_at):<16} {_duration(r):>6}",
+            file=out,
+        )
+    if any(r.rehearsal for r in records):
+        print("(R) = rehearsal session", file=out)
+    return 0
+
+
+def _pick_session(store: Store, which: str) -> SessionRecord:
+    if which == "latest":
+        records = store.sessions()
+        if not records:
+            raise KapsessionError("There are no sessions to export.")
+        started = [r for r in records if r.state != "planned"]
+        return (started or records)[-1]
+    if not which.isdigit() or not which.isascii():
+        raise KapsessionError(f"--session must be a session number or 'latest', not {which!r}.")
+    return store.session(int(which))
+
+
+def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    record = _pick_session(store, args.session)
+    if args.format != "json":
+        raise KapsessionError(f"The {args.format} export is not available yet; use --format json.")
+    text = export_json.dumps(export_json.timeline(store, record.id, SystemClock().now()))
+    if args.output:
+        write_atomically(Path(args.output), text)
+    else:
+        out.write(text)
+    return 0
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temp file beside it, fsync, rename."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise KapsessionError(f"{path} is a folder; give a file name.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".kapsession-export-", dir=folder)
+    except OSError as exc:
+        raise KapsessionError(f"Cannot write to {folder}: {exc.strerror or exc}.") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise KapsessionError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+
+
+def now_local_zone() -> str:
+    """The IANA name of the local time zone, stored beside every UTC timestamp."""
+    import tzlocal
+
+    try:
+        return str(tzlocal.get_localzone_name() or "UTC")
+    except Exception:  # a broken /etc/localtime must not stop a session
+        return datetime.now().astimezone().tzname() or "UTC"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""Where the data folder is: --data-dir, then KAPSESSION_DATA_DIR, then the platform's user data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import platformdirs
+
+ENV_VAR = "KAPSESSION_DATA_DIR"
+DB_NAME = "kapsession.sqlite3"
+LOCK_NAME = "kapsession.lock"
+
+
+def data_dir(
+    explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Path:
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit).expanduser()
+    if env.get(ENV_VAR):
+        return Path(env[ENV_VAR]).expanduser()
+    return Path(platformdirs.user_data_dir("kapsession", appauthor=False))

@@ -1,0 +1,118 @@
+"""The database schema, as sqlite-utils migrations. Each step runs in one transaction.
+
+Append-only is enforced by the database itself: triggers refuse UPDATE and DELETE on clinical
+rows, so not even a bug or a hand-run SQL statement can rewrite what was recorded."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("kapsession")
+
+ROUTES = ("sublingual", "intramuscular", "intravenous", "intranasal")
+STATES = ("planned", "running", "ended")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    routes = ", ".join(f"'{r}'" for r in ROUTES)
+    states = ", ".join(f"'{s}'" for s in STATES)
+    db.executescript(
+        f"""
+        CREATE TABLE clients (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE CHECK (length(trim(code)) > 0),
+            display_name TEXT,
+            rehearsal INTEGER NOT NULL DEFAULT 0 CHECK (rehearsal IN (0, 1)),
+            created_at TEXT NOT NULL
+        );
+        CREATE TRIGGER clients_keep BEFORE DELETE ON clients
+        BEGIN SELECT RAISE(ABORT, 'clients are never deleted'); END;
+        CREATE TRIGGER clients_code_fixed BEFORE UPDATE OF code ON clients
+        BEGIN SELECT RAISE(ABORT, 'a client code cannot change'); END;
+
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id),
+            protocol TEXT NOT NULL CHECK (length(trim(protocol)) > 0),
+            route TEXT NOT NULL CHECK (route IN ({routes})),
+            dose_mg REAL NOT NULL CHECK (dose_mg > 0 AND dose_mg <= 1000),
+            planned_minutes INTEGER NOT NULL CHECK (planned_minutes BETWEEN 45 AND 120),
+            intention TEXT NOT NULL DEFAULT '',
+            rehearsal INTEGER NOT NULL DEFAULT 0 CHECK (rehearsal IN (0, 1)),
+            time_scale REAL NOT NULL DEFAULT 1 CHECK (time_scale > 0),
+            clock_origin TEXT,
+            state TEXT NOT NULL DEFAULT 'planned' CHECK (state IN ({states})),
+            created_at TEXT NOT NULL,
+            dose_at TEXT,
+            dose_tz TEXT,
+            anchor_mono REAL,
+            anchor_boot TEXT,
+            ended_at TEXT,
+            ended_t REAL,
+            CHECK (state = 'planned' OR (dose_at IS NOT NULL AND anchor_mono IS NOT NULL)),
+            CHECK (state != 'ended' OR ended_at IS NOT NULL)
+        );
+        -- One running session per data folder, whatever the code does.
+        CREATE UNIQUE INDEX sessions_one_running ON sessions(state) WHERE state = 'running';
+        CREATE INDEX sessions_client ON sessions(client_id);
+        CREATE TRIGGER sessions_keep BEFORE DELETE ON sessions
+        BEGIN SELECT RAISE(ABORT, 'sessions are never deleted'); END;
+        CREATE TRIGGER sessions_forward BEFORE UPDATE ON sessions
+        WHEN NOT (
+            (OLD.state = 'planned' AND NEW.state IN ('planned', 'running'))
+            OR (OLD.state = 'running' AND NEW.state IN ('running', 'ended'))
+        )
+        BEGIN SELECT RAISE(ABORT, 'a session only moves planned -> running -> ended'); END;
+        CREATE TRIGGER sessions_dose_fixed BEFORE UPDATE ON sessions
+        WHEN OLD.state != 'planned' AND (
+            NEW.client_id IS NOT OLD.client_id OR NEW.protocol IS NOT OLD.protocol
+            OR NEW.route IS NOT OLD.route OR NEW.dose_mg IS NOT OLD.dose_mg
+            OR NEW.rehearsal IS NOT OLD.rehearsal OR NEW.dose_at IS NOT OLD.dose_at
+            OR NEW.time_scale IS NOT OLD.time_scale OR NEW.clock_origin IS NOT OLD.clock_origin
+            OR NEW.intention IS NOT OLD.intention OR NEW.planned_minutes IS NOT OLD.planned_minutes
+        )
+        BEGIN SELECT RAISE(ABORT, 'a started session''s plan and dose are part of the record'); END;
+
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            kind TEXT NOT NULL CHECK (length(kind) > 0),
+            at TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            t REAL,
+            author TEXT NOT NULL DEFAULT '',
+            amends INTEGER REFERENCES events(seq),
+            reason TEXT,
+            data TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(data)),
+            CHECK (kind != 'amendment'
+                   OR (amends IS NOT NULL AND length(trim(coalesce(reason, ''))) > 0))
+        );
+        CREATE INDEX events_session ON events(session_id, seq);
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'timeline entries are append-only: amend instead'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'timeline entries are append-only: amend instead'); END;
+        CREATE TRIGGER events_amend_same_session BEFORE INSERT ON events
+        WHEN NEW.amends IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM events WHERE seq = NEW.amends AND session_id = NEW.session_id)
+        BEGIN SELECT RAISE(ABORT, 'an amendment must refer to an entry of the same session'); END;
+        CREATE TRIGGER events_not_after_end BEFORE INSERT ON events
+        WHEN (SELECT state FROM sessions WHERE id = NEW.session_id) = 'ended'
+             AND NEW.kind NOT IN ('amendment', 'export')
+        BEGIN SELECT RAISE(ABORT, 'the session has ended; only amendments can be added'); END;
+
+        -- Liveness only (not clinical): lets a restart tell how long the app was gone.
+        CREATE TABLE heartbeat (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
+            t REAL NOT NULL,
+            at TEXT NOT NULL
+        );
+        """
+    )
+
+
+def known_migrations() -> set[str]:
+    """Names of every migration this version knows; a database that has applied others was
+    written by a newer kapsession."""
+    return {m.name for m in migrations.pending(Database(memory=True))}

@@ -1,0 +1,299 @@
+"""Session lifecycle: plan -> dose given (running) -> ended, and the live session's timeline."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .clock import Clock
+from .dose_clock import ContinuityWatch, DoseAnchor, DoseClock
+from .errors import InvalidEntry, StateError
+from .notes import Note, make_note, parse_note
+from .phases import PhaseInfo, phase_at
+from .schema import ROUTES
+from .signals import Signal
+from .store import Event, SessionRecord, Store, iso
+
+# How often the live session proves it is alive, so a restart can tell how long it was gone.
+HEARTBEAT_S = 15.0
+
+REHEARSAL_CLIENT = "DEMO-REHEARSAL"
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    client_code: str
+    protocol: str
+    route: str
+    dose_mg: float
+    planned_minutes: int
+    intention: str = ""
+    display_name: str | None = None
+
+
+def _clean_label(value: str, field: str, limit: int) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidEntry(f"{field} is required.")
+    if len(text) > limit:
+        raise InvalidEntry(f"{field} can be at most {limit} characters.")
+    if any(unicodedata.category(c).startswith("C") for c in text):
+        raise InvalidEntry(f"{field} contains control characters.")
+    return text
+
+
+def validate_plan(plan: SessionPlan) -> SessionPlan:
+    """Return a cleaned plan or raise InvalidEntry naming the field."""
+    code = _clean_label(plan.client_code, "Client code", 40)
+    protocol = _clean_label(plan.protocol, "Protocol", 100)
+    if plan.route not in ROUTES:
+        raise InvalidEntry(f"Route must be one of: {', '.join(ROUTES)}.")
+    dose = plan.dose_mg
+    if isinstance(dose, bool) or not isinstance(dose, int | float) or not math.isfinite(dose):
+        raise InvalidEntry("Dose must be a number of milligrams.")
+    if not 0 < dose <= 1000:
+        raise InvalidEntry("Dose must be more than 0 and at most 1000 mg.")
+    minutes = plan.planned_minutes
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 45 <= minutes <= 120:
+        raise InvalidEntry("Planned length must be a whole number of minutes from 45 to 120.")
+    name = plan.display_name.strip() if plan.display_name else None
+    if name:
+        name = _clean_label(name, "Display name", 80)
+    if len(plan.intention) > 10_000:
+        raise InvalidEntry("Intention can be at most 10,000 characters.")
+    return SessionPlan(
+        code, protocol, plan.route, float(dose), minutes, plan.intention.strip(), name or None
+    )
+
+
+class SessionService:
+    """Creates, starts and resumes sessions. Collaborators come in; nothing is global."""
+
+    def __init__(self, store: Store, clock: Clock, tz: str, author: str) -> None:
+        self.store, self.clock, self.tz, self.author = store, clock, tz, author
+
+    def plan(
+        self,
+        plan: SessionPlan,
+        rehearsal: bool = False,
+        time_scale: float = 1.0,
+        clock_origin: datetime | None = None,
+    ) -> SessionRecord:
+        plan = validate_plan(plan)
+        now = self.clock.now()
+        with self.store.db.atomic():
+            client = self.store.client_by_code(plan.client_code)
+            if client is None:
+                client = self.store.add_client(plan.client_code, plan.display_name, rehearsal, now)
+            elif client.rehearsal != rehearsal:
+                raise InvalidEntry(
+                    "That client code belongs to a rehearsal client."
+                    if client.rehearsal
+                    else "That client code belongs to a real client; rehearsals use the demo client."
+                )
+            return self.store.plan_session(
+                {
+                    "client_id": client.id,
+                    "protocol": plan.protocol,
+                    "route": plan.route,
+                    "dose_mg": plan.dose_mg,
+                    "planned_minutes": plan.planned_minutes,
+                    "intention": plan.intention,
+                    "rehearsal": int(rehearsal),
+                    "time_scale": time_scale,
+                    "clock_origin": iso(clock_origin) if clock_origin else None,
+                    "created_at": iso(now),
+                }
+            )
+
+    def plan_rehearsal(self, time_scale: float, clock_origin: datetime) -> SessionRecord:
+        return self.plan(
+            SessionPlan(
+                client_code=REHEARSAL_CLIENT,
+                display_name="Demo client (rehearsal)",
+                protocol="Rehearsal",
+                route="sublingual",
+                dose_mg=200.0,
+                planned_minutes=75,
+                intention="Practise the live screen: notes, the dose clock, ending a session.",
+            ),
+            rehearsal=True,
+            time_scale=time_scale,
+            clock_origin=clock_origin,
+        )
+
+    def give_dose(self, session_id: int) -> LiveSession:
+        """The moment the medicine is given: the session is running from here."""
+        record = self.store.session(session_id)
+        if record.state != "planned":
+            raise StateError("Only a planned session can be started.")
+        anchor = DoseAnchor(self.clock.now(), self.clock.monotonic(), self.clock.boot_id())
+        self.store.start_session(
+            session_id,
+            anchor,
+            self.tz,
+            {"mg": record.dose_mg, "route": record.route, "protocol": record.protocol},
+            self.author,
+        )
+        return self._live(self.store.session(session_id), DoseClock(self.clock, anchor))
+
+    def resume(self) -> LiveSession | None:
+        """Reopen the running session after a close, crash or kill, at the right elapsed time,
+        and put the time the app was gone on the timeline."""
+        record = self.store.running_session()
+        if record is None or record.anchor is None:
+            return None
+        dose_clock, reanchored = DoseClock.resume(self.clock, record.anchor)
+        if reanchored:
+            self.store.reanchor(record.id, dose_clock.anchor)
+        live = self._live(self.store.session(record.id), dose_clock)
+        live.record_gap()
+        return live
+
+    def _live(self, record: SessionRecord, dose_clock: DoseClock) -> LiveSession:
+        return LiveSession(self.store, self.clock, record, dose_clock, self.tz, self.author)
+
+
+class LiveSession:
+    """A running session: the dose clock, the timeline and the notes."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        record: SessionRecord,
+        dose_clock: DoseClock,
+        tz: str,
+        author: str,
+    ) -> None:
+        self.store, self.clock, self.record = store, clock, record
+        self.dose_clock, self.tz, self.author = dose_clock, tz, author
+        self.entry_added: Signal[Event] = Signal()
+        self.ended: Signal[SessionRecord] = Signal()
+        self._watch = ContinuityWatch(clock, dose_clock)
+        self._last_heartbeat = -math.inf
+
+    # --- time ----------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return self.dose_clock.elapsed()
+
+    def phase(self) -> PhaseInfo:
+        return phase_at(self.record.route, self.elapsed())
+
+    @property
+    def planned_seconds(self) -> float:
+        return self.record.planned_minutes * 60.0
+
+    def next_up(self) -> list[tuple[str, float]]:
+        """What comes next, soonest first: (label, seconds since dose)."""
+        phase = self.phase()
+        items: list[tuple[str, float]] = []
+        if phase.next_name is not None and phase.next_at is not None:
+            items.append((f"{phase.next_name} phase", phase.next_at))
+        items.append(("planned end", self.planned_seconds))
+        now = self.elapsed()
+        return sorted((item for item in items if item[1] > now), key=lambda item: item[1])
+
+    def tick(self) -> list[Event]:
+        """Called about once a second: records discontinuities and keeps the heartbeat."""
+        added = [self._append(d.kind, {"seconds": d.seconds}, t=d.t) for d in self._watch.check()]
+        t = self.elapsed()
+        if t - self._last_heartbeat >= HEARTBEAT_S or t < self._last_heartbeat:
+            self.store.heartbeat(self.record.id, t, self.clock.now())
+            self._last_heartbeat = t
+        return added
+
+    def record_gap(self) -> Event:
+        """The app was not running from the last sign of life until now."""
+        events = self.store.events(self.record.id)
+        last_t = max((e.t for e in events if e.t is not None), default=0.0)
+        beat = self.store.last_heartbeat(self.record.id)
+        if beat is not None:
+            last_t = max(last_t, beat)
+        closed = bool(events) and events[-1].kind == "app_closed"
+        now = self.elapsed()
+        return self._append(
+            "gap",
+            {
+                "from_t": round(last_t, 3),
+                "to_t": round(now, 3),
+                "seconds": round(max(0.0, now - last_t), 3),
+                "cause": "app_closed" if closed else "app_stopped_unexpectedly",
+            },
+        )
+
+    # --- entries -------------------------------------------------------------------------
+    def _append(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        t: float | None = None,
+        amends: int | None = None,
+        reason: str | None = None,
+    ) -> Event:
+        event = self.store.append(
+            self.record.id,
+            kind,
+            self.clock.now(),
+            self.tz,
+            round(self.elapsed() if t is None else t, 3),
+            data,
+            author=self.author,
+            amends=amends,
+            reason=reason,
+        )
+        # Only after the commit returned may anyone show it as saved.
+        self.entry_added.emit(event)
+        return event
+
+    def add_note(self, raw: str, tags: tuple[str, ...] | list[str] = ()) -> Event:
+        note = parse_note(raw, tags)
+        return self._append("note", {"text": note.text, "tags": list(note.tags)})
+
+    def amend_note(
+        self, seq: int, text: str, tags: tuple[str, ...] | list[str], reason: str
+    ) -> Event:
+        """A correction is a new entry; the original stays on the record."""
+        original = self.store.event(seq)
+        if original is None or original.session_id != self.record.id:
+            raise InvalidEntry("That entry is not part of this session.")
+        if original.kind not in ("note", "amendment"):
+            raise InvalidEntry("Only notes can be amended here.")
+        if not reason.strip():
+            raise InvalidEntry("An amendment needs a reason.")
+        target = original.amends if original.kind == "amendment" and original.amends else seq
+        note: Note = make_note(text, tags)
+        return self._append(
+            "amendment",
+            {"text": note.text, "tags": list(note.tags)},
+            amends=target,
+            reason=reason.strip(),
+        )
+
+    def events(self) -> list[Event]:
+        return self.store.events(self.record.id)
+
+    def close(self) -> None:
+        """The app is closing with the session still running (it resumes on next launch)."""
+        self._append("app_closed", {})
+
+    def end(self, reason: str = "") -> SessionRecord:
+        t = round(self.elapsed(), 3)
+        self.store.end_session(
+            self.record.id, self.clock.now(), self.tz, t, {"reason": reason.strip()}, self.author
+        )
+        self.record = self.store.session(self.record.id)
+        self.ended.emit(self.record)
+        return self.record
+
+
+def current_notes(events: list[Event]) -> list[tuple[Event, Event | None]]:
+    """Each note with its latest amendment (if any), in the order the notes were taken."""
+    latest: dict[int, Event] = {}
+    for event in events:
+        if event.kind == "amendment" and event.amends is not None:
+            latest[event.amends] = event
+    return [(e, latest.get(e.seq)) for e in events if e.kind == "note"]
