@@ -199,6 +199,10 @@ class LiveSession:
 
     def tick(self) -> list[Event]:
         """Called about once a second: records discontinuities and keeps the heartbeat."""
+        if self.record.state == "ended":
+            # A timer firing once more after the end must neither write a stale heartbeat
+            # nor try to put a clock event on a closed timeline.
+            return []
         added = [self._append(d.kind, {"seconds": d.seconds}, t=d.t) for d in self._watch.check()]
         t = self.elapsed()
         if t - self._last_heartbeat >= HEARTBEAT_S or t < self._last_heartbeat:
@@ -234,6 +238,9 @@ class LiveSession:
         amends: int | None = None,
         reason: str | None = None,
     ) -> Event:
+        if self.record.state == "ended" and kind != "amendment":
+            # The database refuses it too; this says so in the user's words, not SQLite's.
+            raise StateError("The session has ended; only amendments can be added.")
         event = self.store.append(
             self.record.id,
             kind,
@@ -281,6 +288,8 @@ class LiveSession:
         self._append("app_closed", {})
 
     def end(self, reason: str = "") -> SessionRecord:
+        if self.record.state == "ended":
+            raise StateError("This session has already ended.")
         t = round(self.elapsed(), 3)
         self.store.end_session(
             self.record.id, self.clock.now(), self.tz, t, {"reason": reason.strip()}, self.author

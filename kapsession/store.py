@@ -42,21 +42,27 @@ def connect(path: Path | str) -> Database:
     and, on macOS, F_FULLFSYNC (plain fsync there does not reach the platter)."""
     memory = str(path) == ":memory:"
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
-    db = Database(conn)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = FULL")
-    if sys.platform == "darwin":
-        db.execute("PRAGMA fullfsync = ON")
-        db.execute("PRAGMA checkpoint_fullfsync = ON")
-    _refuse_newer_schema(db)
-    if not memory:
-        db.enable_wal()
-        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            raise DataFolderError(
-                f"The data folder's file system does not support SQLite's WAL mode ({mode})."
-            )
+    try:
+        db = Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = FULL")
+        if sys.platform == "darwin":
+            db.execute("PRAGMA fullfsync = ON")
+            db.execute("PRAGMA checkpoint_fullfsync = ON")
+        _refuse_newer_schema(db)
+        if not memory:
+            db.enable_wal()
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                raise DataFolderError(
+                    f"The data folder's file system does not support SQLite's WAL mode ({mode})."
+                )
+    except BaseException:
+        # A refused database must be let go at once: an open connection keeps -wal/-shm
+        # files beside a database we promised to leave untouched, and holds the file open.
+        conn.close()
+        raise
     return db
 
 
@@ -170,6 +176,22 @@ def _event(row: Mapping[str, Any]) -> Event:
     )
 
 
+def prepare_folder(folder: Path) -> None:
+    """Create the data folder (private to this user) or say clearly why it cannot be used."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFolderError(
+            f"Cannot create the data folder {folder}: {exc.strerror or exc}."
+        ) from None
+    if not folder.is_dir():
+        raise DataFolderError(f"The data folder {folder} is not a folder.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataFolderError(
+            f"The data folder {folder} is read-only; kapsession needs to write there."
+        )
+
+
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -186,25 +208,21 @@ class Store:
         path = folder / DB_NAME
         if not create and not path.exists():
             raise DataFolderError(f"There is no kapsession data in {folder}.")
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DataFolderError(
-                f"Cannot create the data folder {folder}: {exc.strerror or exc}."
-            ) from None
-        if not folder.is_dir():
-            raise DataFolderError(f"The data folder {folder} is not a folder.")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise DataFolderError(
-                f"The data folder {folder} is read-only; kapsession needs to write there."
-            )
+        prepare_folder(folder)
         try:
             db = connect(path)
-            with contextlib.suppress(OSError):
-                path.chmod(0o600)
-            return cls(db)
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(_explain(folder, exc)) from None
+        with contextlib.suppress(OSError):
+            path.chmod(0o600)
+        try:
+            return cls(db)  # applies pending migrations
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise DataFolderError(_explain(folder, exc)) from None
+        except BaseException:
+            db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()

@@ -1,0 +1,50 @@
+"""The start-up floor: the least a PySide6 program can do to put a painted main window on screen.
+
+QApplication, an empty QMainWindow, show it, wait for its first paint, exit 0. bench/run.py times
+this as a subprocess beside `kapsession --smoke`, with the same QT_QPA_PLATFORM.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bare_qt.py; echo $?
+"""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+# Paint never arriving is a failure, not a hang: run.py would otherwise wait forever.
+GIVE_UP_MS = 10_000
+
+
+class FirstPaint(QObject):
+    """Quits the event loop once the watched window has been painted."""
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__()
+        self._app = app
+        self.painted = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.painted:
+            self.painted = True
+            # Quit after this paint has been delivered, not from inside it.
+            QTimer.singleShot(0, self._app.quit)
+        return False
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    window = QMainWindow()
+    window.setWindowTitle("bare")
+    window.resize(800, 600)
+    first_paint = FirstPaint(app)
+    window.installEventFilter(first_paint)
+    window.show()
+    QTimer.singleShot(GIVE_UP_MS, app.quit)
+    app.exec()
+    return 0 if first_paint.painted else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""kapsession benchmarks, each against the floor it cannot beat. Run from the repository root:
+
+    .venv/bin/python bench/run.py
+
+Under a real X server instead of Qt's offscreen platform:
+
+    xvfb-run -a .venv/bin/python bench/run.py --platform xcb
+
+It measures
+  a. start-up to the first painted main window: `kapsession --smoke` in a fresh data folder
+     against bench/bare_qt.py (QApplication + an empty QMainWindow, shown, painted once), both as
+     subprocesses with the same QT_QPA_PLATFORM; wall time, 15 runs each after 2 warm-ups;
+  b. a note's durable save: LiveSession.add_note on a real SQLite file against a raw sqlite3
+     insert+commit with the same pragmas in the same temp folder; 2000 each, interleaved in blocks.
+
+It prints a markdown table with medians, quartiles and min/max, and writes it, with the date, the
+machine and this command, to docs/benchmarks.md. Exit status 1 if something could not be measured.
+Targets are reported, not enforced: start-up <= 2x the floor, a note's save <= 1.5x the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from note_save import bench_note_save
+from startup import RunFailed, StartupResult, bench_startup
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_TARGET = 2.0
+SAVE_TARGET = 1.5
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    median: float
+    q1: float
+    q3: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, ns: Sequence[int], unit_ns: float) -> Summary:
+        values = [v / unit_ns for v in ns]
+        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        return cls(len(values), statistics.median(values), q1, q3, min(values), max(values))
+
+
+@dataclass(frozen=True)
+class Row:
+    benchmark: str
+    what: str
+    summary: Summary | None
+    unit: str
+    digits: int
+    floor: Summary | None = None  # None: this row is a floor or informative
+    target: float | None = None
+    note: str = ""
+
+    def cells(self) -> list[str]:
+        if self.summary is None:
+            return [self.benchmark, self.what, "—", "—", "—", "—", "—", self.note]
+        s, d, u = self.summary, self.digits, self.unit
+        ratio = target = ""
+        if self.floor is not None:
+            value = s.median / self.floor.median
+            ratio = f"**{value:.2f}×**"
+            if self.target is not None:
+                verdict = "met" if value <= self.target else "**missed**"
+                target = f"≤ {self.target:g}× ({verdict})"
+        return [
+            self.benchmark,
+            self.what,
+            str(s.n),
+            f"{s.median:.{d}f} {u}",
+            f"{s.q1:.{d}f}–{s.q3:.{d}f} {u}",
+            f"{s.low:.{d}f}–{s.high:.{d}f} {u}",
+            ratio or ("1×" if not self.note else ""),
+            target or self.note,
+        ]
+
+
+HEADER = ["Benchmark", "What runs", "N", "Median", "IQR (p25–p75)", "Min–max", "Ratio", "Target"]
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def startup_rows(result: StartupResult, platform_name: str) -> list[Row]:
+    floor = Summary.of(result.bare_ns, 1e6)
+    name = f"Start-up to first painted main window ({platform_name})"
+    bare = Row(name, "floor: `bench/bare_qt.py` (empty QMainWindow)", floor, "ms", 0)
+    if result.app_failure is not None:
+        app = Row(
+            name,
+            "`kapsession --smoke --data-dir NEW`",
+            None,
+            "ms",
+            0,
+            note=f"not measured: {result.app_failure}".replace("|", "/"),
+        )
+    else:
+        app = Row(
+            name,
+            "`kapsession --smoke --data-dir NEW`",
+            Summary.of(result.app_ns, 1e6),
+            "ms",
+            0,
+            floor=floor,
+            target=STARTUP_TARGET,
+        )
+    return [app, bare]
+
+
+def save_rows(times: dict[str, list[int]]) -> list[Row]:
+    name = "A note's durable save (per op)"
+    floor = Summary.of(times["floor"], 1e6)
+    return [
+        Row(
+            name,
+            "`LiveSession.add_note` (Store + SessionService, SystemClock)",
+            Summary.of(times["add_note"], 1e6),
+            "ms",
+            3,
+            floor=floor,
+            target=SAVE_TARGET,
+        ),
+        Row(name, "floor: raw sqlite3 INSERT + COMMIT, plain table", floor, "ms", 3),
+        Row(
+            name,
+            "raw sqlite3 INSERT + COMMIT into kapsession's `events` table",
+            Summary.of(times["schema"], 1e6),
+            "ms",
+            3,
+            floor=floor,
+            note="informative: schema cost",
+        ),
+    ]
+
+
+def _filesystem(path: Path) -> str:
+    """The mount type under path (ext4, tmpfs, ...): fsync costs differ by orders of magnitude."""
+    best, kind = "", "unknown"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return kind
+    target = str(path.resolve())
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3 or len(parts[1]) <= len(best):
+            continue
+        if target == parts[1] or target.startswith(parts[1].rstrip("/") + "/"):
+            best, kind = parts[1], parts[2]
+    return kind
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_facts(tmp_root: Path) -> list[str]:
+    import sqlite3
+
+    import PySide6
+    from PySide6 import QtCore
+
+    return [
+        f"CPUs: {os.cpu_count()} ({_cpu_model()})",
+        f"OS: {platform.platform()}",
+        f"Python {platform.python_version()} ({platform.python_implementation()})",
+        f"PySide6 {PySide6.__version__}, Qt {QtCore.qVersion()}",
+        f"SQLite {sqlite3.sqlite_version}, sqlite-utils {metadata.version('sqlite-utils')}",
+        f"temp folder: {tmp_root} on {_filesystem(tmp_root)}",
+    ]
+
+
+def the_command(argv: Sequence[str], platform_name: str) -> str:
+    command = shlex.join([".venv/bin/python", "bench/run.py", *argv])
+    if platform_name == "xcb":
+        command = "xvfb-run -a " + command
+    return command
+
+
+def startup_method(args: argparse.Namespace) -> str:
+    return (
+        f"Start-up: wall time from spawn to exit of each subprocess, {args.runs} runs each after "
+        f"{args.warmups} warm-ups, app and floor alternating run by run, "
+        f"`QT_QPA_PLATFORM={args.platform}` for both. Each app run gets a data folder that does "
+        "not exist yet: a first launch, so the folder, the database and its schema are created."
+    )
+
+
+def save_method(args: argparse.Namespace, warmups: dict[str, int]) -> str:
+    counts = ", ".join(f"{name} {count}" for name, count in warmups.items())
+    return (
+        f"Note save: {args.notes} timed operations of each writer, interleaved in blocks of "
+        f"{args.block} with the order rotating; each writer has its own database file in one "
+        "temp folder, all with WAL, `synchronous=FULL`, `foreign_keys=ON` and a busy timeout; "
+        "every operation returns after its COMMIT returned. Each writer first warms up until its "
+        "WAL file has wrapped (stopped growing), because commits that grow the file cost more "
+        f"and a writer of smaller rows would stay in that phase longer (warm-ups: {counts})."
+    )
+
+
+def report(rows: Sequence[Row], facts: Sequence[str], command: str, method: Sequence[str]) -> str:
+    when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {when} with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        markdown_table(rows),
+        "",
+        "Machine:",
+        "",
+        *[f"- {fact}" for fact in facts],
+        "",
+        "How:",
+        "",
+        *[f"- {item}" for item in method],
+        "- Ratio: median over the floor's median. Targets are goals, not assertions; spread is "
+        "the interquartile range and min–max of single runs or operations.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description="kapsession benchmarks against their floors."
+    )
+    parser.add_argument(
+        "--platform",
+        default="offscreen",
+        help="QT_QPA_PLATFORM for both start-up subprocesses (default offscreen; xcb under xvfb-run)",
+    )
+    parser.add_argument("--runs", type=int, default=15, help="timed start-up runs (default 15)")
+    parser.add_argument("--warmups", type=int, default=2, help="start-up warm-ups (default 2)")
+    parser.add_argument("--notes", type=int, default=2000, help="timed saves each (default 2000)")
+    parser.add_argument("--block", type=int, default=100, help="saves per block (default 100)")
+    parser.add_argument(
+        "--only", choices=("startup", "save"), help="run just one of the two benchmarks"
+    )
+    parser.add_argument(
+        "--tmp-dir",
+        type=Path,
+        default=None,
+        help="where temp folders go (default: the system's); its file system matters",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "docs" / "benchmarks.md",
+        help="markdown report (default docs/benchmarks.md)",
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 2 or args.notes < 2:
+        parser.error("need at least 2 runs and 2 notes for quartiles")
+    if args.notes % args.block:
+        parser.error("--notes must be a multiple of --block")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    tmp_root = (args.tmp_dir or Path(tempfile.gettempdir())).resolve()
+    rows: list[Row] = []
+    method: list[str] = []
+    complete = True
+    if args.only in (None, "startup"):
+        print(f"start-up: {args.warmups} + {args.runs} runs each ...", file=sys.stderr)
+        try:
+            result = bench_startup(args.platform, args.runs, args.warmups, args.tmp_dir)
+        except RunFailed as exc:
+            print(f"bench: the start-up floor failed: {exc}", file=sys.stderr)
+            return 1
+        complete = result.app_failure is None
+        rows += startup_rows(result, args.platform)
+        method.append(startup_method(args))
+    if args.only in (None, "save"):
+        print(f"note save: {args.notes} each ...", file=sys.stderr)
+        times, warmups = bench_note_save(args.notes, args.block, args.tmp_dir)
+        rows += save_rows(times)
+        method.append(save_method(args, warmups))
+    text = report(rows, machine_facts(tmp_root), the_command(argv, args.platform), method)
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"written to {args.output}", file=sys.stderr)
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

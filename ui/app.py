@@ -1,0 +1,111 @@
+"""The composition root: builds the concrete clock, store and services, and the main window.
+
+`kapsession` starts here. Subcommands (sessions, export) run without ever importing Qt."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kapsession import cli
+from kapsession.clock import Clock, ScaledClock, SystemClock
+from kapsession.errors import AlreadyOpenError, KapsessionError
+from kapsession.instance import InstanceLock
+from kapsession.session import LiveSession, SessionService
+from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
+
+log = logging.getLogger("kapsession.ui")
+
+EXIT_ALREADY_OPEN = 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = cli.parse_args(argv)
+    if args.command:
+        return cli.run_command(args)
+    return run_gui(args)
+
+
+def clock_for(record: SessionRecord | None) -> Clock:
+    """A rehearsal session keeps its scaled clock across restarts; everything else is real time."""
+    if record is not None and record.rehearsal and record.clock_origin:
+        return ScaledClock(SystemClock(), record.time_scale, parse_iso(record.clock_origin))
+    return SystemClock()
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    # Messages in logs name what failed, never what was written (no clinical text).
+    logging.basicConfig(
+        level=logging.WARNING, format="kapsession %(levelname)s %(name)s: %(message)s"
+    )
+    from PySide6.QtWidgets import QApplication
+
+    from . import messages, theme
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("kapsession")
+    app.setOrganizationName("kapsession")
+    app.setDesktopFileName("kapsession")
+    theme.apply(app)
+
+    folder = cli.data_dir_of(args)
+    lock = InstanceLock(folder)
+    try:
+        prepare_folder(folder)
+        lock.acquire()
+        store = Store.open(folder)
+    except AlreadyOpenError as exc:
+        return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
+    except KapsessionError as exc:
+        return messages.fatal(str(exc), cli.EXIT_USAGE, show=not args.smoke)
+
+    tz = cli.now_local_zone()
+    author = getpass.getuser()
+
+    def service(clock: Clock) -> SessionService:
+        return SessionService(store, clock, tz, author)
+
+    def start_rehearsal(scale: float) -> LiveSession:
+        base = SystemClock()
+        origin = base.now()
+        svc = service(ScaledClock(base, scale, origin))
+        return svc.give_dose(svc.plan_rehearsal(scale, origin).id)
+
+    def resume() -> LiveSession | None:
+        return service(clock_for(store.running_session())).resume()
+
+    window = MainWindow(service(SystemClock()), start_rehearsal, Path(folder), smoke=args.smoke)
+    try:
+        if not args.smoke:
+            live = resume()
+            running = live.record if live else None
+            if args.rehearsal and running is not None and not running.rehearsal:
+                messages.inform(
+                    window,
+                    "A session is running",
+                    "A real session is running in this data folder, so it was reopened "
+                    "instead of starting a rehearsal.",
+                )
+            elif args.rehearsal and live is None:
+                live = start_rehearsal(args.time_scale or 1.0)
+            if live is not None:
+                window.show_live(live)
+    except KapsessionError as exc:
+        messages.error(window, str(exc))
+    window.show()
+    if args.smoke:
+        return messages.exit_after_first_paint(app, window)
+    code = app.exec()
+    store.close()
+    lock.release()
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""Small dialogs of the live screen: amend a note, end the session, the shortcut list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapsession.errors import KapsessionError
+from kapsession.notes import TAGS
+
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("Type, then Enter", "Save a note (the note field always has the focus)"),
+    (
+        "q: e: b: i: n: f:",
+        "Tag a note as you type: quote, emotion, body, image, insight, for integration (combine: qf:)",
+    ),
+    ("Alt+1 … Alt+6", "Toggle a tag for the next note"),
+    ("Esc", "Back to the note field; clear the selection and any message"),
+    ("Alt+Up / Alt+Down", "Select the previous / next note in the stream"),
+    ("Ctrl+E", "Amend the selected note (or the latest one)"),
+    ("Ctrl+Shift+E", "End the session…"),
+    ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
+    ("F1", "This list of shortcuts"),
+)
+
+
+class AmendDialog(QDialog):
+    """A correction is a new entry with a reason; the original stays on the record."""
+
+    def __init__(
+        self,
+        text: str,
+        tags: tuple[str, ...],
+        save: Callable[[str, tuple[str, ...], str], object],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Amend note")
+        self._save = save
+        self.text_edit = QPlainTextEdit(text)
+        self.text_edit.setAccessibleName("Corrected note")
+        self.text_edit.setTabChangesFocus(True)
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setAccessibleName("Reason for the amendment")
+        self.reason_edit.setPlaceholderText("e.g. typo, wrong client words, added context")
+        self.tag_boxes: dict[str, QCheckBox] = {}
+        tag_row = QGridLayout()
+        for i, (tag, _letter, label) in enumerate(TAGS):
+            box = QCheckBox(label)
+            box.setChecked(tag in tags)
+            self.tag_boxes[tag] = box
+            tag_row.addWidget(box, i // 3, i % 3)
+        self.error = QLabel()
+        self.error.setProperty("role", "status")
+        self.error.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Note", self.text_edit)
+        form.addRow("Tags", _wrap(tag_row))
+        form.addRow("Reason", self.reason_edit)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._on_save)
+        buttons.rejected.connect(self.reject)
+        hint = QLabel("The original note stays on the record; this correction is added beside it.")
+        hint.setProperty("role", "muted")
+        hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.resize(560, 340)
+        self.reason_edit.setFocus()
+
+    def _on_save(self) -> None:
+        tags = tuple(tag for tag, box in self.tag_boxes.items() if box.isChecked())
+        try:
+            self._save(self.text_edit.toPlainText(), tags, self.reason_edit.text())
+        except KapsessionError as exc:
+            self.error.setText(f"Not saved: {exc}")
+            return
+        self.accept()
+
+
+class EndDialog(QDialog):
+    def __init__(
+        self, elapsed: str, early: bool, end: Callable[[str], object], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("End session")
+        self._end = end
+        self._early = early
+        question = QLabel(f"End the session now, at {elapsed}?")
+        question.setStyleSheet("font-size: 16pt;")
+        detail = QLabel(
+            "This is before the planned end, so please give a reason."
+            if early
+            else "Notes can still be amended after the session has ended."
+        )
+        detail.setProperty("role", "muted")
+        detail.setWordWrap(True)
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setAccessibleName("Reason or closing remark")
+        self.reason_edit.setPlaceholderText(
+            "Reason (required before the planned end)" if early else "Optional remark"
+        )
+        self.error = QLabel()
+        self.error.setProperty("role", "status")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        end_button = buttons.addButton("End session", QDialogButtonBox.ButtonRole.AcceptRole)
+        end_button.setDefault(True)
+        buttons.accepted.connect(self._on_end)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (question, detail, self.reason_edit, self.error, buttons):
+            layout.addWidget(widget)
+        self.resize(480, 200)
+        self.reason_edit.setFocus()
+
+    def _on_end(self) -> None:
+        reason = self.reason_edit.text().strip()
+        if self._early and not reason:
+            self.error.setText("Please give a reason for ending before the planned time.")
+            return
+        try:
+            self._end(reason)
+        except KapsessionError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        grid = QGridLayout()
+        for row, (keys, what) in enumerate(SHORTCUTS):
+            key_label = QLabel(keys)
+            key_label.setStyleSheet("font-weight: bold;")
+            key_label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            what_label = QLabel(what)
+            what_label.setWordWrap(True)
+            grid.addWidget(key_label, row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(what_label, row, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(buttons)
+        self.resize(640, 380)
+
+
+def _wrap(inner: QGridLayout | QHBoxLayout) -> QWidget:
+    holder = QWidget()
+    holder.setLayout(inner)
+    return holder

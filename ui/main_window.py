@@ -1,0 +1,96 @@
+"""The main window: the home screen or the live screen, and what happens when it is closed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
+
+from kapsession.session import LiveSession, SessionService
+from kapsession.store import SessionRecord
+
+from . import messages
+from .home_view import HomeView
+from .live_view import LiveView
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        service: SessionService,
+        start_rehearsal: Callable[[float], LiveSession],
+        data_dir: Path,
+        smoke: bool = False,
+        confirm: Callable[[str, str], bool] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("kapsession")
+        self._smoke = smoke
+        self._start_rehearsal = start_rehearsal
+        self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
+        self.stack = QStackedWidget()
+        self.home = HomeView(service, self._confirm, str(data_dir))
+        self.home.dose_given.connect(self.show_live)
+        self.home.rehearsal_requested.connect(self._on_rehearsal)
+        self.stack.addWidget(self.home)
+        self.setCentralWidget(self.stack)
+        self.live_view: LiveView | None = None
+        quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
+        quit_shortcut.activated.connect(self.close)
+        self._settings = QSettings()
+        geometry = self._settings.value("main/geometry")
+        if isinstance(geometry, QByteArray) and not smoke:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+
+    def show_live(self, live: LiveSession) -> None:
+        view = LiveView(live)
+        view.ended.connect(self._on_ended)
+        self.live_view = view
+        self.stack.addWidget(view)
+        self.stack.setCurrentWidget(view)
+        self.setWindowTitle(f"kapsession · {live.record.client_code}")
+        view.note.setFocus()
+
+    def _on_ended(self, record: SessionRecord) -> None:
+        self._drop_live()
+        self.home.refresh()
+        self.home.form_status.setText(f"Session #{record.id} ended and saved.")
+
+    def _drop_live(self) -> None:
+        if self.live_view is not None:
+            self.live_view.stop()
+            self.stack.removeWidget(self.live_view)
+            self.live_view.deleteLater()
+            self.live_view = None
+        self.stack.setCurrentWidget(self.home)
+        self.setWindowTitle("kapsession")
+
+    def _on_rehearsal(self) -> None:
+        try:
+            live = self._start_rehearsal(1.0)
+        except Exception as exc:  # shown through the one error path, then the app goes on
+            messages.error(self, str(exc))
+            return
+        self.show_live(live)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        view = self.live_view
+        if view is not None and not self._smoke:
+            if not self._confirm(
+                "Close kapsession?",
+                "The session keeps running. When you open kapsession again it continues "
+                "at the right time, with every note.\n\nClose the window now?",
+            ):
+                event.ignore()
+                return
+            view.live.close()
+            view.stop()
+        if not self._smoke:
+            self._settings.setValue("main/geometry", self.saveGeometry())
+        event.accept()

@@ -1,0 +1,68 @@
+"""The one path by which problems reach the therapist (and a log line without clinical text)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+log = logging.getLogger("kapsession.ui")
+
+# If the first paint never comes, --smoke fails instead of hanging a packaging check.
+SMOKE_TIMEOUT_MS = 20_000
+
+
+def fatal(message: str, code: int, show: bool = True) -> int:
+    """A problem that stops the app before it opens: one line on stderr, a dialog if possible."""
+    print(f"kapsession: {message}", file=sys.stderr)
+    if show:
+        box = QMessageBox(QMessageBox.Icon.Critical, "kapsession", message)
+        box.exec()
+    return code
+
+
+def error(parent: QWidget | None, message: str) -> None:
+    log.warning("shown to user: error dialog")
+    QMessageBox.warning(parent, "kapsession", message)
+
+
+def inform(parent: QWidget | None, title: str, message: str) -> None:
+    QMessageBox.information(parent, title, message)
+
+
+def confirm(parent: QWidget | None, title: str, message: str) -> bool:
+    answer = QMessageBox.question(
+        parent,
+        title,
+        message,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class _FirstPaint(QObject):
+    def __init__(self, app: QApplication) -> None:
+        super().__init__()
+        self.app = app
+        self.painted = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self.painted:
+            self.painted = True
+            # Let this paint finish, then leave.
+            QTimer.singleShot(0, self.app.quit)
+        return False
+
+
+def exit_after_first_paint(app: QApplication, window: QWidget) -> int:
+    watcher = _FirstPaint(app)
+    window.installEventFilter(watcher)
+    QTimer.singleShot(SMOKE_TIMEOUT_MS, app.quit)
+    app.exec()
+    if not watcher.painted:
+        print("kapsession: the main window was never painted", file=sys.stderr)
+        return 1
+    return 0
