@@ -19,6 +19,7 @@ def event_dict(event: Event) -> dict[str, Any]:
         out["author"] = event.author
     if event.amends is not None:
         out["amends"] = event.amends
+    if event.reason is not None:
         out["reason"] = event.reason
     for key, value in event.data.items():
         out[f"data_{key}" if key in _RESERVED else key] = value

@@ -292,7 +292,7 @@ class LiveSession:
             raise StateError("This session has already ended.")
         t = round(self.elapsed(), 3)
         self.store.end_session(
-            self.record.id, self.clock.now(), self.tz, t, {"reason": reason.strip()}, self.author
+            self.record.id, self.clock.now(), self.tz, t, reason.strip(), self.author
         )
         self.record = self.store.session(self.record.id)
         self.ended.emit(self.record)

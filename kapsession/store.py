@@ -308,11 +308,13 @@ class Store:
         at: datetime,
         tz: str,
         t: float,
-        data: Mapping[str, Any],
+        reason: str,
         author: str = "",
     ) -> Event:
         with self.db.atomic():
-            event = self._append(session_id, "session_ended", at, tz, t, data, author)
+            event = self._append(
+                session_id, "session_ended", at, tz, t, {}, author, reason=reason or None
+            )
             cur = self.db.execute(
                 "UPDATE sessions SET state = 'ended', ended_at = ?, ended_t = ? "
                 "WHERE id = ? AND state = 'running'",
