@@ -7,7 +7,7 @@ out=$1; shift
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   .venv/bin/kapsession "$@" & pid=$!
   for i in $(seq 50); do xdotool search --name "^kapsession" >/dev/null 2>&1 && break; sleep 0.2; done
-  sleep 1.5; w=$(xdotool search --name "^kapsession" | head -1); xdotool windowfocus --sync "$w" 2>/dev/null || true
+  sleep 1.5; w=$(xdotool search --onlyvisible --name "^kapsession" | head -1); xdotool windowfocus --sync "$w" 2>/dev/null || true
   if [ -n "${KAPSESSION_SHOT_TYPE:-}" ]; then
     xdotool type --delay 20 "q: I can feel the floor holding me"; xdotool key Return; sleep 0.3
     xdotool type --delay 20 "breathing slower, hands open"; xdotool key Return; sleep 0.3

@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kapsession import cli
 from kapsession.clock import Clock, ScaledClock, SystemClock
@@ -17,6 +19,9 @@ from kapsession.errors import AlreadyOpenError, KapsessionError
 from kapsession.instance import InstanceLock
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 log = logging.getLogger("kapsession.ui")
 
@@ -98,6 +103,7 @@ def run_gui(args: argparse.Namespace) -> int:
                 window.show_live(live)
     except KapsessionError as exc:
         messages.error(window, str(exc))
+    _close_on_termination(window)
     window.show()
     if args.smoke:
         return messages.exit_after_first_paint(app, window)
@@ -105,6 +111,20 @@ def run_gui(args: argparse.Namespace) -> int:
     store.close()
     lock.release()
     return code
+
+
+def _close_on_termination(window: MainWindow) -> None:
+    """SIGTERM/SIGHUP close the window the orderly way. Python runs signal handlers between
+    bytecodes, which the live screen's once-a-second tick provides; the home screen holds
+    nothing unsaved, so a late handler there loses nothing."""
+    from PySide6.QtCore import QTimer
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.shut_down)
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, on_signal)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,12 @@ class MainWindow(QMainWindow):
             return
         self.show_live(live)
 
+    def shut_down(self) -> None:
+        """The system is stopping us (logout, shutdown, SIGTERM): no questions, nothing lost;
+        the running session resumes on the next launch."""
+        self._confirm = lambda _title, _text: True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         view = self.live_view
         if view is not None and not self._smoke:

@@ -105,3 +105,22 @@ def test_newer_database_is_refused_untouched(app_env, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "newer version of kapsession" in done.stderr
     assert (data / DB_NAME).read_bytes() == before
+
+
+def test_sigterm_closes_in_order_and_the_session_resumes(app_env, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    app = App(app_env, data, "--rehearsal", "--time-scale", "10")
+    app.type_line("before the logout")
+    wait_for(lambda: _notes(export(app_env, data)), what="the note")
+    app.proc.terminate()  # what a logout or shutdown sends
+    assert app.proc.wait(15) == 0
+    doc = export(app_env, data)
+    assert doc["events"][-1]["kind"] == "app_closed"
+    assert doc["session"]["state"] == "running"
+    App(app_env, data, "--rehearsal", "--time-scale", "10")
+    doc = wait_for(
+        lambda: (d := export(app_env, data)) and d["events"][-1]["kind"] == "gap" and d,
+        what="the gap entry",
+    )
+    assert doc["events"][-1]["cause"] == "app_closed"
+    assert _notes(doc) == [("before the logout", [])]
