@@ -36,6 +36,8 @@ def describe_event(event: Event) -> str:
     if event.kind == "gap":
         why = "was closed" if data.get("cause") == "app_closed" else "stopped unexpectedly"
         return f"kapsession {why}; reopened after {minutes_seconds(float(data['seconds']))}"
+    if event.kind == "phase":
+        return f"{str(data['name']).capitalize()} phase"
     if event.kind == "app_closed":
         return "kapsession was closed (the session kept running)"
     if event.kind == "session_ended":
