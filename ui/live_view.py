@@ -334,7 +334,9 @@ class LiveView(QWidget):
                 log.error("amendment not saved: %s", type(exc).__name__)
                 raise KapsessionError("the database could not be written; try again.") from None
 
-        AmendDialog(text, tags, save, self).exec()
+        dialog = AmendDialog(text, tags, save, self)
+        dialog.exec()
+        dialog.deleteLater()  # parented to this screen: would otherwise live as long as it
         self.note.setFocus()
 
     def _on_escape(self) -> None:
@@ -344,7 +346,9 @@ class LiveView(QWidget):
         self.note.setFocus()
 
     def _on_help(self) -> None:
-        ShortcutsDialog(self).exec()
+        dialog = ShortcutsDialog(self)
+        dialog.exec()
+        dialog.deleteLater()
         self.note.setFocus()
 
     def _on_end(self) -> None:
@@ -358,7 +362,9 @@ class LiveView(QWidget):
                 raise KapsessionError("the database could not be written; try again.") from None
 
         dialog = EndDialog(t_plus(self.live.elapsed()), early, end, self)
-        if dialog.exec():
+        accepted = dialog.exec()
+        dialog.deleteLater()
+        if accepted:
             self._timer.stop()
             self.ended.emit(self.live.record)
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,12 +11,15 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
+from kapsession.errors import KapsessionError
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord
 
 from . import messages
 from .home_view import HomeView
 from .live_view import LiveView
+
+log = logging.getLogger("kapsession.ui.main")
 
 
 class MainWindow(QMainWindow):
@@ -95,7 +100,11 @@ class MainWindow(QMainWindow):
             ):
                 event.ignore()
                 return
-            view.live.close()
+            try:
+                view.live.close()
+            except (KapsessionError, sqlite3.Error, OSError) as exc:
+                # The close marker is only a label for the gap; the session still resumes.
+                log.warning("close not recorded: %s", type(exc).__name__)
             view.stop()
         if not self._smoke:
             self._settings.setValue("main/geometry", self.saveGeometry())

@@ -6,13 +6,19 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QSettings
+from qthelpers import ModalDriver, show_active
 
-from kapsession.clock import FakeClock  # noqa: E402
-from kapsession.session import LiveSession, SessionPlan, SessionService  # noqa: E402
-from kapsession.store import Store  # noqa: E402
+from kapsession.clock import FakeClock
+from kapsession.session import LiveSession, SessionPlan, SessionService
+from kapsession.store import Store
+from ui.live_view import LiveView
+from ui.main_window import MainWindow
 
 
 @pytest.fixture
@@ -34,5 +40,73 @@ def service(store: Store, clock: FakeClock) -> SessionService:
 
 @pytest.fixture
 def live(service: SessionService) -> LiveSession:
-    record = service.plan(SessionPlan("C-014", "KAP sublingual", "sublingual", 200.0, 75, "to rest"))
+    record = service.plan(
+        SessionPlan("C-014", "KAP sublingual", "sublingual", 200.0, 75, "to rest")
+    )
     return service.give_dose(record.id)
+
+
+# --- shared widget fixtures ------------------------------------------------------------------
+
+
+@pytest.fixture
+def view(qtbot, live: LiveSession) -> Iterator[LiveView]:
+    v = LiveView(live)
+    qtbot.addWidget(v)
+    v.resize(1100, 760)
+    show_active(qtbot, v)
+    yield v
+    v.stop()
+
+
+@pytest.fixture
+def modal() -> Iterator[ModalDriver]:
+    driver = ModalDriver()
+    yield driver
+    driver.cancelled = True
+
+
+@pytest.fixture
+def settings_sandbox(tmp_path: Path) -> Iterator[None]:
+    """MainWindow keeps its geometry in QSettings: never the user's own settings."""
+    old_org = QCoreApplication.organizationName()
+    QCoreApplication.setOrganizationName("kapsession-tests")
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield
+    QCoreApplication.setOrganizationName(old_org)
+
+
+@pytest.fixture
+def make_window(
+    qtbot, service: SessionService, clock: FakeClock, tmp_path: Path, settings_sandbox: None
+) -> Iterator[Callable[..., MainWindow]]:
+    """Builds a shown, active MainWindow whose questions are answered by `confirm`.
+
+    The windows are closed here, while the store is still open (closing a window with a
+    running session writes to it), rather than by qtbot after the store fixture closed it."""
+    windows: list[MainWindow] = []
+    tearing_down = False
+
+    def start_rehearsal(scale: float) -> LiveSession:
+        svc = SessionService(service.store, clock, service.tz, service.author)
+        return svc.give_dose(svc.plan_rehearsal(scale, clock.now()).id)
+
+    def make(
+        confirm: Callable[[str, str], bool],
+        start: Callable[[float], LiveSession] = start_rehearsal,
+    ) -> MainWindow:
+        def ask(title: str, text: str) -> bool:
+            return True if tearing_down else confirm(title, text)
+
+        window = MainWindow(service, start, data_dir=tmp_path, smoke=False, confirm=ask)
+        windows.append(window)
+        show_active(qtbot, window)
+        return window
+
+    yield make
+    tearing_down = True
+    for window in windows:
+        if shiboken6.isValid(window):
+            window.close()
+    windows.clear()
