@@ -52,7 +52,9 @@ def validate_plan(plan: SessionPlan) -> SessionPlan:
     if plan.route not in ROUTES:
         raise InvalidEntry(f"Route must be one of: {', '.join(ROUTES)}.")
     dose = plan.dose_mg
-    if isinstance(dose, bool) or not isinstance(dose, int | float) or not math.isfinite(dose):
+    if isinstance(dose, bool) or not isinstance(dose, int | float):
+        raise InvalidEntry("Dose must be a number of milligrams.")
+    if isinstance(dose, float) and not math.isfinite(dose):
         raise InvalidEntry("Dose must be a number of milligrams.")
     if not 0 < dose <= 1000:
         raise InvalidEntry("Dose must be more than 0 and at most 1000 mg.")

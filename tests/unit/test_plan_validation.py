@@ -149,3 +149,11 @@ def test_the_demo_client_cannot_be_used_for_a_real_session(
     assert [s.id for s in store.sessions()] == [rehearsal.id]
     again = service.plan_rehearsal(time_scale=1, clock_origin=datetime(2026, 3, 3, tzinfo=UTC))
     assert again.client_id == rehearsal.client_id, "rehearsals share the one demo client"
+
+
+def test_a_huge_integer_dose_is_refused_not_an_overflow() -> None:
+    from kapsession.errors import InvalidEntry
+    from kapsession.session import SessionPlan, validate_plan
+
+    with pytest.raises(InvalidEntry, match="Dose"):
+        validate_plan(SessionPlan("C-1", "KAP", "sublingual", 10**400, 60))  # type: ignore[arg-type]
