@@ -75,7 +75,9 @@ def m001_initial(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'a started session''s plan and dose are part of the record'); END;
 
         CREATE TABLE events (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            -- No AUTOINCREMENT: deletes are refused, so seq only grows anyway, and the
+            -- sqlite_sequence update would cost every save an extra page write.
+            seq INTEGER PRIMARY KEY,
             session_id INTEGER NOT NULL REFERENCES sessions(id),
             kind TEXT NOT NULL CHECK (length(kind) > 0),
             at TEXT NOT NULL,

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .clock import Clock
+from .discharge import assess, can_end_complete
 from .dose_clock import ContinuityWatch, DoseAnchor, DoseClock
 from .errors import InvalidEntry, StateError
+from .monitoring import Monitoring
 from .notes import Note, make_note, parse_note
+from .observations import validate_observation, validate_observation_text, validate_quick_event
 from .phases import PhaseInfo, phase_at
+from .protocol import Protocol
 from .schema import ROUTES
 from .signals import Signal
 from .store import Event, SessionRecord, Store, iso
+from .vitals import (
+    VITAL_FIELDS,
+    Vitals,
+    check_thresholds,
+    format_trend,
+    parse_vitals,
+    trend,
+    validate_vitals,
+)
 
 # How often the live session proves it is alive, so a restart can tell how long it was gone.
 HEARTBEAT_S = 15.0
@@ -74,8 +88,17 @@ def validate_plan(plan: SessionPlan) -> SessionPlan:
 class SessionService:
     """Creates, starts and resumes sessions. Collaborators come in; nothing is global."""
 
-    def __init__(self, store: Store, clock: Clock, tz: str, author: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        tz: str,
+        author: str,
+        protocols: Mapping[str, Protocol] | None = None,
+    ) -> None:
         self.store, self.clock, self.tz, self.author = store, clock, tz, author
+        # Monitoring protocols by id; a session whose protocol is not among them has no timed checks.
+        self.protocols: Mapping[str, Protocol] = protocols or {}
 
     def plan(
         self,
@@ -116,7 +139,8 @@ class SessionService:
             SessionPlan(
                 client_code=REHEARSAL_CLIENT,
                 display_name="Demo client (rehearsal)",
-                protocol="Rehearsal",
+                # The lozenge protocol when it is available, so rehearsals practise real checks.
+                protocol="sublingual" if "sublingual" in self.protocols else "Rehearsal",
                 route="sublingual",
                 dose_mg=200.0,
                 planned_minutes=75,
@@ -132,14 +156,16 @@ class SessionService:
         record = self.store.session(session_id)
         if record.state != "planned":
             raise StateError("Only a planned session can be started.")
+        dose: dict[str, Any] = {
+            "mg": record.dose_mg,
+            "route": record.route,
+            "protocol": record.protocol,
+        }
+        protocol = self.protocols.get(record.protocol)
+        if protocol is not None:
+            dose["monitoring"] = Monitoring.start(protocol, record.planned_minutes).snapshot()
         anchor = DoseAnchor(self.clock.now(), self.clock.monotonic(), self.clock.boot_id())
-        self.store.start_session(
-            session_id,
-            anchor,
-            self.tz,
-            {"mg": record.dose_mg, "route": record.route, "protocol": record.protocol},
-            self.author,
-        )
+        self.store.start_session(session_id, anchor, self.tz, dose, self.author)
         return self._live(self.store.session(session_id), DoseClock(self.clock, anchor))
 
     def resume(self) -> LiveSession | None:
@@ -177,6 +203,11 @@ class LiveSession:
         self.ended: Signal[SessionRecord] = Signal()
         self._watch = ContinuityWatch(clock, dose_clock)
         self._last_heartbeat = -math.inf
+        dose = next((e for e in store.events(record.id) if e.kind == "dose"), None)
+        snapshot = dose.data.get("monitoring") if dose is not None else None
+        self.monitoring: Monitoring | None = (
+            Monitoring.from_snapshot(snapshot) if isinstance(snapshot, Mapping) else None
+        )
 
     # --- time ----------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -258,6 +289,24 @@ class LiveSession:
         self.entry_added.emit(event)
         return event
 
+    def _append_many(self, items: Sequence[tuple[str, dict[str, Any], str | None]]) -> list[Event]:
+        """Several entries in one transaction (e.g. vitals and the alerts they raise): all are
+        committed before any is announced."""
+        if self.record.state == "ended":
+            raise StateError("The session has ended; only amendments can be added.")
+        t = round(self.elapsed(), 3)
+        at = self.clock.now()
+        with self.store.db.atomic():
+            events = [
+                self.store.append(
+                    self.record.id, kind, at, self.tz, t, data, self.author, reason=reason
+                )
+                for kind, data, reason in items
+            ]
+        for event in events:
+            self.entry_added.emit(event)
+        return events
+
     def add_note(self, raw: str, tags: tuple[str, ...] | list[str] = ()) -> Event:
         note = parse_note(raw, tags)
         return self._append("note", {"text": note.text, "tags": list(note.tags)})
@@ -282,6 +331,118 @@ class LiveSession:
             reason=reason.strip(),
         )
 
+    # --- monitoring ------------------------------------------------------------------------
+    def evaluate_checks(self) -> list[Event]:
+        """Record whatever the protocol's checks owe the timeline now (due, late, missed).
+        Idempotent: called again at once it records nothing."""
+        if self.monitoring is None or self.record.state == "ended":
+            return []
+        owed = self.monitoring.transitions(self.events(), self.elapsed())
+        return self._append_many([(kind, data, None) for kind, data in owed]) if owed else []
+
+    def next_check_wakeup(self) -> float | None:
+        """Seconds since dose at which evaluate_checks next has something to do."""
+        if self.monitoring is None or self.record.state == "ended":
+            return None
+        return self.monitoring.next_wakeup(self.events(), self.elapsed())
+
+    def vitals_history(self) -> list[Vitals]:
+        return [
+            Vitals.from_dict({k: e.data.get(k) for k in VITAL_FIELDS})
+            for e in self.events()
+            if e.kind == "vitals"
+        ]
+
+    def baseline(self) -> Vitals | None:
+        """The first vitals of the session: what trends are measured against."""
+        history = self.vitals_history()
+        return history[0] if history else None
+
+    def add_vitals(self, entry: str | Vitals, check: str | None = None) -> list[Event]:
+        """Vitals typed on one line ("128/82 76 98 [RR [temp]]") or from the form. Impossible
+        values are refused naming the field; protocol thresholds raise alerts, stored with the
+        vitals in one transaction. Returns the vitals entry and its alerts."""
+        vitals = parse_vitals(entry) if isinstance(entry, str) else validate_vitals(entry)
+        spec = None
+        if self.monitoring is not None:
+            events = self.events()
+            spec = (
+                self.monitoring.spec(check)
+                if check
+                else self.monitoring.waiting_for(events, self.elapsed(), "vitals")
+            )
+        baseline = self.baseline()
+        data: dict[str, Any] = vitals.as_dict()
+        if spec is not None:
+            data["check"] = spec.key
+        changes = trend(vitals, baseline)
+        if changes:
+            data["trend"] = changes
+            data["trend_text"] = format_trend(changes)
+        thresholds = self.monitoring.protocol.thresholds_for(spec) if self.monitoring else ()
+        items: list[tuple[str, dict[str, Any], str | None]] = [("vitals", data, None)]
+        items += [("alert", dict(a.as_dict()), None) for a in check_thresholds(vitals, thresholds)]
+        return self._append_many(items)
+
+    def open_alerts(self) -> list[Event]:
+        """Alerts not yet acknowledged, oldest first."""
+        events = self.events()
+        acknowledged = {e.data.get("alert") for e in events if e.kind == "alert_ack"}
+        return [e for e in events if e.kind == "alert" and e.seq not in acknowledged]
+
+    def acknowledge_alert(self, seq: int, note: str = "") -> Event:
+        """The therapist saw the alert; who and when is recorded."""
+        if seq not in {e.seq for e in self.open_alerts()}:
+            raise InvalidEntry("That alert is not open in this session.")
+        data: dict[str, Any] = {"alert": seq}
+        if note.strip():
+            data["text"] = note.strip()
+        return self._append("alert_ack", data)
+
+    def add_observation(
+        self, scale: str, value: int | str, text: str = "", check: str | None = None
+    ) -> Event:
+        data = validate_observation(scale, value, text)
+        return self._append("observation", self._answering(data, scale, check))
+
+    def add_observation_text(self, text: str) -> Event:
+        return self._append("observation", validate_observation_text(text))
+
+    def _answering(self, data: dict[str, Any], asks: str, check: str | None) -> dict[str, Any]:
+        if self.monitoring is not None:
+            spec = (
+                self.monitoring.spec(check)
+                if check
+                else self.monitoring.waiting_for(self.events(), self.elapsed(), asks)
+            )
+            if spec is not None:
+                data["check"] = spec.key
+        return data
+
+    def quick_event(self, kind: str, **fields: object) -> Event:
+        event_kind, data = validate_quick_event(kind, **fields)
+        return self._append(event_kind, data)
+
+    def _open_check(self, key: str) -> str:
+        if self.monitoring is None or self.monitoring.spec(key) is None:
+            raise InvalidEntry("That check is not part of this session's protocol.")
+        return key
+
+    def skip_check(self, key: str, reason: str) -> Event:
+        if not reason.strip():
+            raise InvalidEntry("Skipping a check needs a reason.")
+        return self._append(
+            "check_skipped", {"check": self._open_check(key)}, reason=reason.strip()
+        )
+
+    def snooze_check(self, key: str, minutes: int, reason: str) -> Event:
+        if not reason.strip():
+            raise InvalidEntry("Snoozing a check needs a reason.")
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 60:
+            raise InvalidEntry("Snooze for a whole number of minutes from 1 to 60.")
+        data = {"check": self._open_check(key), "minutes": minutes}
+        return self._append("check_snoozed", data, reason=reason.strip())
+
     def events(self) -> list[Event]:
         return self.store.events(self.record.id)
 
@@ -289,12 +450,30 @@ class LiveSession:
         """The app is closing with the session still running (it resumes on next launch)."""
         self._append("app_closed", {})
 
-    def end(self, reason: str = "") -> SessionRecord:
+    def end(self, reason: str = "", discharge: Mapping[str, Any] | None = None) -> SessionRecord:
+        """End the session. It ends as complete only with a passing discharge check (modified
+        Aldrete >= 9, ride home confirmed, ready time recorded); ending anyway needs a reason."""
         if self.record.state == "ended":
             raise StateError("This session has already ended.")
+        reason = reason.strip()
         t = round(self.elapsed(), 3)
+        assessment = None
+        if discharge is not None:
+            assessment = assess(
+                discharge.get("scores", {}),
+                bool(discharge.get("ride_home")),
+                discharge.get("ready_at_t"),
+                now_t=t,
+            )
+        complete, blockers = can_end_complete(assessment)
+        if not complete and not reason:
+            raise InvalidEntry(
+                "Ending without a passing discharge check needs a reason. " + " ".join(blockers)
+            )
+        if assessment is not None:
+            self._append("discharge", assessment.as_dict())
         self.store.end_session(
-            self.record.id, self.clock.now(), self.tz, t, reason.strip(), self.author
+            self.record.id, self.clock.now(), self.tz, t, reason, self.author, complete=complete
         )
         self.record = self.store.session(self.record.id)
         self.ended.emit(self.record)

@@ -80,7 +80,7 @@ def test_a_session_never_moves_backwards(
 ) -> None:
     with pytest.raises(sqlite3.IntegrityError, match=FORWARD_ONLY):
         raw.execute("UPDATE sessions SET state = 'planned' WHERE id = ?", [live.record.id])
-    live.end()
+    live.end("synthetic test: ended without discharge check")
     with pytest.raises(sqlite3.IntegrityError, match=FORWARD_ONLY):
         raw.execute("UPDATE sessions SET state = 'running' WHERE id = ?", [live.record.id])
     with pytest.raises(sqlite3.IntegrityError, match=FORWARD_ONLY):
@@ -142,7 +142,7 @@ def test_only_one_session_runs_at_a_time(
             [second.id],
         )
 
-    live.end()
+    live.end("synthetic test: ended without discharge check")
     assert file_service.give_dose(second.id).record.state == "running"
 
 
@@ -198,7 +198,7 @@ def test_an_entry_of_another_session_cannot_be_amended(
     live: LiveSession, file_service: SessionService, make_plan: PlanFactory
 ) -> None:
     theirs = live.events()[-1]
-    live.end()
+    live.end("synthetic test: ended without discharge check")
     mine = file_service.give_dose(file_service.plan(make_plan(client_code="C-018")).id)
 
     with pytest.raises(InvalidEntry, match="not part of this session"):
@@ -221,14 +221,14 @@ def test_an_entry_of_another_session_cannot_be_amended(
 
 def test_after_the_end_only_amendments_are_added(live: LiveSession, clock: FakeClock) -> None:
     note = live.events()[-1]
-    live.end()
+    live.end("synthetic test: ended without discharge check")
     clock.advance(600)
     count = len(live.events())
 
     with pytest.raises(StateError, match="only amendments"):
         live.add_note("one more thought")
     with pytest.raises(StateError, match="already ended"):
-        live.end()
+        live.end("synthetic test: ended without discharge check")
     assert live.tick() == [], "a late timer tick after the end writes nothing"
     clock.jump_wall(3600)
     assert live.tick() == []

@@ -46,7 +46,7 @@ def data(tmp_path: Path, make_plan: PlanFactory) -> Path:
     clock.advance(600)
     live.add_note("qf: I can see the ocean 🌊")
     clock.advance(75 * 60 - 600)
-    live.end()
+    live.end("synthetic test: ended without discharge check")
     service.plan(make_plan(client_code="C-018", route="intramuscular", dose_mg=50))
     store.close()
     return folder
