@@ -25,8 +25,10 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +41,8 @@ from startup import RunFailed, StartupResult, bench_startup
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TARGET = 2.0
 SAVE_TARGET = 1.5
+# Other processes using more than this share of one CPU meanwhile make the figures unreliable.
+BUSY_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -179,20 +183,69 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def machine_facts(tmp_root: Path) -> list[str]:
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown (not a git checkout)"
+    dirty = git("status", "--porcelain", "--", "kapsession", "ui")
+    return commit + (" with uncommitted changes in kapsession/ or ui/" if dirty else "")
+
+
+def machine_facts(tmp_root: Path, others: str) -> list[str]:
     import sqlite3
 
     import PySide6
     from PySide6 import QtCore
 
     return [
+        f"code: {code_version()}",
         f"CPUs: {os.cpu_count()} ({_cpu_model()})",
         f"OS: {platform.platform()}",
         f"Python {platform.python_version()} ({platform.python_implementation()})",
         f"PySide6 {PySide6.__version__}, Qt {QtCore.qVersion()}",
         f"SQLite {sqlite3.sqlite_version}, sqlite-utils {metadata.version('sqlite-utils')}",
         f"temp folder: {tmp_root} on {_filesystem(tmp_root)}",
+        f"other processes during the run: {others}",
     ]
+
+
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds all processes have spent busy since boot (Linux), else None."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields[:8]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherWork:
+    """How much CPU everything but this benchmark used while it ran: the noise to beware of."""
+
+    def __init__(self) -> None:
+        self._busy, self._own = _busy_cpu_seconds(), _own_cpu_seconds()
+        self._start = time.monotonic()
+
+    def describe(self) -> str:
+        busy = _busy_cpu_seconds()
+        if busy is None or self._busy is None:
+            return "unknown (no /proc/stat)"
+        others = max(0.0, busy - self._busy - (_own_cpu_seconds() - self._own))
+        share = others / max(1e-9, time.monotonic() - self._start)
+        verdict = " — the machine was busy, the figures are skewed" if share > BUSY_SHARE else ""
+        return f"{others:.1f} CPU-seconds, {share:.0%} of one CPU on average{verdict}"
 
 
 def the_command(argv: Sequence[str], platform_name: str) -> str:
@@ -207,7 +260,9 @@ def startup_method(args: argparse.Namespace) -> str:
         f"Start-up: wall time from spawn to exit of each subprocess, {args.runs} runs each after "
         f"{args.warmups} warm-ups, app and floor alternating run by run, "
         f"`QT_QPA_PLATFORM={args.platform}` for both. Each app run gets a data folder that does "
-        "not exist yet: a first launch, so the folder, the database and its schema are created."
+        "not exist yet: a first launch, so the folder, the database and its schema are created. "
+        "Both share a fresh byte-code cache (`PYTHONPYCACHEPREFIX`, filled by the warm-ups; "
+        "`PYTHONDONTWRITEBYTECODE` unset), as an installed app runs from cached byte code."
     )
 
 
@@ -236,7 +291,7 @@ def report(rows: Sequence[Row], facts: Sequence[str], command: str, method: Sequ
         "",
         markdown_table(rows),
         "",
-        "Machine:",
+        "Code and machine:",
         "",
         *[f"- {fact}" for fact in facts],
         "",
@@ -293,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     method: list[str] = []
     complete = True
+    other_work = OtherWork()
     if args.only in (None, "startup"):
         print(f"start-up: {args.warmups} + {args.runs} runs each ...", file=sys.stderr)
         try:
@@ -308,7 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         times, warmups = bench_note_save(args.notes, args.block, args.tmp_dir)
         rows += save_rows(times)
         method.append(save_method(args, warmups))
-    text = report(rows, machine_facts(tmp_root), the_command(argv, args.platform), method)
+    others = other_work.describe()
+    if args.only != "save" and args.platform != "offscreen":
+        others += " (this includes the display server drawing the windows)"
+    facts = machine_facts(tmp_root, others)
+    text = report(rows, facts, the_command(argv, args.platform), method)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
