@@ -17,6 +17,7 @@ from kapsession import cli
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError
 from kapsession.instance import InstanceLock
+from kapsession.protocol import available_protocols
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
 
@@ -70,11 +71,12 @@ def run_gui(args: argparse.Namespace) -> int:
     except KapsessionError as exc:
         return messages.fatal(str(exc), cli.EXIT_USAGE, show=not args.smoke)
 
+    protocols, problems = available_protocols(folder)
     tz = cli.now_local_zone()
     author = getpass.getuser()
 
     def service(clock: Clock) -> SessionService:
-        return SessionService(store, clock, tz, author)
+        return SessionService(store, clock, tz, author, protocols)
 
     def start_rehearsal(scale: float) -> LiveSession:
         base = SystemClock()
@@ -86,6 +88,12 @@ def run_gui(args: argparse.Namespace) -> int:
         return service(clock_for(store.running_session())).resume()
 
     window = MainWindow(service(SystemClock()), start_rehearsal, Path(folder), smoke=args.smoke)
+    if problems and not args.smoke:
+        messages.inform(
+            window,
+            "Some protocol files were not loaded",
+            "\n\n".join(str(p) for p in problems) + "\n\nThe other protocols are available.",
+        )
     try:
         if not args.smoke:
             live = resume()

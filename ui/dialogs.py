@@ -32,7 +32,12 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Esc", "Back to the note field; clear the selection and any message"),
     ("Alt+Up / Alt+Down", "Select the previous / next note in the stream"),
     ("Ctrl+E", "Amend the selected note (or the latest one)"),
-    ("Ctrl+Shift+E", "End the session…"),
+    ("Alt+V", "Vitals on one line: 128/82 76 98 [RR] [°C], Enter saves, Esc cancels"),
+    ("Alt+O", "Observation: the scales the due check asks (MOAA/S, RASS, …), one key per answer"),
+    ("Alt+Q", "Quick event: booster dose, vomiting, emergence reaction, touch, client spoke"),
+    ("Alt+S / Alt+K", "Snooze / skip the check that is due (with a reason)"),
+    ("Alt+A", "Acknowledge the oldest open alert"),
+    ("Ctrl+Shift+E", "End the session: discharge check, ride home, time ready…"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
     ("F1", "This list of shortcuts"),
 )
@@ -93,54 +98,6 @@ class AmendDialog(QDialog):
             self._save(self.text_edit.toPlainText(), tags, self.reason_edit.text())
         except KapsessionError as exc:
             self.error.setText(f"Not saved: {exc}")
-            return
-        self.accept()
-
-
-class EndDialog(QDialog):
-    def __init__(
-        self, elapsed: str, early: bool, end: Callable[[str], object], parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("End session")
-        self._end = end
-        self._early = early
-        question = QLabel(f"End the session now, at {elapsed}?")
-        question.setStyleSheet("font-size: 16pt;")
-        detail = QLabel(
-            "This is before the planned end, so please give a reason."
-            if early
-            else "Notes can still be amended after the session has ended."
-        )
-        detail.setProperty("role", "muted")
-        detail.setWordWrap(True)
-        self.reason_edit = QLineEdit()
-        self.reason_edit.setAccessibleName("Reason or closing remark")
-        self.reason_edit.setPlaceholderText(
-            "Reason (required before the planned end)" if early else "Optional remark"
-        )
-        self.error = QLabel()
-        self.error.setProperty("role", "status")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        end_button = buttons.addButton("End session", QDialogButtonBox.ButtonRole.AcceptRole)
-        end_button.setDefault(True)
-        buttons.accepted.connect(self._on_end)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        for widget in (question, detail, self.reason_edit, self.error, buttons):
-            layout.addWidget(widget)
-        self.resize(480, 200)
-        self.reason_edit.setFocus()
-
-    def _on_end(self) -> None:
-        reason = self.reason_edit.text().strip()
-        if self._early and not reason:
-            self.error.setText("Please give a reason for ending before the planned time.")
-            return
-        try:
-            self._end(reason)
-        except KapsessionError as exc:
-            self.error.setText(str(exc))
             return
         self.accept()
 

@@ -38,8 +38,65 @@ def describe_event(event: Event) -> str:
         return f"kapsession {why}; reopened after {minutes_seconds(float(data['seconds']))}"
     if event.kind == "phase":
         return f"{str(data['name']).capitalize()} phase"
+    if event.kind == "vitals":
+        parts = [
+            f"BP {data['systolic']}/{data['diastolic']}",
+            f"HR {data['heart_rate']}",
+            f"SpO2 {data['spo2']} %",
+        ]
+        if data.get("resp_rate") is not None:
+            parts.append(f"RR {data['resp_rate']}")
+        if data.get("temperature") is not None:
+            parts.append(f"{data['temperature']} °C")
+        text = " · ".join(parts)
+        if data.get("trend_text"):
+            text += f"   ({data['trend_text']} from baseline)"
+        return text
+    if event.kind == "alert":
+        return f"ALERT  {data['message']}"
+    if event.kind == "alert_ack":
+        return "Alert acknowledged" + (f": {data['text']}" if data.get("text") else "")
+    if event.kind in ("check_due", "check_late", "check_missed"):
+        word = {"check_due": "due", "check_late": "late", "check_missed": "missed"}[event.kind]
+        late = " (recorded after a gap)" if data.get("recorded_late") else ""
+        return f"Check {word}: {data['label']} (planned {t_plus(float(data['due_t']))}){late}"
+    if event.kind == "check_skipped":
+        return f"Check skipped: {event.reason}"
+    if event.kind == "check_snoozed":
+        return f"Check snoozed {data['minutes']} min: {event.reason}"
+    if event.kind == "observation":
+        if data.get("scale") == "free_text":
+            return f"Observation: {data['text']}"
+        name = _SCALE_NAMES.get(str(data["scale"]), str(data["scale"]))
+        extra = f" · {data['text']}" if data.get("text") else ""
+        return f"{name} {data['value']}: {data['label']}{extra}"
+    if event.kind == "booster_dose":
+        lot = f", lot {data['lot']}" if data.get("lot") else ""
+        return f"Booster dose: {data['mg']:g} mg {data['route']}{lot}"
+    if event.kind in _QUICK:
+        return _QUICK[event.kind] + (f": {data['text']}" if data.get("text") else "")
+    if event.kind == "discharge":
+        verdict = "passed" if data.get("passed") else "not passed"
+        return f"Discharge check {data['total']}/10, {verdict}"
     if event.kind == "app_closed":
         return "kapsession was closed (the session kept running)"
     if event.kind == "session_ended":
-        return "Session ended"
+        how = "complete" if data.get("complete") else f"ended anyway: {event.reason}"
+        return f"Session ended ({how})"
     return event.kind.replace("_", " ")
+
+
+_SCALE_NAMES = {
+    "moaas": "MOAA/S",
+    "rass": "RASS",
+    "dissociation": "Dissociation",
+    "nausea": "Nausea",
+    "emotional_tone": "Emotional tone",
+}
+_QUICK = {
+    "vomiting": "Vomiting",
+    "emergence_reaction": "Emergence reaction",
+    "touch_offered": "Touch offered",
+    "touch_accepted": "Touch accepted",
+    "client_spoke": "Client spoke",
+}

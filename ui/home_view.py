@@ -35,6 +35,7 @@ from .format import minutes_seconds
 
 log = logging.getLogger("kapsession.ui.home")
 
+NO_PROTOCOL = "notes-only"
 COLUMNS = ("#", "Client", "State", "Route", "Dose", "Planned", "Dose given", "Length")
 
 
@@ -53,6 +54,7 @@ class HomeView(QWidget):
         self.service = service
         self._confirm = confirm
         self._build(data_dir)
+        self._on_protocol_chosen()
         self.refresh()
 
     def _build(self, data_dir: str) -> None:
@@ -72,8 +74,12 @@ class HomeView(QWidget):
         self.display_name = QLineEdit()
         self.display_name.setPlaceholderText("Optional")
         self.display_name.setAccessibleName("Display name")
-        self.protocol = QLineEdit("KAP standard")
-        self.protocol.setAccessibleName("Protocol")
+        self.protocol = QComboBox()
+        self.protocol.setAccessibleName("Monitoring protocol")
+        for protocol in sorted(self.service.protocols.values(), key=lambda p: p.name):
+            self.protocol.addItem(f"{protocol.name} ({len(protocol.checks)} checks)", protocol.id)
+        self.protocol.addItem("No timed checks (notes only)", NO_PROTOCOL)
+        self.protocol.currentIndexChanged.connect(self._on_protocol_chosen)
         self.route = QComboBox()
         self.route.addItems(ROUTES)
         self.route.setAccessibleName("Route")
@@ -177,11 +183,18 @@ class HomeView(QWidget):
                 self.table.setItem(row, col, item)
         self._on_selection()
 
+    def _on_protocol_chosen(self) -> None:
+        """A protocol brings its route and planned length; both stay editable."""
+        protocol = self.service.protocols.get(str(self.protocol.currentData()))
+        if protocol is not None:
+            self.route.setCurrentText(protocol.route)
+            self.planned.setValue(protocol.planned_minutes)
+
     def _plan_from_form(self) -> SessionPlan:
         return SessionPlan(
             client_code=self.client_code.currentText(),
             display_name=self.display_name.text() or None,
-            protocol=self.protocol.text(),
+            protocol=str(self.protocol.currentData()),
             route=self.route.currentText(),
             dose_mg=self.dose.value(),
             planned_minutes=self.planned.value(),

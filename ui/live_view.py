@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,13 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapsession.checks import CheckState
+from kapsession.discharge import circulation_score, spo2_score
 from kapsession.errors import KapsessionError
 from kapsession.notes import TAGS
+from kapsession.observations import SCALES
 from kapsession.session import LiveSession
 from kapsession.store import Event, SessionRecord
 
-from .dialogs import AmendDialog, EndDialog, ShortcutsDialog
+from .dialogs import AmendDialog, ShortcutsDialog
 from .format import describe_event, minutes_seconds, t_plus
+from .monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
+from .scheduler import GuiScheduler
 
 log = logging.getLogger("kapsession.ui.live")
 
@@ -51,6 +60,8 @@ class LiveView(QWidget):
         self.live = live
         self._items: dict[int, QListWidgetItem] = {}
         self._notes: dict[int, tuple[str, tuple[str, ...]]] = {}  # seq -> current text, tags
+        self._events_cache: list[Event] = []  # this session's timeline, kept in step by entry_added
+        self._acknowledged: set[int] = set()
         self._build()
         self._shortcuts()
         for event in live.events():
@@ -60,6 +71,12 @@ class LiveView(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_tick)
+        # Checks fire at their moments through APScheduler on the GUI thread; evaluating is
+        # idempotent, so the once-a-second refresh also catches up after a wall-clock jump.
+        self._scheduler = GuiScheduler(self, timezone=UTC)
+        self._scheduler.start()
+        self._wake_t: float | None = None
+        self._evaluate_checks()
         self._refresh()
         self._schedule_tick()
 
@@ -69,7 +86,8 @@ class LiveView(QWidget):
         who = QLabel(record.client_code)
         who.setStyleSheet("font-size: 15pt; font-weight: bold;")
         who.setAccessibleName("Client code")
-        plan = QLabel(f"{record.dose_mg:g} mg {record.route} · {record.protocol}")
+        protocol = self.live.monitoring.protocol.name if self.live.monitoring else record.protocol
+        plan = QLabel(f"{record.dose_mg:g} mg {record.route} · {protocol}")
         plan.setProperty("role", "muted")
         top = QHBoxLayout()
         top.addWidget(who)
@@ -117,6 +135,29 @@ class LiveView(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName("Progress through the planned session")
 
+        self.check_badge = QLabel()
+        self.check_badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.check_badge.setWordWrap(True)
+        self.check_badge.setAccessibleName("Protocol check")
+        self.check_badge.setStyleSheet("font-size: 14pt; padding: 6px 12px;")
+        self.alert_banner = QLabel()
+        self.alert_banner.setProperty("role", "alert")
+        self.alert_banner.setWordWrap(True)
+        self.alert_banner.setAccessibleName("Alert to acknowledge")
+        self.alert_banner.setVisible(False)
+        self.last_vitals = QLabel()
+        self.last_vitals.setProperty("role", "muted")
+        self.last_vitals.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.last_vitals.setAccessibleName("Latest vitals and trend from baseline")
+        self.vitals_edit = QLineEdit()
+        self.vitals_edit.setPlaceholderText(
+            "Vitals: 128/82 76 98  (BP, HR, SpO2; optionally RR and °C) · Enter saves · Esc cancels"
+        )
+        self.vitals_edit.setAccessibleName("Vitals entry")
+        self.vitals_edit.setStyleSheet("font-size: 14pt; padding: 8px;")
+        self.vitals_edit.setVisible(False)
+        self.vitals_edit.returnPressed.connect(self._on_vitals_entered)
+
         self.stream = QListWidget()
         self.stream.setWordWrap(True)
         self.stream.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -162,8 +203,12 @@ class LiveView(QWidget):
         layout.addWidget(self.phase)
         layout.addWidget(self.next_up)
         layout.addWidget(self.progress)
+        layout.addWidget(self.check_badge)
+        layout.addWidget(self.alert_banner)
+        layout.addWidget(self.last_vitals)
         layout.addWidget(self.stream, 4)
         layout.addLayout(chips)
+        layout.addWidget(self.vitals_edit)
         layout.addWidget(self.note)
         layout.addWidget(self.status)
         self.setFocusProxy(self.note)
@@ -184,6 +229,12 @@ class LiveView(QWidget):
         bind("F1", self._on_help)
         bind("Ctrl+E", self._on_amend)
         bind("Ctrl+Shift+E", self._on_end)
+        bind("Alt+V", self._on_vitals_open)
+        bind("Alt+O", self._on_observe)
+        bind("Alt+Q", self._on_quick_event)
+        bind("Alt+S", lambda: self._on_check_action(snooze=True))
+        bind("Alt+K", lambda: self._on_check_action(snooze=False))
+        bind("Alt+A", self._on_acknowledge)
         bind("Alt+Up", lambda: self._step_selection(-1))
         bind("Alt+Down", lambda: self._step_selection(1))
         for i, tag in enumerate(self.tag_buttons, start=1):
@@ -211,6 +262,8 @@ class LiveView(QWidget):
         except (sqlite3.Error, OSError) as exc:
             # The clock must keep running even if the disk cannot take the heartbeat.
             log.warning("tick could not be recorded: %s", type(exc).__name__)
+        if self._wake_t is not None and self.live.elapsed() >= self._wake_t:
+            self._evaluate_checks()
         self._refresh()
         self._schedule_tick()
 
@@ -234,6 +287,57 @@ class LiveView(QWidget):
             text = "Past the planned end: end the session when the client is ready"
         self.next_up.setText(text)
         self.progress.setValue(min(1000, int(1000 * t / self.live.planned_seconds)))
+        self._refresh_checks(t)
+
+    def _refresh_checks(self, t: float) -> None:
+        monitoring = self.live.monitoring
+        if monitoring is None:
+            self._set_badge("", "muted")
+            return
+        events = self._events_cache
+        waiting = monitoring.due_now(events, t)
+        if waiting:
+            state = waiting[0]
+            late = (
+                state.status == "late"
+                or t - state.effective_due_t >= monitoring.protocol.late_after_s
+            )
+            ago = minutes_seconds(t - state.effective_due_t)
+            word = "LATE" if late else "DUE"
+            more = f"  (+{len(waiting) - 1} more)" if len(waiting) > 1 else ""
+            self._set_badge(
+                f"{word}  {state.spec.label}: {_asks(state)} · due {ago} ago{more}\n"
+                "Alt+V vitals · Alt+O observe · Alt+S snooze · Alt+K skip",
+                "late" if late else "due",
+            )
+        else:
+            upcoming = monitoring.next_check(events, t)
+            if upcoming is None:
+                self._set_badge("All protocol checks done", "muted")
+            else:
+                self._set_badge(
+                    f"Next check: {upcoming.spec.label} ({_asks(upcoming)}) at "
+                    f"{t_plus(upcoming.effective_due_t)} · in "
+                    f"{minutes_seconds(upcoming.effective_due_t - t)}",
+                    "muted",
+                )
+        alerts = [e for e in events if e.kind == "alert" and e.seq not in self._acknowledged]
+        self.alert_banner.setVisible(bool(alerts))
+        if alerts:
+            first = alerts[0]
+            more = f"  (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
+            self.alert_banner.setText(
+                f"⚠  {first.data['message']}{more}\nSource: {first.data['source']} · "
+                "Alt+A to acknowledge"
+            )
+
+    def _set_badge(self, text: str, role: str) -> None:
+        self.check_badge.setText(text)
+        self.check_badge.setVisible(bool(text))
+        if self.check_badge.property("role") != role:
+            self.check_badge.setProperty("role", role)
+            self.check_badge.style().unpolish(self.check_badge)
+            self.check_badge.style().polish(self.check_badge)
 
     # --- notes ---------------------------------------------------------------------------
     def _chosen_tags(self) -> tuple[str, ...]:
@@ -260,6 +364,13 @@ class LiveView(QWidget):
             button.setChecked(False)
 
     def _on_entry_added(self, event: Event) -> None:
+        self._events_cache.append(event)
+        if event.kind == "alert_ack":
+            self._acknowledged.add(int(event.data["alert"]))
+        if event.kind == "vitals":
+            self.last_vitals.setText(f"Last vitals {t_plus(event.t or 0)}: {describe_event(event)}")
+        if event.kind in _CHECK_CHANGING and hasattr(self, "_scheduler"):
+            self._schedule_checks()
         if event.kind == "amendment" and event.amends in self._items:
             self._apply_amendment(event)
             return
@@ -337,39 +448,214 @@ class LiveView(QWidget):
         dialog = AmendDialog(text, tags, save, self)
         dialog.exec()
         dialog.deleteLater()  # parented to this screen: would otherwise live as long as it
-        self.note.setFocus()
+        self._focus_note()
 
     def _on_escape(self) -> None:
+        if self.vitals_edit.isVisible():
+            self._close_vitals()
         self.stream.clearSelection()
         self.stream.setCurrentRow(-1)
         self.status.clear()
-        self.note.setFocus()
+        self._focus_note()
 
     def _on_help(self) -> None:
         dialog = ShortcutsDialog(self)
         dialog.exec()
         dialog.deleteLater()
-        self.note.setFocus()
+        self._focus_note()
 
     def _on_end(self) -> None:
-        early = self.live.elapsed() < self.live.planned_seconds
-
-        def end(reason: str) -> SessionRecord:
+        def end(reason: str, discharge: dict[str, Any] | None) -> SessionRecord:
             try:
-                return self.live.end(reason)
+                return self.live.end(reason, discharge)
             except (sqlite3.Error, OSError) as exc:
                 log.error("session end not saved: %s", type(exc).__name__)
                 raise KapsessionError("the database could not be written; try again.") from None
 
-        dialog = EndDialog(t_plus(self.live.elapsed()), early, end, self)
+        t = self.live.elapsed()
+        dialog = EndDialog(t, self.live.planned_seconds, end, self._discharge_hints(), self)
         accepted = dialog.exec()
         dialog.deleteLater()
         if accepted:
             self._timer.stop()
+            self._scheduler.remove_all_jobs()
             self.ended.emit(self.live.record)
         else:
-            self.note.setFocus()
+            self._focus_note()
+
+    def _discharge_hints(self) -> dict[str, str]:
+        """Suggestions from the recorded vitals; the therapist still chooses every score."""
+        history = self.live.vitals_history()
+        if not history:
+            return {}
+        first, last = history[0], history[-1]
+        change = 100 * (last.systolic - first.systolic) / first.systolic
+        return {
+            "circulation": f"Latest systolic {last.systolic} vs baseline {first.systolic} "
+            f"({change:+.0f} %): suggests {circulation_score(last.systolic, first.systolic)}",
+            "spo2": f"Latest SpO2 {last.spo2} %: on room air suggests {spo2_score(last.spo2, False)}",
+        }
+
+    # --- monitoring ----------------------------------------------------------------------
+    def _guarded(self, action: Callable[[], object], what: str) -> bool:
+        """Run a save; a refused entry or a failed write is shown, never half-stored."""
+        try:
+            action()
+        except KapsessionError as exc:
+            self.status.setText(f"Not saved: {exc}")
+            return False
+        except (sqlite3.Error, OSError) as exc:
+            log.error("%s not saved: %s", what, type(exc).__name__)
+            self.status.setText(NOT_SAVED)
+            return False
+        self.status.clear()
+        return True
+
+    def _evaluate_checks(self) -> None:
+        self._guarded(self.live.evaluate_checks, "check")
+        self._schedule_checks()
+
+    def _schedule_checks(self) -> None:
+        """One APScheduler job, at the next moment a check becomes due, late or missed."""
+        wake = self.live.next_check_wakeup()
+        self._wake_t = wake
+        if wake is None:
+            self._scheduler.remove_all_jobs()
+            return
+        real_seconds = max(0.0, (wake - self.live.elapsed()) / self.live.record.time_scale)
+        self._scheduler.add_job(
+            self._on_check_time,
+            "date",
+            run_date=datetime.now(UTC) + timedelta(seconds=real_seconds + 0.01),
+            id="checks",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def _on_check_time(self) -> None:
+        self._evaluate_checks()
+        self._refresh()
+
+    def _waiting(self) -> CheckState | None:
+        if self.live.monitoring is None:
+            return None
+        waiting = self.live.monitoring.due_now(self._events_cache, self.live.elapsed())
+        return waiting[0] if waiting else None
+
+    def _on_vitals_open(self) -> None:
+        self.vitals_edit.setVisible(True)
+        self.vitals_edit.setFocus()
+
+    def _close_vitals(self) -> None:
+        # Focus first: hiding the focused field would pass focus on as if by Tab, which
+        # selects the whole half-typed note, and the next keystroke would replace it.
+        self._focus_note()
+        self.vitals_edit.clear()
+        self.vitals_edit.setVisible(False)
+
+    def _focus_note(self) -> None:
+        self._focus_note()
+        self.note.deselect()
+
+    def _on_vitals_entered(self) -> None:
+        text = self.vitals_edit.text()
+        if not text.strip():
+            self._close_vitals()
+            return
+        if self._guarded(lambda: self.live.add_vitals(text), "vitals"):
+            self._close_vitals()
+        else:
+            self.vitals_edit.setFocus()
+        self._refresh()
+
+    def _on_observe(self) -> None:
+        waiting = self._waiting()
+        ids = list(waiting.spec.scales) if waiting and waiting.spec.scales else list(SCALES)
+
+        def save(scale: str, value: int | str) -> None:
+            try:
+                self.live.add_observation(scale, value)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("observation not saved: %s", type(exc).__name__)
+                raise KapsessionError("the database could not be written; try again.") from None
+
+        self._run(ObservationDialog([SCALES[i] for i in ids], save, self))
+
+    def _on_quick_event(self) -> None:
+        def record(kind: str, **fields: object) -> None:
+            try:
+                self.live.quick_event(kind, **fields)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("quick event not saved: %s", type(exc).__name__)
+                raise KapsessionError("the database could not be written; try again.") from None
+
+        self._run(QuickEventDialog(record, self.live.record.route, self))
+
+    def _on_check_action(self, snooze: bool) -> None:
+        waiting = self._waiting()
+        if waiting is None:
+            self.status.setText("No check is due right now.")
+            return
+        key = waiting.spec.key
+
+        def act(minutes: int, reason: str) -> None:
+            try:
+                if snooze:
+                    self.live.snooze_check(key, minutes, reason)
+                else:
+                    self.live.skip_check(key, reason)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("check action not saved: %s", type(exc).__name__)
+                raise KapsessionError("the database could not be written; try again.") from None
+
+        self._run(CheckActionDialog(waiting.spec.label, snooze, act, self))
+
+    def _on_acknowledge(self) -> None:
+        alerts = [
+            e for e in self._events_cache if e.kind == "alert" and e.seq not in self._acknowledged
+        ]
+        if not alerts:
+            self.status.setText("There is no alert to acknowledge.")
+            return
+        self._guarded(lambda: self.live.acknowledge_alert(alerts[0].seq), "acknowledgement")
+        self._refresh()
+
+    def _run(self, dialog: QDialog) -> None:
+        dialog.exec()
+        dialog.deleteLater()  # parented to this screen: would otherwise live as long as it
+        self._refresh()
+        self._focus_note()
 
     def stop(self) -> None:
         self._timer.stop()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         self.live.entry_added.disconnect(self._on_entry_added)
+
+
+# Entries after which the next check moment may have changed.
+_CHECK_CHANGING = frozenset(
+    {
+        "vitals",
+        "observation",
+        "check_skipped",
+        "check_snoozed",
+        "check_due",
+        "check_late",
+        "check_missed",
+        "suspend",
+        "clock_jump",
+    }
+)
+
+
+def _asks(state: CheckState) -> str:
+    names = {
+        "moaas": "MOAA/S",
+        "rass": "RASS",
+        "dissociation": "dissociation",
+        "nausea": "nausea",
+        "emotional_tone": "emotional tone",
+    }
+    parts = (["vitals"] if state.spec.vitals else []) + [names.get(s, s) for s in state.spec.scales]
+    return ", ".join(parts) or "observation"

@@ -26,6 +26,12 @@ QLabel[role="clock"] {{ color: {CLOCK}; }}
 QLabel[role="badge"] {{ color: {BACKGROUND}; background: {ACCENT}; border-radius: 6px;
     padding: 2px 10px; font-weight: bold; }}
 QLabel[role="status"] {{ color: {ALERT}; }}
+QLabel[role="due"] {{ color: {ACCENT}; background: {RAISED}; border: 2px solid {ACCENT};
+    border-radius: 8px; }}
+QLabel[role="late"] {{ color: {ALERT}; background: {RAISED}; border: 2px solid {ALERT};
+    border-radius: 8px; }}
+QLabel[role="alert"] {{ color: {TEXT}; background: {RAISED}; border: 2px solid {ALERT};
+    border-radius: 8px; padding: 8px 12px; font-size: 13pt; }}
 QLabel[role="saved"] {{ color: {OK}; }}
 QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
     background: {SURFACE}; color: {TEXT}; border: 1px solid {BORDER}; border-radius: 6px;

@@ -37,7 +37,7 @@ def fill(home: HomeView, code: str = "C-020", dose: float = 150.0, **extra: str)
     home.client_code.setEditText(code)
     home.dose.setValue(dose)
     if "protocol" in extra:
-        home.protocol.setText(extra["protocol"])
+        home.protocol.setCurrentIndex(home.protocol.findData(extra["protocol"]))
     if "name" in extra:
         home.display_name.setText(extra["name"])
     if "intention" in extra:
