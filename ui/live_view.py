@@ -554,7 +554,7 @@ class LiveView(QWidget):
         self.vitals_edit.setVisible(False)
 
     def _focus_note(self) -> None:
-        self._focus_note()
+        self.note.setFocus()
         self.note.deselect()
 
     def _on_vitals_entered(self) -> None:

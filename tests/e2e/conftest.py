@@ -72,7 +72,8 @@ class App:
             )
         _running.append(self)
         self.window = wait_for(self._find_window, what="the kapsession window")
-        self.xdo("windowfocus", "--sync", self.window)
+        # Found is not yet viewable: focusing can fail until the window is mapped.
+        wait_for(self._focus, what="the window to take the keyboard focus")
 
     def _find_window(self) -> str | None:
         if self.proc.poll() is not None:
@@ -92,6 +93,12 @@ class App:
             text=True,
         ).stdout.split()
         return found[0] if found else None
+
+    def _focus(self) -> bool:
+        done = subprocess.run(
+            ["xdotool", "windowfocus", "--sync", self.window], env=self.env, capture_output=True
+        )
+        return done.returncode == 0
 
     def xdo(self, *args: str) -> None:
         subprocess.run(["xdotool", *args], env=self.env, check=True, capture_output=True)
