@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QColor, QFont, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -36,6 +36,7 @@ from kapsession.observations import SCALES
 from kapsession.session import LiveSession
 from kapsession.store import Event, SessionRecord
 
+from . import theme
 from .dialogs import AmendDialog, ShortcutsDialog
 from .format import describe_event, minutes_seconds, t_plus
 from .monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
@@ -326,9 +327,9 @@ class LiveView(QWidget):
         if alerts:
             first = alerts[0]
             more = f"  (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
+            # The message already names the threshold's source.
             self.alert_banner.setText(
-                f"⚠  {first.data['message']}{more}\nSource: {first.data['source']} · "
-                "Alt+A to acknowledge"
+                f"⚠  {first.data['message']}{more}   ·   Alt+A to acknowledge"
             )
 
     def _set_badge(self, text: str, role: str) -> None:
@@ -382,7 +383,10 @@ class LiveView(QWidget):
             item.setText(self._note_line(event.t, text, tags))
         else:
             item.setText(f"{t_plus(event.t or 0)}   {describe_event(event)}")
-            item.setForeground(self.palette().placeholderText())
+            if event.kind in ("alert", "check_late", "check_missed"):
+                item.setForeground(QColor(theme.ALERT))
+            else:
+                item.setForeground(self.palette().placeholderText())
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
         self._items[event.seq] = item
         self.stream.addItem(item)
@@ -524,13 +528,18 @@ class LiveView(QWidget):
             return
         real_seconds = max(0.0, (wake - self.live.elapsed()) / self.live.record.time_scale)
         self._scheduler.add_job(
-            self._on_check_time,
+            self._on_check_job,
             "date",
             run_date=datetime.now(UTC) + timedelta(seconds=real_seconds + 0.01),
             id="checks",
             replace_existing=True,
             misfire_grace_time=None,
         )
+
+    def _on_check_job(self) -> None:
+        # APScheduler removes a finished one-shot job by its id after the job returns, which
+        # would also remove the next "checks" job set from inside it: do the work just after.
+        QTimer.singleShot(0, self, self._on_check_time)
 
     def _on_check_time(self) -> None:
         self._evaluate_checks()

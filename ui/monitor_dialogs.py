@@ -117,7 +117,11 @@ class EndDialog(QDialog):
         layout.addWidget(self.ride_home)
         layout.addLayout(ready_row)
         layout.addWidget(self.score_label)
-        layout.addWidget(self.reason_edit)
+        reason_row = QFormLayout()
+        reason_label = QLabel("&Reason")  # Alt+R jumps here from anywhere in the dialog
+        reason_label.setBuddy(self.reason_edit)
+        reason_row.addRow(reason_label, self.reason_edit)
+        layout.addLayout(reason_row)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.resize(900, 560)

@@ -60,6 +60,13 @@ QScrollBar::handle:vertical {{ background: {BORDER}; border-radius: 5px; min-hei
 QGroupBox {{ border: 1px solid {BORDER}; border-radius: 8px; margin-top: 14px; padding-top: 8px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: {MUTED}; }}
 QMessageBox, QDialog {{ background: {BACKGROUND}; }}
+QRadioButton::indicator, QCheckBox::indicator {{ width: 16px; height: 16px;
+    border: 2px solid {MUTED}; background: {SURFACE}; }}
+QRadioButton::indicator {{ border-radius: 10px; }}
+QCheckBox::indicator {{ border-radius: 4px; }}
+QRadioButton::indicator:checked, QCheckBox::indicator:checked {{ background: {ACCENT};
+    border-color: {ACCENT}; }}
+QRadioButton:focus, QCheckBox:focus {{ color: {ACCENT}; }}
 QToolTip {{ background: {RAISED}; color: {TEXT}; border: 1px solid {BORDER}; }}
 """
 
