@@ -33,6 +33,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+Up / Alt+Down", "Select the previous / next note in the stream"),
     ("Ctrl+E", "Amend the selected note (or the latest one)"),
     ("Alt+V", "Vitals on one line: 128/82 76 98 [RR] [°C], Enter saves, Esc cancels"),
+    ("Alt+Shift+V", "Vitals as a form (every field starts empty)"),
     ("Alt+O", "Observation: the scales the due check asks (MOAA/S, RASS, …), one key per answer"),
     ("Alt+Q", "Quick event: booster dose, vomiting, emergence reaction, touch, client spoke"),
     ("Alt+S / Alt+K", "Snooze / skip the check that is due (with a reason)"),

@@ -35,12 +35,14 @@ from kapsession.notes import TAGS
 from kapsession.observations import SCALES
 from kapsession.session import LiveSession
 from kapsession.store import Event, SessionRecord
+from kapsession.vitals import Vitals
 
 from . import theme
 from .dialogs import AmendDialog, ShortcutsDialog
 from .format import describe_event, minutes_seconds, t_plus
 from .monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
 from .scheduler import GuiScheduler
+from .vitals_form import VitalsForm
 
 log = logging.getLogger("kapsession.ui.live")
 
@@ -231,6 +233,7 @@ class LiveView(QWidget):
         bind("Ctrl+E", self._on_amend)
         bind("Ctrl+Shift+E", self._on_end)
         bind("Alt+V", self._on_vitals_open)
+        bind("Alt+Shift+V", self._on_vitals_form)
         bind("Alt+O", self._on_observe)
         bind("Alt+Q", self._on_quick_event)
         bind("Alt+S", lambda: self._on_check_action(snooze=True))
@@ -576,6 +579,16 @@ class LiveView(QWidget):
         else:
             self.vitals_edit.setFocus()
         self._refresh()
+
+    def _on_vitals_form(self) -> None:
+        def save(vitals: Vitals) -> None:
+            try:
+                self.live.add_vitals(vitals)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("vitals not saved: %s", type(exc).__name__)
+                raise KapsessionError("the database could not be written; try again.") from None
+
+        self._run(VitalsForm(save, self))
 
     def _on_observe(self) -> None:
         waiting = self._waiting()
