@@ -194,7 +194,7 @@ class HomeView(QWidget):
         return SessionPlan(
             client_code=self.client_code.currentText(),
             display_name=self.display_name.text() or None,
-            protocol=str(self.protocol.currentData()),
+            protocol=str(self.protocol.currentData() or ""),  # none chosen: "" is refused
             route=self.route.currentText(),
             dose_mg=self.dose.value(),
             planned_minutes=self.planned.value(),

@@ -541,8 +541,13 @@ class LiveView(QWidget):
 
     def _on_check_job(self) -> None:
         # APScheduler removes a finished one-shot job by its id after the job returns, which
-        # would also remove the next "checks" job set from inside it: do the work just after.
-        QTimer.singleShot(0, self, self._on_check_time)
+        # would also remove the next "checks" job set from inside it: do the work just after
+        # (unless the screen was stopped in between).
+        QTimer.singleShot(0, self, self._after_check_job)
+
+    def _after_check_job(self) -> None:
+        if self._scheduler.running:
+            self._on_check_time()
 
     def _on_check_time(self) -> None:
         self._evaluate_checks()
@@ -593,10 +598,15 @@ class LiveView(QWidget):
     def _on_observe(self) -> None:
         waiting = self._waiting()
         ids = list(waiting.spec.scales) if waiting and waiting.spec.scales else list(SCALES)
+        # Every answer belongs to the check the dialog was opened for: after the first one the
+        # check is answered, so the session could no longer tell which check the rest are for.
+        asked = waiting.spec if waiting and waiting.spec.scales else None
 
         def save(scale: str, value: int | str) -> None:
             try:
-                self.live.add_observation(scale, value)
+                self.live.add_observation(
+                    scale, value, check=asked.key if asked and scale in asked.scales else None
+                )
             except (sqlite3.Error, OSError) as exc:
                 log.error("observation not saved: %s", type(exc).__name__)
                 raise KapsessionError("the database could not be written; try again.") from None

@@ -315,6 +315,8 @@ class QuickEventDialog(QDialog):
         if kind == "booster_dose":
             self.booster.setVisible(True)
             self.mg.setFocus()
+            # Selected, so typed digits replace the "enter dose" placeholder (it would refuse them).
+            self.mg.selectAll()
             return
         self._save(kind)
 

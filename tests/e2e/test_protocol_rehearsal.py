@@ -35,7 +35,10 @@ def test_a_rehearsal_completes_its_protocol_with_vitals_typed_on_one_line(
             continue
         app.xdo("key", "alt+v")
         app.type_line("124/80 72 98")
-        wait_for(lambda: waiting[0] in _checks(export(app_env, data), "vitals"), what="the vitals")
+        wait_for(
+            lambda key=waiting[0]: key in _checks(export(app_env, data), "vitals"),
+            what="the vitals",
+        )
         answered.append(waiting[0])
 
     doc = export(app_env, data)

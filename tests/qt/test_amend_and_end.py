@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QPushButton
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from qthelpers import (
     ModalDriver,
     committed,
@@ -18,11 +19,13 @@ from qthelpers import (
 )
 
 from kapsession.clock import FakeClock
+from kapsession.discharge import ITEM_IDS
 from kapsession.errors import InvalidEntry
 from kapsession.session import LiveSession, current_notes
-from kapsession.store import Store
-from ui.dialogs import AmendDialog, EndDialog
+from kapsession.store import Event, Store
+from ui.dialogs import AmendDialog
 from ui.live_view import NOTE_ROLE, LiveView
+from ui.monitor_dialogs import EndDialog
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -43,13 +46,6 @@ def selected_text(view: LiveView) -> str:
 
 def save_button(dialog: AmendDialog):
     return dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
-
-
-def end_button(dialog: EndDialog) -> QPushButton:
-    (button,) = [
-        b for b in dialog.findChild(QDialogButtonBox).buttons() if b.text() == "End session"
-    ]
-    return button
 
 
 def row_of(view: LiveView, seq: int) -> str:
@@ -293,6 +289,30 @@ def test_amend_dialog_shows_errors_from_its_save_callback(qtbot):
 # --- ending ----------------------------------------------------------------------------------
 
 
+def answer_discharge(
+    dialog: EndDialog,
+    scores: dict[str, int] | None = None,
+    ride_home: bool = True,
+    ready: bool = True,
+) -> None:
+    """Fill the modified Aldrete check: every item 2 unless `scores` says otherwise."""
+    for item, score in ({i: 2 for i in ITEM_IDS} | (scores or {})).items():
+        dialog.groups[item].button(score).click()
+    if ride_home:
+        dialog.ride_home.click()
+    if ready:
+        dialog.ready_button.click()
+
+
+def ended_entry(store: Store, session_id: int) -> Event:
+    (last,) = [e for e in store.events(session_id) if e.kind == "session_ended"]
+    return last
+
+
+def discharge_entries(store: Store, session_id: int) -> list[Event]:
+    return [e for e in store.events(session_id) if e.kind == "discharge"]
+
+
 def test_ending_early_needs_a_reason_then_ends_the_session(
     qtbot, view, live: LiveSession, store: Store, clock: FakeClock, modal: ModalDriver
 ):
@@ -301,16 +321,16 @@ def test_ending_early_needs_a_reason_then_ends_the_session(
     refused: list[str] = []
 
     def end(dialog: EndDialog) -> None:
-        assert "T+20:00" in " ".join(
-            label.text() for label in dialog.findChildren(type(dialog.error))
-        )
-        end_button(dialog).click()
+        assert "T+20:00" in " ".join(label.text() for label in dialog.findChildren(QLabel))
+        assert "before the planned end" not in dialog.reason_edit.placeholderText()
+        assert "The discharge check is not complete." in dialog.reason_edit.placeholderText()
+        dialog.end_button.click()
         refused.append(dialog.error.text())
         assert dialog.isVisible()
         assert store.session(live.record.id).state == "running"
         assert "session_ended" not in [e.kind for e in store.events(live.record.id)]
         qtbot.keyClicks(dialog.reason_edit, "client asked to stop")
-        end_button(dialog).click()
+        dialog.end_button.click()
 
     modal.next(end, EndDialog)
     with qtbot.waitSignal(view.ended, timeout=1000) as ended:
@@ -322,8 +342,10 @@ def test_ending_early_needs_a_reason_then_ends_the_session(
     assert record.state == "ended"
     assert record.ended_t == 1200.0
     assert ended.args[0].state == "ended" and ended.args[0].id == record.id
-    (last,) = [e for e in store.events(live.record.id) if e.kind == "session_ended"]
-    assert (last.reason or last.data.get("reason")) == "client asked to stop"
+    last = ended_entry(store, live.record.id)
+    assert last.reason == "client asked to stop"
+    assert last.data == {"complete": False}
+    assert discharge_entries(store, live.record.id) == [], "no discharge check was answered"
     # Ticks after the end write nothing.
     count = len(store.events(live.record.id))
     clock.advance(30)
@@ -331,21 +353,176 @@ def test_ending_early_needs_a_reason_then_ends_the_session(
     assert len(store.events(live.record.id)) == count
 
 
-def test_ending_after_the_planned_end_needs_no_reason(
+def test_ending_early_with_a_passing_discharge_still_needs_a_reason(
+    qtbot, view, live, store, clock, modal: ModalDriver
+):
+    clock.advance(40 * 60)
+    view._on_tick()
+    refused: list[str] = []
+
+    def end(dialog: EndDialog) -> None:
+        answer_discharge(dialog)
+        assert dialog.score_label.text() == "Score: 10 of 10 · passes"
+        assert dialog.reason_edit.placeholderText() == (
+            "Reason for ending anyway (required: before the planned end)"
+        )
+        dialog.end_button.click()
+        refused.append(dialog.error.text())
+        assert discharge_entries(store, live.record.id) == [], "a refused end stores nothing"
+        dialog.reason_edit.setText("client feels well, leaving with partner")
+        dialog.end_button.click()
+
+    modal.next(end, EndDialog)
+    with qtbot.waitSignal(view.ended, timeout=1000):
+        qtbot.keyClick(view.note, Qt.Key.Key_E, CTRL_SHIFT)
+    modal.check()
+    assert refused == ["Please give a reason for ending before the planned time."]
+    last = ended_entry(store, live.record.id)
+    assert last.data == {"complete": True}
+    assert last.reason == "client feels well, leaving with partner"
+    (discharge,) = discharge_entries(store, live.record.id)
+    assert discharge.data["passed"] is True
+    assert discharge.data["ready_at_t"] == 2400.0
+
+
+def test_a_passing_discharge_after_the_planned_end_ends_complete_without_a_reason(
     qtbot, view, live, store, clock, modal: ModalDriver
 ):
     clock.advance(76 * 60)
     view._on_tick()
+    texts: list[str] = []
 
     def end(dialog: EndDialog) -> None:
+        texts.append(dialog.score_label.text())
+        assert dialog.ready_label.text() == "Time the client was ready: not recorded"
+        answer_discharge(dialog)
+        texts.append(dialog.score_label.text())
+        assert dialog.ready_label.text() == "Time the client was ready: T+1:16:00"
         assert dialog.reason_edit.placeholderText() == "Optional remark"
-        end_button(dialog).click()
+        assert dialog.blockers() == []
+        dialog.end_button.click()
 
     modal.next(end, EndDialog)
     with qtbot.waitSignal(view.ended, timeout=1000):
         qtbot.mouseClick(view.end_button, LEFT)
     modal.check()
-    assert store.session(live.record.id).state == "ended"
+    assert texts == ["Score: 0 of 5 items answered", "Score: 10 of 10 · passes"]
+    record = store.session(live.record.id)
+    assert record.state == "ended"
+    last = ended_entry(store, live.record.id)
+    assert last.data == {"complete": True}
+    assert last.reason is None
+    (discharge,) = discharge_entries(store, live.record.id)
+    assert discharge.data == {
+        "scores": {i: 2 for i in ITEM_IDS},
+        "total": 10,
+        "pass_mark": 9,
+        "passed": True,
+        "ride_home": True,
+        "ready_at_t": 4560.0,
+    }
+    assert discharge.seq < last.seq
+    assert [r["kind"] for r in committed(store)][-2:] == ["discharge", "session_ended"]
+
+
+def test_a_score_of_exactly_nine_passes(qtbot, view, live, store, clock, modal: ModalDriver):
+    clock.advance(80 * 60)
+
+    def end(dialog: EndDialog) -> None:
+        answer_discharge(dialog, {"activity": 1})
+        assert dialog.score_label.text() == "Score: 9 of 10 · passes"
+        dialog.end_button.click()
+
+    modal.next(end, EndDialog)
+    with qtbot.waitSignal(view.ended, timeout=1000):
+        qtbot.keyClick(view.note, Qt.Key.Key_E, CTRL_SHIFT)
+    modal.check()
+    assert ended_entry(store, live.record.id).data == {"complete": True}
+    (discharge,) = discharge_entries(store, live.record.id)
+    assert (discharge.data["total"], discharge.data["passed"]) == (9, True)
+
+
+@pytest.mark.parametrize(
+    ("answers", "blocker", "stored"),
+    [
+        (
+            {"scores": {"activity": 1, "circulation": 1}},
+            "Discharge score is 8 of 10; 9 is needed.",
+            {"total": 8, "passed": False, "ride_home": True, "ready_at_t": 4800.0},
+        ),
+        (
+            {"ride_home": False},
+            "The ride home is not confirmed.",
+            {"total": 10, "passed": True, "ride_home": False, "ready_at_t": 4800.0},
+        ),
+        (
+            {"ready": False},
+            "The time the client was ready to leave is not recorded.",
+            {"total": 10, "passed": True, "ride_home": True, "ready_at_t": None},
+        ),
+    ],
+)
+def test_a_failing_discharge_needs_a_reason_and_is_stored(
+    qtbot,
+    view,
+    live,
+    store,
+    clock,
+    modal: ModalDriver,
+    answers: dict[str, object],
+    blocker: str,
+    stored: dict[str, object],
+):
+    clock.advance(80 * 60)
+    refused: list[str] = []
+
+    def end(dialog: EndDialog) -> None:
+        answer_discharge(dialog, **answers)  # type: ignore[arg-type]
+        assert dialog.blockers() == [blocker]
+        assert dialog.reason_edit.placeholderText() == (
+            f"Reason for ending anyway (required: {blocker})"
+        )
+        dialog.end_button.click()
+        refused.append(dialog.error.text())
+        assert dialog.isVisible()
+        assert store.session(live.record.id).state == "running"
+        assert discharge_entries(store, live.record.id) == []
+        dialog.reason_edit.setText("  client's partner waiting outside  ")
+        dialog.end_button.click()
+
+    modal.next(end, EndDialog)
+    with qtbot.waitSignal(view.ended, timeout=1000):
+        qtbot.keyClick(view.note, Qt.Key.Key_E, CTRL_SHIFT)
+    modal.check()
+    assert refused == ["Please give a reason for ending without a passing discharge check."]
+    last = ended_entry(store, live.record.id)
+    assert last.data == {"complete": False}
+    assert last.reason == "client's partner waiting outside"
+    (discharge,) = discharge_entries(store, live.record.id)
+    assert {k: discharge.data[k] for k in stored} == stored
+
+
+def test_ending_after_the_planned_end_without_the_discharge_check_needs_a_reason(
+    qtbot, view, live, store, clock, modal: ModalDriver
+):
+    clock.advance(76 * 60)
+    refused: list[str] = []
+
+    def end(dialog: EndDialog) -> None:
+        dialog.groups["activity"].button(2).click()  # a check begun but not finished
+        assert dialog.score_label.text() == "Score: 1 of 5 items answered"
+        dialog.end_button.click()
+        refused.append(dialog.error.text())
+        dialog.reason_edit.setText("client left in a hurry")
+        dialog.end_button.click()
+
+    modal.next(end, EndDialog)
+    with qtbot.waitSignal(view.ended, timeout=1000):
+        qtbot.keyClick(view.note, Qt.Key.Key_E, CTRL_SHIFT)
+    modal.check()
+    assert refused == ["Please give a reason for ending without a passing discharge check."]
+    assert ended_entry(store, live.record.id).data == {"complete": False}
+    assert discharge_entries(store, live.record.id) == []
 
 
 def test_cancelling_the_end_dialog_keeps_the_session_running(
@@ -375,8 +552,9 @@ def test_a_failed_end_says_so_and_keeps_the_session_running(
     messages: list[str] = []
 
     def end(dialog: EndDialog) -> None:
+        dialog.reason_edit.setText("client asked to leave")
         monkeypatch.setattr(store, "end_session", full)
-        end_button(dialog).click()
+        dialog.end_button.click()
         messages.append(dialog.error.text())
         assert dialog.isVisible()
         dialog.reject()
@@ -393,17 +571,37 @@ def test_a_failed_end_says_so_and_keeps_the_session_running(
 
 
 def test_end_dialog_refuses_an_empty_reason_before_the_planned_end(qtbot):
-    calls: list[str] = []
-    dialog = EndDialog("T+10:00", True, calls.append)
+    calls: list[tuple[str, dict[str, object] | None]] = []
+    dialog = EndDialog(600.0, 4500.0, lambda reason, discharge: calls.append((reason, discharge)))
     qtbot.addWidget(dialog)
     dialog.reason_edit.setText("   ")
-    end_button(dialog).click()
+    dialog.end_button.click()
     assert calls == []
     assert dialog.error.text() == "Please give a reason for ending before the planned time."
     dialog.reason_edit.setText("  nausea  ")
-    end_button(dialog).click()
-    assert calls == ["nausea"]
+    dialog.end_button.click()
+    assert calls == [("nausea", None)]
     assert dialog.result() == EndDialog.DialogCode.Accepted
+
+
+def test_end_dialog_passes_the_answers_and_shows_a_refusal_from_the_session(qtbot):
+    calls: list[tuple[str, dict[str, object] | None]] = []
+
+    def end(reason: str, discharge: dict[str, object] | None) -> None:
+        calls.append((reason, discharge))
+        if len(calls) == 1:
+            raise InvalidEntry("Ready time cannot be in the future.")
+
+    dialog = EndDialog(4600.0, 4500.0, end)
+    qtbot.addWidget(dialog)
+    answer_discharge(dialog, {"spo2": 1})
+    dialog.end_button.click()
+    assert dialog.error.text() == "Ready time cannot be in the future."
+    assert dialog.result() == 0
+    dialog.end_button.click()
+    assert dialog.result() == EndDialog.DialogCode.Accepted
+    scores = {i: 2 for i in ITEM_IDS} | {"spo2": 1}
+    assert calls == [("", {"scores": scores, "ride_home": True, "ready_at_t": 4600.0})] * 2
 
 
 # --- ending from the main window -----------------------------------------------------------
@@ -424,7 +622,7 @@ def test_ending_in_the_main_window_returns_home_and_lists_the_session_as_ended(
 
     def end(dialog: EndDialog) -> None:
         dialog.reason_edit.setText("client settled early")
-        end_button(dialog).click()
+        dialog.end_button.click()
 
     modal.next(end, EndDialog)
     qtbot.keyClick(view.note, Qt.Key.Key_E, CTRL_SHIFT)

@@ -14,7 +14,7 @@ from kapsession.clock import FakeClock
 from kapsession.errors import StateError
 from kapsession.session import LiveSession, SessionPlan, SessionService
 from kapsession.store import Store
-from ui.home_view import HomeView
+from ui.home_view import NO_PROTOCOL, HomeView
 from ui.live_view import LiveView
 from ui.main_window import MainWindow
 
@@ -379,6 +379,6 @@ def test_the_session_plan_through_the_service_matches_the_form(make_window, serv
     fill(window.home, code="C-040", dose=120, intention="  to listen  ")
     qtbot.mouseClick(window.home.plan_button, LEFT)
     typed = service.store.sessions()[-1]
-    coded = service.plan(SessionPlan("C-040", "KAP standard", "sublingual", 120.0, 60, "to listen"))
+    coded = service.plan(SessionPlan("C-040", NO_PROTOCOL, "sublingual", 120.0, 60, "to listen"))
     fields = ("client_code", "protocol", "route", "dose_mg", "planned_minutes", "intention")
     assert [getattr(typed, f) for f in fields] == [getattr(coded, f) for f in fields]
