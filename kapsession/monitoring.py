@@ -97,9 +97,28 @@ class Monitoring:
         return next_wakeup(self.plan, self.protocol, events, t)
 
     def waiting_for(self, events: Sequence[TimelineEntry], t: float, asks: str) -> CheckSpec | None:
-        """The longest-waiting due or late check that asks for `asks` ("vitals" or a scale id),
-        which an entry of that kind answers."""
+        """The check an entry of kind `asks` ("vitals" or a scale id) answers: the longest-waiting
+        due or late check that asks for it; else the latest check that came due within its
+        missed window, asks for it and has not had it yet (a check counts as answered after
+        its first part, e.g. MOAA/S before the vitals, but the vitals still belong to it)."""
+
+        def wants(spec: CheckSpec) -> bool:
+            return spec.vitals if asks == "vitals" else asks in spec.scales
+
+        given = {
+            (e.data.get("check"), "vitals" if e.kind == "vitals" else e.data.get("scale"))
+            for e in events
+            if e.kind in ("vitals", "observation") and e.data.get("check")
+        }
         for state in self.due_now(events, t):
-            if (asks == "vitals" and state.spec.vitals) or asks in state.spec.scales:
+            if wants(state.spec) and (state.spec.key, asks) not in given:
                 return state.spec
-        return None
+        recent = [
+            s
+            for s in self.states(events, t)
+            if s.status in ("answered", "missed")
+            and wants(s.spec)
+            and (s.spec.key, asks) not in given
+            and s.effective_due_t <= t <= s.effective_due_t + self.protocol.missed_after_s
+        ]
+        return max(recent, key=lambda s: s.effective_due_t).spec if recent else None

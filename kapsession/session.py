@@ -470,11 +470,25 @@ class LiveSession:
             raise InvalidEntry(
                 "Ending without a passing discharge check needs a reason. " + " ".join(blockers)
             )
-        if assessment is not None:
-            self._append("discharge", assessment.as_dict())
-        self.store.end_session(
-            self.record.id, self.clock.now(), self.tz, t, reason, self.author, complete=complete
-        )
+        # The discharge check and the end are one transaction: a failed end leaves no stray
+        # discharge entry on a session that is still running.
+        discharge_event = None
+        with self.store.db.atomic():
+            if assessment is not None:
+                discharge_event = self.store.append(
+                    self.record.id,
+                    "discharge",
+                    self.clock.now(),
+                    self.tz,
+                    t,
+                    assessment.as_dict(),
+                    author=self.author,
+                )
+            self.store.end_session(
+                self.record.id, self.clock.now(), self.tz, t, reason, self.author, complete=complete
+            )
+        if discharge_event is not None:
+            self.entry_added.emit(discharge_event)
         self.record = self.store.session(self.record.id)
         self.ended.emit(self.record)
         return self.record

@@ -213,3 +213,38 @@ def test_the_json_export_shows_checks_vitals_alerts_and_acknowledgements(
     assert by_kind["alert_ack"]["alert"] == alert.seq
     assert by_kind["check_due"]["check"] and "due_t" in by_kind["check_due"]
     assert by_kind["observation"]["scale"] == "dissociation"
+
+
+def test_rems_baseline_vitals_after_an_observation_still_belong_to_the_baseline(
+    store: Store, clock: FakeClock
+) -> None:
+    live = _start(_service(store, clock), "esketamine-rems", 120)
+    live.evaluate_checks()
+    spec = live.monitoring.plan[0]  # type: ignore[union-attr]
+    scale = spec.scales[0] if spec.scales else "moaas"
+    live.add_observation(scale, 5 if scale == "moaas" else 0, check=spec.key)
+    vitals, *alerts = live.add_vitals("150/95 80 98")
+    assert vitals.data["check"] == spec.key
+    assert {a.data["field"] for a in alerts} >= {"systolic"}, (
+        "the pre-dose 140/90 threshold applies"
+    )
+
+
+def test_a_failed_end_leaves_no_discharge_entry(
+    store: Store, clock: FakeClock, monkeypatch
+) -> None:
+    import sqlite3
+
+    live = _start(_service(store, clock))
+    clock.advance(75 * 60)
+
+    def full_disk(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "end_session", full_disk)
+    with pytest.raises(sqlite3.OperationalError):
+        live.end(discharge=PASSING)
+    monkeypatch.undo()
+    assert "discharge" not in _kinds(live)
+    live.end(discharge=PASSING)
+    assert _kinds(live, "discharge", "session_ended") == ["discharge", "session_ended"]
