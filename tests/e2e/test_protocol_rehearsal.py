@@ -11,7 +11,7 @@ from .conftest import App, export, wait_for
 
 pytestmark = pytest.mark.e2e
 
-SCALE = 100  # the 75-minute lozenge protocol in 45 s; "late" comes 3 s after "due"
+SCALE = 60  # the 75-minute lozenge protocol in 75 s; "late" comes 5 s after "due"
 
 
 def _checks(doc: dict, kind: str) -> list[str]:

@@ -63,6 +63,7 @@ def test_rehearsal_session_survives_a_kill_and_ends(app_env, tmp_path: Path) -> 
 
     app.xdo("key", "ctrl+shift+e")
     app.xdo("sleep", "0.5")
+    app.xdo("key", "alt+r")  # the reason field; the discharge check is left undone
     app.type_line("e2e: client ready early")
     ended = wait_for(
         lambda: (d := export(app_env, data)) and d["session"]["state"] == "ended" and d,
