@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -17,7 +18,9 @@ from kapsession.store import SessionRecord
 
 from . import messages
 from .home_view import HomeView
-from .live_view import LiveView
+
+if TYPE_CHECKING:
+    from .live_view import LiveView
 
 log = logging.getLogger("kapsession.ui.main")
 
@@ -54,6 +57,10 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
 
     def show_live(self, live: LiveSession) -> None:
+        # Imported on first use: the live screen brings APScheduler (~85 ms), which the home
+        # screen does not need before its first paint (measured with bench/run.py).
+        from .live_view import LiveView
+
         view = LiveView(live)
         view.ended.connect(self._on_ended)
         self.live_view = view
