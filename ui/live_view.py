@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -446,11 +447,8 @@ class LiveView(QWidget):
         text, tags = self._notes[seq]
 
         def save(new_text: str, new_tags: tuple[str, ...], reason: str) -> None:
-            try:
+            with _db_write("amendment"):
                 self.live.amend_note(seq, new_text, new_tags, reason)
-            except (sqlite3.Error, OSError) as exc:
-                log.error("amendment not saved: %s", type(exc).__name__)
-                raise KapsessionError("the database could not be written; try again.") from None
 
         dialog = AmendDialog(text, tags, save, self)
         dialog.exec()
@@ -473,11 +471,8 @@ class LiveView(QWidget):
 
     def _on_end(self) -> None:
         def end(reason: str, discharge: dict[str, Any] | None) -> SessionRecord:
-            try:
+            with _db_write("session end"):
                 return self.live.end(reason, discharge)
-            except (sqlite3.Error, OSError) as exc:
-                log.error("session end not saved: %s", type(exc).__name__)
-                raise KapsessionError("the database could not be written; try again.") from None
 
         t = self.live.elapsed()
         dialog = EndDialog(t, self.live.planned_seconds, end, self._discharge_hints(), self)
@@ -587,11 +582,8 @@ class LiveView(QWidget):
 
     def _on_vitals_form(self) -> None:
         def save(vitals: Vitals) -> None:
-            try:
+            with _db_write("vitals"):
                 self.live.add_vitals(vitals)
-            except (sqlite3.Error, OSError) as exc:
-                log.error("vitals not saved: %s", type(exc).__name__)
-                raise KapsessionError("the database could not be written; try again.") from None
 
         self._run(VitalsForm(save, self))
 
@@ -603,23 +595,17 @@ class LiveView(QWidget):
         asked = waiting.spec if waiting and waiting.spec.scales else None
 
         def save(scale: str, value: int | str) -> None:
-            try:
+            with _db_write("observation"):
                 self.live.add_observation(
                     scale, value, check=asked.key if asked and scale in asked.scales else None
                 )
-            except (sqlite3.Error, OSError) as exc:
-                log.error("observation not saved: %s", type(exc).__name__)
-                raise KapsessionError("the database could not be written; try again.") from None
 
         self._run(ObservationDialog([SCALES[i] for i in ids], save, self))
 
     def _on_quick_event(self) -> None:
         def record(kind: str, **fields: object) -> None:
-            try:
+            with _db_write("quick event"):
                 self.live.quick_event(kind, **fields)
-            except (sqlite3.Error, OSError) as exc:
-                log.error("quick event not saved: %s", type(exc).__name__)
-                raise KapsessionError("the database could not be written; try again.") from None
 
         self._run(QuickEventDialog(record, self.live.record.route, self))
 
@@ -631,14 +617,11 @@ class LiveView(QWidget):
         key = waiting.spec.key
 
         def act(minutes: int, reason: str) -> None:
-            try:
+            with _db_write("check action"):
                 if snooze:
                     self.live.snooze_check(key, minutes, reason)
                 else:
                     self.live.skip_check(key, reason)
-            except (sqlite3.Error, OSError) as exc:
-                log.error("check action not saved: %s", type(exc).__name__)
-                raise KapsessionError("the database could not be written; try again.") from None
 
         self._run(CheckActionDialog(waiting.spec.label, snooze, act, self))
 
@@ -663,6 +646,17 @@ class LiveView(QWidget):
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self.live.entry_added.disconnect(self._on_entry_added)
+
+
+@contextmanager
+def _db_write(what: str) -> Iterator[None]:
+    """Inside a dialog's save: a failed write becomes a message in that dialog (and a log
+    line naming only what failed), so the dialog stays open with the therapist's input."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        log.error("%s not saved: %s", what, type(exc).__name__)
+        raise KapsessionError("the database could not be written; try again.") from None
 
 
 # Entries after which the next check moment may have changed.
