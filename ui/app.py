@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kapsession import cli
+from kapsession.audio import CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError
 from kapsession.instance import InstanceLock
@@ -87,7 +88,23 @@ def run_gui(args: argparse.Namespace) -> int:
     def resume() -> LiveSession | None:
         return service(clock_for(store.running_session())).resume()
 
-    window = MainWindow(service(SystemClock()), start_rehearsal, Path(folder), smoke=args.smoke)
+    players: list[CuePlayer] = []
+
+    def cue_player() -> CuePlayer:
+        # libVLC is loaded the first time a cue actually plays, never at start-up.
+        if not players:
+            from kapsession.vlc_player import open_cue_player
+
+            players.append(open_cue_player())
+        return players[0]
+
+    window = MainWindow(
+        service(SystemClock()),
+        start_rehearsal,
+        Path(folder),
+        smoke=args.smoke,
+        cue_player=cue_player,
+    )
     if problems and not args.smoke:
         messages.inform(
             window,

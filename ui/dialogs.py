@@ -38,6 +38,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+Q", "Quick event: booster dose, vomiting, emergence reaction, touch, client spoke"),
     ("Alt+S / Alt+K", "Snooze / skip the check that is due (with a reason)"),
     ("Alt+A", "Acknowledge the oldest open alert"),
+    ("Alt+C", "Soft chime when a check comes due: on / off (off by default)"),
     ("Ctrl+Shift+E", "End the session: discharge check, ride home, time ready…"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
     ("F1", "This list of shortcuts"),

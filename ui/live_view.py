@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapsession.audio import CHIME, CHIME_VOLUME, CuePlayer
 from kapsession.checks import CheckState
 from kapsession.discharge import circulation_score, spo2_score
 from kapsession.errors import KapsessionError
@@ -59,9 +60,15 @@ NOT_SAVED = (
 class LiveView(QWidget):
     ended = Signal(object)  # SessionRecord
 
-    def __init__(self, live: LiveSession, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        live: LiveSession,
+        cue_player: Callable[[], CuePlayer] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.live = live
+        self._cue_player = cue_player
         self._items: dict[int, QListWidgetItem] = {}
         self._notes: dict[int, tuple[str, tuple[str, ...]]] = {}  # seq -> current text, tags
         self._events_cache: list[Event] = []  # this session's timeline, kept in step by entry_added
@@ -183,6 +190,15 @@ class LiveView(QWidget):
         chips.addStretch(1)
         self.amend_button = self._button("Amend…  Ctrl+E", self._on_amend)
         chips.addWidget(self.amend_button)
+        # The optional soft chime when a check comes due: off unless the therapist turns it on.
+        self.chime_button = QToolButton()
+        self.chime_button.setCheckable(True)
+        self.chime_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.chime_button.setAccessibleName("Soft chime when a check is due")
+        self.chime_button.setChecked(bool(QSettings().value("checks/chime", False, type=bool)))
+        self.chime_button.toggled.connect(self._on_chime_toggled)
+        self._on_chime_toggled(self.chime_button.isChecked(), store=False)
+        chips.addWidget(self.chime_button)
 
         self.note = QLineEdit()
         self.note.setMaxLength(2_000_000)  # QLineEdit's default 32767 would cut long notes
@@ -240,6 +256,7 @@ class LiveView(QWidget):
         bind("Alt+S", lambda: self._on_check_action(snooze=True))
         bind("Alt+K", lambda: self._on_check_action(snooze=False))
         bind("Alt+A", self._on_acknowledge)
+        bind("Alt+C", self.chime_button.toggle)
         bind("Alt+Up", lambda: self._step_selection(-1))
         bind("Alt+Down", lambda: self._step_selection(1))
         for i, tag in enumerate(self.tag_buttons, start=1):
@@ -374,6 +391,12 @@ class LiveView(QWidget):
             self._acknowledged.add(int(event.data["alert"]))
         if event.kind == "vitals":
             self.last_vitals.setText(f"Last vitals {t_plus(event.t or 0)}: {describe_event(event)}")
+        if (
+            event.kind == "check_due"
+            and not event.data.get("recorded_late")
+            and hasattr(self, "_timer")
+        ):
+            self._chime()
         if event.kind in _CHECK_CHANGING and hasattr(self, "_scheduler"):
             self._schedule_checks()
         if event.kind == "amendment" and event.amends in self._items:
@@ -553,6 +576,19 @@ class LiveView(QWidget):
             return None
         waiting = self.live.monitoring.due_now(self._events_cache, self.live.elapsed())
         return waiting[0] if waiting else None
+
+    def _on_chime_toggled(self, on: bool, store: bool = True) -> None:
+        self.chime_button.setText(f"Chime {'on' if on else 'off'}  Alt+C")
+        if store:
+            QSettings().setValue("checks/chime", on)
+
+    def _chime(self) -> None:
+        if not self.chime_button.isChecked() or self._cue_player is None:
+            return
+        try:
+            self._cue_player().play_cue(CHIME, CHIME_VOLUME)
+        except Exception as exc:  # no sound must never disturb the session
+            log.warning("chime failed: %s", type(exc).__name__)
 
     def _on_vitals_open(self) -> None:
         self.vitals_edit.setVisible(True)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
+from kapsession.audio import CuePlayer
 from kapsession.errors import KapsessionError
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord
@@ -33,10 +34,12 @@ class MainWindow(QMainWindow):
         data_dir: Path,
         smoke: bool = False,
         confirm: Callable[[str, str], bool] | None = None,
+        cue_player: Callable[[], CuePlayer] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("kapsession")
+        self._cue_player = cue_player
         self._smoke = smoke
         self._start_rehearsal = start_rehearsal
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
@@ -61,7 +64,7 @@ class MainWindow(QMainWindow):
         # screen does not need before its first paint (measured with bench/run.py).
         from .live_view import LiveView
 
-        view = LiveView(live)
+        view = LiveView(live, self._cue_player)
         view.ended.connect(self._on_ended)
         self.live_view = view
         self.stack.addWidget(view)

@@ -66,9 +66,10 @@ def modal() -> Iterator[ModalDriver]:
     driver.cancelled = True
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def settings_sandbox(tmp_path: Path) -> Iterator[None]:
-    """MainWindow keeps its geometry in QSettings: never the user's own settings."""
+    """The window's geometry and the live screen's chime switch live in QSettings: every test
+    gets its own, never the user's."""
     old_org = QCoreApplication.organizationName()
     QCoreApplication.setOrganizationName("kapsession-tests")
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):

@@ -1,0 +1,28 @@
+"""Sound enters the program only here: the cue-player interface the core and UI talk to.
+
+The libVLC adapter (kapsession.vlc_player) is the only module that imports `vlc`, lazily; when
+libVLC is missing or broken, a SilentPlayer stands in and says why. The music arc (a later issue)
+grows this interface; today it plays the optional check-due chime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+CHIME = Path(__file__).resolve().parent.parent / "playlists" / "cues" / "soft-chime.wav"
+# Quiet on purpose: a cue for the therapist, not a sound the client should notice (0-100).
+CHIME_VOLUME = 35
+
+
+class CuePlayer(Protocol):
+    def play_cue(self, path: Path, volume: int) -> None: ...
+
+
+class SilentPlayer:
+    """No sound: libVLC is unavailable. `reason` says why, for the one line the UI shows."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def play_cue(self, path: Path, volume: int) -> None:
+        return None
