@@ -2,16 +2,22 @@
 
 python-vlc can raise SystemExit, NotImplementedError or OSError at import when libVLC is missing,
 or hand back a None instance when its plugins are; every one of those means "no sound", never a
-crash. No libVLC event callbacks are used here, so nothing runs on libVLC's threads."""
+crash. No libVLC event callbacks are used here. The pre-flight probe's one `amem` audio callback
+only sets a flag: no libVLC call ever happens on libVLC's threads."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .audio import CuePlayer, SilentPlayer
+from .preflight import DETAIL_NOT_PLAYED, MediaProbe, Status, check_file
 
 log = logging.getLogger("kapsession.audio")
 
@@ -50,3 +56,212 @@ def open_cue_player(args: Sequence[str] = ("--quiet", "--no-video")) -> CuePlaye
     if instance is None:
         return SilentPlayer("libVLC started without its plugins (is vlc-plugin-base installed?).")
     return VlcCuePlayer(instance)
+
+
+# --- Pre-flight probe -------------------------------------------------------------------------
+#
+# Measured on libVLC 3.0.24 (Debian), one instance, `--aout=dummy`, files made by `wave`/sox:
+# - parse (`parse_with_options(local)`): valid WAV/OGG/FLAC are `done` in 4-25 ms with their
+#   duration and an audio track. Garbage is `done` too: 200 kB random bytes named .mp3 takes
+#   ~500 ms and yields an audio track with 0 channels/0 Hz and duration 0; random bytes named
+#   .ogg/.wav, a 44-byte WAV header, and a truncated OGG give duration 0 and no tracks; a FLAC
+#   with an intact header and a random body parses with its full 2 s duration and an audio track.
+#   A zero-length file and a missing file give `failed`.
+# - decoding under `--aout=dummy`: valid files reach `Playing` in ~10 ms but `get_time()` does not
+#   move for OGG at all (stayed 0 while playing), and the `played_abuffers` statistic is updated
+#   lazily (a 2 s OGG reported `Ended` with 0 played buffers): neither is a usable signal.
+# - decoding into `amem` callbacks (the signal used here): the first decoded samples of a valid
+#   WAV/OGG/FLAC (8 kHz mono and 44.1 kHz stereo) arrive 2-30 ms after `play()`, faster than
+#   real time; every garbage file above, including the FLAC that parsed with a duration, reaches
+#   `Ended` after 5-200 ms having delivered no sample at all. The callback only sets a flag (no
+#   libVLC call on libVLC's thread); all libVLC calls happen on the caller's thread.
+# A track that decodes at first and breaks later is not caught here; playback catches it (an end
+# far earlier than the duration, or time not advancing, skips to the next track).
+
+PROBE_ARGS: tuple[str, ...] = ("--quiet", "--no-video", "--vout=dummy", "--aout=dummy")
+_PARSE_DONE = 4  # libvlc_media_parsed_status_done; 0 is "not parsed yet"
+_PARSE_STATUS = {1: "skipped", 2: "failed", 3: "timed out"}
+_POLL_S = 0.003
+
+
+class _DecodeFlag:
+    """Set from libVLC's audio thread; read from ours. Only a bool assignment: no libVLC call."""
+
+    def __init__(self) -> None:
+        self.samples = False
+
+
+class _ProbeJob:
+    def __init__(self, vlc: Any, instance: Any, path: Path, timeout_s: float) -> None:
+        self.vlc = vlc
+        self.instance = instance
+        self.path = path
+        self.timeout_s = timeout_s
+        self.media: Any = instance.media_new_path(os.fsencode(path))
+        self.player: Any = None
+        self.callback: Any = None
+        self.flag = _DecodeFlag()
+        self.duration_s: float | None = None
+        self.deadline = time.monotonic() + timeout_s + 0.5  # libVLC's own timeout fires first
+        self.parsing = True
+        if self.media is None:
+            raise OSError("libVLC could not create a media for this path")
+        timeout_ms = max(1, int(timeout_s * 1000))
+        if self.media.parse_with_options(vlc.MediaParseFlag.local, timeout_ms) == -1:
+            self.media.release()
+            raise OSError("libVLC could not start parsing it")
+
+    def step(self, decode_check: bool) -> MediaProbe | None:
+        """Advance without blocking; a verdict when there is one."""
+        return self._step_parse(decode_check) if self.parsing else self._step_decode()
+
+    def _step_parse(self, decode_check: bool) -> MediaProbe | None:
+        status = int(self.media.get_parsed_status().value)
+        if status == 0:
+            if time.monotonic() > self.deadline:
+                self.media.parse_stop()
+                return self._verdict("undecodable", f"parsing took over {self.timeout_s:g} s")
+            return None
+        if status != _PARSE_DONE:
+            what = _PARSE_STATUS.get(status, f"status {status}")
+            return self._verdict("undecodable", f"libVLC parsing {what}")
+        length_ms = self.media.get_duration()
+        has_audio = any(t.type == self.vlc.TrackType.audio for t in (self.media.tracks_get() or ()))
+        if not length_ms or length_ms <= 0:
+            return self._verdict("undecodable", "no duration: not an audio file libVLC knows")
+        self.duration_s = length_ms / 1000.0
+        if not has_audio:
+            return self._verdict("undecodable", "no audio stream")
+        if not decode_check:
+            return self._verdict("ok", "parsed (decoding not checked)")
+        self._start_decode()
+        return None
+
+    def _start_decode(self) -> None:
+        flag = self.flag
+
+        @self.vlc.CallbackDecorators.AudioPlayCb  # type: ignore[untyped-decorator]
+        def on_samples(_data: Any, _samples: Any, count: int, _pts: int) -> None:
+            if count:
+                flag.samples = True
+
+        self.callback = on_samples  # ctypes must keep it alive as long as the player
+        self.player = self.instance.media_player_new()
+        self.player.set_media(self.media)
+        self.player.audio_set_callbacks(on_samples, None, None, None, None, None)
+        self.player.audio_set_format("S16N", 44100, 2)
+        self.parsing = False
+        self.deadline = time.monotonic() + self.timeout_s
+        self.player.play()
+
+    def _step_decode(self) -> MediaProbe | None:
+        state = self.player.get_state()
+        if self.flag.samples:  # read after the state: samples before an end count
+            return self._verdict("ok", "")
+        State = self.vlc.State
+        if state == State.Error:
+            return self._verdict("undecodable", "libVLC error while decoding")
+        if state in (State.Ended, State.Stopped):
+            return self._verdict("undecodable", DETAIL_NOT_PLAYED)
+        if time.monotonic() > self.deadline:
+            return self._verdict("undecodable", f"no sound within {self.timeout_s:g} s")
+        return None
+
+    def _verdict(self, status: Status, detail: str) -> MediaProbe:
+        return MediaProbe(self.path, status, self.duration_s, detail)
+
+    def release(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+            self.player.release()
+            self.player = None
+        if self.media is not None:
+            self.media.release()
+            self.media = None
+        self.callback = None
+
+
+def probe_media(
+    paths: Sequence[Path],
+    timeout_s: float = 5.0,
+    *,
+    decode_check: bool = True,
+    concurrency: int = 4,
+    instance: Any = None,
+    args: Sequence[str] = PROBE_ARGS,
+) -> list[MediaProbe]:
+    """Pre-flight check of audio files, one `MediaProbe` per entry, in order.
+
+    The file system decides missing / unreadable / not_a_file / empty (kapsession.preflight);
+    libVLC then parses each remaining file for its duration and an audio stream and, with
+    `decode_check`, decodes it into `amem` callbacks until the first samples arrive (a few ms
+    for a valid file; garbage ends with none). `concurrency` files are in flight at once, on
+    one libVLC instance, all polled from the calling thread. `timeout_s` bounds each of the
+    two steps for one file, so nothing blocks forever. Duplicate entries (same real path) are
+    probed once. Without libVLC, files that pass the file-system check are "unchecked"."""
+    entries = [Path(p) for p in paths]
+    results: list[MediaProbe | None] = [check_file(p) for p in entries]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if not todo:
+        return [r for r in results if r is not None]
+
+    owned = instance is None
+    if owned:
+        instance, reason = _new_instance(args)
+        if instance is None:
+            detail = f"libVLC unavailable: {reason}"
+            return [
+                r or MediaProbe(entries[i], "unchecked", None, detail)
+                for i, r in enumerate(results)
+            ]
+    import vlc  # already imported by _new_instance or by whoever built `instance`
+
+    by_key: dict[str, list[int]] = {}
+    for i in todo:
+        by_key.setdefault(os.path.realpath(entries[i]), []).append(i)
+    pending = deque(by_key.values())
+    active: list[tuple[list[int], _ProbeJob]] = []
+    try:
+        while pending or active:
+            while pending and len(active) < max(1, concurrency):
+                indexes = pending.popleft()
+                try:
+                    active.append(
+                        (indexes, _ProbeJob(vlc, instance, entries[indexes[0]], timeout_s))
+                    )
+                except OSError as exc:
+                    for i in indexes:
+                        results[i] = MediaProbe(entries[i], "undecodable", None, str(exc))
+            still: list[tuple[list[int], _ProbeJob]] = []
+            for indexes, job in active:
+                verdict = job.step(decode_check)
+                if verdict is None:
+                    still.append((indexes, job))
+                    continue
+                job.release()
+                for i in indexes:
+                    results[i] = dataclasses.replace(verdict, path=entries[i])
+            active = still
+            if active:
+                time.sleep(_POLL_S)
+    finally:
+        for _, job in active:
+            job.release()
+        if owned:
+            instance.release()
+    return [r for r in results if r is not None]
+
+
+def _new_instance(args: Sequence[str]) -> tuple[Any, str]:
+    """A libVLC instance, or None and the reason it could not be made."""
+    try:
+        import vlc
+    except (ImportError, OSError, NotImplementedError, SystemExit) as exc:
+        return None, f"could not be loaded ({type(exc).__name__})"
+    try:
+        instance = vlc.Instance(list(args))
+    except Exception as exc:  # python-vlc raises assorted errors from a broken install
+        return None, f"did not start ({type(exc).__name__})"
+    if instance is None:
+        return None, "started without its plugins (is vlc-plugin-base installed?)"
+    return instance, ""

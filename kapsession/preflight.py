@@ -1,0 +1,191 @@
+"""Pre-flight check of a playlist's audio files, before the dose is given.
+
+Everything here is plain Python (no Qt, no libVLC): the per-track result (`MediaProbe`), the
+file-system half of the check (`check_file`, which needs no libVLC), the summary of a whole
+playlist against the planned session (`summarize`) and its one-line-per-track text
+(`format_report`). The libVLC half (parse for duration, then a short real decode) is
+`kapsession.vlc_player.probe_media`, which calls into here.
+
+Why a decode check at all: libVLC "parses" garbage without complaint. Measured on libVLC 3.0.24
+(see `probe_media` for the numbers): 200 kB of random bytes named .mp3 parses as `done` with an
+audio track (0 channels, 0 Hz) and duration 0; a FLAC whose header is intact but whose body is
+random parses with its full duration and a proper audio track, yet plays no sample at all. So a
+track is "ok" only when libVLC both parsed a duration and an audio stream and then actually
+produced decoded samples.
+
+Trade-off for very long playlists: the file-system check costs microseconds per entry and is
+done for every entry; the libVLC check costs ~5-30 ms per valid file (more for garbage) and is
+the caller's to schedule. For 10,000 entries, run `check_file` over all of them
+(`check_files`) and `probe_media` on the tracks of the arc actually chosen, or lazily on the
+next few tracks ahead of playback; a track that fails later is still caught during playback
+(an early end or an error event skips it and is recorded)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Status = Literal["ok", "missing", "unreadable", "not_a_file", "undecodable", "unchecked"]
+STATUSES: tuple[Status, ...] = (
+    "ok",
+    "missing",
+    "unreadable",
+    "not_a_file",
+    "undecodable",
+    "unchecked",
+)
+# Statuses that mean "this track will not play". "unchecked" is not among them: without libVLC
+# nothing plays, and the app says so once, rather than failing every track.
+FAILED: frozenset[Status] = frozenset({"missing", "unreadable", "not_a_file", "undecodable"})
+
+DETAIL_NOT_PLAYED = "parsed but did not play"
+
+
+@dataclass(frozen=True)
+class MediaProbe:
+    path: Path
+    status: Status
+    duration_s: float | None
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+
+def check_file(path: Path) -> MediaProbe | None:
+    """The file-system half of the probe: a verdict, or None when only libVLC can tell.
+
+    Never opens anything but a regular file (opening a FIFO would block), never reads more than
+    one byte. Symlinks are followed; a dangling one is "missing"."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        detail = "dangling link" if os.path.islink(path) else "no such file"
+        return MediaProbe(path, "missing", None, detail)
+    except NotADirectoryError:
+        return MediaProbe(path, "missing", None, "a parent is not a folder")
+    except PermissionError:
+        return MediaProbe(path, "unreadable", None, "permission denied (folder)")
+    except OSError as exc:  # ELOOP, ENAMETOOLONG, EIO, ...
+        return MediaProbe(path, "unreadable", None, _errno_text(exc))
+    except ValueError as exc:  # embedded NUL byte in the name
+        return MediaProbe(path, "missing", None, f"invalid file name ({exc})")
+    if stat.S_ISDIR(st.st_mode):
+        return MediaProbe(path, "not_a_file", None, "a folder")
+    if not stat.S_ISREG(st.st_mode):
+        return MediaProbe(path, "not_a_file", None, "a special file")
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except PermissionError:
+        return MediaProbe(path, "unreadable", None, "permission denied")
+    except OSError as exc:
+        return MediaProbe(path, "unreadable", None, _errno_text(exc))
+    if st.st_size == 0:
+        return MediaProbe(path, "undecodable", None, "empty file")
+    return None
+
+
+def check_files(paths: Iterable[Path], unchecked_detail: str) -> list[MediaProbe]:
+    """File-system check of every path; what passes it is marked "unchecked"."""
+    return [check_file(p) or MediaProbe(p, "unchecked", None, unchecked_detail) for p in paths]
+
+
+def _errno_text(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "error")
+    return f"{exc.strerror or 'cannot read'} ({name})"
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    probes: tuple[MediaProbe, ...]
+    counts: dict[Status, int] = field(hash=False)
+    playable_s: float  # total duration of the "ok" tracks (a duplicate entry counts each time)
+    planned_s: float | None
+    # True/False when known; None without a plan, or when unchecked tracks might make up for it.
+    covers_plan: bool | None
+    failed: bool  # any track would fail
+
+    @property
+    def shortfall_s(self) -> float | None:
+        if self.planned_s is None:
+            return None
+        return max(0.0, self.planned_s - self.playable_s)
+
+
+def summarize(probes: Sequence[MediaProbe], planned_minutes: int | None) -> PreflightReport:
+    counts: dict[Status, int] = dict.fromkeys(STATUSES, 0)
+    for p in probes:
+        counts[p.status] += 1
+    playable = sum(p.duration_s or 0.0 for p in probes if p.status == "ok")
+    planned = None if planned_minutes is None else float(planned_minutes) * 60.0
+    covers: bool | None
+    if planned is None:
+        covers = None
+    elif playable >= planned:
+        covers = True
+    elif counts["unchecked"]:
+        covers = None
+    else:
+        covers = False
+    return PreflightReport(
+        probes=tuple(probes),
+        counts=counts,
+        playable_s=playable,
+        planned_s=planned,
+        covers_plan=covers,
+        failed=any(p.failed for p in probes),
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """m:ss, or h:mm:ss from an hour on (rounded to the second)."""
+    total = round(seconds)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def display_path(path: Path) -> str:
+    """The path as printable text: undecodable bytes of a non-UTF-8 name shown as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def format_report(report: PreflightReport) -> list[str]:
+    """One line per track, then one summary line, e.g.
+
+    ok          3:12  playlists/audio/onset-1.ogg
+    missing           playlists/audio/peak-2.ogg
+    undecodable       playlists/audio/bad.mp3 (parsed but did not play)
+    """
+    lines = []
+    for p in report.probes:
+        dur = format_duration(p.duration_s) if p.status == "ok" and p.duration_s else ""
+        line = f"{p.status:<11}{dur:>5}  {display_path(p.path)}"
+        if p.detail and p.status not in ("ok", "missing"):
+            line += f" ({p.detail})"
+        lines.append(line)
+    lines.append(_summary_line(report))
+    return lines
+
+
+def _summary_line(report: PreflightReport) -> str:
+    n = len(report.probes)
+    parts = [f"{report.counts[s]} {s.replace('_', ' ')}" for s in STATUSES if report.counts[s]]
+    text = f"{n} track{'' if n == 1 else 's'}: {', '.join(parts) or 'none'}"
+    text += f"; {format_duration(report.playable_s)} playable"
+    if report.planned_s is not None:
+        text += f" of {format_duration(report.planned_s)} planned"
+        if report.covers_plan is False and report.shortfall_s:
+            text += f" (short by {format_duration(report.shortfall_s)})"
+        elif report.covers_plan is None:
+            text += " (unknown: some tracks unchecked)"
+    if report.failed:
+        text += "; FAILED: fix or remove the tracks above"
+    return text
