@@ -74,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--session", default="latest", metavar="ID|latest")
     export.add_argument("--format", required=True, choices=FORMATS)
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
+    playlist = sub.add_parser("playlist", parents=[common], help="music arcs and playlists")
+    playlist_sub = playlist.add_subparsers(
+        dest="playlist_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    check = playlist_sub.add_parser(
+        "check", help="pre-check every track of an arc (.arc.toml) or an M3U/M3U8/XSPF playlist"
+    )
+    check.add_argument("path", metavar="PATH")
+    check.add_argument(
+        "--planned-minutes",
+        type=int,
+        metavar="N",
+        help="compare the playable length with a session of N minutes (default: the arc's own)",
+    )
     return parser
 
 
@@ -103,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    if args.command == "playlist":
+        try:
+            return _playlist_check(Path(args.path), args.planned_minutes, out)
+        except KapsessionError as exc:
+            print(f"kapsession: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         store = Store.open(data_dir_of(args), create=False)
     except KapsessionError as exc:
@@ -176,6 +196,42 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(text)
     return 0
+
+
+def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int:
+    """One line per track (ok with its length, missing, unreadable, undecodable), a summary
+    against the planned length; exit 1 if any track would fail."""
+    from .arc import load_arc
+    from .playlist_formats import read_playlist
+    from .preflight import MediaProbe, format_report, summarize
+    from .vlc_player import probe_media
+
+    if not path.exists():
+        raise KapsessionError(f"There is no playlist or arc at {path}.")
+    if path.name.endswith(".toml"):
+        arc = load_arc(path)
+        probes = probe_media(arc.tracks())
+        planned_minutes = planned_minutes or arc.planned_minutes
+    else:
+        entries = read_playlist(path)
+        local = [e.path for e in entries if e.path is not None]
+        found = iter(probe_media(local))
+        probes = [
+            next(found)
+            if e.path is not None
+            else MediaProbe(
+                Path(e.location),
+                "unreadable",
+                None,
+                "a URL: sessions play local files, offline",
+                shown=e.location,
+            )
+            for e in entries
+        ]
+    report = summarize(probes, planned_minutes)
+    for line in format_report(report):
+        print(line, file=out)
+    return 1 if report.failed else 0
 
 
 def write_atomically(path: Path, text: str) -> None:

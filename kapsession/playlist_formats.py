@@ -170,9 +170,33 @@ def parse_m3u(
             if stripped[:8].upper() == "#EXTINF:":
                 duration, title = _extinf(stripped[8:])
             continue
-        entries.append(_entry(stripped, base_dir, title, duration, number))
+        entry = _entry(stripped, base_dir, title, duration, number)
+        if isinstance(line, bytes) and entry.path is not None:
+            entry = _prefer_raw_name(entry, line.strip(), base_dir)
+        entries.append(entry)
         title, duration = None, None
     return entries
+
+
+def _prefer_raw_name(entry: PlaylistEntry, raw: bytes, base: Path | None) -> PlaylistEntry:
+    """A non-UTF-8 line was read as Latin-1 ("café.ogg"). On Linux the file may carry those
+    very bytes as its name (b"caf\xe9.ogg"), which the Latin-1 text does not reach: use the
+    raw name when only it exists."""
+    if os.name == "nt" or entry.path is None or entry.path.exists():
+        return entry
+    try:
+        raw.decode("utf-8")
+        return entry  # a UTF-8 line needs no second reading
+    except UnicodeDecodeError:
+        pass
+    raw_path = Path(os.fsdecode(raw))
+    if base is not None and not raw_path.is_absolute():
+        raw_path = base / raw_path
+    if raw_path.exists():
+        return PlaylistEntry(
+            entry.location, raw_path, None, entry.title, entry.duration_s, entry.line
+        )
+    return entry
 
 
 def _extinf(rest: str) -> tuple[float | None, str | None]:

@@ -52,6 +52,8 @@ class MediaProbe:
     status: Status
     duration_s: float | None
     detail: str
+    # What to print instead of the path, e.g. a URL (a Path would fold its "//").
+    shown: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -167,7 +169,7 @@ def format_report(report: PreflightReport) -> list[str]:
     lines = []
     for p in report.probes:
         dur = format_duration(p.duration_s) if p.status == "ok" and p.duration_s else ""
-        line = f"{p.status:<11}{dur:>5}  {display_path(p.path)}"
+        line = f"{p.status:<11}{dur:>5}  {p.shown or display_path(p.path)}"
         if p.detail and p.status not in ("ok", "missing"):
             line += f" ({p.detail})"
         lines.append(line)
