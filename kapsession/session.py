@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from .vitals import (
     trend,
     validate_vitals,
 )
+
+log = logging.getLogger("kapsession.session")
 
 # How often the live session proves it is alive, so a restart can tell how long it was gone.
 HEARTBEAT_S = 15.0
@@ -175,10 +179,16 @@ class SessionService:
         if record is None or record.anchor is None:
             return None
         dose_clock, reanchored = DoseClock.resume(self.clock, record.anchor)
-        if reanchored:
-            self.store.reanchor(record.id, dose_clock.anchor)
         live = self._live(self.store.session(record.id), dose_clock)
-        live.record_gap()
+        try:
+            if reanchored:
+                self.store.reanchor(record.id, dose_clock.anchor)
+            live.record_gap()
+        except (sqlite3.Error, OSError) as exc:
+            # A full or read-only disk must not keep the therapist out of the running session:
+            # the clock runs from the stored anchor; what could not be written is logged (no
+            # clinical text) and the live screen reports every later failed save.
+            log.error("could not record the restart on the timeline: %s", type(exc).__name__)
         return live
 
     def _live(self, record: SessionRecord, dose_clock: DoseClock) -> LiveSession:

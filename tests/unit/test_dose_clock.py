@@ -246,3 +246,20 @@ def test_elapsed_is_always_the_real_time_awake_or_asleep(steps: list[tuple[str, 
         elif kind == "advance" or abs(seconds) < JUMP_TOLERANCE_S - 0.001:
             assert found == []
         assert dose.elapsed() == pytest.approx(real, abs=1e-6)
+
+
+def test_a_full_disk_at_restart_still_reopens_the_session(
+    clock: FakeClock, file_service: SessionService, make_plan: PlanFactory, monkeypatch
+) -> None:
+    import sqlite3
+
+    live = file_service.give_dose(file_service.plan(make_plan()).id)
+    clock.advance(600)
+
+    def full(*_a: object, **_k: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(file_service.store, "append", full)
+    resumed = file_service.resume()
+    assert resumed is not None and resumed.record.id == live.record.id
+    assert resumed.elapsed() == 600
