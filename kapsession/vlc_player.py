@@ -2,8 +2,10 @@
 
 python-vlc can raise SystemExit, NotImplementedError or OSError at import when libVLC is missing,
 or hand back a None instance when its plugins are; every one of those means "no sound", never a
-crash. No libVLC event callbacks are used here. The pre-flight probe's one `amem` audio callback
-only sets a flag: no libVLC call ever happens on libVLC's threads."""
+crash. libVLC calls its callbacks on its own threads, and calling libVLC from one deadlocks: the
+pre-flight probe's one `amem` audio callback only sets a flag, and the music decks' event callbacks
+only hand the event to `on_event` (the UI queues it to the GUI thread). No libVLC call ever happens
+on libVLC's threads."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +267,147 @@ def _new_instance(args: Sequence[str]) -> tuple[Any, str]:
     if instance is None:
         return None, "started without its plugins (is vlc-plugin-base installed?)"
     return instance, ""
+
+
+# --- Music decks ----------------------------------------------------------------------------
+#
+# Measured on libVLC 3.0.24 (Debian), `--aout=dummy`, a 1.5 s 8 kHz mono WAV made by `wave`:
+# - `EndReached` arrives on a libVLC thread (never the caller's) ~0.5 s after `play()`: early by
+#   about the `file-caching` value (1000 ms by default), as DESIGN.md says; `get_time()` stayed 0
+#   for ~0.2 s, then read 300 ms until the end; `get_length()` is -1 before playback and 1500 once
+#   playing. 200 kB of random bytes named .mp3 "end" (no error) after ~0.3 s with length 0; a
+#   missing file raises `EncounteredError` within 1 ms of `play()` (the state then reads Ended).
+# - volume: with `--aout=dummy`, `audio_set_volume` returns 0 at any time but `audio_get_volume`
+#   always reads 0, so nothing is observable. With `amem` callbacks, `audio_set_volume` before
+#   the audio output exists (before and right after `play()`) returns -1 and is lost: the output
+#   starts at 100 % ~10 ms after `play()`; a volume set once playing reaches the volume callback
+#   at once (70 -> 0.70). Each new track's output starts again at 100 % (callbacks seen over two
+#   tracks at volume 40 then 70: 1.0, 0.4, 0.7, 1.0, 0.7). So a deck keeps the wanted volume and
+#   re-applies it after `play()` and on each `position_s()` poll until a call succeeds while the
+#   player is playing and its time has moved (the first position change), anew after every
+#   `play()`/`load()`: the GUI must poll `position_s()` while a track starts (it does, for fades).
+
+
+# Called on libVLC's own thread with (deck index, "ended" | "error", detail): it must only hand
+# the event on (the UI emits a queued Qt signal), never call back into libVLC.
+DeckEventHandler = Callable[[int, str, str], None]
+ERROR_DETAIL = "libVLC could not play this file (missing, unreadable or not audio)"
+# Music decks play through the default audio output; no video, no console chatter.
+DECK_ARGS: tuple[str, ...] = ("--quiet", "--no-video")
+
+
+class VlcDeck:
+    """A `Deck` on one `vlc.MediaPlayer` of a shared instance. Every method must be called from
+    the same (GUI) thread; libVLC's event callbacks only call `on_event`."""
+
+    def __init__(self, vlc: Any, instance: Any, index: int, on_event: DeckEventHandler) -> None:
+        self.index = index
+        self._vlc = vlc
+        self._instance = instance
+        self._player: Any = instance.media_player_new()
+        self._volume = 100
+        self._volume_pending = True
+        # python-vlc keeps the callbacks on this wrapper: it must live as long as the player.
+        self._events: Any = self._player.event_manager()
+        self._event_types = (
+            vlc.EventType.MediaPlayerEndReached,
+            vlc.EventType.MediaPlayerEncounteredError,
+        )
+
+        def ended(_event: Any) -> None:  # libVLC thread: hand on, nothing else
+            on_event(index, "ended", "")
+
+        def error(_event: Any) -> None:  # libVLC thread: hand on, nothing else
+            on_event(index, "error", ERROR_DETAIL)
+
+        self._events.event_attach(self._event_types[0], ended)
+        self._events.event_attach(self._event_types[1], error)
+
+    def load(self, path: Path | str | bytes) -> None:
+        """Stop whatever plays and load `path` (str, Path or raw bytes: undecodable names work)."""
+        self._player.stop()
+        media = self._instance.media_new_path(os.fsencode(path))
+        if media is None:
+            raise OSError("libVLC could not create a media for this path")
+        self._player.set_media(media)
+        media.release()  # the player holds its own reference
+        self._volume_pending = True
+
+    def play(self) -> None:
+        self._player.play()
+        self._volume_pending = True
+        self._apply_volume()
+
+    def pause(self) -> None:
+        """Pause if playing (never toggles back to playing)."""
+        self._player.set_pause(1)
+
+    def stop(self) -> None:
+        self._player.stop()
+
+    def set_volume(self, volume: int) -> None:
+        """0-100, clamped. Kept and re-applied once the audio output exists (see above)."""
+        self._volume = max(0, min(100, int(volume)))
+        self._volume_pending = True
+        self._apply_volume()
+
+    @property
+    def volume(self) -> int:
+        """The volume last asked for (libVLC's own reading is not reliable; see above)."""
+        return self._volume
+
+    def position_s(self) -> float:
+        ms: int = self._player.get_time()
+        if self._volume_pending:
+            self._apply_volume()
+        return max(0, ms) / 1000.0
+
+    def length_s(self) -> float | None:
+        ms: int = self._player.get_length()
+        return ms / 1000.0 if ms and ms > 0 else None
+
+    def _apply_volume(self) -> None:
+        ok = self._player.audio_set_volume(self._volume) == 0
+        if (
+            ok
+            and self._player.get_state() == self._vlc.State.Playing
+            and self._player.get_time() > 0
+        ):
+            self._volume_pending = False
+
+    def release(self) -> None:
+        """Detach the callbacks, stop and free the player. Idempotent."""
+        if self._player is None:
+            return
+        for kind in self._event_types:
+            self._events.event_detach(kind)
+        self._player.stop()
+        self._player.release()
+        self._player = None
+
+
+def open_decks(
+    on_event: DeckEventHandler, args: Sequence[str] = DECK_ARGS
+) -> tuple[VlcDeck, VlcDeck] | str:
+    """Two music decks (index 0 and 1) on one new libVLC instance, or why music is unavailable.
+
+    `on_event(deck_index, "ended" | "error", detail)` is called on a libVLC thread and must only
+    hand the event on. The decks share the instance; releasing both decks leaves it to the garbage
+    collector (use `release_decks` to free it at once)."""
+    instance, reason = _new_instance(args)
+    if instance is None:
+        return f"Music unavailable: libVLC {reason}."
+    import vlc  # already imported by _new_instance
+
+    try:
+        return VlcDeck(vlc, instance, 0, on_event), VlcDeck(vlc, instance, 1, on_event)
+    except Exception as exc:  # a broken install fails here in assorted ways
+        instance.release()
+        return f"Music unavailable: libVLC players did not start ({type(exc).__name__})."
+
+
+def release_decks(decks: tuple[VlcDeck, VlcDeck]) -> None:
+    """Release both decks and their shared instance."""
+    for deck in decks:
+        deck.release()
+    decks[0]._instance.release()

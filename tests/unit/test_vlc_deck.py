@@ -1,0 +1,282 @@
+"""The music decks on real libVLC (`--aout=dummy`, and `amem` callbacks to observe volume).
+
+Measured here (libVLC 3.0.24, default file-caching 1000 ms): a 1.5 s WAV's "ended" arrives
+~0.5 s after `play()` (early by the file-caching value); 200 kB of random bytes named .mp3
+"ends" (no error) after ~0.3 s; a missing file's "error" arrives within ~1 ms. Waits below use
+threading.Event with generous timeouts: they bound a hang, they are not timing assertions."""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import sys
+import threading
+import time
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kapsession.vlc_player import ERROR_DETAIL, VlcDeck, open_decks, release_decks
+
+DUMMY = ("--quiet", "--no-video", "--vout=dummy", "--aout=dummy")
+WAIT_S = 5.0
+
+
+def make_wav(path: Path, seconds: float = 1.5, rate: int = 8000) -> Path:
+    frames = b"".join(
+        struct.pack("<h", int(6000 * math.sin(i * 2 * math.pi * 440 / rate)))
+        for i in range(int(seconds * rate))
+    )
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return path
+
+
+class Events:
+    """on_event for the decks: records (deck, kind, detail, thread) and wakes the waiter."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str, str, int]] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+
+    def __call__(self, index: int, kind: str, detail: str) -> None:
+        with self._changed:
+            self.seen.append((index, kind, detail, threading.get_ident()))
+            self._changed.notify_all()
+
+    def wait_for(self, index: int, kind: str, timeout: float = WAIT_S) -> tuple[int, str, str, int]:
+        with self._changed:
+            ok = self._changed.wait_for(
+                lambda: any(e[:2] == (index, kind) for e in self.seen), timeout
+            )
+            assert ok, f"no {kind!r} from deck {index} within {timeout} s; saw {self.seen}"
+            return next(e for e in self.seen if e[:2] == (index, kind))
+
+    def wait_for_count(self, index: int, kind: str, count: int) -> None:
+        with self._changed:
+            ok = self._changed.wait_for(
+                lambda: sum(e[:2] == (index, kind) for e in self.seen) >= count, WAIT_S
+            )
+            assert ok, f"fewer than {count} {kind!r} from deck {index}; saw {self.seen}"
+
+    def kinds(self, index: int) -> list[str]:
+        with self._lock:
+            return [e[1] for e in self.seen if e[0] == index]
+
+
+class ThreadCheckingPlayer:
+    """Wraps a deck's vlc.MediaPlayer and records the thread of every libVLC call made on it."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.threads: set[int] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._real, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.threads.add(threading.get_ident())
+            return attr(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def events() -> Events:
+    return Events()
+
+
+@pytest.fixture
+def decks(events: Events) -> Iterator[tuple[VlcDeck, VlcDeck]]:
+    made = open_decks(events, DUMMY)
+    assert not isinstance(made, str), made
+    checkers = [ThreadCheckingPlayer(d._player) for d in made]
+    for deck, checker in zip(made, checkers, strict=True):
+        deck._player = checker
+    yield made
+    release_decks(made)
+    main = threading.main_thread().ident
+    for checker in checkers:  # every libVLC call on the players came from the test's thread
+        assert checker.threads == {main}
+
+
+def poll(deck: VlcDeck, until: Callable[[], bool], timeout: float = WAIT_S) -> list[float]:
+    """Poll position_s() like the GUI does until `until()`; the positions seen."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, "condition not reached"
+        seen.append(deck.position_s())
+        time.sleep(0.01)
+    return seen
+
+
+def state(deck: VlcDeck) -> str:
+    return str(deck._player.get_state()).rsplit(".", 1)[-1]
+
+
+def test_a_track_ends_and_the_event_arrives_on_a_libvlc_thread(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    deck = decks[0]
+    deck.load(make_wav(tmp_path / "a.wav"))
+    assert deck.length_s() is None  # unknown until playback starts
+    deck.play()
+    positions = poll(deck, lambda: bool(events.kinds(0)))
+    _, kind, detail, thread = events.wait_for(0, "ended")
+    assert (kind, detail) == ("ended", "")
+    assert thread != threading.main_thread().ident
+    assert events.kinds(0) == ["ended"] and events.kinds(1) == []
+    assert deck.length_s() == pytest.approx(1.5, abs=0.05)
+    assert all(0.0 <= p <= 1.5 for p in positions)
+
+
+def test_raw_bytes_paths_load(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    odd = os.fsencode(tmp_path) + b"/caf\xe9-not-utf8.wav"  # not valid UTF-8
+    make_wav(Path(os.fsdecode(odd)))
+    decks[1].load(odd)
+    decks[1].play()
+    events.wait_for(1, "ended")
+    assert "error" not in events.kinds(1)
+
+
+def test_a_missing_file_raises_an_error_event(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    decks[0].load(tmp_path / "gone.wav")
+    decks[0].play()
+    _, _, detail, thread = events.wait_for(0, "error")
+    assert detail == ERROR_DETAIL
+    assert thread != threading.main_thread().ident
+    assert decks[0].length_s() is None
+
+
+def test_garbage_named_mp3_just_ends_early(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    bad = tmp_path / "noise.mp3"
+    bad.write_bytes(os.urandom(200_000))
+    decks[0].load(bad)
+    decks[0].play()
+    events.wait_for(0, "ended")  # ~0.3 s here: no error, so an early end is the only sign
+    assert events.kinds(0) == ["ended"]
+    assert decks[0].length_s() is None
+    assert decks[0].position_s() == 0.0
+
+
+def test_pause_resume_and_stop(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    deck = decks[0]
+    deck.load(make_wav(tmp_path / "a.wav"))
+    deck.play()
+    poll(deck, lambda: state(deck) == "Playing")
+    deck.pause()
+    poll(deck, lambda: state(deck) == "Paused")
+    held = deck.position_s()
+    time.sleep(0.7)  # longer than the ~0.5 s the track needs to end while playing
+    assert state(deck) == "Paused" and deck.position_s() == held
+    assert events.kinds(0) == []
+    deck.pause()  # pausing twice does not resume
+    assert state(deck) == "Paused"
+    deck.play()  # resumes
+    events.wait_for(0, "ended")
+    deck.load(make_wav(tmp_path / "b.wav"))
+    deck.play()
+    poll(deck, lambda: state(deck) == "Playing")
+    deck.stop()
+    assert state(deck) == "Stopped"
+    assert deck.position_s() == 0.0 and deck.length_s() is None
+    assert events.kinds(0) == ["ended"]  # stop is not an end
+
+
+def test_two_decks_play_at_once(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    a, b = make_wav(tmp_path / "a.wav"), make_wav(tmp_path / "b.wav")
+    decks[0].load(a)
+    decks[1].load(b)
+    decks[0].play()
+    decks[1].play()
+    both: set[int] = set()
+
+    def both_playing() -> bool:  # at the same moment, not just each at some point
+        if state(decks[0]) == "Playing" and state(decks[1]) == "Playing":
+            both.add(1)
+        return bool(both) or len(events.seen) > 0
+
+    poll(decks[0], both_playing)
+    assert both, events.seen
+    events.wait_for(0, "ended")
+    events.wait_for(1, "ended")
+    assert events.kinds(0) == ["ended"] and events.kinds(1) == ["ended"]
+
+
+def test_volume_clamps_and_reaches_the_audio_output(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    """Observed through `amem` callbacks: a volume set before play() is lost by libVLC (no audio
+    output yet) unless the deck re-applies it once playing, which it does."""
+    import vlc
+
+    deck = decks[0]
+    heard: list[float] = []
+
+    @vlc.CallbackDecorators.AudioPlayCb  # type: ignore[untyped-decorator]
+    def on_samples(_data: Any, _samples: Any, _count: int, _pts: int) -> None:
+        return None
+
+    @vlc.CallbackDecorators.AudioSetVolumeCb  # type: ignore[untyped-decorator]
+    def on_volume(_data: Any, volume: float, _mute: bool) -> None:
+        heard.append(round(volume, 2))  # libVLC thread: record only
+
+    deck._player.audio_set_callbacks(on_samples, None, None, None, None, None)
+    deck._player.audio_set_volume_callback(on_volume)
+    deck._player.audio_set_format("S16N", 8000, 1)
+
+    deck.set_volume(150)
+    assert deck.volume == 100
+    deck.set_volume(-5)
+    assert deck.volume == 0
+    deck.set_volume(40)
+    deck.load(make_wav(tmp_path / "a.wav"))
+    deck.play()
+    poll(deck, lambda: bool(heard) and heard[-1] == 0.4)
+    deck.set_volume(70)
+    assert heard[-1] == 0.7  # once playing, it applies at once
+    events.wait_for(0, "ended")
+    assert heard[-1] == 0.7
+    before = len(heard)
+    deck.load(make_wav(tmp_path / "b.wav"))  # the next track starts at the deck's volume too
+    deck.play()
+    poll(deck, lambda: len(events.kinds(0)) == 2)  # the GUI polls position_s() while playing
+    # The output restarts at 100 % for each track ([..., 0.7, 1.0, 0.7] here); the deck's
+    # re-apply on the polls brings it back to the deck's volume.
+    assert len(heard) > before + 1 and heard[-1] == 0.7, heard
+
+
+def test_release_is_idempotent(events: Events) -> None:
+    made = open_decks(events, DUMMY)
+    assert not isinstance(made, str), made
+    made[0].release()
+    made[0].release()
+    release_decks(made)
+
+
+def test_no_libvlc_means_a_reason(monkeypatch: pytest.MonkeyPatch, events: Events) -> None:
+    monkeypatch.setitem(sys.modules, "vlc", None)  # import vlc -> ImportError
+    reason = open_decks(events)
+    assert isinstance(reason, str)
+    assert reason.startswith("Music unavailable: libVLC could not be loaded")
