@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import signal
@@ -138,15 +139,35 @@ def run_gui(args: argparse.Namespace) -> int:
     return code
 
 
+_kept_alive: list[object] = []  # the signal sockets and their notifier live as long as the app
+
+
 def _close_on_termination(window: MainWindow) -> None:
-    """SIGTERM/SIGHUP close the window the orderly way. Python runs signal handlers between
-    bytecodes, which the live screen's once-a-second tick provides; the home screen holds
-    nothing unsaved, so a late handler there loses nothing."""
-    from PySide6.QtCore import QTimer
+    """SIGTERM/SIGHUP (logout, shutdown) close the window the orderly way: a running session
+    records `app_closed` and resumes on the next launch.
+
+    Python runs signal handlers only when it next executes bytecode, and an idle Qt event loop
+    runs none. So the C-level handler's wake-up byte (signal.set_wakeup_fd) lands on a socket
+    that Qt watches: the event loop wakes at once, with no polling timer."""
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
 
     def on_signal(_signum: int, _frame: object) -> None:
         QTimer.singleShot(0, window.shut_down)
 
+    receive, send = socket.socketpair()
+    receive.setblocking(False)
+    send.setblocking(False)
+    signal.set_wakeup_fd(send.fileno())
+    notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, window)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            receive.recv(512)
+
+    notifier.activated.connect(drain)
+    _kept_alive.extend((receive, send, notifier))
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, on_signal)

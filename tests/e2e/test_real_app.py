@@ -125,3 +125,10 @@ def test_sigterm_closes_in_order_and_the_session_resumes(app_env, tmp_path: Path
     )
     assert doc["events"][-1]["cause"] == "app_closed"
     assert _notes(doc) == [("before the logout", [])]
+
+
+def test_sigterm_on_the_idle_home_screen_exits_at_once(app_env, tmp_path: Path) -> None:
+    app = App(app_env, tmp_path / "data")
+    app.proc.terminate()
+    # An idle Qt loop runs no Python; the wake-up socket must still let the handler run.
+    assert app.proc.wait(10) == 0
