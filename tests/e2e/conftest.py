@@ -71,11 +71,11 @@ class App:
                 stderr=log,
             )
         _running.append(self)
-        self.window = wait_for(self._find_window, what="the kapsession window")
-        # Found is not yet viewable: focusing can fail until the window is mapped.
-        wait_for(self._focus, what="the window to take the keyboard focus")
+        # Searched again on every try: a window found early may not be viewable yet, or may be
+        # a short-lived one; focusing fails until the real window is mapped.
+        self.window = wait_for(self._find_and_focus, what="the kapsession window to take the focus")
 
-    def _find_window(self) -> str | None:
+    def _find_and_focus(self) -> str | None:
         if self.proc.poll() is not None:
             raise AssertionError(f"the app exited early: {self.log.read_text()}")
         found = subprocess.run(
@@ -92,13 +92,19 @@ class App:
             capture_output=True,
             text=True,
         ).stdout.split()
-        return found[0] if found else None
-
-    def _focus(self) -> bool:
-        done = subprocess.run(
-            ["xdotool", "windowfocus", "--sync", self.window], env=self.env, capture_output=True
-        )
-        return done.returncode == 0
+        for window in found:
+            try:
+                done = subprocess.run(
+                    ["xdotool", "windowfocus", "--sync", window],
+                    env=self.env,
+                    capture_output=True,
+                    timeout=5,  # --sync waits for the focus to change; never hang on it
+                )
+            except subprocess.TimeoutExpired:
+                continue
+            if done.returncode == 0:
+                return window
+        return None
 
     def xdo(self, *args: str) -> None:
         subprocess.run(["xdotool", *args], env=self.env, check=True, capture_output=True)
