@@ -44,7 +44,6 @@ import json
 import math
 import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from typing import Any
 from .errors import InvalidEntry
 from .protocol import PLANNED_MAX, PLANNED_MIN
 from .schema import ROUTES
+from .tomlfile import TomlProblem, load_toml, shown_field
 
 ARC_SUFFIX = ".arc.toml"
 SUGGESTED_PHASES: tuple[str, ...] = (
@@ -329,18 +329,11 @@ class _Lines:
 # --- reading values --------------------------------------------------------------------------
 
 
-def _shown(name: str) -> str:
-    """A field name fit for a message: as written if plain, else quoted and escaped."""
-    if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", name):
-        return name
-    return json.dumps(name[:40])
-
-
 def _field(p: int | None, t: int | None, key: str | None) -> str:
     where = "arc" if p is None else f"phases[{p}]"
     if t is not None:
         where += f".tracks[{t}]"
-    return f"{where}.{_shown(key)}" if key else where
+    return f"{where}.{shown_field(key)}" if key else where
 
 
 class _Reader:
@@ -475,19 +468,9 @@ def parse_arc(text: str, name: str, base_dir: Path | str | None = None) -> Arc:
     track paths are joined to ``base_dir`` (default: left relative). Raises ArcError."""
     base = Path(base_dir) if base_dir is not None else None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_WHERE.search(message)
-        problem = _TOML_WHERE.sub("", message) or "invalid TOML"
-        if match and match.group(1):
-            line = int(match.group(1))
-            problem = f"{problem} (column {match.group(2)})"
-        else:
-            line = text.rstrip("\n").count("\n") + 1
-        raise ArcError(name, line, "TOML syntax", problem) from None
-    except (ValueError, RecursionError):  # e.g. deeply nested arrays
-        raise ArcError(name, 1, "TOML syntax", "cannot be read as TOML") from None
+        data = load_toml(text)
+    except TomlProblem as exc:
+        raise ArcError(name, exc.line, "TOML syntax", exc.problem) from None
     return _build(data, _Reader(name, text), base, name)
 
 
@@ -558,14 +541,11 @@ def load_arcs(folder: Path) -> tuple[dict[str, Arc], list[ArcError]]:
     return arcs, errors
 
 
-_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
-
-
 def _build(data: dict[str, Any], r: _Reader, base: Path | None, name: str) -> Arc:
     for key in data:
         if key not in _ROOT_KEYS:
             problem = "unknown field; an arc file has [arc] and [[phases]]"
-            raise ArcError(name, r.lines.root.get(key, 1), _shown(key), problem)
+            raise ArcError(name, r.lines.root.get(key, 1), shown_field(key), problem)
     if "arc" not in data:
         raise ArcError(name, 1, "arc", "is required (an [arc] table)")
     head = r.table(data["arc"], _ARC_KEYS)

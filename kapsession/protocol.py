@@ -8,10 +8,8 @@ than 0``. Blocks are numbered from 1, as a reader counts them. The format is des
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from typing import Any
 
 from .errors import InvalidEntry
 from .schema import ROUTES
+from .tomlfile import TomlProblem, load_toml, shown_field
 from .vitals import LIMITS
 
 SCALES: tuple[str, ...] = ("moaas", "rass", "dissociation", "nausea", "emotional_tone")
@@ -333,14 +332,6 @@ class _Lines:
 # --- reading values --------------------------------------------------------------------------
 
 
-def _shown(name: str) -> str:
-    """A field name fit for a message: as written if plain, else quoted and escaped (a stray
-    key may hold control characters or be very long)."""
-    if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", name):
-        return name
-    return json.dumps(name[:40])
-
-
 class _Reader:
     def __init__(self, name: str, text: str) -> None:
         self.name = name
@@ -349,8 +340,8 @@ class _Reader:
     def fail(
         self, problem: str, table: str, index: int | None = None, key: str | None = None
     ) -> ProtocolError:
-        where = _shown(table) if index is None else f"{_shown(table)}[{index}]"
-        dotted = f"{where}.{_shown(key)}" if key else where
+        where = shown_field(table) if index is None else f"{shown_field(table)}[{index}]"
+        dotted = f"{where}.{shown_field(key)}" if key else where
         return ProtocolError(self.name, self.lines.find(table, index, key), dotted, problem)
 
     def table(
@@ -474,24 +465,11 @@ def _parse_bytes(raw: bytes, name: str, path: str) -> tuple[Protocol, _Lines]:
     return _parse(text, name, path)
 
 
-_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
-
-
 def _parse(text: str, name: str, path: str) -> tuple[Protocol, _Lines]:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_WHERE.search(message)
-        problem = _TOML_WHERE.sub("", message) or "invalid TOML"
-        if match and match.group(1):
-            line = int(match.group(1))
-            problem = f"{problem} (column {match.group(2)})"
-        else:
-            line = text.rstrip("\n").count("\n") + 1
-        raise ProtocolError(name, line, "TOML syntax", problem) from None
-    except (ValueError, RecursionError):  # e.g. deeply nested arrays
-        raise ProtocolError(name, 1, "TOML syntax", "cannot be read as TOML") from None
+        data = load_toml(text)
+    except TomlProblem as exc:
+        raise ProtocolError(name, exc.line, "TOML syntax", exc.problem) from None
     reader = _Reader(name, text)
     return _build(data, reader, path), reader.lines
 
