@@ -37,6 +37,7 @@ def session_dict(record: SessionRecord) -> dict[str, Any]:
         "state": record.state,
         "intention": record.intention,
         "planned_minutes": record.planned_minutes,
+        "arc": record.arc,
         "dose_at": record.dose_at,
         "dose_tz": record.dose_tz,
         "ended_at": record.ended_at,

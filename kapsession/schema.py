@@ -114,6 +114,39 @@ def m001_initial(db: Database) -> None:
     )
 
 
+# Kinds a session keeps receiving after it ended: corrections, exports, and the integration
+# work that happens afterwards (the worksheet and the client handouts given out).
+AFTER_END_KINDS = ("amendment", "export", "worksheet", "handout")
+
+
+@migrations()
+def m002_arc_and_aftercare(db: Database) -> None:
+    """The music arc chosen at planning (fixed once the dose is given), and the kinds of entry
+    integration adds to an ended session."""
+    after = ", ".join(f"'{k}'" for k in AFTER_END_KINDS)
+    db.executescript(
+        f"""
+        ALTER TABLE sessions ADD COLUMN arc TEXT;
+        DROP TRIGGER sessions_dose_fixed;
+        CREATE TRIGGER sessions_dose_fixed BEFORE UPDATE ON sessions
+        WHEN OLD.state != 'planned' AND (
+            NEW.client_id IS NOT OLD.client_id OR NEW.protocol IS NOT OLD.protocol
+            OR NEW.route IS NOT OLD.route OR NEW.dose_mg IS NOT OLD.dose_mg
+            OR NEW.rehearsal IS NOT OLD.rehearsal OR NEW.dose_at IS NOT OLD.dose_at
+            OR NEW.time_scale IS NOT OLD.time_scale OR NEW.clock_origin IS NOT OLD.clock_origin
+            OR NEW.intention IS NOT OLD.intention OR NEW.planned_minutes IS NOT OLD.planned_minutes
+            OR NEW.arc IS NOT OLD.arc
+        )
+        BEGIN SELECT RAISE(ABORT, 'a started session''s plan and dose are part of the record'); END;
+        DROP TRIGGER events_not_after_end;
+        CREATE TRIGGER events_not_after_end BEFORE INSERT ON events
+        WHEN (SELECT state FROM sessions WHERE id = NEW.session_id) = 'ended'
+             AND NEW.kind NOT IN ({after})
+        BEGIN SELECT RAISE(ABORT, 'the session has ended; only amendments can be added'); END;
+        """
+    )
+
+
 def known_migrations() -> set[str]:
     """Names of every migration this version knows; a database that has applied others was
     written by a newer kapsession."""

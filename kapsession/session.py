@@ -50,6 +50,8 @@ class SessionPlan:
     planned_minutes: int
     intention: str = ""
     display_name: str | None = None
+    # The music arc file (a path), or None for a session without music.
+    arc: str | None = None
 
 
 def _clean_label(value: str, field: str, limit: int) -> str:
@@ -84,8 +86,18 @@ def validate_plan(plan: SessionPlan) -> SessionPlan:
         name = _clean_label(name, "Display name", 80)
     if len(plan.intention) > 10_000:
         raise InvalidEntry("Intention can be at most 10,000 characters.")
+    arc = plan.arc.strip() if plan.arc else None
+    if arc:
+        arc = _clean_label(arc, "Music arc", 4096)
     return SessionPlan(
-        code, protocol, plan.route, float(dose), minutes, plan.intention.strip(), name or None
+        code,
+        protocol,
+        plan.route,
+        float(dose),
+        minutes,
+        plan.intention.strip(),
+        name or None,
+        arc or None,
     )
 
 
@@ -131,6 +143,7 @@ class SessionService:
                     "dose_mg": plan.dose_mg,
                     "planned_minutes": plan.planned_minutes,
                     "intention": plan.intention,
+                    "arc": plan.arc,
                     "rehearsal": int(rehearsal),
                     "time_scale": time_scale,
                     "clock_origin": iso(clock_origin) if clock_origin else None,

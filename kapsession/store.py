@@ -116,6 +116,7 @@ class SessionRecord:
     anchor: DoseAnchor | None
     ended_at: str | None
     ended_t: float | None
+    arc: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def _session(row: Mapping[str, Any]) -> SessionRecord:
         anchor=anchor,
         ended_at=row["ended_at"],
         ended_t=row["ended_t"],
+        arc=row["arc"],
     )
 
 

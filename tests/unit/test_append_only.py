@@ -244,3 +244,30 @@ def test_after_the_end_only_amendments_are_added(live: LiveSession, clock: FakeC
 
     assert [e.seq for e in live.events()[-2:]] == [amendment.seq, export.seq]
     assert _note_count(live.store, live.record.id) == 1
+
+
+def test_the_arc_chosen_at_planning_is_fixed_once_the_dose_is_given(
+    live: LiveSession, raw: sqlite3.Connection
+) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match=DOSE_FIXED):
+        raw.execute("UPDATE sessions SET arc = 'other.arc.toml'")
+
+
+def test_a_planned_sessions_arc_is_stored_and_can_still_change(
+    file_service: SessionService, make_plan: PlanFactory
+) -> None:
+    record = file_service.plan(make_plan(arc="  playlists/im-45.arc.toml "))
+    assert record.arc == "playlists/im-45.arc.toml"
+    file_service.store.db.execute("UPDATE sessions SET arc = NULL WHERE id = ?", [record.id])
+    assert file_service.store.session(record.id).arc is None
+
+
+def test_after_the_end_only_corrections_exports_and_integration_work_are_added(
+    live: LiveSession, raw: sqlite3.Connection
+) -> None:
+    live.end("client resting, ended early")
+    store = live.store
+    for kind in ("worksheet", "handout", "export"):
+        store.append(live.record.id, kind, live.clock.now(), "UTC", None, {"v": 1})
+    with pytest.raises(sqlite3.IntegrityError, match="the session has ended"):
+        store.append(live.record.id, "note", live.clock.now(), "UTC", None, {"text": "late"})
