@@ -14,6 +14,7 @@ from kapsession.arc_player import (
     PAUSE_FADE_S,
     SILENCE_FADE_S,
     SILENCE_TITLE,
+    STALL_S,
     VOLUME_RAMP_PER_S,
     ArcPlayer,
 )
@@ -462,3 +463,59 @@ def test_random_driving_keeps_volumes_in_range_and_two_decks_at_most(
         playing = player.now_playing()
         if playing is not None:
             assert playing[2] >= 0
+
+
+# --- stalls and the end of the session -----------------------------------------------------------
+
+
+def test_a_track_whose_position_stops_moving_is_a_stall_fault_and_the_next_track_plays() -> None:
+    rig = Rig(arc(phase("peak", 0, 10, track("A", fade_in_s=1.0), track("B"))), {})
+    rig.run_to(20.0)
+    stuck = rig.deck_playing("A")
+    stuck.playing = False  # libVLC says "playing" but the position no longer moves
+    rig.run_to(20.0 + STALL_S - 0.5)
+    assert rig.kinds("playback_fault") == []  # not before STALL_S without progress
+    rig.run_to(20.0 + STALL_S + 0.5)
+
+    faults = rig.kinds("playback_fault")
+    assert len(faults) == 1
+    assert faults[0]["path"] == "/music/A.ogg"
+    assert "stalled at 20.0 s" in str(faults[0]["detail"])
+    assert rig.started() == ["A", "B"]
+
+
+def test_pausing_is_never_mistaken_for_a_stall() -> None:
+    rig = Rig(arc(phase("peak", 0, 10, track("A"), track("B"))), {})
+    rig.run_to(10.0)
+    rig.player.pause()
+    rig.run_to(10.0 + 3 * STALL_S)
+    rig.player.resume()
+    rig.run_to(10.0 + 3 * STALL_S + 5.0)
+    assert rig.kinds("playback_fault") == []
+    assert rig.started() == ["A"]
+    assert rig.deck_playing("A").playing
+
+
+def test_finish_records_the_end_at_once_then_fades_out_and_stops_recording_nothing() -> None:
+    rig = Rig(arc(phase("peak", 0, 10, track("A"), track("B"))), {})
+    rig.run_to(30.0)
+    deck = rig.deck_playing("A")
+    volume_before = deck.volume
+    rig.player.finish()
+    ended = rig.kinds("track_ended")
+    assert [e["title"] for e in ended] == ["A"]
+    assert ended[0]["position"] == 30.0
+    count = len(rig.entries)
+
+    rig.step(PAUSE_FADE_S / 2)
+    assert 0 < deck.volume < volume_before  # a fade, not a cut
+    rig.player.skip()
+    rig.player.silence()
+    rig.player.set_master_volume(10)
+    rig.player.on_track_ended(0)
+    rig.run_to(30.0 + PAUSE_FADE_S + 1.0)
+
+    assert rig.player.stopped
+    assert all(d.path is None and not d.playing for d in rig.decks)
+    assert len(rig.entries) == count  # nothing recorded after the end
+    assert rig.player.now_playing() is None
