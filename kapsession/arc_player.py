@@ -205,6 +205,11 @@ class ArcPlayer:
         self._hush_rate = 1.0 / PAUSE_FADE_S
 
     @property
+    def finished(self) -> bool:
+        """True from ``finish()`` on (fading out or stopped)."""
+        return self._finished
+
+    @property
     def stopped(self) -> bool:
         """True once ``finish()`` has faded every deck out and stopped it."""
         return self._stopped
@@ -275,6 +280,11 @@ class ArcPlayer:
         if target != self._master_target and not self._finished:
             self._master_target = target
             self._record("volume", {"volume": target})
+
+    @property
+    def target_volume(self) -> int:
+        """The master volume last asked for."""
+        return self._master_target
 
     @property
     def master_volume(self) -> float:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-CHIME = Path(__file__).resolve().parent.parent / "playlists" / "cues" / "soft-chime.wav"
+PLAYLISTS = Path(__file__).resolve().parent.parent / "playlists"
+CHIME = PLAYLISTS / "cues" / "soft-chime.wav"
+# The arc a rehearsal plays (the lozenge protocol's 75 minutes), when it is there.
+REHEARSAL_ARC = PLAYLISTS / "lozenge-75.arc.toml"
 # Quiet on purpose: a cue for the therapist, not a sound the client should notice (0-100).
 CHIME_VOLUME = 35
 

@@ -152,7 +152,9 @@ class SessionService:
                 }
             )
 
-    def plan_rehearsal(self, time_scale: float, clock_origin: datetime) -> SessionRecord:
+    def plan_rehearsal(
+        self, time_scale: float, clock_origin: datetime, arc: str | None = None
+    ) -> SessionRecord:
         return self.plan(
             SessionPlan(
                 client_code=REHEARSAL_CLIENT,
@@ -163,6 +165,7 @@ class SessionService:
                 dose_mg=200.0,
                 planned_minutes=75,
                 intention="Practise the live screen: notes, the dose clock, ending a session.",
+                arc=arc,
             ),
             rehearsal=True,
             time_scale=time_scale,

@@ -297,6 +297,8 @@ DeckEventHandler = Callable[[int, str, str, int], None]
 ERROR_DETAIL = "libVLC could not play this file (missing, unreadable or not audio)"
 # Music decks play through the default audio output; no video, no console chatter.
 DECK_ARGS: tuple[str, ...] = ("--quiet", "--no-video")
+# How long play() waits for the audio output to exist so the volume is set before it is heard.
+VOLUME_SETTLE_S = 0.15
 
 
 class VlcDeck:
@@ -316,6 +318,7 @@ class VlcDeck:
         self.generation = 0
         # python-vlc keeps the callbacks on this wrapper: it must live as long as the player.
         self._events: Any = self._player.event_manager()
+        self._done_states = (vlc.State.Ended, vlc.State.Error, vlc.State.Stopped)
         self._event_types = (
             vlc.EventType.MediaPlayerEndReached,
             vlc.EventType.MediaPlayerEncounteredError,
@@ -344,6 +347,15 @@ class VlcDeck:
     def play(self) -> None:
         self._player.play()
         self._volume_pending = True
+        # The audio output appears ~10-20 ms after play() and starts at 100 %, whatever volume
+        # was asked for (measured through amem: 87 ms at full volume before a 250 ms GUI poll
+        # got the volume in). So wait here, briefly, for the output and set the volume the
+        # moment it exists: a crossfade's incoming track must not start with a loud blip.
+        deadline = time.monotonic() + VOLUME_SETTLE_S
+        while self._player.audio_set_volume(self._volume) != 0:
+            if time.monotonic() >= deadline or self._player.get_state() in self._done_states:
+                break
+            time.sleep(0.002)
         self._apply_volume()
 
     def pause(self) -> None:

@@ -10,12 +10,12 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kapsession import cli
-from kapsession.audio import CuePlayer
+from kapsession.audio import REHEARSAL_ARC, CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError
 from kapsession.instance import InstanceLock
@@ -25,6 +25,7 @@ from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+    from .music import MusicController
 
 log = logging.getLogger("kapsession.ui")
 
@@ -84,7 +85,8 @@ def run_gui(args: argparse.Namespace) -> int:
         base = SystemClock()
         origin = base.now()
         svc = service(ScaledClock(base, scale, origin))
-        return svc.give_dose(svc.plan_rehearsal(scale, origin).id)
+        arc = str(REHEARSAL_ARC) if REHEARSAL_ARC.is_file() else None
+        return svc.give_dose(svc.plan_rehearsal(scale, origin, arc).id)
 
     def resume() -> LiveSession | None:
         return service(clock_for(store.running_session())).resume()
@@ -99,12 +101,18 @@ def run_gui(args: argparse.Namespace) -> int:
             players.append(open_cue_player())
         return players[0]
 
+    def music(live: LiveSession, report: Callable[[str], None]) -> MusicController:
+        from .music import MusicController
+
+        return MusicController(live, live.record.arc, report=report)
+
     window = MainWindow(
         service(SystemClock()),
         start_rehearsal,
         Path(folder),
         smoke=args.smoke,
         cue_player=cue_player,
+        music=music,
     )
     if problems and not args.smoke:
         messages.inform(

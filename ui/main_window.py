@@ -21,7 +21,7 @@ from . import messages
 from .home_view import HomeView
 
 if TYPE_CHECKING:
-    from .live_view import LiveView
+    from .live_view import LiveView, MusicFactory
 
 log = logging.getLogger("kapsession.ui.main")
 
@@ -35,11 +35,13 @@ class MainWindow(QMainWindow):
         smoke: bool = False,
         confirm: Callable[[str, str], bool] | None = None,
         cue_player: Callable[[], CuePlayer] | None = None,
+        music: MusicFactory | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("kapsession")
         self._cue_player = cue_player
+        self._music = music
         self._smoke = smoke
         self._start_rehearsal = start_rehearsal
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
@@ -64,7 +66,7 @@ class MainWindow(QMainWindow):
         # screen does not need before its first paint (measured with bench/run.py).
         from .live_view import LiveView
 
-        view = LiveView(live, self._cue_player)
+        view = LiveView(live, self._cue_player, self._music)
         view.ended.connect(self._on_ended)
         self.live_view = view
         self.stack.addWidget(view)
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
             ):
                 event.ignore()
                 return
+            view.stop_music()  # the track's end goes on the timeline before the close
             try:
                 view.live.close()
             except (KapsessionError, sqlite3.Error, OSError) as exc:
