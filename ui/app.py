@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kapsession import cli
-from kapsession.audio import REHEARSAL_ARC, CuePlayer
+from kapsession.arc import available_arcs
+from kapsession.audio import PLAYLISTS, REHEARSAL_ARC, CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError
 from kapsession.instance import InstanceLock
+from kapsession.preflight import check_arc_tracks
 from kapsession.protocol import available_protocols
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
@@ -75,6 +77,8 @@ def run_gui(args: argparse.Namespace) -> int:
         return messages.fatal(str(exc), cli.EXIT_USAGE, show=not args.smoke)
 
     protocols, problems = available_protocols(folder)
+    # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
+    arcs, arc_problems = available_arcs([PLAYLISTS, Path(folder) / "arcs"])
     tz = cli.now_local_zone()
     author = getpass.getuser()
 
@@ -113,12 +117,20 @@ def run_gui(args: argparse.Namespace) -> int:
         smoke=args.smoke,
         cue_player=cue_player,
         music=music,
+        arcs=arcs,
+        check_arc=lambda arc, minutes: check_arc_tracks(arc.tracks(), minutes),
     )
     if problems and not args.smoke:
         messages.inform(
             window,
             "Some protocol files were not loaded",
             "\n\n".join(str(p) for p in problems) + "\n\nThe other protocols are available.",
+        )
+    if arc_problems and not args.smoke:
+        messages.inform(
+            window,
+            "Some music arcs were not loaded",
+            "\n\n".join(str(p) for p in arc_problems) + "\n\nThe other arcs are available.",
         )
     try:
         if not args.smoke:

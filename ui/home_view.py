@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapsession.arc import Arc
 from kapsession.errors import KapsessionError
+from kapsession.preflight import PreflightReport, short_summary
 from kapsession.schema import ROUTES
 from kapsession.session import LiveSession, SessionPlan, SessionService, validate_plan
 from kapsession.store import SessionRecord, parse_iso
@@ -36,6 +38,10 @@ from .format import minutes_seconds
 log = logging.getLogger("kapsession.ui.home")
 
 NO_PROTOCOL = "notes-only"
+NO_MUSIC = ""
+# The pre-flight of an arc's tracks for a planned length (the composition root passes the real,
+# libVLC one).
+ArcCheck = Callable[[Arc, int], PreflightReport]
 COLUMNS = ("#", "Client", "State", "Route", "Dose", "Planned", "Dose given", "Length")
 
 
@@ -48,11 +54,16 @@ class HomeView(QWidget):
         service: SessionService,
         confirm: Callable[[str, str], bool],
         data_dir: str,
+        arcs: Mapping[str, Arc] | None = None,
+        check_arc: ArcCheck | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
         self._confirm = confirm
+        self.arcs: dict[str, Arc] = {a.path: a for a in (arcs or {}).values()}
+        self._check_arc = check_arc
+        self._checked: dict[tuple[str, int], PreflightReport] = {}
         self._build(data_dir)
         self._on_protocol_chosen()
         self.refresh()
@@ -100,6 +111,17 @@ class HomeView(QWidget):
         self.intention.setTabChangesFocus(True)
         self.intention.setMaximumHeight(90)
         self.intention.setAccessibleName("Intention")
+        self.arc = QComboBox()
+        self.arc.setAccessibleName("Music arc")
+        for arc in sorted(self.arcs.values(), key=lambda a: a.name):
+            self.arc.addItem(f"{arc.name} · {arc.total_minutes:g} min", arc.path)
+        self.arc.addItem("No music", NO_MUSIC)
+        self.arc.currentIndexChanged.connect(lambda _i: self._on_arc_chosen())
+        self.planned.valueChanged.connect(lambda _v: self._on_arc_chosen())
+        self.arc_status = QLabel()
+        self.arc_status.setWordWrap(True)
+        self.arc_status.setProperty("role", "muted")
+        self.arc_status.setAccessibleName("Music pre-flight")
 
         form = QFormLayout()
         form.addRow("Client code", self.client_code)
@@ -108,6 +130,8 @@ class HomeView(QWidget):
         form.addRow("Route", self.route)
         form.addRow("Dose", self.dose)
         form.addRow("Planned length", self.planned)
+        form.addRow("Music arc", self.arc)
+        form.addRow("", self.arc_status)
         form.addRow("Intention", self.intention)
 
         self.plan_button = QPushButton("Plan session")
@@ -184,11 +208,59 @@ class HomeView(QWidget):
         self._on_selection()
 
     def _on_protocol_chosen(self) -> None:
-        """A protocol brings its route and planned length; both stay editable."""
+        """A protocol brings its route and planned length; both stay editable. The arc made for
+        that route and nearest that length is chosen with them (also editable)."""
         protocol = self.service.protocols.get(str(self.protocol.currentData()))
         if protocol is not None:
             self.route.setCurrentText(protocol.route)
             self.planned.setValue(protocol.planned_minutes)
+            fitting = [a for a in self.arcs.values() if protocol.route in a.routes]
+            if fitting:
+                best = min(fitting, key=lambda a: abs(a.total_minutes - protocol.planned_minutes))
+                self.arc.setCurrentIndex(self.arc.findData(best.path))
+        self._on_arc_chosen()
+
+    def _on_arc_chosen(self) -> None:
+        """Pre-flight the chosen arc: every track parsed and decoded, named if it would fail."""
+        report = self._preflight()
+        if report is None:
+            chosen = str(self.arc.currentData() or "")
+            self.arc_status.setText("" if not chosen else "Music will not be checked here.")
+            return
+        self.arc_status.setText(short_summary(report))
+        self.arc_status.setProperty("role", "status" if report.failed else "muted")
+        self.arc_status.style().unpolish(self.arc_status)
+        self.arc_status.style().polish(self.arc_status)
+
+    def _preflight(self) -> PreflightReport | None:
+        arc = self.arcs.get(str(self.arc.currentData() or ""))
+        if arc is None or self._check_arc is None:
+            return None
+        key = (arc.path, self.planned.value())
+        if key not in self._checked:
+            self._checked[key] = self._check_arc(arc, self.planned.value())
+        return self._checked[key]
+
+    def _music_ok(self, record: SessionRecord | None = None) -> bool:
+        """Before the dose: the music's pre-flight again (files can change); a failing track
+        asks whether to go on (it would be skipped during the session)."""
+        self._checked.clear()
+        if record is None:
+            report = self._preflight()
+            self._on_arc_chosen()
+        else:
+            arc = self.arcs.get(record.arc or "")
+            checker = self._check_arc
+            report = (
+                None if arc is None or checker is None else checker(arc, record.planned_minutes)
+            )
+        if report is None or not report.failed:
+            return True
+        return self._confirm(
+            "Some music would not play",
+            short_summary(report) + "\n\nGive the dose anyway? The session, its clock and "
+            "its checks do not depend on the music.",
+        )
 
     def _plan_from_form(self) -> SessionPlan:
         return SessionPlan(
@@ -199,6 +271,7 @@ class HomeView(QWidget):
             dose_mg=self.dose.value(),
             planned_minutes=self.planned.value(),
             intention=self.intention.toPlainText(),
+            arc=str(self.arc.currentData() or "") or None,
         )
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -228,6 +301,8 @@ class HomeView(QWidget):
     def _on_dose_now(self) -> None:
         def dose() -> None:
             plan = validate_plan(self._plan_from_form())  # a clear message before any question
+            if not self._music_ok():
+                return
             if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route):
                 return
             record = self.service.plan(plan)
@@ -243,6 +318,8 @@ class HomeView(QWidget):
             return
 
         def start() -> None:
+            if not self._music_ok(record):
+                return
             if not self._confirm_dose(record.client_code, record.dose_mg, record.route):
                 return
             live: LiveSession = self.service.give_dose(record.id)

@@ -430,6 +430,8 @@ class LiveView(QWidget):
         if event.kind == "amendment" and event.amends in self._items:
             self._apply_amendment(event)
             return
+        if event.kind in _NOT_IN_STREAM:
+            return  # on the timeline; the music line above says what plays
         item = QListWidgetItem()
         item.setData(NOTE_ROLE, event.seq)
         if event.kind == "note":
@@ -741,6 +743,10 @@ def _db_write(what: str) -> Iterator[None]:
         log.error("%s not saved: %s", what, type(exc).__name__)
         raise KapsessionError("the database could not be written; try again.") from None
 
+
+# Music entries kept off the notes stream (a track ending, each volume step): the stream is for
+# what the therapist needs to see; the export and the review hold them all.
+_NOT_IN_STREAM = frozenset({"track_ended", "volume"})
 
 # Entries after which the next check moment may have changed.
 _CHECK_CHANGING = frozenset(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,13 +12,14 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
+from kapsession.arc import Arc
 from kapsession.audio import CuePlayer
 from kapsession.errors import KapsessionError
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord
 
 from . import messages
-from .home_view import HomeView
+from .home_view import ArcCheck, HomeView
 
 if TYPE_CHECKING:
     from .live_view import LiveView, MusicFactory
@@ -36,6 +37,8 @@ class MainWindow(QMainWindow):
         confirm: Callable[[str, str], bool] | None = None,
         cue_player: Callable[[], CuePlayer] | None = None,
         music: MusicFactory | None = None,
+        arcs: Mapping[str, Arc] | None = None,
+        check_arc: ArcCheck | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -46,7 +49,7 @@ class MainWindow(QMainWindow):
         self._start_rehearsal = start_rehearsal
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.stack = QStackedWidget()
-        self.home = HomeView(service, self._confirm, str(data_dir))
+        self.home = HomeView(service, self._confirm, str(data_dir), arcs, check_arc)
         self.home.dose_given.connect(self.show_live)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
         self.stack.addWidget(self.home)
