@@ -7,7 +7,7 @@ out=${1:-docs/screenshots}
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export out work XDG_CONFIG_HOME="$work/config"
+export out work XDG_CONFIG_HOME="$work/config" KAPSESSION_AUDIO_OUTPUT=dummy
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   set -euo pipefail
   app() { .venv/bin/kapsession --data-dir "$work/data" "$@" & pid=$!

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
 
 from kapsession.arc import Arc, load_arc
 from kapsession.arc_player import PAUSE_FADE_S, ArcPlayer, Deck
@@ -82,6 +82,7 @@ class MusicController(QObject):
         self.arc: Arc | None = None
         self.unavailable = ""  # why there is no music, in one line
         self._record_failed = False
+        self._detached = False
         self.deck_event.connect(self._on_deck_event, Qt.ConnectionType.QueuedConnection)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -135,6 +136,8 @@ class MusicController(QObject):
             self._timer.stop()
             self._free_decks()
             self.changed.emit()
+            if self._detached:
+                self.deleteLater()
 
     def _record(self, kind: str, data: dict[str, object]) -> None:
         try:
@@ -191,8 +194,15 @@ class MusicController(QObject):
     def close(self) -> None:
         """The app closes with the session running: record the track's end, fade out quickly
         (a short blocking fade rather than a cut) and let libVLC go."""
-        self._timer.stop()
         player = self.player
+        app = QCoreApplication.instance()
+        if player is not None and player.finished and not player.stopped and app is not None:
+            # The session ended and its fade-out is under way: let it finish on its own timer
+            # (the live screen is going away; the home screen must not wait for it).
+            self.setParent(app)
+            self._detached = True
+            return
+        self._timer.stop()
         if player is not None and not player.stopped:
             player.finish(record=self.live.record.state != "ended")
             start = self._audio_time()

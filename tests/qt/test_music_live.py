@@ -301,6 +301,21 @@ def test_ending_the_session_writes_the_last_track_end_with_it_then_fades_out(
     assert kinds(music_live)[-1] == "session_ended"
 
 
+def test_after_the_end_the_live_screen_goes_at_once_and_the_fade_out_finishes_alone(
+    qtbot, music_view: LiveView, music_live: LiveSession, rig: Rig
+) -> None:
+    music = music_view.music
+    assert music is not None
+    rig.advance(10, music)
+    music_live.end("test ends early", closing=music.ending_entries())
+    music.session_ended()
+    music_view.stop_music()  # the live screen is dropped: no blocking fade (it would release)
+    assert not rig.released and rig.playing() == ["a.ogg"]  # still fading out, on its own
+    rig.advance(PAUSE_FADE_S + 0.5, music)
+    assert rig.released and rig.playing() == []
+    assert kinds(music_live)[-1] == "session_ended"
+
+
 def test_closing_the_app_records_the_track_end_and_lets_libvlc_go(
     music_view: LiveView, music_live: LiveSession, rig: Rig
 ) -> None:
