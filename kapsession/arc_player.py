@@ -11,7 +11,9 @@ Rules (DESIGN.md, Music):
 - The phase is ``arc.phase_at(t)``. When it changes, a ``phase`` entry is recorded and the
   phase's first item starts with a crossfade, even mid-track: the arc follows the dose clock
   rather than drifting. A phase longer than its items wraps to its first item; gaps between
-  phases and the time after the last are silence.
+  phases are silence. A session that runs past the arc's end stays in its last phase (usually
+  reflection), wrapping, until the session ends or the therapist fades to silence: the music
+  does not stop on its own while the client is still in the session.
 - Crossfades are equal-power: outgoing gain cos(x·π/2), incoming sin(x·π/2), over the incoming
   track's ``fade_in_s`` (into a silence: the outgoing track's ``fade_out_s``). A track marked
   ``gapless_next`` is never faded out when it ends: the next item starts at full volume as it
@@ -350,6 +352,8 @@ class ArcPlayer:
     def _phase_index_at(self, t: float) -> int | None:
         phase = self.arc.phase_at(t)
         if phase is None:
+            if self.arc.phases and t >= self.arc.phases[-1].end_s:
+                return len(self.arc.phases) - 1  # past the arc's end: the last phase goes on
             return None
         return next(i for i, p in enumerate(self.arc.phases) if p is phase)
 

@@ -77,3 +77,30 @@ def test_a_rehearsal_plays_its_arc_in_order_onto_the_timeline(app_env, tmp_path:
         assert any(e["kind"] == "track_ended" and e["title"] == before["title"] for e in between)
     times = [e["t"] for e in music]
     assert times == sorted(times)
+
+
+def test_without_libvlc_the_real_app_runs_the_session_fully(app_env, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    # python-vlc exits (SystemExit) when it cannot load libVLC: the app must treat that as
+    # "music unavailable", never as its own exit.
+    env = dict(app_env, PYTHON_VLC_LIB_PATH=str(tmp_path / "no-libvlc.so"))
+    app = App(env, data, "--rehearsal", "--time-scale", "60")
+    app.type_line("q: the music is not needed for this")
+    app.xdo("key", "alt+m")  # a music key with no music: a message, nothing else
+    app.type_line("still here")
+    doc = wait_for(
+        lambda: (
+            (d := export(env, data))
+            and [e["text"] for e in d["events"] if e["kind"] == "note"]
+            == ["the music is not needed for this", "still here"]
+            and any(e["kind"] == "check_due" for e in d["events"])
+            and d
+        ),
+        timeout=40,
+        what="notes and a check due without libVLC",
+    )
+    assert _music(doc) == []
+    assert app.proc.poll() is None, "the app is still running"
+    log = app.log.read_text()
+    assert "Traceback" not in log
+    app.kill()

@@ -155,7 +155,7 @@ def test_a_whole_arc_plays_in_order_through_phases_silences_and_gaps() -> None:
     assert [d["begins_t"] for d in rig.kinds("phase")] == [0.0, 60.0, 150.0]
     # D wraps to C before the onset phase ends (a phase may be longer than its tracks).
     assert rig.started() == ["A", "B", "C", "D", "C", "E"]
-    assert [d["title"] for d in rig.kinds("track_ended")] == ["A", "B", "C", "D", "C", "E"]
+    assert [d["title"] for d in rig.kinds("track_ended")] == ["A", "B", "C", "D", "C"]
     first = rig.kinds("track_started")[0]
     assert first == {
         "title": "A",
@@ -168,16 +168,28 @@ def test_a_whole_arc_plays_in_order_through_phases_silences_and_gaps() -> None:
     # Every entry in order: each track ends before the next one starts.
     tracks = [(k, d["title"]) for k, d in rig.entries if k in ("track_started", "track_ended")]
     assert tracks[0::2] == [("track_started", t) for t in rig.started()]
-    assert tracks[1::2] == [("track_ended", t) for t in rig.started()]
+    assert tracks[1::2] == [("track_ended", t) for t in rig.started()[:-1]]
     # The intentional silence: A fades out from 35 s, nothing is heard until B at 45 s.
     assert all(not a0 and not a1 for t, _, _, a0, a1 in rig.history if 40.5 <= t < 45)
-    # The gap between onset and peak is silence, and so is the time after the arc.
+    # The gap between onset and peak is silence.
     assert all(not a0 and not a1 for t, _, _, a0, a1 in rig.history if 126 <= t < 150)
-    assert all(not a0 and not a1 for t, _, _, a0, a1 in rig.history if t >= 216)
     # E is a 50 % track: never louder than half the master volume.
     e_deck_volumes = [max(v0, v1) for t, v0, v1, _, _ in rig.history if 151 <= t < 210]
     assert max(e_deck_volumes) == 50
-    assert rig.player.now_playing() is None
+    # Past the arc's end (210 s) the last phase goes on: E keeps playing, no new phase entry.
+    assert rig.player.now_playing() == ("E", "peak", 0.0)
+    assert rig.deck_playing("E").playing
+
+
+def test_a_session_running_long_stays_in_the_last_phase_wrapping_its_tracks() -> None:
+    rig = Rig(SMALL, SMALL_LENGTHS)
+    rig.run_to(420)  # E (100 s) has ended past the arc's end: it starts again
+    assert [d["name"] for d in rig.kinds("phase")] == ["settling", "onset", "peak"]
+    assert rig.started()[-2:] == ["E", "E"]
+    assert not rig.kinds("playback_fault")
+    rig.player.silence()  # the therapist decides when the music stops
+    rig.run_to(430)
+    assert not any(d.audible for d in rig.decks)
 
 
 def test_now_playing_shows_track_phase_and_time_left() -> None:
