@@ -88,6 +88,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="compare the playable length with a session of N minutes (default: the arc's own)",
     )
+    imp = playlist_sub.add_parser(
+        "import", help="make an arc (.arc.toml) from an M3U/M3U8/XSPF playlist, tracks in order"
+    )
+    imp.add_argument("path", metavar="PLAYLIST")
+    imp.add_argument("--to", required=True, metavar="ARC", help="the arc file to write")
+    imp.add_argument("--name", help="the arc's name (default: the playlist's file name)")
+    imp.add_argument(
+        "--phases",
+        default="session",
+        metavar="A,B,...",
+        help="phase names; the tracks are shared among them in order (default: one phase)",
+    )
+    imp.add_argument(
+        "--minutes",
+        type=float,
+        metavar="N",
+        help="the arc's length when the playlist gives no track durations (default 60)",
+    )
+    exp = playlist_sub.add_parser(
+        "export", help="write an arc's tracks as an M3U8 or XSPF playlist (by -o's extension)"
+    )
+    exp.add_argument("path", metavar="ARC")
+    exp.add_argument("-o", "--output", required=True, metavar="FILE", help="a .m3u8 or .xspf")
     return parser
 
 
@@ -119,6 +142,10 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     if args.command == "playlist":
         try:
+            if args.playlist_command == "import":
+                return _playlist_import(args, out)
+            if args.playlist_command == "export":
+                return _playlist_export(Path(args.path), Path(args.output), out)
             return _playlist_check(Path(args.path), args.planned_minutes, out)
         except KapsessionError as exc:
             print(f"kapsession: {exc}", file=sys.stderr)
@@ -232,6 +259,59 @@ def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int
     for line in format_report(report):
         print(line, file=out)
     return 1 if report.failed else 0
+
+
+def _playlist_import(args: argparse.Namespace, out: TextIO) -> int:
+    """Playlist -> arc: local tracks in order, shared among the named phases; URLs left out and
+    said so. The written arc is read back, so what is written is what the app will load."""
+    from .arc import ARC_SUFFIX, load_arc, write_arc
+    from .playlist_formats import arc_from_playlist, read_playlist
+
+    source, target = Path(args.path), Path(args.to)
+    if not source.is_file():
+        raise KapsessionError(f"There is no playlist at {source}.")
+    if not target.name.endswith(ARC_SUFFIX):
+        raise KapsessionError(f"The arc's file name must end in {ARC_SUFFIX}.")
+    if target.exists():
+        raise KapsessionError(f"{target} exists already; choose another name.")
+    phases = [p.strip() for p in str(args.phases).split(",")]
+    name = args.name or source.stem
+    arc = arc_from_playlist(read_playlist(source), name, phases, args.minutes)
+    write_arc(arc, target)
+    written = load_arc(target)
+    tracks = len(written.tracks())
+    print(
+        f"Wrote {target}: {tracks} track{'' if tracks == 1 else 's'} in "
+        f"{len(written.phases)} phase{'' if len(written.phases) == 1 else 's'}, "
+        f"{written.total_minutes:g} minutes.",
+        file=out,
+    )
+    for warning in arc.warnings:
+        print(f"  left out: {warning}", file=out)
+    print(f"Check it with: kapsession playlist check {target}", file=out)
+    return 0
+
+
+def _playlist_export(source: Path, target: Path, out: TextIO) -> int:
+    from .arc import load_arc
+    from .playlist_formats import playlist_from_arc, write_m3u8, write_xspf
+
+    if not source.is_file():
+        raise KapsessionError(f"There is no arc at {source}.")
+    arc = load_arc(source)
+    entries = playlist_from_arc(arc)
+    suffix = target.suffix.lower()
+    if suffix in (".m3u8", ".m3u"):
+        write_m3u8(entries, target)
+    elif suffix == ".xspf":
+        write_xspf(entries, target, arc.name)
+    else:
+        raise KapsessionError("The playlist's file name must end in .m3u8, .m3u or .xspf.")
+    print(
+        f"Wrote {target}: {len(entries)} tracks (phases, silences and fades stay in the arc).",
+        file=out,
+    )
+    return 0
 
 
 def write_atomically(path: Path, text: str) -> None:
