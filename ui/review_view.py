@@ -517,7 +517,7 @@ class ReviewWindow(QWidget):
                     labelOpts={
                         "position": 0.99,
                         "color": _colour(theme.ALERT, 220),
-                        "anchors": [(1, 1), (1, 1)] if word == ">" else [(1, 0), (1, 0)],
+                        "anchors": [(1, 0), (1, 0)] if word == ">" else [(1, 1), (1, 1)],
                     },
                 )
                 line.setToolTip(band.source)
