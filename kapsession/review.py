@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .observations import DISSOCIATION, FREE_TEXT, MOAAS, SCALES
@@ -100,8 +100,9 @@ class Band:
     seq: int
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
+    """One entry on the timeline (a tuple: a long session has 10,000 of them)."""
+
     seq: int
     t: float
     kind: str
@@ -187,7 +188,22 @@ def entry_order(events: Iterable[Event]) -> list[Event]:
 
 def build_review(store: Store, session_id: int) -> Review:
     record = store.session(session_id)
-    return review_from_events(record, store.events(session_id))
+    return review_from_events(record, read_events(store, session_id))
+
+
+def read_events(store: Store, session_id: int) -> list[Event]:
+    """The session's entries in seq order, as Store.events gives them, read as plain tuples:
+    a 10,000-entry session loads in a third of the time (dict rows cost more than the JSON)."""
+    cursor = store.db.execute(
+        "SELECT seq, session_id, kind, at, tz, t, author, amends, reason, data "
+        "FROM events WHERE session_id = ? ORDER BY seq",
+        [session_id],
+    )
+    loads = json.loads
+    return [
+        Event(seq, sid, kind, at, tz, t, author, amends, reason, loads(data))
+        for seq, sid, kind, at, tz, t, author, amends, reason, data in cursor.fetchall()
+    ]
 
 
 def review_from_events(record: SessionRecord, events: Sequence[Event]) -> Review:
@@ -373,6 +389,8 @@ def _mmss(seconds: float) -> str:
 
 
 def _one_line(text: str, limit: int = 200) -> str:
+    if len(text) <= limit and text.isprintable() and "  " not in text and text == text.strip():
+        return text  # the usual note: already one clean line
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QKeySequence, QPen, QShortcut
@@ -82,6 +83,14 @@ ROWS = (
     ("session", "Session"),
 )
 ROW_Y = {name: len(ROWS) - 1 - i for i, (name, _) in enumerate(ROWS)}
+
+DOTS_UP_TO = 120
+DOWNSAMPLE_FROM = 2000
+
+# Markers per lane and style across the visible time (more would overlap anyway), and how long
+# panning or zooming settles before the markers are re-picked.
+BINS = 400
+REBIN_DELAY_MS = 40
 
 CHECK_STYLE = {
     "due": ("o", theme.ACCENT),
@@ -391,25 +400,33 @@ class ReviewWindow(QWidget):
     # --- drawing -------------------------------------------------------------------------
     def _draw(self, review: Review) -> None:
         self.plot.clear()
+        self._axes: list[pg.AxisItem] = []
         self._cursors: list[pg.InfiniteLine] = []
         minutes = np.asarray(review.vitals.t, dtype=float) / 60.0
         has_rr = any(v is not None for v in review.vitals.resp_rate)
-        self.vital_plots: list[pg.PlotItem | None] = [
+        self.vital_plots: list[pg.ViewBox | None] = [
             self._plot(row, label) if row < 3 or has_rr else None
             for row, label in enumerate(PLOT_LABELS)
         ]
         self.vitals_plot = self.vital_plots[0]
-        self.lanes = self._plot(4, "", bottom=True)
+        self.lanes = self._plot(4, "")
+        self.lane_axis = self._axes[-1]
+        time_axis = MinutesAxis("bottom", linkView=self.lanes)
+        time_axis.setPen(pg.mkPen(theme.BORDER))
+        time_axis.setTextPen(pg.mkPen(theme.MUTED))
+        time_axis.setGrid(30)
+        self.plot.ci.addItem(time_axis, row=5, col=1)
         layout = self.plot.ci.layout
-        for row, stretch in enumerate((4, 3, 2, 2 if has_rr else 0, 6)):
+        for row, stretch in enumerate((4, 3, 2, 2 if has_rr else 0, 6, 0)):
             layout.setRowStretchFactor(row, stretch)
         plots = [p for p in self.vital_plots if p is not None]
-        legend = self.vitals_plot.addLegend(
+        legend = pg.LegendItem(
             offset=(8, 4),
             brush=_colour(theme.SURFACE, 220),
             labelTextColor=theme.TEXT,
             colCount=2,
         )
+        legend.setParentItem(self.vitals_plot)
         legend.setZValue(20)
 
         self._threshold_shading(review, plots)
@@ -422,22 +439,30 @@ class ReviewWindow(QWidget):
                 [math.nan if v is None else v for v in review.vitals.values(name)], dtype=float
             )
             pen = pg.mkPen(colour, width=2, style=style)
+            # A dot per reading while they can be told apart (a 15-minute protocol); a
+            # minute-by-minute monitor over hours reads better as a line.
+            dots = len(minutes) <= DOTS_UP_TO
             curve = pg.PlotDataItem(
                 minutes,
                 values,
                 pen=pen,
                 connect="finite",
-                symbol="o",
+                symbol="o" if dots else None,
                 symbolSize=6,
                 symbolBrush=colour,
                 symbolPen=None,
-                name=label if target is self.vitals_plot else None,
                 antialias=True,
             )
             curve.sigPointsClicked.connect(self._on_vitals_clicked)
+            curve.curve.setClickable(True, width=8)
+            curve.curve.sigClicked.connect(self._on_line_clicked)
             target.addItem(curve)
-            curve.setClipToView(True)
-            curve.setDownsampling(auto=True, method="peak")
+            if target is self.vitals_plot:
+                legend.addItem(curve, label)
+            if len(minutes) > DOWNSAMPLE_FROM:
+                # Recomputed on every pan and zoom, so only where it pays for itself.
+                curve.setClipToView(True)
+                curve.setDownsampling(auto=True, method="peak")
             self._curves.append((curve, review.vitals.seq))
         self._y_ranges(review)
 
@@ -475,27 +500,29 @@ class ReviewWindow(QWidget):
             minXRange=1.0,
         )
         self.show_all()
+        self._rebin_pending = False
+        self._rebin()
+        self.lanes.sigXRangeChanged.connect(self._on_range_changed)
 
-    def _plot(self, row: int, label: str, bottom: bool = False) -> pg.PlotItem:
-        axis = MinutesAxis("bottom")
-        p = self.plot.addPlot(row=row, col=0, axisItems={"bottom": axis})
-        p.setMenuEnabled(False)
-        p.setMouseEnabled(x=True, y=False)
-        p.hideButtons()
-        p.showGrid(x=True, y=True, alpha=0.12)
-        p.getViewBox().setBackgroundColor(theme.SURFACE)
-        for side in ("left", "bottom"):
-            ax = p.getAxis(side)
-            ax.setPen(pg.mkPen(theme.BORDER))
-            ax.setTextPen(pg.mkPen(theme.MUTED))
-        p.getAxis("left").setWidth(96)
+    def _plot(self, row: int, label: str) -> pg.ViewBox:
+        """A view and its left axis: no PlotItem (it builds four axes, a menu and buttons
+        each time, a third of the window's start-up on a long session)."""
+        view = pg.ViewBox(enableMenu=False)
+        view.setMouseEnabled(x=True, y=False)
+        view.setBackgroundColor(theme.SURFACE)
+        axis = pg.AxisItem("left", linkView=view)
+        axis.setPen(pg.mkPen(theme.BORDER))
+        axis.setTextPen(pg.mkPen(theme.MUTED))
+        axis.setWidth(96)
         if label:
-            p.setLabel("left", label, color=theme.MUTED)
-        if not bottom:
-            p.showAxis("bottom", False)
-        return p
+            axis.setLabel(label, color=theme.MUTED)
+            axis.setGrid(30)
+        self._axes.append(axis)
+        self.plot.ci.addItem(axis, row=row, col=0)
+        self.plot.ci.addItem(view, row=row, col=1)
+        return view
 
-    def _threshold_shading(self, review: Review, plots: Sequence[pg.PlotItem]) -> None:
+    def _threshold_shading(self, review: Review, plots: Sequence[pg.ViewBox]) -> None:
         """Out-of-range values are on shaded ground; the edge is a dashed line naming it."""
         for band in review.thresholds:
             if band.applies_to != "all" or band.field not in PLOT_OF:
@@ -515,7 +542,7 @@ class ReviewWindow(QWidget):
                     pen=pg.mkPen(_colour(theme.ALERT, 150), width=1, style=Qt.PenStyle.DashLine),
                     label=f"{name} {word} {edge:g}",
                     labelOpts={
-                        "position": 0.99,
+                        "position": 0.99 if word == ">" else 0.8,
                         "color": _colour(theme.ALERT, 220),
                         "anchors": [(1, 0), (1, 0)] if word == ">" else [(1, 1), (1, 1)],
                     },
@@ -525,7 +552,7 @@ class ReviewWindow(QWidget):
                 target.addItem(line, ignoreBounds=True)
 
     @staticmethod
-    def _shade(target: pg.PlotItem, edge: float, far: float) -> None:
+    def _shade(target: pg.ViewBox, edge: float, far: float) -> None:
         region = pg.LinearRegionItem(
             tuple(sorted((edge, far))),
             orientation="horizontal",
@@ -564,8 +591,7 @@ class ReviewWindow(QWidget):
     def _draw_lanes(self, review: Review) -> None:
         lanes = self.lanes
         lanes.setYRange(-0.7, len(ROWS) - 0.3, padding=0)
-        lanes.getAxis("left").setTicks([[(ROW_Y[name], label) for name, label in ROWS], []])
-        lanes.showGrid(x=True, y=False, alpha=0.12)
+        self.lane_axis.setTicks([[(ROW_Y[name], label) for name, label in ROWS], []])
         for bands, row, fills in (
             (review.phases, "phases", PHASE_FILL),
             (review.tracks, "tracks", TRACK_FILL),
@@ -593,7 +619,6 @@ class ReviewWindow(QWidget):
 
         # One scatter per lane and style: a few items however many markers there are.
         groups: dict[tuple[str, str, str], tuple[list[float], list[int]]] = {}
-        self._labels: dict[int, str] = {}
         self._marker_y: dict[int, float] = {}
         for m in review.markers:
             row = m.lane
@@ -605,13 +630,10 @@ class ReviewWindow(QWidget):
             xs, seqs = groups.setdefault((row, symbol, colour), ([], []))
             xs.append(m.t / 60.0)
             seqs.append(m.seq)
-            self._labels[m.seq] = f"{t_plus(m.t)}  {m.label}"
             self._marker_y[m.seq] = ROW_Y[row]
+        self._groups: list[tuple[pg.ScatterPlotItem, np.ndarray, np.ndarray]] = []
         for (row, symbol, colour), (xs, seqs) in groups.items():
             scatter = pg.ScatterPlotItem(
-                x=np.asarray(xs),
-                y=np.full(len(xs), float(ROW_Y[row])),
-                data=np.asarray(seqs, dtype=object),
                 symbol=symbol,
                 size=13 if row in ("notes", "alerts") else 11,
                 brush=pg.mkBrush(colour),
@@ -622,14 +644,46 @@ class ReviewWindow(QWidget):
             )
             scatter.sigClicked.connect(self._on_marker_clicked)
             lanes.addItem(scatter)
+            order = np.argsort(np.asarray(xs), kind="stable")
+            self._groups.append(
+                (scatter, np.asarray(xs)[order], np.asarray(seqs, dtype=object)[order])
+            )
         self.ring = pg.ScatterPlotItem(
             size=24, symbol="o", brush=pg.mkBrush(None), pen=pg.mkPen(theme.ACCENT, width=2)
         )
         self.ring.setZValue(40)
         lanes.addItem(self.ring)
 
+    def _rebin(self) -> None:
+        """Show at most one marker per lane and style in each sliver of the visible time
+        (BINS across the view): 9,000 notes at a whole-session zoom would cost ~90 ms to set
+        up and paint as overlapping dots. Zooming in shows every one of them."""
+        self._rebin_pending = False
+        (lo, hi), _ = self.lanes.viewRange()
+        width = max((hi - lo) / BINS, 1e-9)
+        for scatter, xs, seqs in self._groups:
+            start, stop = np.searchsorted(xs, [lo - width, hi + width])
+            shown = xs[start:stop]
+            _, first = np.unique(np.floor((shown - lo) / width), return_index=True)
+            picked = first + start
+            y = self._marker_y[int(seqs[0])] if len(seqs) else 0.0
+            scatter.setData(x=xs[picked], y=np.full(len(picked), float(y)), data=seqs[picked])
+
+    def _on_range_changed(self) -> None:
+        if not self._rebin_pending:
+            self._rebin_pending = True
+            QTimer.singleShot(REBIN_DELAY_MS, self._rebin)
+
     def _tip(self, x: float, y: float, data: object) -> str:
-        return self._labels.get(int(data), "") if isinstance(data, int) else ""  # type: ignore[call-overload]
+        """Hover text, made on demand (10,000 markers need no labels up front)."""
+        review = self.review
+        if review is None or not isinstance(data, int):
+            return ""
+        index = review.marker_index(data)
+        if index is None:
+            return ""
+        marker = review.markers[index]
+        return f"{t_plus(marker.t)}  {marker.label}"
 
     # --- selection -----------------------------------------------------------------------
     def step(self, direction: int) -> None:
@@ -718,6 +772,15 @@ class ReviewWindow(QWidget):
     def _on_marker_clicked(self, _item: pg.ScatterPlotItem, points: Sequence[Any], _ev: Any) -> None:
         if len(points):
             self.select_seq(int(points[0].data()))
+
+    def _on_line_clicked(self, _curve: object, event: Any) -> None:
+        """A click on a line (no dots on a long session) selects the nearest reading."""
+        if self.review is None or not self.review.vitals.t:
+            return
+        x = event.pos().x() * 60.0
+        times = np.asarray(self.review.vitals.t)
+        nearest = int(np.abs(times - x).argmin())
+        self.select_seq(self.review.vitals.seq[nearest])
 
     def _on_vitals_clicked(self, item: pg.PlotDataItem, points: Sequence[Any], _ev: Any) -> None:
         if not len(points):

@@ -45,7 +45,7 @@ def _amended_note(store: Store, session_id: int) -> tuple[int, str, str, str]:
 
 def _scatter_seqs(w: ReviewWindow) -> set[int]:
     seqs: set[int] = set()
-    for item in w.lanes.items:
+    for item in w.lanes.addedItems:
         if isinstance(item, pg.ScatterPlotItem) and item is not w.ring:
             seqs |= {int(s) for s in item.data["data"]}
     return seqs
@@ -66,7 +66,7 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
         item.label.toPlainText()
         for p in window.vital_plots
         if p is not None
-        for item in p.items
+        for item in p.addedItems
         if isinstance(item, pg.InfiniteLine) and getattr(item, "label", None) is not None
     }
     assert {"Systolic > 180", "SpO₂ < 90", "Heart rate > 130"} <= labels
@@ -74,7 +74,7 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
     alert_t = review.alerts()[0].t / 60.0
     assert any(
         isinstance(item, pg.InfiniteLine) and item.angle == 90 and item.value() == alert_t
-        for item in window.vital_plots[0].items  # type: ignore[union-attr]
+        for item in window.vital_plots[0].addedItems  # type: ignore[union-attr]
     )
     assert [b.label for b in review.phases][:2] == ["settling", "onset"]
     tracks = [m.seq for m in review.markers if m.kind == "track_started"]
@@ -116,7 +116,7 @@ def test_clicking_a_marker_selects_it(
     window.show_all()
     QApplication.processEvents()
     x = window.review.event(seq).t / 60.0  # type: ignore[union-attr]
-    scene = window.lanes.getViewBox().mapViewToScene(QPointF(x, window._marker_y[seq]))
+    scene = window.lanes.mapViewToScene(QPointF(x, window._marker_y[seq]))
     pos = window.plot.mapFromScene(scene)
     qtbot.mouseClick(window.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: window.current_seq == seq)

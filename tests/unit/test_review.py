@@ -221,3 +221,12 @@ def test_course_lists_a_clients_sessions_with_their_figures(
     assert two.max_dissociation == 1 and two.next_step is None
     assert planned.state == "planned" and planned.peak_systolic is None
     assert course(file_store, "NOBODY") == []
+
+
+def test_the_fast_reader_gives_exactly_what_the_store_gives(
+    file_store: Store, clock: FakeClock
+) -> None:
+    from kapsession.review import read_events
+
+    live, _ = _rich(file_store, clock)
+    assert read_events(file_store, live.record.id) == file_store.events(live.record.id)
