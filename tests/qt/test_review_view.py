@@ -45,7 +45,7 @@ def _amended_note(store: Store, session_id: int) -> tuple[int, str, str, str]:
 
 def _scatter_seqs(w: ReviewWindow) -> set[int]:
     seqs: set[int] = set()
-    for item in w.lanes.addedItems:
+    for item in w.lanes.childGroup.childItems():
         if isinstance(item, pg.ScatterPlotItem) and item is not w.ring:
             seqs |= {int(s) for s in item.data["data"]}
     return seqs
@@ -56,7 +56,18 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
 ) -> None:
     review = build_review(store, course_sessions[0].record.id)
     assert window.windowTitle() == f"Review · C-031 · session #{review.record.id}"
-    assert _scatter_seqs(window) == {m.seq for m in review.markers}
+    # Every marker is placed on its lane; what is drawn is picked per sliver of visible time
+    # (markers at the same minute in the same lane share a dot).
+    placed = {int(seq) for _scatter, _xs, seqs in window._groups for seq in seqs}
+    assert placed == {m.seq for m in review.markers}
+    shown = _scatter_seqs(window)
+    assert shown <= placed
+    assert len({(m.lane, m.kind, round(m.t / 60)) for m in review.markers}) <= len(shown) + 12
+    seq, *_ = _amended_note(store, review.record.id)
+    note_t = review.event(seq).t / 60.0  # type: ignore[union-attr]
+    window.lanes.setXRange(note_t - 2, note_t + 2, padding=0)
+    window._rebin()
+    assert seq in _scatter_seqs(window)
     assert window.model.rowCount() == len(review.events)
     # Five vitals series, each with every reading.
     assert len(window._curves) == 5
@@ -66,7 +77,7 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
         item.label.toPlainText()
         for p in window.vital_plots
         if p is not None
-        for item in p.addedItems
+        for item in p.childGroup.childItems()
         if isinstance(item, pg.InfiniteLine) and getattr(item, "label", None) is not None
     }
     assert {"Systolic > 180", "SpO₂ < 90", "Heart rate > 130"} <= labels
@@ -74,7 +85,7 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
     alert_t = review.alerts()[0].t / 60.0
     assert any(
         isinstance(item, pg.InfiniteLine) and item.angle == 90 and item.value() == alert_t
-        for item in window.vital_plots[0].addedItems  # type: ignore[union-attr]
+        for item in window.vital_plots[0].childGroup.childItems()  # type: ignore[union-attr]
     )
     assert [b.label for b in review.phases][:2] == ["settling", "onset"]
     tracks = [m.seq for m in review.markers if m.kind == "track_started"]
