@@ -44,11 +44,7 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 def course_cells(row: CourseRow) -> tuple[str, ...]:
-    bp = (
-        "–"
-        if row.peak_systolic is None
-        else f"{row.peak_systolic:g}/{_num(row.peak_diastolic)}"
-    )
+    bp = "–" if row.peak_systolic is None else f"{row.peak_systolic:g}/{_num(row.peak_diastolic)}"
     state = "" if row.state == "ended" else f" ({row.state})"
     return (
         f"{row.number}{' R' if row.rehearsal else ''}",
@@ -97,7 +93,13 @@ class CourseWindow(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(True)
+        self.table.setWordWrap(False)
+        # The selected row: amber text on a barely raised row (the shared table style puts an
+        # amber bar before every cell, which reads as a fence across the row).
+        self.table.setStyleSheet(
+            f"QTableWidget::item:selected {{ background: {theme.RAISED}; color: {theme.ACCENT}; "
+            "border: none; }"
+        )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

@@ -273,9 +273,13 @@ class HomeView(QWidget):
     # --- review and course (their windows are built on first use: pyqtgraph is heavy) -------
     def _add_review_buttons(self, row: QHBoxLayout) -> None:
         self.review_button = QPushButton("Review…")
-        self.review_button.setToolTip("The selected session as one timeline (Ctrl+R)")
+        self.review_button.setToolTip(
+            "The selected session (or the newest) as one timeline (Ctrl+R)"
+        )
         self.course_button = QPushButton("Course…")
-        self.course_button.setToolTip("Every session of the selected session's client (Ctrl+Shift+C)")
+        self.course_button.setToolTip(
+            "Every session of the selected session's client (Ctrl+Shift+C)"
+        )
         for button, keys, slot in (
             (self.review_button, "Ctrl+R", self._on_review),
             (self.course_button, "Ctrl+Shift+C", self._on_course),
@@ -286,11 +290,17 @@ class HomeView(QWidget):
             row.addWidget(button)
 
     def _update_review_buttons(self, record: SessionRecord | None) -> None:
+        # With nothing selected the buttons act on the newest session that was given.
+        record = record or self._latest_given()
         self.review_button.setEnabled(record is not None and record.state != "planned")
         self.course_button.setEnabled(record is not None)
 
+    def _latest_given(self) -> SessionRecord | None:
+        given = [r for r in self.service.store.sessions() if r.state != "planned"]
+        return given[-1] if given else None
+
     def _on_review(self) -> None:
-        record = self._selected()
+        record = self._selected() or self._latest_given()
         if record is None or record.state == "planned":
             return
         from .review_view import open_review
@@ -298,7 +308,7 @@ class HomeView(QWidget):
         open_review(self.service.store, record.id, self)
 
     def _on_course(self) -> None:
-        record = self._selected()
+        record = self._selected() or self._latest_given()
         if record is None:
             return
         from .course_view import CourseWindow

@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeySequence, QPen, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -118,7 +118,7 @@ def _colour(hex_colour: str, alpha: int = 255) -> QColor:
     return c
 
 
-class MinutesAxis(pg.AxisItem):
+class MinutesAxis(pg.AxisItem):  # type: ignore[misc]
     """Minutes since the dose, read as T+mm."""
 
     def tickStrings(self, values: Sequence[float], scale: float, spacing: float) -> list[str]:
@@ -240,6 +240,10 @@ class ReviewWindow(QWidget):
         self._keys()
         self.load(session_id, select_seq)
         self.resize(1280, 800)
+        # The keys move through the timeline from the start; typing goes to search only after
+        # Ctrl+F (or a click in it).
+        self.setFocusProxy(self.plot)
+        self.plot.setFocus()
 
     # --- building ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -259,6 +263,20 @@ class ReviewWindow(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(360)
         self.search.returnPressed.connect(self._on_search)
+        # The key to the chart, outside it so it never hides a reading.
+        swatches = "   ".join(
+            f"<span style='color:{colour}'>{'┅┅' if style == Qt.PenStyle.DashLine else '━━'}</span>"
+            f" {html.escape(label)}"
+            for _key, label, colour, style in SERIES
+        )
+        self.legend = QLabel(
+            f"{swatches}   <span style='background:{_colour(theme.ALERT, 60).name(QColor.NameFormat.HexArgb)}'>"
+            "&nbsp;&nbsp;&nbsp;</span> outside the protocol's range"
+            f"   <span style='background:{theme.BORDER}'>&nbsp;&nbsp;&nbsp;</span> laptop asleep or app closed"
+            f"   <span style='color:{theme.ALERT}'>│</span> alert"
+        )
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setProperty("role", "muted")
         self.hint = QLabel(
             "←/→ or J/K: previous/next marker · +/−: zoom · 0: whole session · F1: all keys"
         )
@@ -272,6 +290,7 @@ class ReviewWindow(QWidget):
         top.addWidget(self.search)
         titles.addLayout(top)
         titles.addWidget(self.subheader)
+        titles.addWidget(self.legend)
 
         self.plot = pg.GraphicsLayoutWidget()
         self.plot.setBackground(theme.BACKGROUND)
@@ -291,13 +310,11 @@ class ReviewWindow(QWidget):
         self.entries.setWordWrap(False)
         self.entries.setShowGrid(False)
         self.entries.setAlternatingRowColors(True)
-        # A dim selection: an amber bar at the left, never a bright full-width row.
-        self.entries.setStyleSheet(
+        self.entries.setStyleSheet(  # the selected row: amber text on a barely raised row
             f"QTableView {{ background: {theme.SURFACE}; alternate-background-color: "
             f"{theme.BACKGROUND}; border: 1px solid {theme.BORDER}; border-radius: 8px; }}"
             f"QTableView::item {{ padding: 2px 6px; }}"
-            f"QTableView::item:selected {{ background: {theme.RAISED}; color: {theme.TEXT}; "
-            f"border-left: 3px solid {theme.ACCENT}; }}"
+            f"QTableView::item:selected {{ background: {theme.RAISED}; color: {theme.ACCENT}; }}"
         )
         self.entries.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
 
@@ -381,7 +398,11 @@ class ReviewWindow(QWidget):
         self.subheader.setText(
             f"{when} · {record.protocol} · {record.dose_mg:g} mg {record.route} · "
             f"{state} · {length}"
-            + (f" · intention: {' '.join(record.intention.split())[:120]}" if record.intention else "")
+            + (
+                f" · intention: {' '.join(record.intention.split())[:120]}"
+                if record.intention
+                else ""
+            )
         )
         self._draw(review)
         self.model = EntriesModel(review)
@@ -420,18 +441,9 @@ class ReviewWindow(QWidget):
         for row, stretch in enumerate((4, 3, 2, 2 if has_rr else 0, 6, 0)):
             layout.setRowStretchFactor(row, stretch)
         plots = [p for p in self.vital_plots if p is not None]
-        legend = pg.LegendItem(
-            offset=(8, 4),
-            brush=_colour(theme.SURFACE, 220),
-            labelTextColor=theme.TEXT,
-            colCount=2,
-        )
-        legend.setParentItem(self.vitals_plot)
-        legend.setZValue(20)
-
         self._threshold_shading(review, plots)
         self._curves: list[tuple[pg.PlotDataItem, tuple[int, ...]]] = []
-        for name, label, colour, style in SERIES:
+        for name, _label, colour, style in SERIES:
             target = self.vital_plots[PLOT_OF[name]]
             if target is None:
                 continue
@@ -457,8 +469,6 @@ class ReviewWindow(QWidget):
             curve.curve.setClickable(True, width=8)
             curve.curve.sigClicked.connect(self._on_line_clicked)
             target.addItem(curve)
-            if target is self.vitals_plot:
-                legend.addItem(curve, label)
             if len(minutes) > DOWNSAMPLE_FROM:
                 # Recomputed on every pan and zoom, so only where it pays for itself.
                 curve.setClipToView(True)
@@ -769,7 +779,9 @@ class ReviewWindow(QWidget):
             return
         self.select_seq(self.model.seq_at(current.row()))
 
-    def _on_marker_clicked(self, _item: pg.ScatterPlotItem, points: Sequence[Any], _ev: Any) -> None:
+    def _on_marker_clicked(
+        self, _item: pg.ScatterPlotItem, points: Sequence[Any], _ev: Any
+    ) -> None:
         if len(points):
             self.select_seq(int(points[0].data()))
 
@@ -913,7 +925,9 @@ def detail_html(review: Review, seq: int) -> str:
     else:
         parts.append(f"<p style='font-size:12pt'>{_esc(entry_line(review, event))}</p>")
         if event.kind == "alert" and event.data.get("source"):
-            parts.append(f"<p style='color:{theme.MUTED}'>Threshold: {_esc(event.data['source'])}</p>")
+            parts.append(
+                f"<p style='color:{theme.MUTED}'>Threshold: {_esc(event.data['source'])}</p>"
+            )
         if event.reason:
             parts.append(f"<p>Reason: {_esc(event.reason)}</p>")
         if event.data.get("check"):
@@ -945,4 +959,3 @@ def open_review(
     window.show()
     window.activateWindow()
     return window
-

@@ -96,7 +96,8 @@ def test_keys_move_through_markers_and_show_the_amendment(
     qtbot, window: ReviewWindow, store: Store, course_sessions: list[LiveSession]
 ) -> None:
     seq, original, amended, reason = _amended_note(store, course_sessions[0].record.id)
-    window.plot.setFocus()
+    # The timeline has the keys from the start: K moves, it is not typed into the search box.
+    assert QApplication.focusWidget() is window.plot
     for _ in range(200):
         if window.current_seq == seq:
             break
@@ -159,6 +160,9 @@ def test_search_finds_notes_in_every_session_and_jumps_to_the_hit(
     window.search.setText(original.split()[-1] + "!")  # no note has it: nothing found
     qtbot.keyClick(window.search, Qt.Key.Key_Return)
     assert window.hits == [] and "No note contains" in window.results_label.text()
+    # Esc hands the keys back to the timeline.
+    qtbot.keyClick(window.search, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is window.plot
 
 
 def test_course_lists_the_sessions_and_enter_opens_a_review(
