@@ -208,3 +208,39 @@ def test_home_opens_review_and_course_from_the_selected_session(
     course = next(w for w in home.findChildren(CourseWindow))
     assert course.table.rowCount() == 3
     course.close()
+
+
+def test_a_long_session_draws_a_dot_per_sliver_and_a_click_on_a_line_picks_a_reading(
+    qtbot, store: Store, clock: FakeClock
+) -> None:
+    from bench.review_data import big_session
+    from ui.review_view import BINS
+
+    session_id = big_session(store, clock, entries=3000)
+    w = ReviewWindow(store, session_id)
+    w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    show_active(qtbot, w)
+    review = w.review
+    assert review is not None and len(review.vitals) == 240
+    notes = next(g for g in w._groups if len(g[2]) > 2000)
+    scatter, xs, _seqs = notes
+    assert len(xs) > 2000 and 0 < len(scatter.data) <= BINS + 2
+    # Zoomed in to five minutes, every note in them is drawn.
+    w.lanes.setXRange(100, 105, padding=0)
+    w._rebin()
+    assert len(scatter.data) == int(((xs >= 100 - 5 / BINS) & (xs <= 105 + 5 / BINS)).sum())
+    # No dots on 240 readings: a click on the systolic line selects the nearest reading.
+    curve = w._curves[0][0]
+    assert curve.opts["symbol"] is None
+    w.show_all()
+    QApplication.processEvents()
+    t, value = review.vitals.t[120] / 60.0, review.vitals.systolic[120]
+    scene = w.vital_plots[0].mapViewToScene(QPointF(t, value))  # type: ignore[union-attr]
+    qtbot.mouseClick(w.plot.viewport(), Qt.MouseButton.LeftButton, pos=w.plot.mapFromScene(scene))
+    qtbot.waitUntil(lambda: w.current_seq is not None)
+    chosen = review.event(w.current_seq)  # type: ignore[arg-type]
+    assert chosen is not None and chosen.kind == "vitals"
+    assert abs(chosen.t / 60.0 - t) <= 1.0  # type: ignore[operator]
+    assert f"BP {chosen.data['systolic']}/" in w.detail.toPlainText()
