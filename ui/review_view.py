@@ -122,7 +122,14 @@ class MinutesAxis(pg.AxisItem):  # type: ignore[misc]
     """Minutes since the dose, read as T+mm."""
 
     def tickStrings(self, values: Sequence[float], scale: float, spacing: float) -> list[str]:
-        return [f"T+{v:.0f}" if v >= 0 else f"T−{-v:.0f}" for v in values]
+        labels = []
+        for v in values:
+            seconds = round(abs(v) * 60)
+            sign = "−" if v < 0 and seconds else "+"
+            minutes, secs = divmod(seconds, 60)
+            # Ticks closer than a minute (zoomed far in) say the seconds too.
+            labels.append(f"T{sign}{minutes}" + (f":{secs:02d}" if spacing < 1 else ""))
+        return labels
 
 
 @dataclass(frozen=True)
@@ -292,11 +299,7 @@ class ReviewWindow(QWidget):
         titles.addWidget(self.subheader)
         titles.addWidget(self.legend)
 
-        self.plot = pg.GraphicsLayoutWidget()
-        self.plot.setBackground(theme.BACKGROUND)
-        self.plot.setAccessibleName("Session timeline")
-        self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.plot.ci.layout.setSpacing(2)
+        self.plot = self._new_canvas()
 
         self.entries = QTableView()
         self.entries.setAccessibleName("All entries")
@@ -340,7 +343,7 @@ class ReviewWindow(QWidget):
         side_layout.addWidget(self.results_label)
         side_layout.addWidget(self.results, 2)
 
-        left = QSplitter(Qt.Orientation.Vertical)
+        self._left = left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.plot)
         left.addWidget(self.entries)
         left.setStretchFactor(0, 3)
@@ -358,6 +361,15 @@ class ReviewWindow(QWidget):
         layout.addLayout(titles)
         layout.addWidget(body, 1)
         layout.addWidget(self.hint)
+
+    @staticmethod
+    def _new_canvas() -> pg.GraphicsLayoutWidget:
+        canvas = pg.GraphicsLayoutWidget()
+        canvas.setBackground(theme.BACKGROUND)
+        canvas.setAccessibleName("Session timeline")
+        canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        canvas.ci.layout.setSpacing(2)
+        return canvas
 
     def _keys(self) -> None:
         def key(seq: str, slot: Callable[[], object]) -> None:
@@ -420,7 +432,16 @@ class ReviewWindow(QWidget):
 
     # --- drawing -------------------------------------------------------------------------
     def _draw(self, review: Review) -> None:
-        self.plot.clear()
+        if self.review is not None and getattr(self, "lanes", None) is not None:
+            # Another session (or a reload): a fresh canvas. Clearing pyqtgraph's layout and
+            # refilling it left the views with no width.
+            had_focus = self.plot.hasFocus()
+            old, self.plot = self.plot, self._new_canvas()
+            self._left.replaceWidget(0, self.plot)
+            old.deleteLater()
+            self.setFocusProxy(self.plot)
+            if had_focus:
+                self.plot.setFocus()
         self._axes: list[pg.AxisItem] = []
         self._cursors: list[pg.InfiniteLine] = []
         minutes = np.asarray(review.vitals.t, dtype=float) / 60.0

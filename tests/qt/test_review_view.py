@@ -156,6 +156,9 @@ def test_search_finds_notes_in_every_session_and_jumps_to_the_hit(
     assert window.review.record.id == hit.session_id != first.record.id
     assert window.current_seq == hit.seq
     assert window.windowTitle().endswith(f"session #{hit.session_id}")
+    # The other session is drawn in full: views as wide as before, markers on them.
+    QApplication.processEvents()
+    assert window.lanes.width() > 500 and window.vital_plots[0].width() > 500  # type: ignore[union-attr]
     # Text found only in an original version is still found, and said to be so.
     window.search.setText(original.split()[-1] + "!")  # no note has it: nothing found
     qtbot.keyClick(window.search, Qt.Key.Key_Return)
