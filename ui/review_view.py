@@ -281,6 +281,7 @@ class ReviewWindow(QWidget):
             "&nbsp;&nbsp;&nbsp;</span> outside the protocol's range"
             f"   <span style='background:{theme.BORDER}'>&nbsp;&nbsp;&nbsp;</span> laptop asleep or app closed"
             f"   <span style='color:{theme.ALERT}'>│</span> alert"
+            f"   <span style='color:{theme.TEXT}'>◆</span> amended note"
         )
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setProperty("role", "muted")
