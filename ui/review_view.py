@@ -199,7 +199,8 @@ def entry_line(review: Review, event: Event) -> str:
     if event.kind == "note":
         detail = review.detail(event.seq)
         text = detail.current_text if detail and detail.current_text is not None else ""
-        tags = event.data.get("tags") or []
+        current = detail.amendments[-1] if detail and detail.amendments else event
+        tags = current.data.get("tags") or []
         mark = " (amended)" if detail and detail.amendments else ""
         prefix = f"[{', '.join(tags)}] " if tags else ""
         return f"Note: {prefix}{' '.join(text.split())[:300]}{mark}"
@@ -929,7 +930,9 @@ def detail_html(review: Review, seq: int) -> str:
     event = detail.event
     parts = [f"<h3 style='margin:0'>{_esc(_kind_title(event))}</h3>", _when(event), "<br>"]
     if event.kind == "note":
-        tags = event.data.get("tags") or []
+        # The tags as they are now: an amendment may have changed them.
+        current = detail.amendments[-1] if detail.amendments else event
+        tags = current.data.get("tags") or []
         if tags:
             parts.append(f"<p style='color:{theme.MUTED}'>Tags: {_esc(', '.join(tags))}</p>")
         parts.append(f"<p style='font-size:13pt'>{_esc(detail.current_text or '')}</p>")

@@ -106,6 +106,7 @@ def test_keys_move_through_markers_and_show_the_amendment(
     text = window.detail.toPlainText()
     assert amended in text and original in text and reason in text
     assert "Amendment 1" in text
+    assert "Tags: quote" in text  # the amendment's tags, not the original's
     # The list follows the selection.
     current = window.entries.currentIndex()
     assert window.model.seq_at(current.row()) == seq
