@@ -44,6 +44,12 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+N", "Music: next track (a crossfade)"),
     ("Alt+= / Alt+-", "Music: volume up / down by 5 (a gentle ramp)"),
     ("Ctrl+Shift+E", "End the session: discharge check, ride home, time ready…"),
+    ("Ctrl+R", "Home: review the selected session as one timeline"),
+    ("Ctrl+Shift+C", "Home: the course of the selected session's client (Enter opens a review)"),
+    ("→ / K, ← / J", "Review: next / previous marker; the entry and its amendments show beside"),
+    ("+ / − / 0", "Review: zoom in / out around the selection / the whole session"),
+    ("Ctrl+F, Enter, F3", "Review: search notes in all sessions, jump to the first / next hit"),
+    ("F5 / Ctrl+W", "Review and course: reload (a running session grows) / close"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
     ("F1", "This list of shortcuts"),
 )

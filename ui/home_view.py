@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -174,6 +175,7 @@ class HomeView(QWidget):
         self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
+        self._add_review_buttons(list_buttons)
         list_buttons.addStretch(1)
         list_buttons.addWidget(self.rehearsal_button)
 
@@ -343,6 +345,58 @@ class HomeView(QWidget):
     def _on_selection(self) -> None:
         record = self._selected()
         self.start_selected.setEnabled(record is not None and record.state == "planned")
+        self._update_review_buttons(record)
+
+    # --- review and course (their windows are built on first use: pyqtgraph is heavy) -------
+    def _add_review_buttons(self, row: QHBoxLayout) -> None:
+        self.review_button = QPushButton("Review…")
+        self.review_button.setToolTip(
+            "The selected session (or the newest) as one timeline (Ctrl+R)"
+        )
+        self.course_button = QPushButton("Course…")
+        self.course_button.setToolTip(
+            "Every session of the selected session's client (Ctrl+Shift+C)"
+        )
+        for button, keys, slot in (
+            (self.review_button, "Ctrl+R", self._on_review),
+            (self.course_button, "Ctrl+Shift+C", self._on_course),
+        ):
+            button.setEnabled(False)
+            button.clicked.connect(slot)
+            QShortcut(QKeySequence(keys), self).activated.connect(slot)
+            row.addWidget(button)
+
+    def _update_review_buttons(self, record: SessionRecord | None) -> None:
+        # With nothing selected the buttons act on the newest session that was given.
+        record = record or self._latest_given()
+        self.review_button.setEnabled(record is not None and record.state != "planned")
+        self.course_button.setEnabled(record is not None)
+
+    def _latest_given(self) -> SessionRecord | None:
+        given = [r for r in self.service.store.sessions() if r.state != "planned"]
+        return given[-1] if given else None
+
+    def _on_review(self) -> None:
+        record = self._selected() or self._latest_given()
+        if record is None or record.state == "planned":
+            return
+        from .review_view import open_review
+
+        open_review(self.service.store, record.id, self)
+
+    def _on_course(self) -> None:
+        record = self._selected() or self._latest_given()
+        if record is None:
+            return
+        from .course_view import CourseWindow
+        from .review_view import open_review
+
+        store = self.service.store
+        window = CourseWindow(
+            store, record.client_code, lambda session_id: open_review(store, session_id, self), self
+        )
+        window.show()
+        window.activateWindow()
 
     def _clear_form(self) -> None:
         self.display_name.clear()
