@@ -89,8 +89,10 @@ def main() -> int:
         print(f"| {name} | {med:.2f} % | {min(values):.2f}-{max(values):.2f} % |")
     share = a - b
     verdict = "met" if share < TARGET_SHARE else "missed"
-    print(f"\nThe app's own share beyond libVLC's decoding: {share:.2f} % of a core "
-          f"(target < {TARGET_SHARE:g} %: {verdict}).")
+    print(
+        f"\nThe app's own share beyond libVLC's decoding: {share:.2f} % of a core "
+        f"(target < {TARGET_SHARE:g} %: {verdict})."
+    )
     return 0
 
 
