@@ -37,6 +37,7 @@ DAILY_EVERY = timedelta(hours=24)
 NAME_RE = re.compile(r"^kapsession-(\d{8}T\d{6}Z)(?:-(\d+))?\.sqlite3$")
 PARTIAL_PREFIX = ".kapsession-backup-"
 PARTIAL_SUFFIX = ".partial"
+RESTORE_PREFIX = ".kapsession-restore-"
 
 
 class BackupError(KapsessionError):
@@ -160,6 +161,8 @@ def _copy(source: Path, dest: Path) -> None:
     try:
         dst = _open_target(dest)
         try:
+            # The file is a throwaway until verified and renamed: no journal beside it.
+            dst.execute("PRAGMA journal_mode = OFF")
             src.backup(dst)
             # A standalone single file: no -wal/-shm needed to read it, even read-only.
             dst.execute("PRAGMA journal_mode = DELETE")
@@ -169,11 +172,16 @@ def _copy(source: Path, dest: Path) -> None:
         src.close()
 
 
-def _sweep_partials(folder: Path) -> None:
+def is_partial(name: str, prefix: str = PARTIAL_PREFIX) -> bool:
+    """A killed backup's (or restore's) temp file, or a journal SQLite kept beside it."""
+    return name.startswith(prefix) and PARTIAL_SUFFIX in name
+
+
+def _sweep_partials(folder: Path, prefix: str = PARTIAL_PREFIX) -> None:
     """Leftovers of a backup that was killed mid-way: never under a backup's name, removed here."""
     with contextlib.suppress(OSError):
         for p in folder.iterdir():
-            if p.name.startswith(PARTIAL_PREFIX) and p.name.endswith(PARTIAL_SUFFIX):
+            if is_partial(p.name, prefix):
                 with contextlib.suppress(OSError):
                     p.unlink()
 
@@ -297,7 +305,8 @@ def restore(backup: Path, data_dir: Path, now: datetime, replace: bool = False) 
                 f"{data_dir} already holds a kapsession database; restoring would replace it. "
                 "Run again with --yes to replace it (the current one is kept aside)."
             )
-        fd, tmp_name = tempfile.mkstemp(prefix=".kapsession-restore-", dir=data_dir)
+        _sweep_partials(data_dir, RESTORE_PREFIX)
+        fd, tmp_name = tempfile.mkstemp(prefix=RESTORE_PREFIX, suffix=PARTIAL_SUFFIX, dir=data_dir)
         os.close(fd)
         tmp = Path(tmp_name)
         try:
