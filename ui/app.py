@@ -24,6 +24,7 @@ from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
 
 if TYPE_CHECKING:
+    from .backup_runner import BackupRunner
     from .main_window import MainWindow
 
 log = logging.getLogger("kapsession.ui")
@@ -148,7 +149,7 @@ BACKUP_CHECK_MS = 60 * 60 * 1000
 FIRST_BACKUP_CHECK_MS = 30 * 1000
 
 
-def _backups(window: MainWindow, store: Store, folder: Path) -> None:
+def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
     """Automatic backups to the folder the clinic chose (QSettings backup/folder, else
     $KAPSESSION_BACKUP_DIR, else `backups` in the data folder). Never during a live session."""
     from PySide6.QtCore import QSettings, QTimer
@@ -172,6 +173,7 @@ def _backups(window: MainWindow, store: Store, folder: Path) -> None:
     timer.start()
     QTimer.singleShot(FIRST_BACKUP_CHECK_MS, window, daily)
     _kept_alive.extend((runner, timer))
+    return runner
 
 
 _kept_alive: list[object] = []  # the signal sockets and their notifier live as long as the app

@@ -24,7 +24,12 @@ class BackupRunner(QObject):
     failed = Signal(str)  # a message for the therapist, on the GUI thread
 
     def __init__(
-        self, store: Store, data_dir: Path, target: Path, clock: Clock, parent: QObject | None = None
+        self,
+        store: Store,
+        data_dir: Path,
+        target: Path,
+        clock: Clock,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._store, self._data_dir, self._target, self._clock = store, data_dir, target, clock
