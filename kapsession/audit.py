@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,6 @@ AUDITED: dict[str, str] = {"clients": "id", "sessions": "id", "events": "seq"}
 # Row-writing actions (the trigger's); anything else goes through Store.audit.
 ROW_ACTIONS = ("baseline", "create", "amend", "start", "end", "update")
 ACTION_RE = re.compile(r"^[a-z][a-z_]{0,31}$")
-FIELD_HINT_CHARS = 8
 
 
 def _plain(value: Any) -> Any:
@@ -42,25 +42,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical(values: Mapping[str, Any]) -> str:
-    """A row as one deterministic text: non-NULL columns only (so a later column added with a
-    NULL default leaves earlier digests valid), keys sorted, floats by their exact repr."""
-    plain = {k: _plain(v) for k, v in values.items() if v is not None}
-    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def row_record(table: str, values: Mapping[str, Any]) -> tuple[str, str]:
+    """The row's SHA-256 digest and its per-column hints, in one pass (this runs on every save).
+
+    The digest covers the row as one deterministic text: non-NULL columns only (so a column a
+    later migration adds with a NULL default leaves earlier digests valid), keys sorted, floats
+    by their exact repr. The hints are a CRC-32 per column: enough for `verify` to say which
+    column changed, not a proof of anything (the digest is the proof)."""
+    items = sorted((k, _plain(v)) for k, v in values.items() if v is not None)
+    text = json.dumps(dict(items), separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(f"{table}\n{text}".encode()).hexdigest()
+    hints = ",".join(f"{k}:{zlib.crc32(repr(v).encode()):08x}" for k, v in items)
+    return digest, hints
 
 
 def row_digest(table: str, values: Mapping[str, Any]) -> str:
-    return hashlib.sha256(f"{table}\n{canonical(values)}".encode()).hexdigest()
+    return row_record(table, values)[0]
 
 
 def field_hints(values: Mapping[str, Any]) -> str:
-    """Short digests per column: enough to say which column changed, not a proof of anything."""
-    hints = {
-        k: hashlib.sha256(canonical({k: v}).encode()).hexdigest()[:FIELD_HINT_CHARS]
-        for k, v in values.items()
-        if v is not None
-    }
-    return json.dumps(hints, sort_keys=True, separators=(",", ":"))
+    return row_record("", values)[1]
+
+
+def _parse_hints(text: str | None) -> dict[str, str]:
+    pairs = (item.partition(":") for item in (text or "").split(",") if item)
+    return {k: v for k, _, v in pairs}
 
 
 @dataclass(frozen=True)
@@ -108,12 +114,10 @@ def describe(target: str, target_id: int | None) -> str:
 # --- SQL side ------------------------------------------------------------------------------
 
 
-def _sql_row_digest(table: str, *pairs: Any) -> str:
-    return row_digest(table, dict(zip(pairs[::2], pairs[1::2], strict=True)))
-
-
-def _sql_field_hints(*pairs: Any) -> str:
-    return field_hints(dict(zip(pairs[::2], pairs[1::2], strict=True)))
+def _sql_row_record(table: str, *pairs: Any) -> str:
+    """digest, a space, hints: one call per audited write (the trigger splits it)."""
+    digest, hints = row_record(table, dict(zip(pairs[::2], pairs[1::2], strict=True)))
+    return f"{digest} {hints}"
 
 
 def _sql_chain(prev_hash: str, *body: Any) -> str:
@@ -125,8 +129,7 @@ def register_functions(
 ) -> None:
     """The SQL functions the audit triggers call. Digests are deterministic; the time and the
     actor come from the Store (its Clock, the signed-in user)."""
-    conn.create_function("kap_row_digest", -1, _sql_row_digest, deterministic=True)
-    conn.create_function("kap_field_hints", -1, _sql_field_hints, deterministic=True)
+    conn.create_function("kap_row_record", -1, _sql_row_record, deterministic=True)
     conn.create_function("kap_chain", -1, _sql_chain, deterministic=True)
     conn.create_function("kap_now", 0, now)
     conn.create_function("kap_actor", 0, actor)
@@ -141,24 +144,26 @@ def has_functions(conn: sqlite3.Connection) -> bool:
 
 
 def insert_sql(
-    at: str = "?",
-    author: str = "?",
-    action: str = "?",
-    target: str = "?",
-    target_id: str = "?",
-    digest: str = "?",
-    fields: str = "?",
-    detail: str = "?",
+    at: str = ":at",
+    author: str = ":author",
+    action: str = ":action",
+    target: str = ":target",
+    target_id: str = ":target_id",
+    digest: str = ":digest",
+    fields: str = ":fields",
+    detail: str = ":detail",
+    record: str = "NULL",
 ) -> str:
     """One INSERT that numbers, links and hashes the entry from SQL expressions (the trigger's
-    NEW.* columns, or ? parameters for Store.audit)."""
+    NEW.* columns, or named parameters for Store.audit)."""
     return f"""
         INSERT INTO audit (id, at, author, action, target, target_id, digest, fields, detail,
                            prev_hash, hash)
-        SELECT n, a, w, act, tg, ti, d, f, det, p, kap_chain(p, n, a, w, act, tg, ti, d, f, det)
+        SELECT n, a, w, act, tg, ti, {digest}, {fields}, det, p,
+               kap_chain(p, n, a, w, act, tg, ti, {digest}, {fields}, det)
         FROM (SELECT (SELECT coalesce(max(id), 0) + 1 FROM audit) AS n, {at} AS a,
                      {author} AS w, {action} AS act, {target} AS tg, {target_id} AS ti,
-                     {digest} AS d, {fields} AS f, coalesce({detail}, '') AS det,
+                     {record} AS r, coalesce({detail}, '') AS det,
                      coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1),
                               '{GENESIS}') AS p)"""
 
@@ -174,8 +179,8 @@ def trigger_sql(conn: sqlite3.Connection) -> str:
     for table, key in AUDITED.items():
         cols = columns(conn, table)
         pairs = ", ".join(f"'{c}', NEW.{c}" for c in cols)
-        digest = f"kap_row_digest('{table}', {pairs})"
-        hints = f"kap_field_hints({pairs})"
+        record = f"kap_row_record('{table}', {pairs})"
+        digest, hints = "substr(r, 1, 64)", "substr(r, 66)"
         author = "kap_actor()"
         if "author" in cols:
             author = "CASE WHEN NEW.author != '' THEN NEW.author ELSE kap_actor() END"
@@ -187,7 +192,7 @@ def trigger_sql(conn: sqlite3.Connection) -> str:
         else:
             action, detail = "'create'", "''"
         ins = insert_sql(
-            "kap_now()", author, action, f"'{table}'", f"NEW.{key}", digest, hints, detail
+            "kap_now()", author, action, f"'{table}'", f"NEW.{key}", digest, hints, detail, record
         )
         out.append(f"DROP TRIGGER IF EXISTS {table}_audit_insert;")
         out.append(f"CREATE TRIGGER {table}_audit_insert AFTER INSERT ON {table} BEGIN {ins}; END;")
@@ -210,6 +215,7 @@ def trigger_sql(conn: sqlite3.Connection) -> str:
             digest,
             hints,
             f"rtrim({changed}, ',')",
+            record,
         )
         out.append(f"DROP TRIGGER IF EXISTS {table}_audit_update;")
         if table != "events":  # events refuse UPDATE outright (m001)
@@ -234,7 +240,9 @@ def append(
     caller owns the transaction."""
     if not ACTION_RE.match(action):
         raise ValueError(f"not an audit action name: {action!r}")
-    conn.execute(insert_sql(), [at, author, action, target, target_id, digest, fields, detail])
+    values = {"at": at, "author": author, "action": action, "target": target}
+    values |= {"target_id": target_id, "digest": digest, "fields": fields, "detail": detail}
+    conn.execute(insert_sql(), values)
     row = conn.execute("SELECT max(id) FROM audit").fetchone()
     return int(row[0])
 
@@ -301,11 +309,7 @@ def _entries(conn: sqlite3.Connection) -> Iterable[Entry]:
 
 
 def _changed_columns(recorded: str | None, now: str) -> str:
-    try:
-        before = json.loads(recorded or "{}")
-        after = json.loads(now)
-    except ValueError:
-        return "the recorded column digests are unreadable"
+    before, after = _parse_hints(recorded), _parse_hints(now)
     cols = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     return "column(s) " + ", ".join(cols) if cols else "no single column (whole-row digest)"
 
