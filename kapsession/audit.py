@@ -240,7 +240,7 @@ def append(
     caller owns the transaction."""
     if not ACTION_RE.match(action):
         raise ValueError(f"not an audit action name: {action!r}")
-    values = {"at": at, "author": author, "action": action, "target": target}
+    values: dict[str, Any] = {"at": at, "author": author, "action": action, "target": target}
     values |= {"target_id": target_id, "digest": digest, "fields": fields, "detail": detail}
     conn.execute(insert_sql(), values)
     row = conn.execute("SELECT max(id) FROM audit").fetchone()

@@ -127,6 +127,38 @@ def verify_file(path: Path) -> Verified:
     )
 
 
+def cross_check(conn: sqlite3.Connection, folder: Path, newest: int = 3) -> list[audit.Problem]:
+    """Hold the database's trail against its newest backups: each backup's last audit entry must
+    still be in the database, unchanged. This catches what the chain alone cannot: the newest
+    entries cut off together with their rows, or the whole trail rebuilt. Backups older than
+    the last restore belong to another history and are skipped."""
+    row = conn.execute("SELECT max(at) FROM audit WHERE action = 'restore'").fetchone()
+    since = datetime.fromisoformat(row[0].replace("Z", "+00:00")) if row and row[0] else None
+    candidates = [
+        b for b in backups_in(folder) if since is None or (stamp_of(b.name) or since) > since
+    ]
+    problems = []
+    for made in candidates[-newest:]:
+        try:
+            other = _connect_readonly(made)
+            try:
+                head = other.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+                found = head.fetchone()
+            finally:
+                other.close()
+        except sqlite3.Error:
+            continue  # an unreadable backup is the backup's problem, reported when it is used
+        if found and not audit.chain_contains(conn, int(found[0]), str(found[1])):
+            problems.append(
+                audit.Problem(
+                    f"audit #{found[0]}",
+                    f"recorded in backup {made.name} but not in this database as it was "
+                    "(entries cut off or rewritten since)",
+                )
+            )
+    return problems
+
+
 def _integrity_ok(problems: list[str]) -> bool:
     return not any(p.startswith(("integrity_check", "foreign_key_check")) for p in problems)
 

@@ -190,6 +190,10 @@ def _verify(path: Path, out: TextIO) -> int:
         return EXIT_USAGE
     try:
         report = audit.verify(store.db.conn)
+        if path.is_dir():
+            backups = backup_mod.backup_dir(None, path)
+            problems = backup_mod.cross_check(store.db.conn, backups)
+            report.problems += problems
     except sqlite3.DatabaseError as exc:
         print(f"kapsession: {path} is not a readable kapsession database ({exc}).", file=sys.stderr)
         return EXIT_USAGE

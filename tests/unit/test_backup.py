@@ -268,3 +268,33 @@ def test_a_backup_to_an_unwritable_place_says_so_and_leaves_nothing(
     with pytest.raises(backup.BackupError, match="no kapsession database"):
         backup.create(tmp_path / "nothing", tmp_path / "b", NOW)
     assert not (tmp_path / "b").exists() or os.listdir(tmp_path / "b") == []
+
+
+def test_verify_holds_the_trail_against_the_newest_backups(
+    live: LiveSession, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cutting off the newest entries together with their rows leaves a chain that is whole on
+    its own; the backup taken before still remembers them."""
+    target = tmp_path / "b"
+    monkeypatch.setenv(backup.ENV_VAR, str(target))
+    live.store.close()
+    backup.create(folder, target, NOW)
+    out = io.StringIO()
+    assert cli.run_command(cli.parse_args(["verify", "--data-dir", str(folder)]), out) == 0
+
+    with closing(sqlite3.connect(folder / DB_NAME, isolation_level=None)) as conn:
+        seq, entry = conn.execute(
+            "SELECT target_id, id FROM audit WHERE target = 'events' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert entry == conn.execute("SELECT max(id) FROM audit").fetchone()[0]
+        for trigger in ("events_no_delete", "audit_no_delete"):
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DELETE FROM events WHERE seq = ?", [seq])
+        conn.execute("DELETE FROM audit WHERE id = ?", [entry])
+
+    out = io.StringIO()
+    assert cli.run_command(cli.parse_args(["verify", "--data-dir", str(folder)]), out) == 1
+    assert out.getvalue().splitlines()[1:] == [
+        f"  audit #{entry}: recorded in backup kapsession-20260302T103005Z.sqlite3 but not in "
+        "this database as it was (entries cut off or rewritten since)"
+    ]
