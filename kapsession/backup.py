@@ -308,10 +308,51 @@ def record(store: Store, result: BackupResult) -> None:
     )
 
 
+def _set_aside(db: Path, aside: Path) -> None:
+    """Keep the current database as `aside`, whole, such that a kill at any moment leaves a
+    database in place: its WAL is checkpointed into it (we hold the folder's lock, so no app
+    writes), a copy is written beside it under a temp name and renamed, and only the then-empty
+    -wal/-shm are removed. A database too damaged for that is moved aside with its -wal instead."""
+    tmp = aside.with_name(f"{RESTORE_PREFIX}aside-{os.getpid()}{PARTIAL_SUFFIX}")
+    try:
+        conn = sqlite3.connect(str(db), isolation_level=None)
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                raise RestoreError(
+                    "Another kapsession command is using the database; try again when it is done."
+                )
+            dst = _open_target(tmp)
+            try:
+                dst.execute("PRAGMA journal_mode = OFF")
+                conn.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
+        finally:
+            conn.close()
+        os.chmod(tmp, 0o600)
+        _fsync_file(tmp)
+        os.replace(tmp, aside)
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                db.with_name(db.name + suffix).unlink()
+    except sqlite3.DatabaseError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        for suffix in ("-wal", ""):  # the -wal first: a damaged db never meets a stale log
+            part = db.with_name(db.name + suffix)
+            if part.exists():
+                os.replace(part, aside.with_name(aside.name + suffix))
+        with contextlib.suppress(OSError):
+            db.with_name(db.name + "-shm").unlink()
+
+
 def restore(backup: Path, data_dir: Path, now: datetime, replace: bool = False) -> RestoreResult:
     """Put a verified backup in place of the data folder's database. Refuses while the app has
     the folder open, refuses to replace a database unless `replace`, and keeps the replaced one
-    beside it as kapsession.sqlite3.replaced-<UTC stamp> (with its -wal, if any)."""
+    beside it as kapsession.sqlite3.replaced-<UTC stamp>. A kill at any moment leaves the old or
+    the restored database in place, never none."""
     if not backup.is_file():
         raise RestoreError(f"There is no backup file at {backup}.")
     try:
@@ -347,13 +388,12 @@ def restore(backup: Path, data_dir: Path, now: datetime, replace: bool = False) 
             _fsync_file(tmp)
             aside = None
             if db.exists():
-                aside = db.with_name(f"{DB_NAME}.replaced-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}")
-                for suffix in ("-wal", ""):  # the -wal first: the db never loses its own log
-                    part = db.with_name(db.name + suffix)
-                    if part.exists():
-                        os.replace(part, aside.with_name(aside.name + suffix))
-                with contextlib.suppress(OSError):
-                    db.with_name(db.name + "-shm").unlink()  # rebuilt from the -wal on open
+                stamp = f"{DB_NAME}.replaced-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+                aside, n = db.with_name(stamp), 1
+                while aside.exists():  # two restores in one second keep both
+                    n += 1
+                    aside = db.with_name(f"{stamp}-{n}")
+                _set_aside(db, aside)
             os.replace(tmp, db)
             _fsync_dir(data_dir)
         except BaseException:

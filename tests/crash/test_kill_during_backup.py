@@ -28,7 +28,7 @@ from kapsession.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 20
-NOTES = 3000
+NOTES = 1500
 FUSE_S = 60.0
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -129,4 +129,69 @@ def test_sigkill_during_backup_never_harms_the_source_or_leaves_a_half_backup(
             f"crash: {KILLS} kills during `kapsession backup` ({completed} had finished, "
             f"{len(partials)} partial files left by kills, all swept), source verified after each: "
             f"{entries} audit entries, {NOTES} notes; every backup verified {ctx}"
+        )
+
+
+RESTORE_KILLS = 12
+
+
+def _notes(db: Path) -> list[str]:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT seq FROM events WHERE kind = 'note' ORDER BY seq")
+        return [str(r[0]) for r in rows]
+
+
+@pytest.mark.crash
+def test_sigkill_during_restore_always_leaves_a_whole_database_in_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The folder holds the old or the restored database after every kill, never none and never
+    a mix; every replaced database kept aside is whole."""
+    seed = int(os.environ.get("KAPSESSION_CRASH_SEED") or random.SystemRandom().randrange(2**32))
+    rng = random.Random(seed)
+    ctx = f"(seed {seed})"
+    folder, target = tmp_path / "data", tmp_path / "backups"
+    _seed(folder)
+    made = backup.create(folder, target, T0 + timedelta(hours=2)).path
+    restored = _notes(made)
+    cmd = [sys.executable, "-m", "kapsession.cli", "restore", str(made)]
+    cmd += ["--data-dir", str(folder), "--yes"]
+
+    started = time.monotonic()
+    subprocess.run(cmd, env=_env(), check=True, capture_output=True)
+    span = time.monotonic() - started
+
+    outcomes = {"old": 0, "restored": 0}
+    for i in range(RESTORE_KILLS):
+        # New work since the backup, so the old and the restored database differ.
+        store = Store.open(folder)
+        store.append(1, "note", T0 + timedelta(hours=3, seconds=i), "UTC", None, {"text": "x"})
+        store.close()
+        old = _notes(folder / DB_NAME)
+        proc = subprocess.Popen(
+            cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            # Only where the kill lands: the replacing happens in the run's second half.
+            time.sleep(rng.uniform(0.4, 1.1) * span)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=FUSE_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert (folder / DB_NAME).is_file(), f"run {i}: no database in place {ctx}"
+        entries = _check_source(folder, f"run {i} {ctx}")
+        now = _notes(folder / DB_NAME)
+        assert now in (old, restored), f"run {i}: neither the old nor the restored notes {ctx}"
+        outcomes["old" if now == old and old != restored else "restored"] += 1
+        for aside in folder.glob(f"{DB_NAME}.replaced-*"):
+            if not aside.name.endswith(("-wal", "-shm")):
+                assert backup.verify_file(aside).problems == [], f"{aside.name} {ctx}"
+    with capsys.disabled():
+        print(
+            f"\ncrash: {RESTORE_KILLS} kills during `kapsession restore`: {outcomes['old']} left "
+            f"the old database, {outcomes['restored']} the restored one, never none; last "
+            f"check {entries} audit entries verified {ctx}"
         )

@@ -298,3 +298,15 @@ def test_verify_holds_the_trail_against_the_newest_backups(
         f"  audit #{entry}: recorded in backup kapsession-20260302T103005Z.sqlite3 but not in "
         "this database as it was (entries cut off or rewritten since)"
     ]
+
+
+def test_two_restores_in_one_second_keep_both_replaced_databases(
+    live: LiveSession, folder: Path, tmp_path: Path
+) -> None:
+    made = backup.create(folder, tmp_path / "b", NOW).path
+    live.store.close()
+    first = backup.restore(made, folder, NOW, replace=True).replaced
+    second = backup.restore(made, folder, NOW, replace=True).replaced
+    assert first is not None and second is not None
+    assert second.name == first.name + "-2"
+    assert first.exists() and second.exists()
