@@ -25,8 +25,7 @@ import re
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 GENESIS = "0" * 64
 # The clinical tables and their key column. heartbeat is liveness only, never audited.
@@ -69,8 +68,7 @@ def _parse_hints(text: str | None) -> dict[str, str]:
     return {k: v for k, _, v in pairs}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     id: int
     at: str
     author: str
@@ -273,8 +271,7 @@ def baseline(conn: sqlite3.Connection, author: str, at: str) -> int:
 # --- verification ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     where: str
     what: str
 
@@ -282,13 +279,16 @@ class Problem:
         return f"{self.where}: {self.what}"
 
 
-@dataclass
 class Report:
-    problems: list[Problem] = field(default_factory=list)
-    entries: int = 0
-    rows: dict[str, int] = field(default_factory=dict)
-    head: str = GENESIS
-    head_id: int = 0
+    """What verify found. (Plain classes here: dataclasses cost start-up, and this module is
+    imported by the store at every launch.)"""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.entries = 0
+        self.rows: dict[str, int] = {}
+        self.head = GENESIS
+        self.head_id = 0
 
     @property
     def ok(self) -> bool:

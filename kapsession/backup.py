@@ -26,10 +26,10 @@ from pathlib import Path
 from . import audit, hygiene
 from .errors import DataFolderError, KapsessionError
 from .instance import InstanceLock
-from .paths import DB_NAME
+from .paths import BACKUP_ENV_VAR, DB_NAME
 from .store import Store, _connect_readonly
 
-ENV_VAR = "KAPSESSION_BACKUP_DIR"
+ENV_VAR = BACKUP_ENV_VAR
 DEFAULT_SUBFOLDER = "backups"
 KEEP_ALL_DAYS = 7
 KEEP_DAILY = 14

@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import backup as backup_mod
 from . import export_json, hygiene, paths
 from .clock import SystemClock
 from .errors import KapsessionError
@@ -86,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument(
         "--to",
         metavar="DIR",
-        help=f"backup folder (default: ${backup_mod.ENV_VAR} or 'backups' in the data folder)",
+        help=f"backup folder (default: ${paths.BACKUP_ENV_VAR} or 'backups' in the data folder)",
     )
     restore = sub.add_parser(
         "restore", parents=[common], help="put a backup in place of the data folder's database"
@@ -182,6 +181,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def _verify(path: Path, out: TextIO) -> int:
     """0 and one line when whole; 1 and every break, one a line; 2 when there is nothing usable."""
     from . import audit
+    from . import backup as backup_mod
 
     try:
         store = Store.open_readonly(path)
@@ -209,6 +209,8 @@ def _verify(path: Path, out: TextIO) -> int:
 
 
 def _backup(args: argparse.Namespace, out: TextIO) -> int:
+    from . import backup as backup_mod
+
     folder = data_dir_of(args)
     target = backup_mod.backup_dir(args.to, folder)
     try:
@@ -237,6 +239,7 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _restore(args: argparse.Namespace, out: TextIO) -> int:
+    from . import backup as backup_mod
     from .errors import AlreadyOpenError
 
     try:

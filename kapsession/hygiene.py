@@ -9,11 +9,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import logging.handlers
 import os
 import sys
 import threading
-import traceback
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
@@ -61,16 +59,6 @@ def tighten(folder: Path) -> None:
                         _chmod(path, PRIVATE_FILE)
 
 
-class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
-    """Every log file, the rotated ones too, is created 0600 whatever the umask."""
-
-    def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
-        os.close(fd)
-        _chmod(Path(self.baseFilename), PRIVATE_FILE)
-        return super()._open()
-
-
 def setup_logging(folder: Path | None, stream: TextIO | None = None) -> Path | None:
     """Warnings to stderr; with a data folder, also a rotating log (logs/kapsession.log, 4 x
     512 KiB). Log messages name what failed (type names, ids), never what was written."""
@@ -88,10 +76,23 @@ def setup_logging(folder: Path | None, stream: TextIO | None = None) -> Path | N
     root.addHandler(err)
     if folder is None:
         return None
+    # Imported here: logging.handlers brings socket, pickle and queue (~10 ms of start-up),
+    # and is needed only once the data folder is known.
+    from logging.handlers import RotatingFileHandler
+
+    class PrivateRotatingHandler(RotatingFileHandler):
+        """Every log file, the rotated ones too, is created 0600 whatever the umask."""
+
+        def _open(self) -> io.TextIOWrapper:
+            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+            os.close(fd)
+            _chmod(Path(self.baseFilename), PRIVATE_FILE)
+            return super()._open()
+
     logs = folder / LOG_SUBFOLDER
     try:
         logs.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-        handler = _PrivateRotatingHandler(
+        handler = PrivateRotatingHandler(
             logs / LOG_NAME, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
     except OSError as exc:
@@ -106,6 +107,8 @@ def setup_logging(folder: Path | None, stream: TextIO | None = None) -> Path | N
 
 def describe_exception(kind: type[BaseException], tb: TracebackType | None, limit: int = 30) -> str:
     """The exception's type and where it was raised; never its message or local values."""
+    import traceback
+
     frames = traceback.extract_tb(tb, limit=limit)
     where = "".join(f"\n  {Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)
     return f"unexpected error {kind.__module__}.{kind.__qualname__}{where}"

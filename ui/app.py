@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kapsession import backup, cli, hygiene
+from kapsession import cli, hygiene
 from kapsession.audio import CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError
@@ -153,6 +153,8 @@ def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
     """Automatic backups to the folder the clinic chose (QSettings backup/folder, else
     $KAPSESSION_BACKUP_DIR, else `backups` in the data folder). Never during a live session."""
     from PySide6.QtCore import QSettings, QTimer
+
+    from kapsession import backup
 
     from . import messages
     from .backup_runner import BackupRunner
