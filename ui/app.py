@@ -163,6 +163,13 @@ def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
     target = backup.backup_dir(chosen if isinstance(chosen, str) else None, folder)
     runner = BackupRunner(store, folder, target, SystemClock(), window)
     runner.failed.connect(lambda text: messages.error(window, text))
+
+    def on_written(result: backup.BackupResult) -> None:
+        if window.live_view is None and not result.verified.problems:
+            shown = window.home.form_status.text()
+            window.home.form_status.setText(f"{shown} Backup written and verified.".strip())
+
+    runner.written.connect(on_written)
     window.session_ended.connect(lambda: runner.start(after_session=True))
 
     def daily() -> None:

@@ -39,6 +39,9 @@ def test_ending_a_session_writes_a_verified_backup(
     last = store.db.execute("SELECT action, detail FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     assert last[0] == "backup" and last[1].startswith(made.name)
     assert window.live_view is None, "the home screen is back"
+    assert window.home.form_status.text() == (
+        f"Session #{record.id} ended and saved. Backup written and verified."
+    )
     # A second look right after is not due: one backup per session end or per day.
     assert runner.start(after_session=False) is False
 
