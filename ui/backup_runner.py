@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -17,6 +18,8 @@ from kapsession.errors import KapsessionError
 from kapsession.store import Store
 
 log = logging.getLogger("kapsession.ui.backup")
+
+RETRY_AFTER_FAILURE = timedelta(hours=6)
 
 
 class BackupRunner(QObject):
@@ -34,7 +37,9 @@ class BackupRunner(QObject):
         super().__init__(parent)
         self._store, self._data_dir, self._target, self._clock = store, data_dir, target, clock
         self._running: threading.Thread | None = None
+        self._failed_at: datetime | None = None
         self.written.connect(self._on_written)
+        self.failed.connect(self._on_failed)
 
     @property
     def target(self) -> Path:
@@ -45,6 +50,8 @@ class BackupRunner(QObject):
         if self._running is not None and self._running.is_alive():
             return False
         now = self._clock.now()
+        if not after_session and self._failed_at and now - self._failed_at < RETRY_AFTER_FAILURE:
+            return False  # e.g. the backup drive is not plugged in: ask again later, not hourly
         if not backup.due(self._target, now, after_session):
             return False
         self._running = threading.Thread(
@@ -70,7 +77,11 @@ class BackupRunner(QObject):
             return
         self.written.emit(result)
 
+    def _on_failed(self, _message: str) -> None:
+        self._failed_at = self._clock.now()
+
     def _on_written(self, result: backup.BackupResult) -> None:
+        self._failed_at = None
         log.info("backup written: %s", result.path.name)
         try:
             backup.record(self._store, result)

@@ -57,3 +57,11 @@ def test_a_backup_that_cannot_be_written_is_reported(
     runner.wait()
     assert failed.args is not None
     assert failed.args[0].startswith("Cannot create the backup folder")
+    # The drive is still missing an hour later: no new attempt (and no new message) until
+    # RETRY_AFTER_FAILURE has passed, except after a session.
+    clock.advance(3600)
+    assert runner.start(after_session=False) is False
+    clock.advance(6 * 3600)
+    with qtbot.waitSignal(runner.failed, timeout=30_000):
+        assert runner.start(after_session=False)
+    runner.wait()
