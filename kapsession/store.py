@@ -482,15 +482,23 @@ def _connect_readonly(file: Path) -> sqlite3.Connection:
 
     uri = "file:" + quote(str(file.resolve()))
     try:
-        conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return _probe(sqlite3.connect(uri + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000))
     except sqlite3.OperationalError:
         wal = file.with_name(file.name + "-wal")
         if wal.exists() and wal.stat().st_size > 0:
             raise
-        conn = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True)
+        return _probe(sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True))
+
+
+def _probe(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Read the schema once (this is where a locked, missing or foreign file fails), closing
+    the connection at once if it does: a leaked handle keeps a mount busy."""
+    try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
