@@ -28,7 +28,7 @@ from kapsession.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 20
-NOTES = 1500
+NOTES = 1000
 FUSE_S = 60.0
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -132,7 +132,7 @@ def test_sigkill_during_backup_never_harms_the_source_or_leaves_a_half_backup(
         )
 
 
-RESTORE_KILLS = 12
+RESTORE_KILLS = 10
 
 
 def _notes(db: Path) -> list[str]:
