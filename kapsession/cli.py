@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import math
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import export_json, paths
+from . import export_json, hygiene, paths
 from .clock import SystemClock
 from .errors import KapsessionError
 from .store import SessionRecord, Store, parse_iso
@@ -70,6 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("sessions", parents=[common], help="list sessions")
+    verify = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="check the database's integrity and its audit trail; exit 1 if anything is broken",
+    )
+    verify.add_argument(
+        "path", nargs="?", metavar="PATH", help="a backup file or data folder (default: --data-dir)"
+    )
+    backup = sub.add_parser(
+        "backup", parents=[common], help="write a verified backup of the database"
+    )
+    backup.add_argument(
+        "--to",
+        metavar="DIR",
+        help=f"backup folder (default: ${paths.BACKUP_ENV_VAR} or 'backups' in the data folder)",
+    )
+    restore = sub.add_parser(
+        "restore", parents=[common], help="put a backup in place of the data folder's database"
+    )
+    restore.add_argument("backup", metavar="BACKUP", help="a kapsession-*.sqlite3 backup file")
+    restore.add_argument(
+        "--yes", action="store_true", help="replace an existing database (kept aside, not deleted)"
+    )
     export = sub.add_parser("export", parents=[common], help="export a session")
     export.add_argument("--session", default="latest", metavar="ID|latest")
     export.add_argument("--format", required=True, choices=FORMATS)
@@ -131,6 +155,7 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    hygiene.private_umask()
     args = parse_args(argv)
     if not args.command:
         print("kapsession: the app is opened by the kapsession program (ui.app).", file=sys.stderr)
@@ -138,8 +163,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(args)
 
 
+EXIT_BROKEN = 1
+EXIT_ALREADY_OPEN = 3
+
+
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    hygiene.install_excepthook()
+    if args.command == "verify":
+        return _verify(Path(args.path) if args.path else data_dir_of(args), out)
+    if args.command == "backup":
+        return _backup(args, out)
+    if args.command == "restore":
+        return _restore(args, out)
     if args.command == "playlist":
         try:
             if args.playlist_command == "import":
@@ -167,6 +203,91 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     finally:
         store.close()
+
+
+def _verify(path: Path, out: TextIO) -> int:
+    """0 and one line when whole; 1 and every break, one a line; 2 when there is nothing usable."""
+    from . import audit
+    from . import backup as backup_mod
+
+    try:
+        store = Store.open_readonly(path)
+    except KapsessionError as exc:
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = audit.verify(store.db.conn)
+        if path.is_dir():
+            backups = backup_mod.backup_dir(None, path)
+            problems = backup_mod.cross_check(store.db.conn, backups)
+            report.problems += problems
+    except sqlite3.DatabaseError as exc:
+        print(f"kapsession: {path} is not a readable kapsession database ({exc}).", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    if report.ok:
+        print(f"OK: integrity ok, foreign keys ok, {report.summary()}.", file=out)
+        return 0
+    print(f"BROKEN: {len(report.problems)} problem(s) in {path}", file=out)
+    for problem in report.problems:
+        print(f"  {problem}", file=out)
+    return EXIT_BROKEN
+
+
+def _backup(args: argparse.Namespace, out: TextIO) -> int:
+    from . import backup as backup_mod
+
+    folder = data_dir_of(args)
+    target = backup_mod.backup_dir(args.to, folder)
+    try:
+        result = backup_mod.create(folder, target, SystemClock().now())
+        store = Store.open(folder, create=False)
+        try:
+            backup_mod.record(store, result)
+        finally:
+            store.close()
+    except KapsessionError as exc:
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    v = result.verified
+    print(
+        f"Backup written and verified: {result.path} ({v.entries} audit entries, {v.rows} rows)",
+        file=out,
+    )
+    for path in result.pruned:
+        print(f"Removed by the retention rule: {path.name}", file=out)
+    if v.problems:
+        print(f"The record itself has {len(v.problems)} audit problem(s):", file=out)
+        for problem in v.problems:
+            print(f"  {problem}", file=out)
+        return EXIT_BROKEN
+    return 0
+
+
+def _restore(args: argparse.Namespace, out: TextIO) -> int:
+    from . import backup as backup_mod
+    from .errors import AlreadyOpenError
+
+    try:
+        result = backup_mod.restore(
+            Path(args.backup), data_dir_of(args), SystemClock().now(), replace=args.yes
+        )
+    except AlreadyOpenError:
+        print(
+            "kapsession: kapsession is open on this data folder; close it before restoring.",
+            file=sys.stderr,
+        )
+        return EXIT_ALREADY_OPEN
+    except KapsessionError as exc:
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"Restored {result.restored_from.name} ({result.verified.entries} audit entries).", file=out
+    )
+    if result.replaced is not None:
+        print(f"The replaced database was kept as {result.replaced}", file=out)
+    return 0
 
 
 def _local(text: str | None) -> str:
@@ -222,6 +343,7 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         write_atomically(Path(args.output), text)
     else:
         out.write(text)
+    store.audit("export", "sessions", target_id=record.id, detail=args.format)
     return 0
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kapsession import cli
+from kapsession import cli, hygiene
 from kapsession.arc import available_arcs
 from kapsession.audio import PLAYLISTS, REHEARSAL_ARC, CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
@@ -26,6 +26,7 @@ from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
 
 if TYPE_CHECKING:
+    from .backup_runner import BackupRunner
     from .main_window import MainWindow
     from .music import MusicController
 
@@ -35,6 +36,7 @@ EXIT_ALREADY_OPEN = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    hygiene.private_umask()
     args = cli.parse_args(argv)
     if args.command:
         return cli.run_command(args)
@@ -49,10 +51,10 @@ def clock_for(record: SessionRecord | None) -> Clock:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    # Messages in logs name what failed, never what was written (no clinical text).
-    logging.basicConfig(
-        level=logging.WARNING, format="kapsession %(levelname)s %(name)s: %(message)s"
-    )
+    # Messages in logs name what failed, never what was written (no clinical text); uncaught
+    # exceptions are logged by type and place only.
+    hygiene.setup_logging(None)
+    hygiene.install_excepthook()
     from PySide6.QtWidgets import QApplication
 
     from . import messages, theme
@@ -75,6 +77,7 @@ def run_gui(args: argparse.Namespace) -> int:
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
         return messages.fatal(str(exc), cli.EXIT_USAGE, show=not args.smoke)
+    hygiene.setup_logging(folder)  # the rotating log in the (now private) data folder
 
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
@@ -150,6 +153,8 @@ def run_gui(args: argparse.Namespace) -> int:
     except KapsessionError as exc:
         messages.error(window, str(exc))
     _close_on_termination(window)
+    if not args.smoke:
+        _backups(window, store, folder)
     window.show()
     if args.smoke:
         return messages.exit_after_first_paint(app, window)
@@ -157,6 +162,47 @@ def run_gui(args: argparse.Namespace) -> int:
     store.close()
     lock.release()
     return code
+
+
+# Hourly look: a backup is written when the newest is a day old (and after every session).
+BACKUP_CHECK_MS = 60 * 60 * 1000
+FIRST_BACKUP_CHECK_MS = 30 * 1000
+
+
+def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
+    """Automatic backups to the folder the clinic chose (QSettings backup/folder, else
+    $KAPSESSION_BACKUP_DIR, else `backups` in the data folder). Never during a live session."""
+    from PySide6.QtCore import QSettings, QTimer
+
+    from kapsession import backup
+
+    from . import messages
+    from .backup_runner import BackupRunner
+
+    chosen = QSettings().value("backup/folder")
+    target = backup.backup_dir(chosen if isinstance(chosen, str) else None, folder)
+    runner = BackupRunner(store, folder, target, SystemClock(), window)
+    runner.failed.connect(lambda text: messages.error(window, text))
+
+    def on_written(result: backup.BackupResult) -> None:
+        if window.live_view is None and not result.verified.problems:
+            shown = window.home.form_status.text()
+            window.home.form_status.setText(f"{shown} Backup written and verified.".strip())
+
+    runner.written.connect(on_written)
+    window.session_ended.connect(lambda: runner.start(after_session=True))
+
+    def daily() -> None:
+        if window.live_view is None:
+            runner.start(after_session=False)
+
+    timer = QTimer(window)
+    timer.setInterval(BACKUP_CHECK_MS)
+    timer.timeout.connect(daily)
+    timer.start()
+    QTimer.singleShot(FIRST_BACKUP_CHECK_MS, window, daily)
+    _kept_alive.extend((runner, timer))
+    return runner
 
 
 _kept_alive: list[object] = []  # the signal sockets and their notifier live as long as the app

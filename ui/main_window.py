@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
@@ -28,6 +28,8 @@ log = logging.getLogger("kapsession.ui.main")
 
 
 class MainWindow(QMainWindow):
+    session_ended = Signal()  # after a session's end was saved and the home screen is back
+
     def __init__(
         self,
         service: SessionService,
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self._drop_live()
         self.home.refresh()
         self.home.form_status.setText(f"Session #{record.id} ended and saved.")
+        self.session_ended.emit()
 
     def _drop_live(self) -> None:
         if self.live_view is not None:
