@@ -230,7 +230,7 @@ def _booster(fields: dict[str, object]) -> dict[str, Any]:
     return data
 
 
-def validate_quick_event(kind: str, **fields: object) -> tuple[str, dict[str, Any]]:
+def validate_quick_event(kind: str, /, **fields: object) -> tuple[str, dict[str, Any]]:
     """``(kind, data)`` for a quick event, or InvalidEntry naming the event.
 
     - ``booster_dose``: ``mg`` (required, > 0 and <= 1000), ``route`` (one of schema.ROUTES),

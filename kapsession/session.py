@@ -446,7 +446,7 @@ class LiveSession:
                 data["check"] = spec.key
         return data
 
-    def quick_event(self, kind: str, **fields: object) -> Event:
+    def quick_event(self, kind: str, /, **fields: object) -> Event:
         event_kind, data = validate_quick_event(kind, **fields)
         return self._append(event_kind, data)
 
