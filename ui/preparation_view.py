@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -39,6 +39,8 @@ from kapsession.store import Event, Store
 
 from . import theme
 from .record_dialog import RecordDialog, saved_on
+
+CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 class PreparationDialog(RecordDialog):
@@ -315,16 +317,10 @@ class GroundingPanel(QDialog):
         close.setAutoDefault(False)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        for keys, slot in (
-            ("Space", lambda: self.move(1)),
-            ("Right", lambda: self.move(1)),
-            ("Down", lambda: self.move(1)),
-            ("Left", lambda: self.move(-1)),
-            ("Up", lambda: self.move(-1)),
-            ("Ctrl+Return", self.accept),
-            ("Ctrl+Enter", self.accept),
-        ):
-            QShortcut(QKeySequence(keys), self).activated.connect(slot)
+        for button in (done, close):
+            # The keys belong to the script: Space must never press a button by accident.
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 22, 28, 18)
         layout.addWidget(title)
@@ -337,6 +333,18 @@ class GroundingPanel(QDialog):
         layout.addLayout(bottom)
         self.resize(860, 620)
         self._render()
+        self.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods & CTRL:
+            self.accept()
+        elif key in (Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_Down) and not mods & CTRL:
+            self.move(1)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Backspace):
+            self.move(-1)
+        else:
+            super().keyPressEvent(event)
 
     def move(self, by: int) -> None:
         self.step = max(0, min(len(self.exercise.steps) - 1, self.step + by))
