@@ -41,6 +41,9 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+C", "Soft chime when a check comes due: on / off (off by default)"),
     ("Ctrl+Shift+E", "End the session: discharge check, ride home, time ready…"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
+    ("Alt+P", "Home: prepare the selected session (intention, screening, consent, grounding)"),
+    ("Alt+W", "Home: the integration worksheet of the selected session"),
+    ("Ctrl+S", "Preparation / worksheet: save a new version (Esc closes, asking if unsaved)"),
     ("F1", "This list of shortcuts"),
 )
 

@@ -7,9 +7,11 @@ import sqlite3
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -27,10 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.errors import KapsessionError
+from kapsession.preparation import readiness, session_readiness
 from kapsession.schema import ROUTES
 from kapsession.session import LiveSession, SessionPlan, SessionService, validate_plan
 from kapsession.store import SessionRecord, parse_iso
 
+from .dialogs import ShortcutsDialog
 from .format import minutes_seconds
 
 log = logging.getLogger("kapsession.ui.home")
@@ -150,6 +154,7 @@ class HomeView(QWidget):
         self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
+        self._build_preparation_actions(list_buttons)
         list_buttons.addStretch(1)
         list_buttons.addWidget(self.rehearsal_button)
 
@@ -228,7 +233,7 @@ class HomeView(QWidget):
     def _on_dose_now(self) -> None:
         def dose() -> None:
             plan = validate_plan(self._plan_from_form())  # a clear message before any question
-            if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route):
+            if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route, readiness(None)):
                 return
             record = self.service.plan(plan)
             live = self.service.give_dose(record.id)
@@ -243,18 +248,26 @@ class HomeView(QWidget):
             return
 
         def start() -> None:
-            if not self._confirm_dose(record.client_code, record.dose_mg, record.route):
+            still_open = session_readiness(self.service.store, record.id)
+            if not self._confirm_dose(record.client_code, record.dose_mg, record.route, still_open):
                 return
             live: LiveSession = self.service.give_dose(record.id)
             self.dose_given.emit(live)
 
         self._guarded(start)
 
-    def _confirm_dose(self, code: str, mg: float, route: str) -> bool:
+    def _confirm_dose(self, code: str, mg: float, route: str, still_open: list[str]) -> bool:
+        # Unconfirmed screening warns but never blocks: the therapist may know more.
+        warning = (
+            "Not confirmed in the preparation: " + "; ".join(still_open) + ". "
+            "Choose No, then Prepare… (Alt+P), to complete it.\n\n"
+            if still_open
+            else ""
+        )
         return self._confirm(
             "Give dose now?",
             f"Start the dose clock for {code}: {mg:g} mg {route}, given now?\n\n"
-            "Press this at the moment the medicine is given.",
+            f"{warning}Press this at the moment the medicine is given.",
         )
 
     def _selected(self) -> SessionRecord | None:
@@ -266,6 +279,71 @@ class HomeView(QWidget):
     def _on_selection(self) -> None:
         record = self._selected()
         self.start_selected.setEnabled(record is not None and record.state == "planned")
+        self._enable_preparation_actions(record)
+
+    # --- preparation and the integration worksheet ---------------------------------------
+    def _build_preparation_actions(self, row: QHBoxLayout) -> None:
+        self.prepare_button = QPushButton("Prepare…  Alt+P")
+        self.prepare_button.setToolTip(
+            "Intention, screening and consent, set and setting, grounding (planned sessions)"
+        )
+        self.prepare_button.clicked.connect(self._on_prepare)
+        self.worksheet_button = QPushButton("Worksheet…  Alt+W")
+        self.worksheet_button.setToolTip("The integration worksheet (sessions given their dose)")
+        self.worksheet_button.clicked.connect(self._on_worksheet)
+        row.addWidget(self.prepare_button)
+        row.addWidget(self.worksheet_button)
+        for keys, slot in (
+            ("Alt+P", self._on_prepare),
+            ("Alt+W", self._on_worksheet),
+            ("F1", self._on_shortcuts),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    def _enable_preparation_actions(self, record: SessionRecord | None) -> None:
+        state = record.state if record is not None else None
+        self.prepare_button.setEnabled(state in ("planned", "running"))
+        self.worksheet_button.setEnabled(state in ("running", "ended"))
+
+    def _on_prepare(self) -> None:
+        record = self._selected()
+        if record is None or record.state not in ("planned", "running"):
+            self._say("Select a planned session in the list to prepare it.", error=True)
+            return
+        from .preparation_view import PreparationDialog
+
+        self._open_record_dialog(PreparationDialog, record.id)
+
+    def _on_worksheet(self) -> None:
+        record = self._selected()
+        if record is None or record.state == "planned":
+            self._say("Select a session that was given its dose to open its worksheet.", True)
+            return
+        from .worksheet_view import WorksheetDialog
+
+        self._open_record_dialog(WorksheetDialog, record.id)
+
+    def _open_record_dialog(self, kind: Callable[..., QDialog], session_id: int) -> None:
+        service = self.service
+        dialog = kind(
+            service.store,
+            session_id,
+            service.clock,
+            service.tz,
+            service.author,
+            confirm=self._confirm,
+            parent=self,
+        )
+        dialog.exec()
+        dialog.deleteLater()  # parented to the home screen: would otherwise live as long
+        self.table.setFocus()
+
+    def _on_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def _clear_form(self) -> None:
         self.display_name.clear()

@@ -11,7 +11,14 @@ from PySide6.QtWidgets import QApplication
 from qthelpers import ModalDriver, committed, show_active
 
 from kapsession.clock import FakeClock
-from kapsession.preparation import GROUNDING, current_preparation, preparation_history
+from kapsession.preparation import (
+    GROUNDING,
+    Preparation,
+    Screening,
+    current_preparation,
+    preparation_history,
+    save_preparation,
+)
 from kapsession.session import SessionPlan, SessionService
 from kapsession.store import Event, Store
 from ui.preparation_view import GroundingPanel, PreparationDialog
@@ -208,3 +215,55 @@ def test_after_the_dose_a_new_version_carries_the_time_since_dose(
     assert event.t == pytest.approx(75.0)
     assert store.session(planned).intention == "to rest", "the dosed plan is on the record"
     live.close()
+
+
+# --- from the home screen --------------------------------------------------------------------
+
+
+def test_home_prepare_opens_for_the_selected_planned_session_and_the_dose_question_warns(
+    qtbot, make_window, store: Store, planned: int, modal: ModalDriver
+):
+    answers = Answers(False)
+    window = make_window(confirm=answers)
+    home = window.home
+    home.table.selectRow(0)
+    assert home.prepare_button.isEnabled() and not home.worksheet_button.isEnabled()
+
+    def prepare(dialog) -> None:
+        assert isinstance(dialog, PreparationDialog) and dialog.session_id == planned
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)  # shortcuts need it
+        for name in ("medical_oversight", "contraindications_confirmed", "consent_signed"):
+            dialog.screening[name].setChecked(True)
+        dialog.prescriber.setText("Dr. Synthetic")
+        qtbot.keyClick(dialog.intention, Qt.Key.Key_S, CTRL)
+        assert dialog.status.text().startswith("Saved ")
+        qtbot.keyClick(dialog.intention, Qt.Key.Key_Escape)
+
+    modal.next(prepare)
+    qtbot.keyClick(home.table, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    modal.check()
+    assert len(preparation_history(store, planned)) == 1
+    assert answers.asked == [], "a saved preparation closes without a question"
+
+    home.table.selectRow(0)
+    qtbot.mouseClick(home.start_selected, Qt.MouseButton.LeftButton)
+
+    (title, text) = answers.asked[-1]
+    assert title == "Give dose now?"
+    assert "Not confirmed in the preparation: no ride home arranged; fasting not confirmed." in text
+    assert "Prepare… (Alt+P)" in text
+    assert store.session(planned).state == "planned", "declined: nothing started"
+
+
+def test_the_dose_question_for_a_fully_prepared_session_has_no_warning(
+    qtbot, make_window, service: SessionService, store: Store, planned: int
+):
+    screening = Screening(True, "Dr. Synthetic", True, True, True, True)
+    prep = Preparation(intention="to rest", screening=screening)
+    save_preparation(store, planned, prep, service.clock.now(), service.tz, service.author)
+    answers = Answers(False)
+    window = make_window(confirm=answers)
+    window.home.table.selectRow(0)
+    qtbot.mouseClick(window.home.start_selected, Qt.MouseButton.LeftButton)
+    (_title, text) = answers.asked[-1]
+    assert "Not confirmed" not in text

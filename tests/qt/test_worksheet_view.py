@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit
 from qthelpers import ModalDriver, committed, show_active
 
 from kapsession.clock import FakeClock
@@ -223,3 +223,47 @@ def test_a_session_without_tagged_notes_opens_empty_and_says_why(
     _ws, event = current_worksheet(service.store, live.record.id) or (None, None)
     assert event is not None and event.t == pytest.approx(30.0), "during the session: T+"
     live.close()
+
+
+# --- from the home screen --------------------------------------------------------------------
+
+
+def test_home_worksheet_opens_for_a_dosed_session_only(
+    qtbot, make_window, service: SessionService, store: Store, ended: int, modal: ModalDriver
+):
+    service.plan(SessionPlan("C-034", "KAP sublingual", "sublingual", 150.0, 60, ""))
+    window = make_window(confirm=Answers(True))
+    home = window.home
+    home.table.selectRow(0)  # newest first: the planned one
+    assert not home.worksheet_button.isEnabled()
+    qtbot.keyClick(home.table, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    assert "given its dose" in home.form_status.text()
+
+    home.table.selectRow(1)
+    assert home.worksheet_button.isEnabled() and not home.prepare_button.isEnabled()
+
+    def fill_in(dialog) -> None:
+        assert isinstance(dialog, WorksheetDialog) and dialog.session_id == ended
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)  # shortcuts need it
+        type_into(qtbot, dialog.answers["next_step"], "Ten minutes outside")
+        qtbot.keyClick(dialog.answers["next_step"], Qt.Key.Key_S, CTRL)
+        qtbot.keyClick(dialog.answers["next_step"], Qt.Key.Key_Escape)
+
+    modal.next(fill_in)
+    qtbot.keyClick(home.table, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    modal.check()
+    ws, _event = current_worksheet(store, ended) or (None, None)
+    assert ws is not None and ws.answer("next_step") == "Ten minutes outside"
+
+
+def test_f1_on_home_lists_the_new_shortcuts(qtbot, make_window, modal: ModalDriver):
+    window = make_window(confirm=Answers(True))
+
+    def look(dialog) -> None:
+        texts = [w.text() for w in dialog.findChildren(QLabel)]
+        assert "Alt+P" in texts and "Alt+W" in texts and "Ctrl+S" in texts
+        dialog.reject()
+
+    modal.next(look)
+    qtbot.keyClick(window.home.table, Qt.Key.Key_F1)
+    modal.check()
