@@ -154,13 +154,13 @@ class HomeView(QWidget):
         self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
-        self._build_preparation_actions(list_buttons)
         list_buttons.addStretch(1)
         list_buttons.addWidget(self.rehearsal_button)
 
         list_box = QGroupBox("Sessions")
         list_layout = QVBoxLayout(list_box)
         list_layout.addWidget(self.table)
+        list_layout.addLayout(self._build_preparation_actions())
         list_layout.addLayout(list_buttons)
 
         body = QHBoxLayout()
@@ -282,7 +282,8 @@ class HomeView(QWidget):
         self._enable_preparation_actions(record)
 
     # --- preparation and the integration worksheet ---------------------------------------
-    def _build_preparation_actions(self, row: QHBoxLayout) -> None:
+    def _build_preparation_actions(self) -> QHBoxLayout:
+        """A row of its own: the session list's other buttons already fill its width."""
         self.prepare_button = QPushButton("Prepare…  Alt+P")
         self.prepare_button.setToolTip(
             "Intention, screening and consent, set and setting, grounding (planned sessions)"
@@ -291,8 +292,10 @@ class HomeView(QWidget):
         self.worksheet_button = QPushButton("Worksheet…  Alt+W")
         self.worksheet_button.setToolTip("The integration worksheet (sessions given their dose)")
         self.worksheet_button.clicked.connect(self._on_worksheet)
+        row = QHBoxLayout()
         row.addWidget(self.prepare_button)
         row.addWidget(self.worksheet_button)
+        row.addStretch(1)
         for keys, slot in (
             ("Alt+P", self._on_prepare),
             ("Alt+W", self._on_worksheet),
@@ -301,6 +304,7 @@ class HomeView(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+        return row
 
     def _enable_preparation_actions(self, record: SessionRecord | None) -> None:
         state = record.state if record is not None else None

@@ -68,6 +68,9 @@ class PreparationDialog(RecordDialog):
         else:
             self._last, self._version = current
         self._build()
+        self.header.setText(
+            f"Preparation for {record.client_code} · session #{record.id} ({record.state})"
+        )
         self._show(self._last)
         self._on_changed()
         self.intention.setFocus()
@@ -95,6 +98,8 @@ class PreparationDialog(RecordDialog):
         return box
 
     def _build(self) -> None:
+        self.header = QLabel()
+        self.header.setStyleSheet("font-size: 15pt; font-weight: bold;")
         self.intention = self._text(
             "Intention", "What the client wants to bring into the session, in their own words"
         )
@@ -184,9 +189,10 @@ class PreparationDialog(RecordDialog):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 16)
+        layout.addWidget(self.header)
         layout.addLayout(columns, 1)
         layout.addLayout(footer)
-        self.resize(1120, 760)
+        self.resize(1120, 720)
 
     # --- values ----------------------------------------------------------------------------
     def _show(self, prep: Preparation) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -188,6 +189,8 @@ class WorksheetDialog(RecordDialog):
     def _show(self, ws: Worksheet) -> None:
         for key in ANSWER_KEYS:
             self.answers[key].setPlainText(ws.answer(key))
+            # Typing adds to what is there (the notes' lines), never in front of it.
+            self.answers[key].moveCursor(QTextCursor.MoveOperation.End)
             self.share[key].setChecked(key in ws.shared)
         self.follow_up.setPlainText("\n".join(ws.follow_up))
         self._from_notes = ws.from_notes
