@@ -14,6 +14,12 @@ _BAD_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def without_controls(text: str) -> str:
+    """Text copied from elsewhere (e.g. a note into the worksheet) minus the invisible control
+    characters a form would refuse."""
+    return _BAD_IN_TEXT.sub("", text)
+
+
 def clean_text(value: object, field: str, limit: int) -> str:
     """Multi-line free text, possibly empty: stripped at both ends, otherwise kept intact."""
     text = _checked(value, field, limit)

@@ -6,6 +6,7 @@ Every save is a whole new ``worksheet`` entry (the newest is current; each later
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,7 @@ from typing import Any
 from .errors import InvalidEntry, StateError
 from .session import current_notes
 from .store import Event, Store
-from .textcheck import clean_line, clean_text
+from .textcheck import clean_line, clean_text, without_controls
 
 KIND = "worksheet"
 
@@ -42,6 +43,11 @@ _EXPERIENCE_TAGS: tuple[tuple[str, str], ...] = (
     ("body", "Body"),
     ("emotion", "Emotion"),
 )
+
+# A note for integration that starts "follow-up:" / "todo:" is a task for the therapist; one that
+# starts "next step:" is the client's own next step. Anything else is about what it means.
+_FOLLOW_UP = re.compile(r"(?:follow[ -]?up|to[ -]?do)\s*[:–-]\s*", re.IGNORECASE)
+_NEXT_STEP = re.compile(r"next[ -]step\s*[:–-]\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -134,30 +140,51 @@ def _line(t: float | None, label: str, text: str) -> str:
     return f"{lead}{label}: {body}" if label else f"{lead}{body}"
 
 
+def _fits_follow_up(text: str) -> bool:
+    try:
+        return bool(clean_line(text, "Follow-up item", MAX_FOLLOW_UP_CHARS))
+    except InvalidEntry:
+        return False
+
+
 def prefill(events: Sequence[Event]) -> Worksheet:
     """A first draft from the session's notes, as last amended: quotes, images, body and emotion
     notes under what was experienced; insights under insight; notes flagged only "for
-    integration" under what it means. Each note goes to one question, with its T+mm:ss."""
+    integration" under what it means, or, when they start "next step:", under the next step, and
+    when they start "follow-up:" or "todo:" (one line), as a follow-up item. Each note goes to one
+    place, with its T+mm:ss."""
     gathered: dict[str, list[str]] = {key: [] for key in ANSWER_KEYS}
+    follow_up: list[str] = []
     used: list[int] = []
     for note, amendment in current_notes(list(events)):
         latest = amendment if amendment is not None else note
-        text = latest.data.get("text")
+        raw = latest.data.get("text")
         tags = _list(latest.data.get("tags"))
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(raw, str) or not raw.strip():
             continue
+        text = without_controls(raw)
         experience = [label for tag, label in _EXPERIENCE_TAGS if tag in tags]
         if "insight" in tags:
             gathered["insight"].append(_line(note.t, "", text))
         elif experience:
             gathered["experienced"].append(_line(note.t, " · ".join(experience), text))
         elif "integration" in tags:
-            gathered["meaning"].append(_line(note.t, "", text))
+            text = text.strip()
+            task = _FOLLOW_UP.match(text)
+            step = _NEXT_STEP.match(text)
+            rest = text[task.end() :] if task else ""
+            if task and _fits_follow_up(rest) and len(follow_up) < MAX_FOLLOW_UP_ITEMS:
+                follow_up.append(rest)
+            elif step and text[step.end() :]:
+                gathered["next_step"].append(_line(note.t, "", text[step.end() :]))
+            else:
+                gathered["meaning"].append(_line(note.t, "", text))
         else:
             continue
         used.append(note.seq)
     return Worksheet(
         answers={key: "\n".join(lines) for key, lines in gathered.items() if lines},
+        follow_up=tuple(follow_up),
         from_notes=tuple(used),
     )
 

@@ -233,7 +233,8 @@ class HomeView(QWidget):
     def _on_dose_now(self) -> None:
         def dose() -> None:
             plan = validate_plan(self._plan_from_form())  # a clear message before any question
-            if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route, readiness(None)):
+            still_open = readiness(None)
+            if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route, still_open, False):
                 return
             record = self.service.plan(plan)
             live = self.service.give_dose(record.id)
@@ -249,18 +250,26 @@ class HomeView(QWidget):
 
         def start() -> None:
             still_open = session_readiness(self.service.store, record.id)
-            if not self._confirm_dose(record.client_code, record.dose_mg, record.route, still_open):
+            if not self._confirm_dose(
+                record.client_code, record.dose_mg, record.route, still_open, True
+            ):
                 return
             live: LiveSession = self.service.give_dose(record.id)
             self.dose_given.emit(live)
 
         self._guarded(start)
 
-    def _confirm_dose(self, code: str, mg: float, route: str, still_open: list[str]) -> bool:
+    def _confirm_dose(
+        self, code: str, mg: float, route: str, still_open: list[str], planned: bool
+    ) -> bool:
         # Unconfirmed screening warns but never blocks: the therapist may know more.
+        how = (
+            "Choose No, then Prepare… (Alt+P), to complete it."
+            if planned
+            else "To prepare first, choose No, plan the session, then Prepare… (Alt+P)."
+        )
         warning = (
-            "Not confirmed in the preparation: " + "; ".join(still_open) + ". "
-            "Choose No, then Prepare… (Alt+P), to complete it.\n\n"
+            "Not confirmed in the preparation: " + "; ".join(still_open) + f". {how}\n\n"
             if still_open
             else ""
         )
@@ -308,12 +317,13 @@ class HomeView(QWidget):
 
     def _enable_preparation_actions(self, record: SessionRecord | None) -> None:
         state = record.state if record is not None else None
-        self.prepare_button.setEnabled(state in ("planned", "running"))
+        # A running session is on the live screen, which has its own way in.
+        self.prepare_button.setEnabled(state == "planned")
         self.worksheet_button.setEnabled(state in ("running", "ended"))
 
     def _on_prepare(self) -> None:
         record = self._selected()
-        if record is None or record.state not in ("planned", "running"):
+        if record is None or record.state != "planned":
             self._say("Select a planned session in the list to prepare it.", error=True)
             return
         from .preparation_view import PreparationDialog

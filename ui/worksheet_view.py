@@ -75,6 +75,7 @@ class WorksheetDialog(RecordDialog):
             shown = prefill(events)
         self._build(record.client_code, record.dose_at)
         self._show(shown)
+        self._opened = self._value()  # the draft as proposed: closing it untouched asks nothing
         self._show_sources(events, shown.from_notes)
         self._show_history()
         self.answers["experienced"].setFocus()
@@ -257,9 +258,9 @@ class WorksheetDialog(RecordDialog):
 
     def edited(self) -> bool:
         if not self._history:
-            # An unsaved draft from the notes is worth keeping: closing asks when there is any.
-            value = self._value()
-            return any(value.answers.values()) or bool(value.follow_up or value.shared)
+            # The draft from the notes comes back whenever the dialog opens; only what the
+            # therapist added to it would be lost.
+            return self._value() != self._opened
         return self._value() != self._saved()
 
     def save(self) -> bool:

@@ -267,3 +267,17 @@ def test_the_dose_question_for_a_fully_prepared_session_has_no_warning(
     qtbot.mouseClick(window.home.start_selected, Qt.MouseButton.LeftButton)
     (_title, text) = answers.asked[-1]
     assert "Not confirmed" not in text
+
+
+def test_give_dose_now_from_the_form_says_no_preparation_was_recorded(
+    qtbot, make_window, store: Store
+):
+    answers = Answers(False)
+    window = make_window(confirm=answers)
+    window.home.client_code.setEditText("C-035")
+    window.home.dose.setValue(150.0)
+    qtbot.mouseClick(window.home.dose_button, Qt.MouseButton.LeftButton)
+    (_title, text) = answers.asked[-1]
+    assert "Not confirmed in the preparation: no preparation recorded" in text
+    assert "plan the session, then Prepare… (Alt+P)" in text
+    assert store.sessions() == []

@@ -193,15 +193,26 @@ def test_an_overlong_follow_up_item_is_refused_naming_it(
     assert committed(store, "worksheet") == []
 
 
-def test_closing_an_unsaved_draft_asks_first(qtbot, service: SessionService, ended: int):
+def test_closing_the_untouched_draft_asks_nothing_but_added_words_are_asked_about(
+    qtbot, service: SessionService, store: Store, ended: int
+):
     answers = Answers(False)
     dialog = open_dialog(qtbot, service, ended, answers)
+    qtbot.keyClick(dialog.answers["experienced"], Qt.Key.Key_Escape)
+    assert answers.asked == [] and not dialog.isVisible(), "the draft comes back from the notes"
+
+    dialog = open_dialog(qtbot, service, ended, answers)
+    type_into(qtbot, dialog.answers["experienced"], " and warmth")
+    assert dialog.answers["experienced"].toPlainText().endswith("holding me” and warmth"), (
+        "typing adds after the notes' lines"
+    )
     qtbot.keyClick(dialog.answers["experienced"], Qt.Key.Key_Escape)
     assert [t for t, _ in answers.asked] == ["Discard changes?"]
     assert dialog.isVisible()
     answers.answer = True
     qtbot.keyClick(dialog.answers["experienced"], Qt.Key.Key_Escape)
     assert not dialog.isVisible()
+    assert committed(store, "worksheet") == []
 
 
 def test_a_session_without_tagged_notes_opens_empty_and_says_why(

@@ -243,11 +243,6 @@ def test_the_grounding_exercises_are_short_scripts_to_read_aloud():
         assert all(20 <= len(step) <= 240 for step in exercise.steps)
 
 
-CONTROL_FREE = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60
-)
-
-
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

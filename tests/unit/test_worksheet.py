@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry, StateError
 from kapsession.export_json import timeline
+from kapsession.notes import TAG_NAMES
 from kapsession.paths import DB_NAME
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import Store, connect
@@ -54,6 +55,12 @@ def ended(file_service: SessionService, clock: FakeClock, make_plan: PlanFactory
     untag = live.add_note("e: restless")
     clock.advance(3600)
     live.add_note("qf: I'm allowed to rest")  # T+1:07:05
+    clock.advance(10)
+    live.add_note("f: follow-up: send the breathing recording")
+    clock.advance(10)
+    live.add_note("f: Next step - ten minutes outside each morning")  # T+1:07:25
+    clock.advance(10)
+    live.add_note("f: todo: two\nlines")  # T+1:07:35: not one line, so about meaning
     clock.advance(30)
     live.amend_note(typo.seq, "call my sister this week", ["integration"], "typo")
     live.amend_note(untag.seq, "restless (fidgeting)", [], "not an emotion, a movement")
@@ -75,11 +82,13 @@ def test_prefill_puts_each_tagged_note_under_its_question_as_last_amended(
         "T+1:07:05  Quote: “I'm allowed to rest”",
     ]
     assert ws.answer("insight") == "T+04:05  it was never mine to carry alone"
-    assert ws.answer("meaning") == "T+05:05  call my sister this week"
-    assert ws.answer("different") == "" and ws.answer("next_step") == ""
+    assert ws.answer("meaning") == "T+05:05  call my sister this week\nT+1:07:35  todo: two\nlines"
+    assert ws.answer("next_step") == "T+1:07:25  ten minutes outside each morning"
+    assert ws.follow_up == ("send the breathing recording",)
+    assert ws.answer("different") == ""
     notes = [e for e in file_store.events(ended.record.id) if e.kind == "note"]
     used = {n.data["text"].split(":")[0] for n in notes if n.seq in ws.from_notes}
-    assert len(ws.from_notes) == 6
+    assert len(ws.from_notes) == 9
     assert all(n.kind == "note" for n in notes if n.seq in ws.from_notes)
     assert "just a plain observation, not for the worksheet" not in used
     restless = next(n for n in notes if n.data["text"] == "restless")
@@ -249,3 +258,35 @@ def test_any_text_is_saved_intact_or_refused_cleanly(
         assert saved.follow_up == tuple(i.strip() for i in items)
     finally:
         live.end(reason="next example")  # one running session per data folder
+
+
+NOTE_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80
+).filter(lambda s: s.strip())
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    notes=st.lists(
+        st.tuples(NOTE_TEXT, st.lists(st.sampled_from(TAG_NAMES), unique=True)), max_size=6
+    )
+)
+@example(notes=[("bell\x07 and\x1b[31m escape", ["quote"]), ("todo: \x00x", ["integration"])])
+def test_a_draft_from_any_notes_can_be_saved_as_it_is(
+    service: SessionService,
+    store: Store,
+    clock: FakeClock,
+    make_plan: PlanFactory,
+    notes: list[tuple[str, list[str]]],
+):
+    live = service.give_dose(service.plan(make_plan()).id)
+    try:
+        for text, tags in notes:
+            live.add_note(text, tags)
+        draft = prefill(store.events(live.record.id))
+        event = save(store, live.record.id, draft, clock, t=0.0)
+        assert Worksheet.from_data(event.data).from_notes == draft.from_notes
+    finally:
+        live.end(reason="next example")
