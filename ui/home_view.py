@@ -234,7 +234,9 @@ class HomeView(QWidget):
         def dose() -> None:
             plan = validate_plan(self._plan_from_form())  # a clear message before any question
             still_open = readiness(None)
-            if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route, still_open, False):
+            if not self._confirm_dose(
+                plan.client_code, plan.dose_mg, plan.route, still_open, False
+            ):
                 return
             record = self.service.plan(plan)
             live = self.service.give_dose(record.id)

@@ -67,11 +67,13 @@ class PreparationDialog(RecordDialog):
             self._version: Event | None = None
         else:
             self._last, self._version = current
+        self._ready = False  # no "unsaved" message while the form is being filled in
         self._build()
         self.header.setText(
             f"Preparation for {record.client_code} · session #{record.id} ({record.state})"
         )
         self._show(self._last)
+        self._ready = True
         self._on_changed()
         self.intention.setFocus()
 
@@ -256,6 +258,8 @@ class PreparationDialog(RecordDialog):
         self._show_version()
 
     def _on_changed(self) -> None:
+        if self._ready:
+            self._on_edited()
         missing = readiness(self._value())
         if missing:
             self.open_items.setText("Still open: " + "; ".join(missing) + ".")
@@ -312,7 +316,7 @@ class GroundingPanel(QDialog):
         self.script.setTextFormat(Qt.TextFormat.RichText)
         self.script.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.script.setAccessibleName("Script")
-        hint = QLabel("Space or → next step · ← back · Ctrl+Enter done · Esc close")
+        hint = QLabel("Space, Enter or → next step · ← back · Ctrl+Enter done · Esc close")
         hint.setProperty("role", "muted")
         buttons = QDialogButtonBox()
         done = buttons.addButton(
@@ -343,9 +347,11 @@ class GroundingPanel(QDialog):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods & CTRL:
+        enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and mods & CTRL:
             self.accept()
-        elif key in (Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_Down) and not mods & CTRL:
+        elif enter or key in (Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_Down):
+            # Plain Enter reads on; only Ctrl+Enter records the exercise as done.
             self.move(1)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Backspace):
             self.move(-1)

@@ -19,6 +19,7 @@ from . import messages
 
 log = logging.getLogger("kapsession.ui.record")
 
+UNSAVED = "Changes not saved yet: Ctrl+S saves them as a new version."
 NOT_WRITTEN = (
     "Not saved: the database could not be written (is the disk full or read-only?). "
     "Everything you wrote is still here; press Ctrl+S to try again."
@@ -78,20 +79,28 @@ class RecordDialog(QDialog):
         try:
             event = self._write()
         except KapsessionError as exc:
-            self._say(f"Not saved: {exc}", error=True)
+            self._say(f"Not saved: {exc}", "status")
             return False
         except (sqlite3.Error, OSError) as exc:
             # The log names what failed, never what was written.
             log.error("%s not saved: %s", self._what, type(exc).__name__)
-            self._say(NOT_WRITTEN, error=True)
+            self._say(NOT_WRITTEN, "status")
             return False
         self._after_save(event)
-        self._say(f"Saved {saved_at(event)}.")
+        self._say(f"Saved {saved_at(event)}.", "saved")
         self.saved.emit(event)
         return True
 
-    def _say(self, text: str, error: bool = False) -> None:
-        self.status.setProperty("role", "status" if error else "saved")
+    def _on_edited(self) -> None:
+        """Any change after a save (or a failed one) must not leave "Saved" or an old error
+        standing beside words that are not on the record."""
+        if self.edited():
+            self._say(UNSAVED, "muted")
+        elif self.status.text() == UNSAVED:
+            self._say("", "muted")
+
+    def _say(self, text: str, role: str = "saved") -> None:
+        self.status.setProperty("role", role)
         self.status.setText(text)
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)

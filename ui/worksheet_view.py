@@ -76,6 +76,7 @@ class WorksheetDialog(RecordDialog):
         self._build(record.client_code, record.dose_at)
         self._show(shown)
         self._opened = self._value()  # the draft as proposed: closing it untouched asks nothing
+        self._watch_edits()
         self._show_sources(events, shown.from_notes)
         self._show_history()
         self.answers["experienced"].setFocus()
@@ -196,6 +197,12 @@ class WorksheetDialog(RecordDialog):
         self.follow_up.setPlainText("\n".join(ws.follow_up))
         self._from_notes = ws.from_notes
 
+    def _watch_edits(self) -> None:
+        for key in ANSWER_KEYS:
+            self.answers[key].textChanged.connect(self._on_edited)
+            self.share[key].toggled.connect(self._on_edited)
+        self.follow_up.textChanged.connect(self._on_edited)
+
     def _show_sources(self, events: list[Event], seqs: tuple[int, ...]) -> None:
         self.sources.clear()
         wanted = set(seqs)
@@ -265,7 +272,9 @@ class WorksheetDialog(RecordDialog):
 
     def save(self) -> bool:
         if self._history and not self.edited():
-            self._say(f"Nothing changed since version {len(self._history)}; not saved again.")
+            self._say(
+                f"Nothing changed since version {len(self._history)}; not saved again.", "muted"
+            )
             return False
         return super().save()
 

@@ -22,6 +22,7 @@ from kapsession.preparation import (
 from kapsession.session import SessionPlan, SessionService
 from kapsession.store import Event, Store
 from ui.preparation_view import GroundingPanel, PreparationDialog
+from ui.record_dialog import UNSAVED
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -110,8 +111,11 @@ def test_typed_preparation_is_saved_with_ctrl_s_and_shown_again_on_reopening(
     assert not again.screening["ride_home"].isChecked()
     assert again.setting["eyeshades"].isChecked()
     assert again.music.toPlainText() == "no vocals"
+    assert again.status.text() == "", "opening is not an edit"
     type_into(qtbot, again.patterns, "bracing")
+    assert again.status.text() == UNSAVED, "no stale message beside unsaved words"
     qtbot.keyClick(again.patterns, Qt.Key.Key_S, CTRL)
+    assert again.status.text().startswith("Saved ")
     history = preparation_history(store, planned)
     assert [e.amends for _, e in history] == [None, history[0][1].seq]
     assert again.version.text().startswith("Version 2 · ")
@@ -188,8 +192,9 @@ def test_the_grounding_script_steps_with_the_keys_and_done_ticks_the_checklist(
         assert GROUNDING[0].steps[0].split(".")[0] in panel.script.text()
         qtbot.keyClick(panel, Qt.Key.Key_Space)
         qtbot.keyClick(panel, Qt.Key.Key_Right)
+        qtbot.keyClick(panel, Qt.Key.Key_Return)  # plain Enter reads on, never "done"
         qtbot.keyClick(panel, Qt.Key.Key_Left)
-        assert panel.step == 1
+        assert panel.step == 2 and panel.isVisible()
         qtbot.keyClick(panel, Qt.Key.Key_Return, CTRL)
 
     modal.next(read)

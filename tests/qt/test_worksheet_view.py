@@ -15,6 +15,7 @@ from kapsession.clock import FakeClock
 from kapsession.session import SessionPlan, SessionService
 from kapsession.store import Event, Store
 from kapsession.worksheet import current_worksheet, worksheet_history
+from ui.record_dialog import UNSAVED
 from ui.worksheet_view import VersionView, WorksheetDialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -135,6 +136,7 @@ def test_a_second_version_keeps_its_reason_and_the_history_says_what_changed(
     qtbot.keyClick(dialog.answers["different"], Qt.Key.Key_S, CTRL)
     assert dialog.status.text() == "Nothing changed since version 1; not saved again."
     type_into(qtbot, dialog.answers["different"], "Quieter inside")
+    assert dialog.status.text() == UNSAVED
     type_into(qtbot, dialog.reason, "after the integration call")
 
     qtbot.keyClick(dialog.reason, Qt.Key.Key_S, CTRL)
@@ -142,6 +144,7 @@ def test_a_second_version_keeps_its_reason_and_the_history_says_what_changed(
     history = worksheet_history(store, ended)
     assert [e.reason for _, e in history] == [None, "after the integration call"]
     assert history[1][1].amends == history[0][1].seq
+    assert dialog.status.text().startswith("Saved ")
     newest = items(dialog.history)[0]
     assert newest.startswith("Version 2 · ") and "What felt different?" in newest
     assert "reason: after the integration call" in newest
