@@ -70,7 +70,8 @@ class PreparationDialog(RecordDialog):
         self._ready = False  # no "unsaved" message while the form is being filled in
         self._build()
         self.header.setText(
-            f"Preparation for {record.client_code} · session #{record.id} ({record.state})"
+            f"Preparation for {record.client_code} · session #{record.id} ({record.state}"
+            + (", rehearsal)" if record.rehearsal else ")")
         )
         self._show(self._last)
         self._ready = True

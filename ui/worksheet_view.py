@@ -73,7 +73,9 @@ class WorksheetDialog(RecordDialog):
             # Ctrl+S, so closing without saving loses nothing that was on the record.
             self._last = Worksheet()
             shown = prefill(events)
-        self._build(record.client_code, record.dose_at)
+        self._build(
+            record.client_code + (" (rehearsal)" if record.rehearsal else ""), record.dose_at
+        )
         self._show(shown)
         self._opened = self._value()  # the draft as proposed: closing it untouched asks nothing
         self._watch_edits()
