@@ -32,6 +32,7 @@ from kapsession.preparation import (
     Screening,
     Setting,
     current_preparation,
+    preparation_history,
     readiness,
     save_preparation,
 )
@@ -212,12 +213,15 @@ class PreparationDialog(RecordDialog):
         self.grounding_done.setChecked(prep.grounding_done)
         self._show_version()
 
+    def _versions(self) -> int:
+        return len(preparation_history(self.store, self.session_id)) if self._version else 0
+
     def _show_version(self) -> None:
         event = self._version
         if event is None:
             self.version.setText("Not saved yet")
         else:
-            count = sum(1 for e in self.store.events(self.session_id) if e.kind == "preparation")
+            count = self._versions()
             who = f" by {event.author}" if event.author else ""
             self.version.setText(f"Version {count} · {saved_on(event)}{who}")
 

@@ -68,6 +68,10 @@ class RecordDialog(QDialog):
     def _write(self) -> Event:
         raise NotImplementedError
 
+    def _versions(self) -> int:
+        """How many versions are on the record."""
+        raise NotImplementedError
+
     def _after_save(self, event: Event) -> None:
         """Refresh whatever shows the saved version (history, version number)."""
 
@@ -76,6 +80,11 @@ class RecordDialog(QDialog):
         return self._value() != self._saved()
 
     def save(self) -> bool:
+        versions = self._versions()
+        if versions and not self.edited():
+            # A version identical to the last would only add noise to the history.
+            self._say(f"Nothing changed since version {versions}; not saved again.", "muted")
+            return False
         try:
             event = self._write()
         except KapsessionError as exc:

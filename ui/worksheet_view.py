@@ -272,13 +272,8 @@ class WorksheetDialog(RecordDialog):
             return self._value() != self._opened
         return self._value() != self._saved()
 
-    def save(self) -> bool:
-        if self._history and not self.edited():
-            self._say(
-                f"Nothing changed since version {len(self._history)}; not saved again.", "muted"
-            )
-            return False
-        return super().save()
+    def _versions(self) -> int:
+        return len(self._history)
 
     def _write(self) -> Event:
         t = self._elapsed() if self._elapsed is not None else None

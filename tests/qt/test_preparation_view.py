@@ -112,6 +112,9 @@ def test_typed_preparation_is_saved_with_ctrl_s_and_shown_again_on_reopening(
     assert again.setting["eyeshades"].isChecked()
     assert again.music.toPlainText() == "no vocals"
     assert again.status.text() == "", "opening is not an edit"
+    qtbot.keyClick(again.patterns, Qt.Key.Key_S, CTRL)
+    assert again.status.text() == "Nothing changed since version 1; not saved again."
+    assert len(committed(store, "preparation")) == 1
     type_into(qtbot, again.patterns, "bracing")
     assert again.status.text() == UNSAVED, "no stale message beside unsaved words"
     qtbot.keyClick(again.patterns, Qt.Key.Key_S, CTRL)
