@@ -36,6 +36,8 @@ from kapsession.store import SessionRecord, parse_iso
 
 from .dialogs import ShortcutsDialog
 from .format import minutes_seconds
+from .preparation_view import PreparationDialog
+from .worksheet_view import WorksheetDialog
 
 log = logging.getLogger("kapsession.ui.home")
 
@@ -319,7 +321,8 @@ class HomeView(QWidget):
 
     def _enable_preparation_actions(self, record: SessionRecord | None) -> None:
         state = record.state if record is not None else None
-        # A running session is on the live screen, which has its own way in.
+        # A running session is on the live screen: preparing it belongs there, with the dose
+        # clock's time (PreparationDialog takes `elapsed`).
         self.prepare_button.setEnabled(state == "planned")
         self.worksheet_button.setEnabled(state in ("running", "ended"))
 
@@ -328,8 +331,6 @@ class HomeView(QWidget):
         if record is None or record.state != "planned":
             self._say("Select a planned session in the list to prepare it.", error=True)
             return
-        from .preparation_view import PreparationDialog
-
         self._open_record_dialog(PreparationDialog, record.id)
 
     def _on_worksheet(self) -> None:
@@ -337,23 +338,24 @@ class HomeView(QWidget):
         if record is None or record.state == "planned":
             self._say("Select a session that was given its dose to open its worksheet.", True)
             return
-        from .worksheet_view import WorksheetDialog
-
         self._open_record_dialog(WorksheetDialog, record.id)
 
     def _open_record_dialog(self, kind: Callable[..., QDialog], session_id: int) -> None:
-        service = self.service
-        dialog = kind(
-            service.store,
-            session_id,
-            service.clock,
-            service.tz,
-            service.author,
-            confirm=self._confirm,
-            parent=self,
-        )
-        dialog.exec()
-        dialog.deleteLater()  # parented to the home screen: would otherwise live as long
+        def open_it() -> None:
+            service = self.service
+            dialog = kind(
+                service.store,
+                session_id,
+                service.clock,
+                service.tz,
+                service.author,
+                confirm=self._confirm,
+                parent=self,
+            )
+            dialog.exec()
+            dialog.deleteLater()  # parented to the home screen: would otherwise live as long
+
+        self._guarded(open_it)  # reading the session can fail too (a vanished disk)
         self.table.setFocus()
 
     def _on_shortcuts(self) -> None:
