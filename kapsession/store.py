@@ -333,6 +333,16 @@ class Store:
             return _session(row)
         return None
 
+    def set_planned_intention(self, session_id: int, intention: str) -> None:
+        """The plan's intention follows the preparation until the dose is given (the database
+        refuses the change afterwards: from then on it is part of the record)."""
+        cur = self.db.execute(
+            "UPDATE sessions SET intention = ? WHERE id = ? AND state = 'planned'",
+            [intention, session_id],
+        )
+        if cur.rowcount != 1:
+            raise StateError("The dose has been given; the planned intention is on the record.")
+
     def start_session(
         self,
         session_id: int,

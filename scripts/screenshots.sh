@@ -10,6 +10,7 @@ mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export out work XDG_CONFIG_HOME="$work/config" KAPSESSION_AUDIO_OUTPUT=dummy
+# KAPSESSION / PYTHON: another kapsession to run (e.g. a worktree's code on a shared venv).
 export KAPSESSION=${KAPSESSION:-.venv/bin/kapsession} PYTHON=${PYTHON:-.venv/bin/python}
 if [ "${SHOTS:-all}" = all ]; then
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
@@ -35,6 +36,31 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   shot end-dialog
   xdotool key alt+r; xdotool type --delay 8 "screenshot run"; xdotool key Return; sleep 0.6
   shot home
+  # Before and after the medicine: the worksheet of the session just ended (pre-filled from its
+  # tagged notes), then a new plan prepared with the client, the grounding script, and the dose
+  # question warning about what screening left open.
+  click() { xdotool mousemove "$1" "$2" click 1; sleep 0.3; }
+  click 700 153; xdotool key alt+w; sleep 0.8
+  xdotool key alt+2; xdotool type --delay 8 "Her hands opened when the music returned."; sleep 0.3
+  shot worksheet
+  xdotool key Escape; sleep 0.5; xdotool key Return; sleep 0.5
+  click 330 122; xdotool type --delay 8 "C-014"
+  click 330 268; xdotool key ctrl+a; xdotool type --delay 8 "200"
+  click 330 375; xdotool type --delay 8 "To meet the grief with some softness"
+  click 156 446; sleep 0.4
+  click 700 153; xdotool key alt+p; sleep 0.8
+  xdotool key Tab; xdotool type --delay 8 "To feel safe enough to let go"
+  xdotool key Tab; xdotool type --delay 8 "Bracing against sadness"
+  xdotool key Tab; xdotool type --delay 8 "Will I feel sick? What if I cry?"
+  xdotool key Tab space Tab; xdotool type --delay 8 "Dr. Example (synthetic), 555-0100"
+  xdotool key Tab Tab space; sleep 0.2; xdotool key ctrl+s; sleep 0.4
+  shot preparation
+  xdotool key alt+1; sleep 0.6; xdotool key space space; sleep 0.3
+  shot grounding
+  xdotool key Escape; sleep 0.3; xdotool key Escape; sleep 0.4
+  click 686 752; sleep 0.6
+  shot dose-warning
+  xdotool key Escape; sleep 0.3
   kill $pid; wait $pid || true
 '
 fi

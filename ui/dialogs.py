@@ -51,6 +51,9 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+F, Enter, F3", "Review: search notes in all sessions, jump to the first / next hit"),
     ("F5 / Ctrl+W", "Review and course: reload (a running session grows) / close"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
+    ("Alt+P", "Home: prepare the selected session (intention, screening, consent, grounding)"),
+    ("Alt+W", "Home: the integration worksheet of the selected session"),
+    ("Ctrl+S", "Preparation / worksheet: save a new version (Esc closes, asking if unsaved)"),
     ("F1", "This list of shortcuts"),
 )
 

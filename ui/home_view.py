@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -30,11 +31,15 @@ from PySide6.QtWidgets import (
 from kapsession.arc import Arc
 from kapsession.errors import KapsessionError
 from kapsession.preflight import PreflightReport, short_summary
+from kapsession.preparation import readiness, session_readiness
 from kapsession.schema import ROUTES
 from kapsession.session import LiveSession, SessionPlan, SessionService, validate_plan
 from kapsession.store import SessionRecord, parse_iso
 
+from .dialogs import ShortcutsDialog
 from .format import minutes_seconds
+from .preparation_view import PreparationDialog
+from .worksheet_view import WorksheetDialog
 
 log = logging.getLogger("kapsession.ui.home")
 
@@ -175,13 +180,13 @@ class HomeView(QWidget):
         self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
-        self._add_review_buttons(list_buttons)
         list_buttons.addStretch(1)
         list_buttons.addWidget(self.rehearsal_button)
 
         list_box = QGroupBox("Sessions")
         list_layout = QVBoxLayout(list_box)
         list_layout.addWidget(self.table)
+        list_layout.addLayout(self._build_preparation_actions())
         list_layout.addLayout(list_buttons)
 
         body = QHBoxLayout()
@@ -305,7 +310,10 @@ class HomeView(QWidget):
             plan = validate_plan(self._plan_from_form())  # a clear message before any question
             if not self._music_ok():
                 return
-            if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route):
+            still_open = readiness(None)
+            if not self._confirm_dose(
+                plan.client_code, plan.dose_mg, plan.route, still_open, False
+            ):
                 return
             record = self.service.plan(plan)
             live = self.service.give_dose(record.id)
@@ -322,18 +330,34 @@ class HomeView(QWidget):
         def start() -> None:
             if not self._music_ok(record):
                 return
-            if not self._confirm_dose(record.client_code, record.dose_mg, record.route):
+            still_open = session_readiness(self.service.store, record.id)
+            if not self._confirm_dose(
+                record.client_code, record.dose_mg, record.route, still_open, True
+            ):
                 return
             live: LiveSession = self.service.give_dose(record.id)
             self.dose_given.emit(live)
 
         self._guarded(start)
 
-    def _confirm_dose(self, code: str, mg: float, route: str) -> bool:
+    def _confirm_dose(
+        self, code: str, mg: float, route: str, still_open: list[str], planned: bool
+    ) -> bool:
+        # Unconfirmed screening warns but never blocks: the therapist may know more.
+        how = (
+            "Choose No, then Prepare… (Alt+P), to complete it."
+            if planned
+            else "To prepare first, choose No, plan the session, then Prepare… (Alt+P)."
+        )
+        warning = (
+            "Not confirmed in the preparation: " + "; ".join(still_open) + f". {how}\n\n"
+            if still_open
+            else ""
+        )
         return self._confirm(
             "Give dose now?",
             f"Start the dose clock for {code}: {mg:g} mg {route}, given now?\n\n"
-            "Press this at the moment the medicine is given.",
+            f"{warning}Press this at the moment the medicine is given.",
         )
 
     def _selected(self) -> SessionRecord | None:
@@ -346,6 +370,7 @@ class HomeView(QWidget):
         record = self._selected()
         self.start_selected.setEnabled(record is not None and record.state == "planned")
         self._update_review_buttons(record)
+        self._enable_preparation_actions(record)
 
     # --- review and course (their windows are built on first use: pyqtgraph is heavy) -------
     def _add_review_buttons(self, row: QHBoxLayout) -> None:
@@ -397,6 +422,76 @@ class HomeView(QWidget):
         )
         window.show()
         window.activateWindow()
+
+    # --- preparation and the integration worksheet ---------------------------------------
+    def _build_preparation_actions(self) -> QHBoxLayout:
+        """A row of its own: the session list's other buttons already fill its width."""
+        self.prepare_button = QPushButton("Prepare…  Alt+P")
+        self.prepare_button.setToolTip(
+            "Intention, screening and consent, set and setting, grounding (planned sessions)"
+        )
+        self.prepare_button.clicked.connect(self._on_prepare)
+        self.worksheet_button = QPushButton("Worksheet…  Alt+W")
+        self.worksheet_button.setToolTip("The integration worksheet (sessions given their dose)")
+        self.worksheet_button.clicked.connect(self._on_worksheet)
+        row = QHBoxLayout()
+        row.addWidget(self.prepare_button)
+        row.addWidget(self.worksheet_button)
+        self._add_review_buttons(row)
+        row.addStretch(1)
+        for keys, slot in (
+            ("Alt+P", self._on_prepare),
+            ("Alt+W", self._on_worksheet),
+            ("F1", self._on_shortcuts),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        return row
+
+    def _enable_preparation_actions(self, record: SessionRecord | None) -> None:
+        state = record.state if record is not None else None
+        # A running session is on the live screen: preparing it belongs there, with the dose
+        # clock's time (PreparationDialog takes `elapsed`).
+        self.prepare_button.setEnabled(state == "planned")
+        self.worksheet_button.setEnabled(state in ("running", "ended"))
+
+    def _on_prepare(self) -> None:
+        record = self._selected()
+        if record is None or record.state != "planned":
+            self._say("Select a planned session in the list to prepare it.", error=True)
+            return
+        self._open_record_dialog(PreparationDialog, record.id)
+
+    def _on_worksheet(self) -> None:
+        record = self._selected()
+        if record is None or record.state == "planned":
+            self._say("Select a session that was given its dose to open its worksheet.", True)
+            return
+        self._open_record_dialog(WorksheetDialog, record.id)
+
+    def _open_record_dialog(self, kind: Callable[..., QDialog], session_id: int) -> None:
+        def open_it() -> None:
+            service = self.service
+            dialog = kind(
+                service.store,
+                session_id,
+                service.clock,
+                service.tz,
+                service.author,
+                confirm=self._confirm,
+                parent=self,
+            )
+            dialog.exec()
+            dialog.deleteLater()  # parented to the home screen: would otherwise live as long
+
+        self._guarded(open_it)  # reading the session can fail too (a vanished disk)
+        self.table.setFocus()
+
+    def _on_shortcuts(self) -> None:
+        dialog = ShortcutsDialog(self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def _clear_form(self) -> None:
         self.display_name.clear()

@@ -57,6 +57,10 @@ QProgressBar {{ background: {SURFACE}; border: none; border-radius: 3px; max-hei
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
 QScrollBar:vertical {{ background: {SURFACE}; width: 10px; }}
 QScrollBar::handle:vertical {{ background: {BORDER}; border-radius: 5px; min-height: 24px; }}
+QScrollBar:horizontal {{ background: {SURFACE}; height: 10px; border: none; }}
+QScrollBar::handle:horizontal {{ background: {BORDER}; border-radius: 5px; min-width: 24px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; border: none; }}
+QSplitter::handle {{ background: {BACKGROUND}; }}
 QGroupBox {{ border: 1px solid {BORDER}; border-radius: 8px; margin-top: 14px; padding-top: 8px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: {MUTED}; }}
 QMessageBox, QDialog {{ background: {BACKGROUND}; }}
