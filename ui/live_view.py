@@ -35,6 +35,7 @@ from kapsession.discharge import circulation_score, spo2_score
 from kapsession.errors import KapsessionError
 from kapsession.notes import TAGS
 from kapsession.observations import SCALES
+from kapsession.preparation import shown_intention
 from kapsession.session import LiveSession
 from kapsession.store import Event, SessionRecord
 from kapsession.vitals import Vitals
@@ -125,9 +126,11 @@ class LiveView(QWidget):
         top.addWidget(self.help_button)
         top.addWidget(self.end_button)
 
-        self.intention = QLabel(f"Intention: {record.intention}" if record.intention else "")
+        # The client's intention from the latest preparation (else the plan's), shown quietly.
+        shown = shown_intention(self.live.store, record)
+        self.intention = QLabel(f"Intention: {shown}" if shown else "")
         self.intention.setProperty("role", "muted")
-        self.intention.setVisible(bool(record.intention))
+        self.intention.setVisible(bool(shown))
         self.intention.setWordWrap(False)
         self.intention.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 

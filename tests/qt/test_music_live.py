@@ -405,3 +405,26 @@ def test_a_broken_or_missing_arc_file_is_named_and_the_session_works(
         finally:
             view.stop()
             live.end("test")
+
+
+def test_the_live_screen_shows_the_prepared_intention_quietly(
+    qtbot, service: SessionService
+) -> None:
+    from kapsession.preparation import Preparation, save_preparation
+
+    record = service.plan(SessionPlan("C-040", "KAP IM", "intramuscular", 50.0, 45, "plan's words"))
+    save_preparation(
+        service.store,
+        record.id,
+        Preparation(intention="to rest in what comes"),
+        service.clock.now(),
+        service.tz,
+        service.author,
+    )
+    live = service.give_dose(record.id)
+    view = LiveView(live)
+    qtbot.addWidget(view)
+    try:
+        assert view.intention.text() == "Intention: to rest in what comes"
+    finally:
+        view.stop()
