@@ -46,8 +46,8 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   xdotool key Escape; sleep 0.5; xdotool key Return; sleep 0.5
   click 330 122; xdotool type --delay 8 "C-014"
   click 330 268; xdotool key ctrl+a; xdotool type --delay 8 "200"
-  click 330 375; xdotool type --delay 8 "To meet the grief with some softness"
-  click 156 446; sleep 0.4
+  click 330 455; xdotool type --delay 8 "To meet the grief with some softness"
+  click 156 530; sleep 0.4
   click 700 153; xdotool key alt+p; sleep 0.8
   xdotool key Tab; xdotool type --delay 8 "To feel safe enough to let go"
   xdotool key Tab; xdotool type --delay 8 "Bracing against sadness"

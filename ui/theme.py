@@ -49,8 +49,9 @@ QToolButton:checked {{ background: {ACCENT}; color: {BACKGROUND}; border-color: 
 QListWidget, QTableWidget {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 8px;
     alternate-background-color: {BACKGROUND}; gridline-color: {BORDER}; }}
 QListWidget::item {{ padding: 6px 4px; }}
-QListWidget::item:selected, QTableWidget::item:selected {{ background: {RAISED}; color: {TEXT};
+QListWidget::item:selected {{ background: {RAISED}; color: {TEXT};
     border-left: 3px solid {ACCENT}; }}
+QTableWidget::item:selected {{ background: {RAISED}; color: {TEXT}; }}
 QHeaderView::section {{ background: {SURFACE}; color: {MUTED}; border: none;
     border-bottom: 1px solid {BORDER}; padding: 6px; }}
 QProgressBar {{ background: {SURFACE}; border: none; border-radius: 3px; max-height: 6px; }}
