@@ -24,3 +24,8 @@ class InvalidEntry(KapsessionError, ValueError):
 
 class StateError(KapsessionError):
     """The action does not fit the session's state (e.g. a second running session)."""
+
+
+class WrongKey(KapsessionError):
+    """The passphrase or key does not open this data folder. Nothing was opened, and nothing
+    ever falls back to reading or writing it unencrypted."""
