@@ -29,3 +29,7 @@ class StateError(KapsessionError):
 class WrongKey(KapsessionError):
     """The passphrase or key does not open this data folder. Nothing was opened, and nothing
     ever falls back to reading or writing it unencrypted."""
+
+
+class NeedsKey(KapsessionError):
+    """The data folder is encrypted and no key (passphrase) was given."""

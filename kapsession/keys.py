@@ -24,12 +24,12 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DataFolderError, KapsessionError
+from .errors import DataFolderError, KapsessionError, NeedsKey
 from .errors import WrongKey as WrongKey  # re-exported: callers may catch keys.WrongKey
 
 KEY_FILE = "kapsession.key"
@@ -354,6 +354,29 @@ def forget_key(folder: Path) -> None:
         import keyring
 
         keyring.delete_password(KEYRING_SERVICE, _keyring_user(folder))
+
+
+def key_for(
+    folder: Path,
+    env: Mapping[str, str] | None = None,
+    ask: Callable[[], str | None] | None = None,
+) -> bytes | None:
+    """The data key for opening a folder: None if the folder is not encrypted; else from the
+    OS keyring, then $KAPSESSION_PASSPHRASE, then `ask` (a prompt). WrongKey for a wrong
+    passphrase, NeedsKey when there is no way to get one."""
+    if not has_key_file(folder):
+        return None
+    key = recall_key(folder)
+    if key is not None:
+        return key
+    env = os.environ if env is None else env
+    passphrase = env.get(PASSPHRASE_ENV) or (ask() if ask is not None else None)
+    if not passphrase:
+        raise NeedsKey(
+            f"The data in {folder} is encrypted: give its passphrase (at the prompt, or in "
+            f"${PASSPHRASE_ENV})."
+        )
+    return unlock(folder, passphrase)
 
 
 def encryption_available() -> bool:

@@ -20,7 +20,11 @@ from sqlite_utils import Database
 
 from . import keys, schema
 from .dose_clock import DoseAnchor
-from .errors import DataFolderError, KapsessionError, NewerSchemaError, StateError, WrongKey
+from .errors import DataFolderError, NewerSchemaError, StateError
+
+# Re-exported: what Store.open raises for an encrypted folder.
+from .errors import NeedsKey as NeedsKey
+from .errors import WrongKey as WrongKey
 from .paths import DB_NAME
 
 BUSY_TIMEOUT_MS = 5000
@@ -402,10 +406,6 @@ def prepare_folder(folder: Path) -> None:
         raise DataFolderError(
             f"The data folder {folder} is read-only; kapsession needs to write there."
         )
-
-
-class NeedsKey(KapsessionError):
-    """The data folder is encrypted and no key was given."""
 
 
 class Store:
