@@ -40,6 +40,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+A", "Acknowledge the oldest open alert"),
     ("Alt+C", "Soft chime when a check comes due: on / off (off by default)"),
     ("Ctrl+Shift+E", "End the session: discharge check, ride home, time ready…"),
+    ("Ctrl+L", "Lock the screen: only the dose clock, phase and check status show (PIN unlocks)"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
     ("F1", "This list of shortcuts"),
 )

@@ -1,0 +1,200 @@
+"""The screen lock: after an idle time, or at once with Ctrl+L, the window shows only the dose
+clock, the phase and whether a check is due — no client code, names or notes — until the PIN
+(or the clinic passphrase) is typed.
+
+The live screen is not stopped or rebuilt: the main window only shows this page instead of it,
+so its clock, checks and music keep running, and its half-typed note and focus come back on
+unlock. Input to anything but this page is ignored while it shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from kapsession.session import LiveSession
+from kapsession.store import Event
+
+from .format import t_plus
+
+# What counts as the therapist being there (resets the idle countdown).
+_ACTIVITY = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TabletPress,
+    }
+)
+_INPUT = _ACTIVITY | {
+    QEvent.Type.KeyRelease,
+    QEvent.Type.MouseButtonRelease,
+    QEvent.Type.MouseButtonDblClick,
+    QEvent.Type.Shortcut,
+    QEvent.Type.ShortcutOverride,
+}
+
+
+@dataclass(frozen=True)
+class LockConfig:
+    """`verify` checks what was typed (None: no PIN and no passphrase, Enter unlocks);
+    `idle_ms` locks after that much time without input (0: only on demand)."""
+
+    verify: Callable[[str], bool] | None
+    idle_ms: int = 5 * 60_000
+
+
+class IdleWatcher(QObject):
+    """An application-wide event filter: any input restarts the countdown; at its end,
+    `idle` fires. Input outside `shield` is swallowed while `shielding` (the lock shows)."""
+
+    idle = Signal()
+
+    def __init__(self, idle_ms: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.idle)
+        self._idle_ms = idle_ms
+        self.shield: QWidget | None = None
+        self.shielding = False
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.restart()
+
+    def restart(self) -> None:
+        if self._idle_ms > 0 and not self.shielding:
+            self._timer.start(self._idle_ms)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in _INPUT:
+            return False
+        if self.shielding:
+            return self._outside_shield(watched)
+        if kind in _ACTIVITY and self._idle_ms > 0:
+            self._timer.start(self._idle_ms)
+        return False
+
+    def _outside_shield(self, watched: QObject) -> bool:
+        """A widget of the locked window other than the lock page (hidden anyway: this is a
+        second guard). The window itself passes key events on to its focus widget, the PIN
+        field; other windows (a message box) stay usable."""
+        shield = self.shield
+        if shield is None or not isinstance(watched, QWidget):
+            return False
+        window = shield.window()
+        if watched is window or watched.window() is not window:
+            return False
+        return not (watched is shield or shield.isAncestorOf(watched))
+
+
+class LockScreen(QWidget):
+    """The page shown while locked. `refresh` reads the running session (if any) for the dose
+    clock, the phase and whether a check is due; nothing else of the session is shown."""
+
+    unlocked = Signal()
+
+    def __init__(self, verify: Callable[[str], bool] | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._verify = verify
+        self._live: LiveSession | None = None
+        self._events: list[Event] = []
+        self.title = QLabel("Locked")
+        self.title.setProperty("role", "muted")
+        self.clock = QLabel("")
+        self.clock.setProperty("role", "clock")
+        font = self.clock.font()
+        font.setPixelSize(120)
+        self.clock.setFont(font)
+        self.phase = QLabel("")
+        self.check = QLabel("")
+        self.secret = QLineEdit()
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setAccessibleName("PIN or passphrase to unlock")
+        self.secret.setMaximumWidth(360)
+        self.secret.setPlaceholderText(
+            "PIN or passphrase, then Enter" if verify else "No PIN is set: press Enter"
+        )
+        self.secret.returnPressed.connect(self._on_enter)
+        self.status = QLabel("")
+        self.status.setProperty("role", "status")
+        for label in (self.title, self.clock, self.phase, self.check, self.status):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.clock)
+        layout.addWidget(self.phase)
+        layout.addWidget(self.check)
+        layout.addSpacing(24)
+        layout.addWidget(self.secret, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)  # follows the dose clock's seconds closely enough
+        self._timer.timeout.connect(self.refresh)
+
+    def engage(self, live: LiveSession | None) -> None:
+        self.detach()
+        self._live = live
+        self._events = live.events() if live is not None else []
+        if live is not None:
+            live.entry_added.connect(self._events.append)
+        self.secret.clear()
+        self.status.clear()
+        self.refresh()
+        self._timer.start()
+        self.secret.setFocus()
+
+    def detach(self) -> None:
+        self._timer.stop()
+        if self._live is not None:
+            self._live.entry_added.disconnect(self._events.append)
+        self._live = None
+        self._events = []
+
+    def refresh(self) -> None:
+        live = self._live
+        if live is None:
+            self.clock.setText("")
+            self.phase.setText("No session is running")
+            self.check.setText("")
+            return
+        t = live.elapsed()
+        self.clock.setText(t_plus(t))
+        self.phase.setText(f"{live.phase().name.capitalize()} phase")
+        monitoring = live.monitoring
+        waiting = monitoring.due_now(self._events, t) if monitoring is not None else []
+        if waiting:
+            self.check.setText(f"A check is due ({len(waiting)})")
+            self.check.setProperty("role", "due")
+        else:
+            self.check.setText("No check due")
+            self.check.setProperty("role", "muted")
+        self.check.style().unpolish(self.check)
+        self.check.style().polish(self.check)
+
+    def _on_enter(self) -> None:
+        typed = self.secret.text()
+        self.secret.clear()
+        if self._verify is not None:
+            self.status.setText("Checking…")
+            self.status.repaint()
+            if not self._verify(typed):
+                self.status.setText("That is not the PIN or passphrase. Try again.")
+                return
+        self.status.clear()
+        self.unlocked.emit()
