@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from kapsession.session import LiveSession
@@ -115,15 +116,21 @@ class LockScreen(QWidget):
         self.title.setProperty("role", "muted")
         self.clock = QLabel("")
         self.clock.setProperty("role", "clock")
-        font = self.clock.font()
+        self.clock.setAccessibleName("Time since dose")
+        font = QFont("DejaVu Sans Mono")  # as on the live screen: read from across the room
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setBold(True)
         font.setPixelSize(120)
         self.clock.setFont(font)
         self.phase = QLabel("")
+        self.phase.setStyleSheet("font-size: 18pt;")
         self.check = QLabel("")
+        self.check.setStyleSheet("font-size: 14pt; padding: 6px 18px;")
         self.secret = QLineEdit()
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.secret.setAccessibleName("PIN or passphrase to unlock")
-        self.secret.setMaximumWidth(360)
+        self.secret.setMinimumWidth(340)
+        self.secret.setMaximumWidth(420)
         self.secret.setPlaceholderText(
             "PIN or passphrase, then Enter" if verify else "No PIN is set: press Enter"
         )
@@ -138,7 +145,7 @@ class LockScreen(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.clock)
         layout.addWidget(self.phase)
-        layout.addWidget(self.check)
+        layout.addWidget(self.check, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(24)
         layout.addWidget(self.secret, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.status)
@@ -179,7 +186,7 @@ class LockScreen(QWidget):
         monitoring = live.monitoring
         waiting = monitoring.due_now(self._events, t) if monitoring is not None else []
         if waiting:
-            self.check.setText(f"A check is due ({len(waiting)})")
+            self.check.setText(f"A check is due ({len(waiting)}): unlock to record it")
             self.check.setProperty("role", "due")
         else:
             self.check.setText("No check due")

@@ -129,7 +129,7 @@ class SetupDialog(QDialog):
         layout.addWidget(later_hint)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
-        self.resize(620, 480)
+        self.resize(640, self.sizeHint().height())
         (self.passphrase if available else self.pin).setFocus()
 
     def _pin(self) -> str | None:
