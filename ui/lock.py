@@ -4,7 +4,8 @@ clock, the phase and whether a check is due â€” no client code, names or notes â
 
 The live screen is not stopped or rebuilt: the main window only shows this page instead of it,
 so its clock, checks and music keep running, and its half-typed note and focus come back on
-unlock. Input to anything but this page is ignored while it shows."""
+unlock. While it shows, the app's other widgets are hidden: they get no input and fire no
+shortcuts."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QGuiApplication, QWindow
+from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from kapsession.session import LiveSession
 from kapsession.store import Event
@@ -31,13 +32,6 @@ _ACTIVITY = frozenset(
         QEvent.Type.TabletPress,
     }
 )
-_INPUT = _ACTIVITY | {
-    QEvent.Type.KeyRelease,
-    QEvent.Type.MouseButtonRelease,
-    QEvent.Type.MouseButtonDblClick,
-    QEvent.Type.Shortcut,
-    QEvent.Type.ShortcutOverride,
-}
 
 
 @dataclass(frozen=True)
@@ -50,8 +44,13 @@ class LockConfig:
 
 
 class IdleWatcher(QObject):
-    """An application-wide event filter: any input restarts the countdown; at its end,
-    `idle` fires. Input outside `shield` is swallowed while `shielding` (the lock shows)."""
+    """Any input restarts the countdown; at its end, `idle` fires.
+
+    It watches every window of the app (each one as it takes the focus: the main window and
+    any dialog) rather than the QApplication: input passes through its window first, and a
+    Python filter on the application would run for every event of every object, slow enough
+    at start-up that the first keystrokes typed into a fresh window were lost (seen under
+    Xvfb). While `paused` (the lock shows) there is nothing to count down."""
 
     idle = Signal()
 
@@ -61,44 +60,25 @@ class IdleWatcher(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.idle)
         self._idle_ms = idle_ms
-        self.shield: QWidget | None = None
-        self.shielding = False
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        self.paused = False
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self.watch)
+            self.watch(app.focusWindow())
         self.restart()
 
-    def restart(self) -> None:
-        if self._idle_ms > 0 and not self.shielding:
-            self._timer.start(self._idle_ms)
+    def watch(self, window: QWindow | None) -> None:
+        if window is not None:
+            window.installEventFilter(self)  # installing twice keeps one filter
 
-    def stop(self) -> None:
-        self._timer.stop()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+    def restart(self) -> None:
+        if self._idle_ms > 0 and not self.paused:
+            self._timer.start(self._idle_ms)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind not in _INPUT:
-            return False
-        if self.shielding:
-            return self._outside_shield(watched)
-        if kind in _ACTIVITY and self._idle_ms > 0:
-            self._timer.start(self._idle_ms)
+        if event.type() in _ACTIVITY:
+            self.restart()
         return False
-
-    def _outside_shield(self, watched: QObject) -> bool:
-        """A widget of the locked window other than the lock page (hidden anyway: this is a
-        second guard). The window itself passes key events on to its focus widget, the PIN
-        field; other windows (a message box) stay usable."""
-        shield = self.shield
-        if shield is None or not isinstance(watched, QWidget):
-            return False
-        window = shield.window()
-        if watched is window or watched.window() is not window:
-            return False
-        return not (watched is shield or shield.isAncestorOf(watched))
 
 
 class LockScreen(QWidget):

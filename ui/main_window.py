@@ -76,7 +76,6 @@ class MainWindow(QMainWindow):
         self.idle: IdleWatcher | None = None
         if screen_lock is not None:
             self.idle = IdleWatcher(screen_lock.idle_ms, self)
-            self.idle.shield = self.lock_screen
             self.idle.idle.connect(self.lock)
             lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
             lock_shortcut.activated.connect(self.lock)
@@ -137,7 +136,7 @@ class MainWindow(QMainWindow):
             if isinstance(widget, QDialog) and widget.isVisible():
                 widget.reject()
         if self.idle is not None:
-            self.idle.shielding = True
+            self.idle.paused = True
         self.lock_screen.engage(self.live_view.live if self.live_view is not None else None)
         self._pages.setCurrentWidget(self.lock_screen)
         self.setWindowTitle("kapsession · locked")
@@ -151,7 +150,7 @@ class MainWindow(QMainWindow):
         self._pages.setCurrentWidget(self.stack)
         self.setWindowTitle(self._title)
         if self.idle is not None:
-            self.idle.shielding = False
+            self.idle.paused = False
             self.idle.restart()
         target = self._refocus
         if target is None and self.live_view is not None:

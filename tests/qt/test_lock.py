@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import shiboken6
 from monitorhelpers import of_kind, protocol_service, start_sublingual
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -187,18 +188,24 @@ def test_input_restarts_the_idle_countdown(
     window = locking_window(mlive, idle_ms=60_000)
     watcher = window.idle
     view = window.live_view
-    assert watcher is not None and view is not None
+    handle = window.windowHandle()
+    assert watcher is not None and view is not None and handle is not None
     assert watcher._timer.isActive()
+    # Input as the window system delivers it: to the window, then to its focus widget.
     watcher._timer.stop()  # as if the countdown had been running: any input starts it afresh
-    qtbot.keyClick(view.note, Qt.Key.Key_A)
+    QTest.keyClick(handle, Qt.Key.Key_A)
+    assert view.note.text() == "a"
     assert watcher._timer.isActive() and watcher._timer.interval() == 60_000
     watcher._timer.stop()
-    qtbot.mouseClick(view.note, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(
+        handle, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(5, 5)
+    )
     assert watcher._timer.isActive()
     # While locked there is nothing to count down; unlocking starts it again.
     window.lock()
     watcher._timer.stop()
-    qtbot.keyClick(window.lock_screen.secret, Qt.Key.Key_1)
+    QTest.keyClick(handle, Qt.Key.Key_1)
+    assert window.lock_screen.secret.text() == "1"
     assert not watcher._timer.isActive()
     window.unlock()
     assert watcher._timer.isActive()
