@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
 )
-from qthelpers import show_active
+from qthelpers import ModalDriver, show_active
 
 from kapsession import applock
 from kapsession.clock import FakeClock
@@ -240,3 +240,31 @@ def test_no_pin_and_no_passphrase_unlocks_with_enter(
     assert "press Enter" in window.lock_screen.secret.placeholderText()
     qtbot.keyClick(window.lock_screen.secret, Qt.Key.Key_Return)
     assert not window.locked
+
+
+def test_locking_over_an_open_form_closes_it_unsaved(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession, modal: ModalDriver
+) -> None:
+    """The amend form shows the note's text: when the idle time locks the screen over it, it
+    is closed (nothing saved) so the lock is the only thing on screen."""
+    from ui.dialogs import AmendDialog
+
+    window = locking_window(mlive)
+    view = window.live_view
+    assert view is not None
+    notes_before = [e for e in mlive.events() if e.kind in ("note", "amendment")]
+
+    def lock_over(dialog: AmendDialog) -> None:
+        assert NOTE in dialog.text_edit.toPlainText()
+        dialog.reason_edit.setText("typo")
+        assert window.idle is not None
+        window.idle.idle.emit()  # the idle time ran out while the form was open
+
+    modal.next(lock_over, AmendDialog)
+    qtbot.keyClick(view.note, Qt.Key.Key_E, CTRL)
+    modal.check()
+    assert window.locked
+    assert NOTE not in visible_text() and CLIENT not in visible_text()
+    assert [e for e in mlive.events() if e.kind in ("note", "amendment")] == notes_before
+    window.activateWindow()  # what the window manager does when the form closes
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.lock_screen.secret)
