@@ -34,6 +34,9 @@ _ACTIVITY = frozenset(
 )
 
 
+FREE_TRIES = 5  # wrong PINs before each further try has to wait
+
+
 @dataclass(frozen=True)
 class LockConfig:
     """`verify` checks what was typed (None: no PIN and no passphrase, Enter unlocks);
@@ -130,6 +133,10 @@ class LockScreen(QWidget):
         layout.addWidget(self.secret, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        self._failures = 0
+        self._hold = QTimer(self)
+        self._hold.setSingleShot(True)
+        self._hold.timeout.connect(self._end_hold)
         self._timer = QTimer(self)
         self._timer.setInterval(250)  # follows the dose clock's seconds closely enough
         self._timer.timeout.connect(self.refresh)
@@ -141,7 +148,8 @@ class LockScreen(QWidget):
         if live is not None:
             live.entry_added.connect(self._events.append)
         self.secret.clear()
-        self.status.clear()
+        if not self._hold.isActive():
+            self.status.clear()
         self.refresh()
         self._timer.start()
         self.secret.setFocus()
@@ -181,7 +189,27 @@ class LockScreen(QWidget):
             self.status.setText("Checking…")
             self.status.repaint()
             if not self._verify(typed):
-                self.status.setText("That is not the PIN or passphrase. Try again.")
+                self._failures += 1
+                if self._failures >= FREE_TRIES:
+                    self._hold_off()
+                else:
+                    self.status.setText("That is not the PIN or passphrase. Try again.")
                 return
+        self._failures = 0
         self.status.clear()
         self.unlocked.emit()
+
+    def _hold_off(self) -> None:
+        """After FREE_TRIES wrong tries, each further one waits longer (5 s, 10 s, … 5 min):
+        guessing a 4-digit PIN at the keyboard stops being practical."""
+        seconds = min(300, 5 * 2 ** (self._failures - FREE_TRIES))
+        self.secret.setEnabled(False)
+        self.status.setText(
+            f"{self._failures} wrong tries. Wait {seconds} seconds, then try again."
+        )
+        self._hold.start(seconds * 1000)
+
+    def _end_hold(self) -> None:
+        self.secret.setEnabled(True)
+        self.status.setText("Try again.")
+        self.secret.setFocus()

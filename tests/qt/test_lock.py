@@ -29,7 +29,7 @@ from kapsession.session import LiveSession, SessionService
 from kapsession.store import Store
 from ui.dialogs import SHORTCUTS
 from ui.format import t_plus
-from ui.lock import LockConfig
+from ui.lock import FREE_TRIES, LockConfig
 from ui.main_window import MainWindow
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -268,3 +268,28 @@ def test_locking_over_an_open_form_closes_it_unsaved(
     assert [e for e in mlive.events() if e.kind in ("note", "amendment")] == notes_before
     window.activateWindow()  # what the window manager does when the form closes
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.lock_screen.secret)
+
+
+def test_repeated_wrong_pins_make_each_next_try_wait(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(mlive)
+    window.lock()
+    screen = window.lock_screen
+    for _ in range(FREE_TRIES):
+        qtbot.keyClicks(screen.secret, "0000")
+        qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert not screen.secret.isEnabled()
+    assert "Wait 5 seconds" in screen.status.text()
+    assert screen._hold.isActive() and screen._hold.interval() == 5000
+    screen._hold.stop()
+    screen._end_hold()  # the wait is over
+    assert screen.secret.isEnabled()
+    qtbot.keyClicks(screen.secret, "1111")
+    qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert screen._hold.interval() == 10_000  # doubled
+    screen._hold.stop()
+    screen._end_hold()
+    qtbot.keyClicks(screen.secret, PIN)
+    qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert not window.locked
