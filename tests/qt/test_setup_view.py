@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keyring
 import pytest
+from jaraco.classes import properties
+from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from qthelpers import ModalDriver
@@ -137,3 +140,51 @@ def test_scripted_starts_never_show_a_dialog(folder: Path, monkeypatch: pytest.M
     monkeypatch.delenv(keys.PASSPHRASE_ENV)
     with pytest.raises(NeedsKey):
         open_store(folder, smoke=True)
+
+
+class _DictKeyring(KeyringBackend):
+    """A real keyring backend (the library's plugin interface) holding entries in a dict; its
+    priority raises, so keyring's own discovery never picks it for anyone else."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("test backend: only by set_keyring")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.entries.pop((service, username), None)
+
+
+def test_remembered_in_the_keyring_a_daily_start_needs_no_typing(
+    qtbot, folder: Path, modal: ModalDriver
+) -> None:
+    old = keyring.get_keyring()
+    backend = _DictKeyring()
+    keyring.set_keyring(backend)
+    try:
+
+        def handle(dialog: QWidget) -> None:
+            assert isinstance(dialog, SetupDialog)
+            assert dialog.remember.isEnabled()
+            fill_setup(qtbot, dialog, PASS, PASS)
+            dialog.remember.setChecked(True)
+            qtbot.mouseClick(dialog.encrypt_button, Qt.MouseButton.LeftButton)
+
+        modal.next(handle)
+        assert close(open_store(folder, smoke=False)).encrypted
+        modal.check()
+        assert len(backend.entries) == 1
+        assert PASS not in next(iter(backend.entries.values()))  # the data key, not the passphrase
+        # The next start: no dialog (one would hang this test), the key comes from the keyring.
+        assert close(open_store(folder, smoke=False)).encrypted
+    finally:
+        keyring.set_keyring(old)
