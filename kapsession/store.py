@@ -94,26 +94,28 @@ def _sqlcipher() -> Any:
     return sqlcipher3
 
 
-def _key_pragma(key: bytes) -> str:
+def _hex_key(key: bytes) -> str:
+    """A raw key (x'...'): SQLCipher uses it as is, with no second key derivation."""
     if len(key) != keys.KEY_BYTES:
         raise ValueError("a data key is 32 bytes")
-    # A raw key (x'...'): SQLCipher uses it as is, with no second key derivation.
-    return f"PRAGMA key = \"x'{key.hex()}'\""
+    return f"x'{key.hex()}'"
 
 
 def _open_encrypted(path: Path | str, key: bytes) -> Any:
     sqlcipher3 = _sqlcipher()
     raw = sqlcipher3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        raw.execute(_key_pragma(key))  # first, before anything reads the file
+        raw.execute(f'PRAGMA key = "{_hex_key(key)}"')  # first, before anything reads the file
         raw.execute("PRAGMA cipher_log_level = NONE")  # its log goes to stderr: keep it quiet
         raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlcipher3.DatabaseError:
+    except sqlcipher3.DatabaseError as exc:
         raw.close()
-        raise WrongKey(
-            "The key does not open this database (a wrong key, or a damaged file). "
-            "Nothing was opened."
-        ) from None
+        if "not a database" in str(exc):  # what SQLCipher says when page 1 fails to decrypt
+            raise WrongKey(
+                "The key does not open this database (a wrong key, or a damaged file). "
+                "Nothing was opened."
+            ) from None
+        raise _translated(exc) from None  # unreadable, locked, ...: said as for any database
     except BaseException:
         raw.close()
         raise
@@ -150,13 +152,12 @@ def encrypt_in_place(path: Path, key: bytes) -> None:
         version = plain.execute("PRAGMA user_version").fetchone()[0]
     finally:
         plain.close()
-    for side in ("-wal", "-shm"):
-        extra = Path(f"{path}{side}")
-        if extra.exists() and extra.stat().st_size > 0 and side == "-wal":
-            raise DataFolderError(
-                f"The database in {path.parent} is still in use; close other programs using it "
-                "and start again. Nothing was changed."
-            )
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise DataFolderError(
+            f"The database in {path.parent} is still in use; close other programs using it "
+            "and start again. Nothing was changed."
+        )
     try:
         source = sqlcipher3.connect(str(path), isolation_level=None)
         try:
@@ -173,9 +174,11 @@ def encrypt_in_place(path: Path, key: bytes) -> None:
             copied = _row_counts(check)
         finally:
             check.close()
-    except sqlcipher3.Error as exc:
-        target.unlink(missing_ok=True)
-        raise _translated(exc) from None
+    except BaseException as exc:
+        target.unlink(missing_ok=True)  # the original is untouched; no half copy is left
+        if isinstance(exc, sqlcipher3.Error):
+            raise _translated(exc) from None
+        raise
     if problems != [("ok",)] or copied != counts:
         target.unlink(missing_ok=True)
         raise DataFolderError(
@@ -190,12 +193,6 @@ def encrypt_in_place(path: Path, key: bytes) -> None:
     keys.fsync_folder(path.parent)
     with contextlib.suppress(OSError):
         path.chmod(0o600)
-
-
-def _hex_key(key: bytes) -> str:
-    if len(key) != keys.KEY_BYTES:
-        raise ValueError("a data key is 32 bytes")
-    return f"x'{key.hex()}'"
 
 
 def _row_counts(conn: Any) -> dict[str, int]:
@@ -262,8 +259,13 @@ class _CipherConnection:
         setattr(self.raw, name, value)
 
 
+_CIPHER_ERROR: list[type[Exception]] = []
+
+
 def _cipher_errors() -> type[Exception]:
-    return cast("type[Exception]", _sqlcipher().Error)
+    if not _CIPHER_ERROR:
+        _CIPHER_ERROR.append(_sqlcipher().Error)
+    return _CIPHER_ERROR[0]
 
 
 def _guard(method: Any) -> Any:
