@@ -237,6 +237,13 @@ def fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def _remove_stale_temps(folder: Path) -> None:
+    """Temp files of a key-file write that was killed before its rename (never the key file)."""
+    for stale in folder.glob(f".{KEY_FILE}-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
 def check_passphrase(passphrase: str, repeat: str | None = None) -> None:
     """The one rule for a new passphrase; raises with a message that says what to change."""
     if repeat is not None and passphrase != repeat:
@@ -276,6 +283,7 @@ def create_key(folder: Path, passphrase: str, params: KdfParams | None = None) -
     if path.exists():
         raise KeyFileError(f"{folder} already has a key; change its passphrase instead.")
     key = secrets.token_bytes(KEY_BYTES)
+    _remove_stale_temps(folder)
     write_private_atomically(path, wrap(key, passphrase, params).to_json().encode("utf-8"))
     return key
 
@@ -290,6 +298,7 @@ def change_passphrase(folder: Path, old: str, new: str, params: KdfParams | None
     check_passphrase(new)
     current = read_key_file(folder)
     key = unwrap(current, old)
+    _remove_stale_temps(folder)
     write_private_atomically(
         key_path(folder), wrap(key, new, params or current.kdf).to_json().encode("utf-8")
     )

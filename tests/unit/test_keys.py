@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import random
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import keyring
@@ -213,3 +219,56 @@ def test_a_keyring_keeps_the_key_and_survives_a_passphrase_change(tmp_path: Path
         assert backend.entries == {}
     finally:
         keyring.set_keyring(old)
+
+
+CHANGER = """
+import sys
+from pathlib import Path
+from kapsession import keys
+folder = Path(sys.argv[1])
+fast = keys.KdfParams(time_cost=1, memory_cost_kib=8 * 1024, parallelism=1)
+names = [sys.argv[2], sys.argv[3]]
+sys.stdout.write("go\\n"); sys.stdout.flush()
+i = 0
+while True:
+    keys.change_passphrase(folder, names[i % 2], names[(i + 1) % 2], fast)
+    i += 1
+"""
+
+
+@pytest.mark.crash
+def test_sigkill_during_passphrase_changes_keeps_the_key(tmp_path: Path) -> None:
+    """Killed at random moments while re-wrapping over and over: the key file always opens
+    with one of the two passphrases, to the same data key, and the next change cleans up."""
+    other = "second passphrase here"
+    key = keys.create_key(tmp_path, PASS, FAST)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    rng = random.Random(611)
+    opened_with = {PASS: 0, other: 0}
+    for _ in range(10):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHANGER, str(tmp_path), PASS, other],
+            env=env,
+            stdout=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == b"go\n"
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        proc.stdout.close()
+        for passphrase in (PASS, other):
+            try:
+                assert keys.unlock(tmp_path, passphrase) == key
+            except WrongKey:
+                continue
+            opened_with[passphrase] += 1
+            # Put it back to PASS for the next round (this also clears killed temp files).
+            if passphrase != PASS:
+                keys.change_passphrase(tmp_path, other, PASS, FAST)
+            break
+        else:
+            pytest.fail("the key file opened with neither passphrase")
+    print(f"passphrase-change kills: 10, opened with {opened_with}")
+    assert sum(opened_with.values()) == 10
+    keys.change_passphrase(tmp_path, PASS, other, FAST)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [keys.KEY_FILE]
