@@ -108,6 +108,7 @@ def _open_encrypted(path: Path | str, key: bytes) -> Any:
         raw.execute(f'PRAGMA key = "{_hex_key(key)}"')  # first, before anything reads the file
         raw.execute("PRAGMA cipher_log_level = NONE")  # its log goes to stderr: keep it quiet
         raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        raw.execute("PRAGMA temp_store = MEMORY")  # sorts and temp tables never reach a file
     except sqlcipher3.DatabaseError as exc:
         raw.close()
         if "not a database" in str(exc):  # what SQLCipher says when page 1 fails to decrypt
