@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import export_json, hygiene, paths
+from . import export_json, hygiene, keys, paths
 from .clock import SystemClock
 from .errors import KapsessionError
 from .store import SessionRecord, Store, parse_iso
@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--session", default="latest", metavar="ID|latest")
     export.add_argument("--format", required=True, choices=FORMATS)
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
+    sub.add_parser(
+        "encrypt",
+        parents=[common],
+        help="encrypt this data folder with a new passphrase (the app must be closed)",
+    )
+    sub.add_parser(
+        "passphrase", parents=[common], help="change the passphrase of an encrypted data folder"
+    )
     playlist = sub.add_parser("playlist", parents=[common], help="music arcs and playlists")
     playlist_sub = playlist.add_subparsers(
         dest="playlist_command", metavar="ACTION", parser_class=_Parser, required=True
@@ -186,8 +194,14 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         except KapsessionError as exc:
             print(f"kapsession: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    if args.command in ("encrypt", "passphrase"):
+        try:
+            return _key_command(args.command, data_dir_of(args), out)
+        except KapsessionError as exc:
+            print(f"kapsession: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
-        store = Store.open(data_dir_of(args), create=False)
+        store = _open_store(data_dir_of(args))
     except KapsessionError as exc:
         if args.command == "sessions" and "no kapsession data" in str(exc):
             print("No sessions yet.", file=out)
@@ -288,6 +302,85 @@ def _restore(args: argparse.Namespace, out: TextIO) -> int:
     if result.replaced is not None:
         print(f"The replaced database was kept as {result.replaced}", file=out)
     return 0
+
+
+def _open_store(folder: Path) -> Store:
+    """Open for reading; an encrypted folder with its key (keyring, $KAPSESSION_PASSPHRASE or a
+    prompt). A set-up interrupted before its database was encrypted is finished here, only
+    while no app has the folder open."""
+    from .instance import InstanceLock
+    from .store import is_plaintext
+
+    key = keys.key_for(folder, ask=_prompt)
+    if key is None or not is_plaintext(folder / paths.DB_NAME):
+        return Store.open(folder, create=False, key=key)
+    lock = InstanceLock(folder)
+    lock.acquire()
+    try:
+        return Store.open(folder, create=False, key=key)
+    finally:
+        lock.release()
+
+
+def _prompt(label: str = "Passphrase for the kapsession data: ") -> str | None:
+    """A passphrase typed at a terminal (never echoed); None when there is no terminal."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    try:
+        return getpass.getpass(label)
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _new_passphrase() -> str:
+    """A new passphrase: $KAPSESSION_NEW_PASSPHRASE, or typed twice at a terminal."""
+    given = os.environ.get("KAPSESSION_NEW_PASSPHRASE")
+    if given is not None:
+        keys.check_passphrase(given)
+        return given
+    first = _prompt(f"New passphrase (at least {keys.MIN_PASSPHRASE} characters): ")
+    if first is None:
+        raise KapsessionError(
+            "A new passphrase is needed: run this at a terminal, or set $KAPSESSION_NEW_PASSPHRASE."
+        )
+    keys.check_passphrase(first, _prompt("The same passphrase again: ") or "")
+    return first
+
+
+def _key_command(command: str, folder: Path, out: TextIO) -> int:
+    from .instance import InstanceLock
+
+    lock = InstanceLock(folder)
+    if not folder.is_dir():
+        raise KapsessionError(f"There is no kapsession data in {folder}.")
+    lock.acquire()  # the app (or another command) must not have the database open
+    try:
+        if command == "passphrase":
+            if not keys.has_key_file(folder):
+                raise KapsessionError(
+                    f"The data in {folder} is not encrypted; use `kapsession encrypt`."
+                )
+            old = os.environ.get(keys.PASSPHRASE_ENV) or _prompt("Current passphrase: ")
+            if not old:
+                raise KapsessionError("The current passphrase is needed.")
+            keys.unlock(folder, old)  # wrong: say so before asking for a new one
+            keys.change_passphrase(folder, old, _new_passphrase())
+            print(
+                "Passphrase changed (the data key was re-wrapped; the data is unchanged).", file=out
+            )
+            return 0
+        if keys.has_key_file(folder):
+            raise KapsessionError(f"The data in {folder} is already encrypted.")
+        if not keys.encryption_available():
+            raise KapsessionError(keys.UNAVAILABLE)
+        key = keys.create_key(folder, _new_passphrase())
+        Store.open(folder, key=key).close()  # encrypts the existing database in place
+        print(f"The data in {folder} is now encrypted.", file=out)
+        return 0
+    finally:
+        lock.release()
 
 
 def _local(text: str | None) -> str:

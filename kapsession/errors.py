@@ -24,3 +24,12 @@ class InvalidEntry(KapsessionError, ValueError):
 
 class StateError(KapsessionError):
     """The action does not fit the session's state (e.g. a second running session)."""
+
+
+class WrongKey(KapsessionError):
+    """The passphrase or key does not open this data folder. Nothing was opened, and nothing
+    ever falls back to reading or writing it unencrypted."""
+
+
+class NeedsKey(KapsessionError):
+    """The data folder is encrypted and no key (passphrase) was given."""

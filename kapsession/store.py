@@ -14,15 +14,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlite_utils import Database
 
 from . import audit as audit_trail
-from . import hygiene, schema
+from . import hygiene, keys, schema
 from .clock import Clock, SystemClock
 from .dose_clock import DoseAnchor
 from .errors import DataFolderError, NewerSchemaError, StateError
+
+# Re-exported: what Store.open raises for an encrypted folder.
+from .errors import NeedsKey as NeedsKey
+from .errors import WrongKey as WrongKey
 from .paths import DB_NAME
 
 BUSY_TIMEOUT_MS = 5000
@@ -39,11 +43,19 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def connect(path: Path | str) -> Database:
+def connect(path: Path | str, key: bytes | None = None) -> Database:
     """The one way to open the database: WAL, synchronous=FULL, foreign keys, a busy timeout
-    and, on macOS, F_FULLFSYNC (plain fsync there does not reach the platter)."""
+    and, on macOS, F_FULLFSYNC (plain fsync there does not reach the platter).
+
+    With a key, the database is SQLCipher's (sqlcipher3): the key is set before anything else
+    is read, then checked by reading the schema; a key that does not open it raises WrongKey,
+    and nothing ever falls back to plaintext."""
     memory = str(path) == ":memory:"
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    conn: sqlite3.Connection
+    if key is None:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    else:
+        conn = cast(sqlite3.Connection, _CipherConnection(_open_encrypted(path, key)))
     try:
         # No plugin discovery: it costs ~25 ms of start-up, and no plugin may hook the
         # clinical database.
@@ -68,6 +80,209 @@ def connect(path: Path | str) -> Database:
         conn.close()
         raise
     return db
+
+
+# --- encryption at rest (SQLCipher) --------------------------------------------------------------
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+ENCRYPTING_SUFFIX = ".encrypting"
+
+
+def _sqlcipher() -> Any:
+    try:
+        import sqlcipher3
+    except ImportError:
+        raise DataFolderError(keys.UNAVAILABLE) from None
+    return sqlcipher3
+
+
+def _hex_key(key: bytes) -> str:
+    """A raw key (x'...'): SQLCipher uses it as is, with no second key derivation."""
+    if len(key) != keys.KEY_BYTES:
+        raise ValueError("a data key is 32 bytes")
+    return f"x'{key.hex()}'"
+
+
+def _open_encrypted(path: Path | str, key: bytes) -> Any:
+    sqlcipher3 = _sqlcipher()
+    raw = sqlcipher3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        raw.execute(f'PRAGMA key = "{_hex_key(key)}"')  # first, before anything reads the file
+        raw.execute("PRAGMA cipher_log_level = NONE")  # its log goes to stderr: keep it quiet
+        raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        raw.execute("PRAGMA temp_store = MEMORY")  # sorts and temp tables never reach a file
+    except sqlcipher3.DatabaseError as exc:
+        raw.close()
+        if "not a database" in str(exc):  # what SQLCipher says when page 1 fails to decrypt
+            raise WrongKey(
+                "The key does not open this database (a wrong key, or a damaged file). "
+                "Nothing was opened."
+            ) from None
+        raise _translated(exc) from None  # unreadable, locked, ...: said as for any database
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+def is_plaintext(path: Path) -> bool:
+    """True for an unencrypted SQLite database file (SQLCipher files start with random salt)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(16) == SQLITE_HEADER
+    except FileNotFoundError:
+        return False
+
+
+def encrypt_in_place(path: Path, key: bytes) -> None:
+    """Turn a plaintext database into an encrypted one at the same path, safely.
+
+    sqlcipher_export copies it into `<name>.encrypting` beside it; that copy is checked
+    (integrity_check, and every table's row count against the original), fsynced, and only
+    then renamed over the original; the original's -wal/-shm are gone before the rename (a
+    stale WAL must never be applied to the new file). A crash at any point leaves either the
+    untouched plaintext database (the next open encrypts it again) or the complete encrypted
+    one. The caller holds the data folder's instance lock."""
+    sqlcipher3 = _sqlcipher()
+    target = path.with_name(path.name + ENCRYPTING_SUFFIX)
+    for leftover in (target, Path(f"{target}-journal")):
+        leftover.unlink(missing_ok=True)  # an interrupted earlier attempt: never complete
+    # Fold the WAL into the main file; closing the last connection removes -wal and -shm.
+    plain = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        counts = _row_counts(plain)
+        version = plain.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        plain.close()
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise DataFolderError(
+            f"The database in {path.parent} is still in use; close other programs using it "
+            "and start again. Nothing was changed."
+        )
+    try:
+        source = sqlcipher3.connect(str(path), isolation_level=None)
+        try:
+            source.execute("PRAGMA cipher_log_level = NONE")
+            source.execute("ATTACH DATABASE ? AS encrypted KEY ?", [str(target), _hex_key(key)])
+            source.execute("SELECT sqlcipher_export('encrypted')")
+            source.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+            source.execute("DETACH DATABASE encrypted")
+        finally:
+            source.close()
+        check = _open_encrypted(target, key)
+        try:
+            problems = check.execute("PRAGMA integrity_check").fetchall()
+            copied = _row_counts(check)
+        finally:
+            check.close()
+    except BaseException as exc:
+        target.unlink(missing_ok=True)  # the original is untouched; no half copy is left
+        if isinstance(exc, sqlcipher3.Error):
+            raise _translated(exc) from None
+        raise
+    if problems != [("ok",)] or copied != counts:
+        target.unlink(missing_ok=True)
+        raise DataFolderError(
+            "The encrypted copy of the database did not match the original, so the original "
+            "was kept unencrypted and unchanged."
+        )
+    with open(target, "rb+") as handle:
+        os.fsync(handle.fileno())
+    for side in ("-wal", "-shm"):
+        Path(f"{path}{side}").unlink(missing_ok=True)
+    os.replace(target, path)
+    keys.fsync_folder(path.parent)
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
+
+
+def _row_counts(conn: Any) -> dict[str, int]:
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {
+        name: int(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        for name in sorted(names)
+    }
+
+
+def _translated(exc: Exception) -> Exception:
+    """sqlcipher3 raises its own copies of the DB-API exceptions; the rest of kapsession (and
+    sqlite-utils) catch sqlite3's. The same class by name, the same message and error code."""
+    cls = getattr(sqlite3, type(exc).__name__, None)
+    if not (isinstance(cls, type) and issubclass(cls, sqlite3.Error)):
+        cls = sqlite3.DatabaseError
+    new = cls(*exc.args)
+    for attr in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(exc, attr):
+            setattr(new, attr, getattr(exc, attr))
+    return new
+
+
+class _CipherCursor:
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._cursor, name)
+        return _guard(value) if callable(value) else value
+
+    def __iter__(self) -> Iterator[Any]:
+        it = iter(self._cursor)
+        while True:
+            try:
+                row = next(it)
+            except StopIteration:
+                return
+            except _cipher_errors() as exc:
+                raise _translated(exc) from None
+            yield row
+
+
+class _CipherConnection:
+    """A sqlcipher3 connection that raises sqlite3's exceptions, so every `except
+    sqlite3.Error` in kapsession and in sqlite-utils behaves the same on an encrypted store.
+    `raw` is the sqlcipher3 connection itself (e.g. as a backup target)."""
+
+    def __init__(self, raw: Any) -> None:
+        object.__setattr__(self, "raw", raw)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.raw, name)
+        return _guard(value) if callable(value) else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.raw, name, value)
+
+
+_CIPHER_ERROR: list[type[Exception]] = []
+
+
+def _cipher_errors() -> type[Exception]:
+    if not _CIPHER_ERROR:
+        _CIPHER_ERROR.append(_sqlcipher().Error)
+    return _CIPHER_ERROR[0]
+
+
+def _guard(method: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(a.raw if isinstance(a, _CipherConnection) else a for a in args)
+        try:
+            result = method(*args, **kwargs)
+        except _cipher_errors() as exc:
+            raise _translated(exc) from None
+        if type(result).__name__ == "Cursor":
+            return _CipherCursor(result)
+        return result
+
+    return call
 
 
 def _refuse_newer_schema(db: Database) -> None:
@@ -199,6 +414,8 @@ def prepare_folder(folder: Path) -> None:
 
 
 class Store:
+    encrypted = False
+
     def __init__(
         self,
         db: Database,
@@ -220,17 +437,31 @@ class Store:
         return cls(connect(":memory:"))
 
     @classmethod
-    def open(cls, folder: Path, create: bool = True) -> Store:
+    def open(cls, folder: Path, create: bool = True, key: bytes | None = None) -> Store:
         """Open (and if asked, create) the database in a data folder, with a message a
-        therapist can act on for every way that can fail."""
+        therapist can act on for every way that can fail.
+
+        A folder with a key file is encrypted: it opens only with its key (else NeedsKey or
+        WrongKey, never plaintext). Given a key, a still-plaintext database there (set-up or
+        an interrupted migration) is encrypted in place first."""
         path = folder / DB_NAME
         if not create and not path.exists():
             raise DataFolderError(f"There is no kapsession data in {folder}.")
+        if key is None and keys.has_key_file(folder):
+            raise NeedsKey(
+                f"The data in {folder} is encrypted; its passphrase is needed to open it."
+            )
         prepare_folder(folder)
         try:
-            db = connect(path)
+            if key is not None and is_plaintext(path):
+                encrypt_in_place(path, key)
+            db = connect(path, key)
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(_explain(folder, exc)) from None
+        except OSError as exc:
+            raise DataFolderError(
+                f"Cannot open the database in {folder}: {exc.strerror or exc}."
+            ) from None
         with contextlib.suppress(OSError):
             path.chmod(0o600)
         try:
@@ -242,6 +473,7 @@ class Store:
             db.close()
             raise
         hygiene.tighten(folder)
+        store.encrypted = key is not None
         return store
 
     @classmethod

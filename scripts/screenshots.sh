@@ -12,16 +12,17 @@ trap 'rm -rf "$work"' EXIT
 export out work XDG_CONFIG_HOME="$work/config" KAPSESSION_AUDIO_OUTPUT=dummy
 # KAPSESSION / PYTHON: another kapsession to run (e.g. a worktree's code on a shared venv).
 export KAPSESSION=${KAPSESSION:-.venv/bin/kapsession} PYTHON=${PYTHON:-.venv/bin/python}
+# The first app run skips the encryption set-up (KAPSESSION_ENCRYPTION=off); the last shows it.
 if [ "${SHOTS:-all}" = all ]; then
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   set -euo pipefail
-  app() { $KAPSESSION --data-dir "$work/data" "$@" & pid=$!
+  app() { $KAPSESSION "$@" & pid=$!
     for i in $(seq 100); do w=$(xdotool search --onlyvisible --pid $pid --name "^kapsession" 2>/dev/null | head -1) && [ -n "$w" ] && break; sleep 0.1; done
     until xdotool windowfocus --sync "$w" 2>/dev/null; do sleep 0.1; done; sleep 0.8; }
   say() { xdotool type --delay 8 "$1"; xdotool key Return; sleep 0.4; }
   shot() { import -window root "$out/$1.png"; }
 
-  app --rehearsal --time-scale 1
+  KAPSESSION_ENCRYPTION=off app --data-dir "$work/data" --rehearsal --time-scale 1
   say "q: I can feel the floor holding me"
   say "b: breathing slower, hands open"
   xdotool key alt+5; say "it was never mine to carry"
@@ -91,5 +92,34 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   focus "^kapsession"; xdotool key ctrl+shift+c; focus "^Course"
   shot course
   kill $pid; wait $pid || true
+
 '
+if [ "${SHOTS:-all}" = all ]; then
+xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+  set -euo pipefail
+  app() { $KAPSESSION "$@" & pid=$!
+    for i in $(seq 100); do w=$(xdotool search --onlyvisible --pid $pid --name "^kapsession" 2>/dev/null | head -1) && [ -n "$w" ] && break; sleep 0.1; done
+    until xdotool windowfocus --sync "$w" 2>/dev/null; do sleep 0.1; done; sleep 0.8; }
+  say() { xdotool type --delay 8 "$1"; xdotool key Return; sleep 0.4; }
+  shot() { import -window root "$out/$1.png"; }
+  # First run on a new data folder: the set-up screen, then the lock over a running rehearsal.
+  app --data-dir "$work/secure" --rehearsal --time-scale 1
+  xdotool type --delay 8 "violet harbour lantern seven"; xdotool key Tab
+  xdotool type --delay 8 "violet harbour lantern seven"; xdotool key Tab
+  xdotool type --delay 8 "4821"
+  shot setup
+  xdotool key Return; sleep 2
+  w=$(xdotool search --onlyvisible --pid $pid --name "^kapsession" | head -1)
+  until xdotool windowfocus --sync "$w" 2>/dev/null; do sleep 0.1; done; sleep 0.5
+  say "q: a note the lock must hide"
+  xdotool type --delay 8 "half-typed"
+  xdotool key ctrl+l; sleep 0.8
+  shot lock
+  xdotool type --delay 8 "1234"; xdotool key Return; sleep 0.8
+  shot lock-wrong-pin
+  xdotool type --delay 8 "4821"; xdotool key Return; sleep 0.8
+  shot unlocked
+  kill $pid; wait $pid || true
+'
+fi
 echo "screenshots written to $out"

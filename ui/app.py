@@ -8,17 +8,21 @@ import argparse
 import contextlib
 import getpass
 import logging
+import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kapsession import cli, hygiene
+from kapsession import applock, cli, hygiene, keys
+from kapsession.applock import SecuritySettings
 from kapsession.arc import available_arcs
 from kapsession.audio import PLAYLISTS, REHEARSAL_ARC, CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
-from kapsession.errors import AlreadyOpenError, KapsessionError
+from kapsession.errors import AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
 from kapsession.instance import InstanceLock
 from kapsession.preflight import check_arc_tracks
 from kapsession.protocol import available_protocols
@@ -43,6 +47,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_gui(args)
 
 
+def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | None:
+    """The store, opened the way this data folder asks (the instance lock is held):
+
+    - encrypted (a key file): the key from the OS keyring or $KAPSESSION_PASSPHRASE, else the
+      passphrase prompt; a wrong passphrase is said plainly and never falls back to plaintext;
+    - never asked yet: the set-up screen (encrypt, or not now) — or, without a screen
+      (--smoke, KAPSESSION_ENCRYPTION=off for scripted runs), unencrypted as it was;
+      $KAPSESSION_PASSPHRASE there sets encryption up without asking;
+    - "not now" chosen earlier: unencrypted, as it was.
+    None when the therapist quits at the prompt."""
+    from .setup_view import SetupChoice, SetupDialog, UnlockDialog
+
+    env = os.environ
+    security = applock.load(folder)
+    if keys.has_key_file(folder):
+        try:
+            key = keys.key_for(folder)
+        except (NeedsKey, WrongKey):
+            if smoke:
+                raise
+            key = None
+        if key is None:
+            found: list[bytes] = []
+            prompt = UnlockDialog(lambda text: found.append(keys.unlock(folder, text)), str(folder))
+            if not prompt.exec() or not found:
+                return None
+            key = found[0]
+        return Store.open(folder, key=key), security
+    passphrase = env.get(keys.PASSPHRASE_ENV)
+    if security.encryption is None and passphrase and keys.encryption_available():
+        key = keys.create_key(folder, passphrase)
+        applock.save(folder, replace(security, encryption="on"))
+        return Store.open(folder, key=key), applock.load(folder)
+    if security.encryption is not None or smoke or env.get("KAPSESSION_ENCRYPTION") == "off":
+        return Store.open(folder), security
+
+    opened: list[tuple[Store, SecuritySettings]] = []
+
+    def apply(choice: SetupChoice) -> None:
+        settings = security.with_pin(choice.pin)
+        if not choice.encrypt:
+            applock.save(folder, replace(settings, encryption="declined"))
+            opened.append((Store.open(folder), settings))
+            return
+        assert choice.passphrase is not None
+        key = keys.create_key(folder, choice.passphrase)  # first: a crash later re-encrypts
+        applock.save(folder, replace(settings, encryption="on"))
+        if choice.remember:
+            with contextlib.suppress(keys.KeyringUnavailable):
+                keys.remember_key(folder, key)
+        opened.append((Store.open(folder, key=key), settings))
+
+    dialog = SetupDialog(apply, str(folder), keys.encryption_available(), keys.keyring_available())
+    if not dialog.exec() or not opened:
+        return None
+    return opened[0]
+
+
 def clock_for(record: SessionRecord | None) -> Clock:
     """A rehearsal session keeps its scaled clock across restarts; everything else is real time."""
     if record is not None and record.rehearsal and record.clock_origin:
@@ -58,6 +120,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from . import messages, theme
+    from .lock import LockConfig
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -72,11 +135,15 @@ def run_gui(args: argparse.Namespace) -> int:
     try:
         prepare_folder(folder)
         lock.acquire()
-        store = Store.open(folder)
+        opened = open_store(folder, args.smoke)
     except AlreadyOpenError as exc:
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
         return messages.fatal(str(exc), cli.EXIT_USAGE, show=not args.smoke)
+    if opened is None:  # the therapist chose Quit at the passphrase prompt
+        lock.release()
+        return 0
+    store, security = opened
     hygiene.setup_logging(folder)  # the rotating log in the (now private) data folder
 
     protocols, problems = available_protocols(folder)
@@ -122,6 +189,9 @@ def run_gui(args: argparse.Namespace) -> int:
         music=music,
         arcs=arcs,
         check_arc=lambda arc, minutes: check_arc_tracks(arc.tracks(), minutes),
+        screen_lock=None
+        if args.smoke
+        else LockConfig(applock.unlocker(security, folder, store.encrypted), security.idle_ms),
     )
     if problems and not args.smoke:
         messages.inform(
@@ -155,6 +225,7 @@ def run_gui(args: argparse.Namespace) -> int:
     _close_on_termination(window)
     if not args.smoke:
         _backups(window, store, folder)
+    window.lock_changed.connect(lambda locked: _audit_lock(store, locked))
     window.show()
     if args.smoke:
         return messages.exit_after_first_paint(app, window)
@@ -162,6 +233,14 @@ def run_gui(args: argparse.Namespace) -> int:
     store.close()
     lock.release()
     return code
+
+
+def _audit_lock(store: Store, locked: bool) -> None:
+    """Lock and unlock go on the audit trail; a write that fails must never stop the lock."""
+    try:
+        store.audit("lock" if locked else "unlock", "app")
+    except (sqlite3.Error, OSError, KapsessionError) as exc:
+        log.error("lock change not audited: %s", type(exc).__name__)
 
 
 # Hourly look: a backup is written when the newest is a day old (and after every session).

@@ -50,6 +50,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("+ / − / 0", "Review: zoom in / out around the selection / the whole session"),
     ("Ctrl+F, Enter, F3", "Review: search notes in all sessions, jump to the first / next hit"),
     ("F5 / Ctrl+W", "Review and course: reload (a running session grows) / close"),
+    ("Ctrl+L", "Lock the screen: only the dose clock, phase and check status show (PIN unlocks)"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
     ("Alt+P", "Home: prepare the selected session (intention, screening, consent, grounding)"),
     ("Alt+W", "Home: the integration worksheet of the selected session"),

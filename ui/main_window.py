@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QMainWindow,
+    QStackedLayout,
+    QStackedWidget,
+    QWidget,
+)
 
 from kapsession.arc import Arc
 from kapsession.audio import CuePlayer
@@ -20,6 +27,7 @@ from kapsession.store import SessionRecord
 
 from . import messages
 from .home_view import ArcCheck, HomeView
+from .lock import IdleWatcher, LockConfig, LockScreen
 
 if TYPE_CHECKING:
     from .live_view import LiveView, MusicFactory
@@ -29,6 +37,7 @@ log = logging.getLogger("kapsession.ui.main")
 
 class MainWindow(QMainWindow):
     session_ended = Signal()  # after a session's end was saved and the home screen is back
+    lock_changed = Signal(bool)  # True: locked; for the audit trail (no clinical content)
 
     def __init__(
         self,
@@ -41,6 +50,7 @@ class MainWindow(QMainWindow):
         music: MusicFactory | None = None,
         arcs: Mapping[str, Arc] | None = None,
         check_arc: ArcCheck | None = None,
+        screen_lock: LockConfig | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -55,8 +65,26 @@ class MainWindow(QMainWindow):
         self.home.dose_given.connect(self.show_live)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
         self.stack.addWidget(self.home)
-        self.setCentralWidget(self.stack)
+        # The screen lock is a page beside the app, not a layer in it: showing it hides the
+        # app's widgets (their text, their shortcuts) while leaving them running.
+        self.lock_screen = LockScreen(screen_lock.verify if screen_lock else None)
+        self.lock_screen.unlocked.connect(self.unlock)
+        self._pages = QStackedLayout()
+        self._pages.addWidget(self.stack)
+        self._pages.addWidget(self.lock_screen)
+        holder = QWidget()
+        holder.setLayout(self._pages)
+        self.setCentralWidget(holder)
         self.live_view: LiveView | None = None
+        self._title = "kapsession"
+        self._shutting_down = False
+        self._refocus: QWidget | None = None
+        self.idle: IdleWatcher | None = None
+        if screen_lock is not None:
+            self.idle = IdleWatcher(screen_lock.idle_ms, self)
+            self.idle.idle.connect(self.lock)
+            lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+            lock_shortcut.activated.connect(self.lock)
         quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
         quit_shortcut.activated.connect(self.close)
         self._settings = QSettings()
@@ -76,7 +104,7 @@ class MainWindow(QMainWindow):
         self.live_view = view
         self.stack.addWidget(view)
         self.stack.setCurrentWidget(view)
-        self.setWindowTitle(f"kapsession · {live.record.client_code}")
+        self._set_title(f"kapsession · {live.record.client_code}")
         view.note.setFocus()
 
     def _on_ended(self, record: SessionRecord) -> None:
@@ -92,7 +120,52 @@ class MainWindow(QMainWindow):
             self.live_view.deleteLater()
             self.live_view = None
         self.stack.setCurrentWidget(self.home)
-        self.setWindowTitle("kapsession")
+        self._set_title("kapsession")
+
+    def _set_title(self, title: str) -> None:
+        self._title = title
+        if not self.locked:
+            self.setWindowTitle(title)
+
+    # --- screen lock ---------------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        return self._pages.currentWidget() is self.lock_screen
+
+    def lock(self) -> None:
+        """Show only the dose clock, the phase and whether a check is due. An open form
+        (idle for the whole lock time) is closed unsaved: it may show clinical text."""
+        if self.locked:
+            return
+        focus = QApplication.focusWidget()
+        self._refocus = focus if focus is not None and self.isAncestorOf(focus) else None
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.reject()
+        if self.idle is not None:
+            self.idle.paused = True
+        self.lock_screen.engage(self.live_view.live if self.live_view is not None else None)
+        self._pages.setCurrentWidget(self.lock_screen)
+        self.setWindowTitle("kapsession · locked")
+        self.lock_screen.secret.setFocus()
+        self.lock_changed.emit(True)
+
+    def unlock(self) -> None:
+        if not self.locked:
+            return
+        self.lock_screen.detach()
+        self._pages.setCurrentWidget(self.stack)
+        self.setWindowTitle(self._title)
+        if self.idle is not None:
+            self.idle.paused = False
+            self.idle.restart()
+        target = self._refocus
+        if target is None and self.live_view is not None:
+            target = self.live_view.note
+        if target is not None:
+            target.setFocus()
+        self._refocus = None
+        self.lock_changed.emit(False)
 
     def _on_rehearsal(self) -> None:
         try:
@@ -106,9 +179,13 @@ class MainWindow(QMainWindow):
         """The system is stopping us (logout, shutdown, SIGTERM): no questions, nothing lost;
         the running session resumes on the next launch."""
         self._confirm = lambda _title, _text: True
+        self._shutting_down = True
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.locked and not self._shutting_down:
+            event.ignore()  # unlock first: a locked screen is not the therapist's
+            return
         view = self.live_view
         if view is not None and not self._smoke:
             if not self._confirm(

@@ -43,9 +43,13 @@ def app_env(display: str, tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("QT_QPA_PLATFORM", None)
     env.pop("KAPSESSION_DATA_DIR", None)
+    env.pop("KAPSESSION_PASSPHRASE", None)
     env.update(DISPLAY=display, XDG_CONFIG_HOME=str(tmp_path / "config"), QT_QPA_PLATFORM="xcb")
     # The music plays through libVLC for real, into its dummy output (no sound card here).
     env["KAPSESSION_AUDIO_OUTPUT"] = "dummy"
+    # A fresh data folder would open on the encryption set-up screen; these tests drive the
+    # app behind it (tests that want encryption set KAPSESSION_PASSPHRASE instead).
+    env["KAPSESSION_ENCRYPTION"] = "off"
     return env
 
 

@@ -1,0 +1,295 @@
+"""The screen lock on a running session: Ctrl+L or the idle time locks; nothing clinical is on
+screen while locked (client code, notes, intention, the half-typed note); the dose clock and the
+checks keep running underneath; a wrong PIN is refused, the right one brings the live screen
+back with its focus and its half-typed note."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import shiboken6
+from monitorhelpers import of_kind, protocol_service, start_sublingual
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+)
+from qthelpers import ModalDriver, show_active
+
+from kapsession import applock
+from kapsession.clock import FakeClock
+from kapsession.session import LiveSession, SessionService
+from kapsession.store import Store
+from ui.dialogs import SHORTCUTS
+from ui.format import t_plus
+from ui.lock import FREE_TRIES, LockConfig
+from ui.main_window import MainWindow
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+CLIENT = "CANARY-C9"
+NOTE = "canary-note: the river under the floor"
+HALF = "canary-half typed"
+PIN = "4821"
+
+
+@pytest.fixture
+def pservice(store: Store, clock: FakeClock) -> SessionService:
+    return protocol_service(store, clock)
+
+
+@pytest.fixture
+def mlive(pservice: SessionService) -> LiveSession:
+    live = start_sublingual(pservice, CLIENT)
+    live.add_note(NOTE)
+    return live
+
+
+@pytest.fixture
+def locking_window(
+    qtbot, pservice: SessionService, tmp_path: Path, settings_sandbox: None
+) -> Iterator[Callable[..., MainWindow]]:
+    windows: list[MainWindow] = []
+
+    def make(live: LiveSession | None, idle_ms: int = 0) -> MainWindow:
+        pin_hash = applock.hash_pin(PIN)
+        config = LockConfig(lambda typed: applock.pin_matches(pin_hash, typed), idle_ms)
+        window = MainWindow(
+            pservice,
+            lambda _scale: pytest.fail("no rehearsal here"),
+            data_dir=tmp_path,
+            confirm=lambda _title, _text: True,
+            screen_lock=config,
+        )
+        windows.append(window)
+        window.resize(1100, 760)
+        show_active(qtbot, window)
+        if live is not None:
+            window.show_live(live)
+        return window
+
+    yield make
+    for window in windows:
+        if shiboken6.isValid(window):
+            window.unlock()
+            window.close()
+
+
+def visible_text() -> str:
+    """Every piece of text any visible widget or window title would show."""
+    parts: list[str] = []
+    for widget in QApplication.allWidgets():
+        if not widget.isVisible():
+            continue
+        if widget.isWindow():
+            parts.append(widget.windowTitle())
+        if isinstance(widget, QLabel | QAbstractButton):
+            parts.append(widget.text())
+        elif isinstance(widget, QLineEdit):
+            parts += [widget.text(), widget.placeholderText()]
+        elif isinstance(widget, QPlainTextEdit):
+            parts.append(widget.toPlainText())
+        elif isinstance(widget, QListWidget):
+            parts += [widget.item(i).text() for i in range(widget.count())]
+        parts.append(widget.toolTip())
+    return "\n".join(parts)
+
+
+def type_into_focus(qtbot, text: str) -> None:
+    focus = QApplication.focusWidget()
+    assert focus is not None
+    qtbot.keyClicks(focus, text)
+
+
+def test_locked_screen_shows_no_client_code_no_notes_and_keeps_the_half_typed_note(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(mlive)
+    view = window.live_view
+    assert view is not None
+    qtbot.keyClicks(view.note, HALF)
+    before = visible_text()
+    assert CLIENT in before and NOTE in before and HALF in before  # the check can see them
+
+    qtbot.keyClick(view.note, Qt.Key.Key_L, CTRL)
+    assert window.locked
+    shown = visible_text()
+    for secret in (CLIENT, NOTE, HALF, "to rest"):
+        assert secret not in shown
+    assert window.lock_screen.clock.text() == t_plus(mlive.elapsed())
+    assert "phase" in window.lock_screen.phase.text()
+    assert QApplication.focusWidget() is window.lock_screen.secret
+
+    # Typing while locked goes to the PIN field, never into the note underneath.
+    type_into_focus(qtbot, "99")
+    assert view.note.text() == HALF
+    window.close()  # refused while locked
+    assert window.isVisible() and window.locked
+
+
+def test_wrong_pin_then_right_pin(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(mlive)
+    view = window.live_view
+    assert view is not None
+    qtbot.keyClicks(view.note, HALF)
+    window.lock()
+    secret = window.lock_screen.secret
+    qtbot.keyClicks(secret, "1234")
+    qtbot.keyClick(secret, Qt.Key.Key_Return)
+    assert window.locked
+    assert "not the PIN" in window.lock_screen.status.text()
+    assert secret.text() == ""
+    qtbot.keyClicks(secret, PIN)
+    qtbot.keyClick(secret, Qt.Key.Key_Return)
+    assert not window.locked
+    assert CLIENT in window.windowTitle()
+    assert view.note.text() == HALF
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.note)
+
+
+def test_the_dose_clock_and_the_checks_keep_running_while_locked(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession, clock: FakeClock
+) -> None:
+    window = locking_window(mlive)
+    view = window.live_view
+    assert view is not None
+    window.lock()
+    assert window.lock_screen.check.text().startswith("A check is due")  # the baseline
+    due_before = len(of_kind(mlive, "check_due"))
+    clock.advance(16 * 60 + 5)  # past the 15-minute check
+    expected = t_plus(mlive.elapsed())
+    # The lock page follows the clock, and so does the live screen underneath (its own timer).
+    qtbot.waitUntil(lambda: window.lock_screen.clock.text() == expected)
+    qtbot.waitUntil(lambda: view.clock.text() == expected)
+    qtbot.waitUntil(lambda: len(of_kind(mlive, "check_due")) > due_before)
+    assert window.locked
+    assert window.lock_screen.check.text().startswith("A check is due")
+
+
+def test_idle_time_locks_the_screen(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(mlive, idle_ms=150)
+    qtbot.waitUntil(lambda: window.locked, timeout=10_000)
+    assert CLIENT not in visible_text()
+
+
+def test_input_restarts_the_idle_countdown(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(mlive, idle_ms=60_000)
+    watcher = window.idle
+    view = window.live_view
+    handle = window.windowHandle()
+    assert watcher is not None and view is not None and handle is not None
+    assert watcher._timer.isActive()
+    # Input as the window system delivers it: to the window, then to its focus widget.
+    watcher._timer.stop()  # as if the countdown had been running: any input starts it afresh
+    QTest.keyClick(handle, Qt.Key.Key_A)
+    assert view.note.text() == "a"
+    assert watcher._timer.isActive() and watcher._timer.interval() == 60_000
+    watcher._timer.stop()
+    QTest.mouseClick(
+        handle, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(5, 5)
+    )
+    assert watcher._timer.isActive()
+    # While locked there is nothing to count down; unlocking starts it again.
+    window.lock()
+    watcher._timer.stop()
+    QTest.keyClick(handle, Qt.Key.Key_1)
+    assert window.lock_screen.secret.text() == "1"
+    assert not watcher._timer.isActive()
+    window.unlock()
+    assert watcher._timer.isActive()
+
+
+def test_the_home_screen_locks_too(
+    qtbot, locking_window: Callable[..., MainWindow], tmp_path: Path
+) -> None:
+    window = locking_window(None)
+    qtbot.keyClick(window.home, Qt.Key.Key_L, CTRL)
+    assert window.locked
+    assert window.lock_screen.phase.text() == "No session is running"
+    assert str(tmp_path) not in visible_text()
+
+
+def test_ctrl_l_is_in_the_shortcut_list() -> None:
+    assert any(keys == "Ctrl+L" for keys, _what in SHORTCUTS)
+
+
+def test_no_pin_and_no_passphrase_unlocks_with_enter(
+    qtbot, pservice: SessionService, tmp_path: Path, settings_sandbox: None
+) -> None:
+    window = MainWindow(
+        pservice,
+        lambda _scale: pytest.fail("no rehearsal"),
+        data_dir=tmp_path,
+        screen_lock=LockConfig(None, 0),
+    )
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    window.lock()
+    assert "press Enter" in window.lock_screen.secret.placeholderText()
+    qtbot.keyClick(window.lock_screen.secret, Qt.Key.Key_Return)
+    assert not window.locked
+
+
+def test_locking_over_an_open_form_closes_it_unsaved(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession, modal: ModalDriver
+) -> None:
+    """The amend form shows the note's text: when the idle time locks the screen over it, it
+    is closed (nothing saved) so the lock is the only thing on screen."""
+    from ui.dialogs import AmendDialog
+
+    window = locking_window(mlive)
+    view = window.live_view
+    assert view is not None
+    notes_before = [e for e in mlive.events() if e.kind in ("note", "amendment")]
+
+    def lock_over(dialog: AmendDialog) -> None:
+        assert NOTE in dialog.text_edit.toPlainText()
+        dialog.reason_edit.setText("typo")
+        assert window.idle is not None
+        window.idle.idle.emit()  # the idle time ran out while the form was open
+
+    modal.next(lock_over, AmendDialog)
+    qtbot.keyClick(view.note, Qt.Key.Key_E, CTRL)
+    modal.check()
+    assert window.locked
+    assert NOTE not in visible_text() and CLIENT not in visible_text()
+    assert [e for e in mlive.events() if e.kind in ("note", "amendment")] == notes_before
+    window.activateWindow()  # what the window manager does when the form closes
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.lock_screen.secret)
+
+
+def test_repeated_wrong_pins_make_each_next_try_wait(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(mlive)
+    window.lock()
+    screen = window.lock_screen
+    for _ in range(FREE_TRIES):
+        qtbot.keyClicks(screen.secret, "0000")
+        qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert not screen.secret.isEnabled()
+    assert "Wait 5 seconds" in screen.status.text()
+    assert screen._hold.isActive() and screen._hold.interval() == 5000
+    screen._hold.stop()
+    screen._end_hold()  # the wait is over
+    assert screen.secret.isEnabled()
+    qtbot.keyClicks(screen.secret, "1111")
+    qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert screen._hold.interval() == 10_000  # doubled
+    screen._hold.stop()
+    screen._end_hold()
+    qtbot.keyClicks(screen.secret, PIN)
+    qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert not window.locked

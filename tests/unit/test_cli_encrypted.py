@@ -1,0 +1,120 @@
+"""The command line on an encrypted data folder: `encrypt` a plaintext folder, `sessions` and
+`export` with the passphrase from $KAPSESSION_PASSPHRASE, a clear refusal without it or with a
+wrong one, and `passphrase` re-wrapping the key (the database file itself is not touched)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kapsession import cli, keys
+from kapsession.clock import FakeClock
+from kapsession.paths import DB_NAME
+from kapsession.session import SessionService
+from kapsession.store import Store, is_plaintext
+
+from .conftest import AUTHOR, T0, TZ, PlanFactory
+
+PASS = "orchard pebble winter song"
+NEW = "tidal compass amber frost"
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def data(tmp_path: Path, make_plan: PlanFactory) -> Path:
+    folder = tmp_path / "data"
+    store = Store.open(folder)
+    clock = FakeClock(T0)
+    service = SessionService(store, clock, TZ, AUTHOR)
+    live = service.give_dose(service.plan(make_plan(client_code="C-ENC")).id)
+    clock.advance(60)
+    live.add_note("synthetic note for the export")
+    store.close()
+    return folder
+
+
+def test_encrypt_then_read_with_the_passphrase(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(keys.PASSPHRASE_ENV, raising=False)
+    monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", PASS)
+    code, out, err = run(["encrypt", "--data-dir", str(data)], capsys)
+    assert (code, err) == (0, "")
+    assert "now encrypted" in out
+    assert not is_plaintext(data / DB_NAME)
+    assert keys.has_key_file(data)
+
+    # No passphrase and no terminal: one clear line, exit 2.
+    code, out, err = run(["sessions", "--data-dir", str(data)], capsys)
+    assert code == 2 and out == ""
+    assert "encrypted" in err and keys.PASSPHRASE_ENV in err
+
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, "not the passphrase at all")
+    code, out, err = run(["sessions", "--data-dir", str(data)], capsys)
+    assert code == 2 and "does not unlock" in err
+
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    code, out, err = run(["sessions", "--data-dir", str(data)], capsys)
+    assert code == 0 and "C-ENC" in out
+    code, out, err = run(["export", "--data-dir", str(data), "--format", "json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert [e["text"] for e in doc["events"] if e["kind"] == "note"] == [
+        "synthetic note for the export"
+    ]
+
+    code, out, err = run(["encrypt", "--data-dir", str(data)], capsys)
+    assert code == 2 and "already encrypted" in err
+
+
+def test_changing_the_passphrase_leaves_the_database_alone(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", PASS)
+    assert run(["encrypt", "--data-dir", str(data)], capsys)[0] == 0
+    before = (data / DB_NAME).read_bytes()
+
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, "wrong passphrase here")
+    monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", NEW)
+    code, _out, err = run(["passphrase", "--data-dir", str(data)], capsys)
+    assert code == 2 and "does not unlock" in err
+
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    code, out, err = run(["passphrase", "--data-dir", str(data)], capsys)
+    assert code == 0 and "re-wrapped" in out
+    assert (data / DB_NAME).read_bytes() == before
+
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, NEW)
+    code, out, _err = run(["sessions", "--data-dir", str(data)], capsys)
+    assert code == 0 and "C-ENC" in out
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    assert run(["sessions", "--data-dir", str(data)], capsys)[0] == 2
+
+
+def test_a_too_short_new_passphrase_is_refused_and_nothing_changes(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", "short")
+    code, _out, err = run(["encrypt", "--data-dir", str(data)], capsys)
+    assert code == 2 and "at least 10" in err
+    assert is_plaintext(data / DB_NAME) and not keys.has_key_file(data)
+
+
+def test_an_interrupted_set_up_is_finished_by_the_next_open(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key file is written first; if the app stopped before encrypting the database, the
+    next open with the passphrase encrypts it (nothing is ever read without the key)."""
+    keys.create_key(data, PASS)
+    assert is_plaintext(data / DB_NAME)
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    code, out, _err = run(["sessions", "--data-dir", str(data)], capsys)
+    assert code == 0 and "C-ENC" in out
+    assert not is_plaintext(data / DB_NAME)

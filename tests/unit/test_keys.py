@@ -1,0 +1,274 @@
+"""The data key and its key file: Argon2id-derived wrapping key, AES-GCM wrap, atomic 0600 file,
+re-wrapping on a passphrase change, and clean refusals (wrong passphrase, altered file)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keyring
+import pytest
+from jaraco.classes import properties
+from keyring.backend import KeyringBackend
+
+from kapsession import keys
+from kapsession.errors import KapsessionError, WrongKey
+
+PASS = "violet harbour lantern seven"
+# Weaker than the default (64 MiB) so the many derivations here stay quick; the default
+# parameters are exercised by the tests that do not pass `params`.
+FAST = keys.KdfParams(time_cost=1, memory_cost_kib=8 * 1024, parallelism=1)
+
+
+def test_a_new_key_is_random_and_unwraps_only_with_its_passphrase(tmp_path: Path) -> None:
+    key = keys.create_key(tmp_path, PASS)
+    assert len(key) == 32
+    assert keys.unlock(tmp_path, PASS) == key
+    other = tmp_path / "other"
+    other.mkdir()
+    assert keys.create_key(other, PASS) != key  # random, not derived from the passphrase
+    with pytest.raises(WrongKey, match="does not unlock"):
+        keys.unlock(tmp_path, PASS + "!")
+    with pytest.raises(WrongKey):
+        keys.unlock(tmp_path, "")
+
+
+def test_the_key_file_is_private_and_states_its_argon2id_parameters(tmp_path: Path) -> None:
+    key = keys.create_key(tmp_path, PASS)
+    path = keys.key_path(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "kapsession-key/1"
+    assert doc["cipher"] == "AES-256-GCM"
+    assert doc["kdf"]["algorithm"] == "argon2id"
+    assert {k: doc["kdf"][k] for k in ("time_cost", "memory_cost_kib", "parallelism")} == {
+        "time_cost": 3,
+        "memory_cost_kib": 65536,
+        "parallelism": 4,
+    }
+    assert len(base64.b64decode(doc["kdf"]["salt"])) == 16
+    text = path.read_bytes()
+    assert key not in text and key.hex().encode() not in text
+    assert PASS.encode() not in text
+    assert [p.name for p in tmp_path.iterdir()] == [keys.KEY_FILE]  # no temp file left
+
+
+def test_stored_parameters_are_the_ones_used(tmp_path: Path) -> None:
+    key = keys.create_key(tmp_path, PASS, FAST)
+    doc = json.loads(keys.key_path(tmp_path).read_text())
+    assert doc["kdf"]["memory_cost_kib"] == 8192 and doc["kdf"]["time_cost"] == 1
+    assert keys.unlock(tmp_path, PASS) == key
+
+
+def test_changing_the_passphrase_rewraps_the_same_key(tmp_path: Path) -> None:
+    key = keys.create_key(tmp_path, PASS, FAST)
+    before = json.loads(keys.key_path(tmp_path).read_text())
+    new = "copper meadow quiet river"
+    with pytest.raises(WrongKey):
+        keys.change_passphrase(tmp_path, "not the passphrase", new)
+    assert keys.change_passphrase(tmp_path, PASS, new) == key
+    after = json.loads(keys.key_path(tmp_path).read_text())
+    assert after["kdf"]["salt"] != before["kdf"]["salt"]
+    assert after["wrapped_key"] != before["wrapped_key"]
+    assert after["key_id"] == before["key_id"]
+    assert keys.unlock(tmp_path, new) == key
+    with pytest.raises(WrongKey):
+        keys.unlock(tmp_path, PASS)
+
+
+def _tamper(folder: Path, change: object) -> None:
+    path = keys.key_path(folder)
+    doc = json.loads(path.read_text())
+    change(doc)  # type: ignore[operator]
+    path.write_text(json.dumps(doc))
+
+
+def _flip(text: str) -> str:
+    raw = bytearray(base64.b64decode(text))
+    raw[0] ^= 1
+    return base64.b64encode(bytes(raw)).decode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update(wrapped_key=_flip(d["wrapped_key"])),
+        lambda d: d.update(nonce=_flip(d["nonce"])),
+        lambda d: d["kdf"].update(salt=_flip(d["kdf"]["salt"])),
+        lambda d: d["kdf"].update(time_cost=2),
+        lambda d: d.update(key_id="0" * 16),
+    ],
+    ids=["wrapped-key", "nonce", "salt", "kdf-parameter", "key-id"],
+)
+def test_an_altered_key_file_never_yields_a_key(tmp_path: Path, change: object) -> None:
+    keys.create_key(tmp_path, PASS, FAST)
+    _tamper(tmp_path, change)
+    with pytest.raises(WrongKey):
+        keys.unlock(tmp_path, PASS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not json",
+        '{"format": "something-else/1"}',
+        '{"format": "kapsession-key/1", "cipher": "AES-256-GCM"}',
+    ],
+)
+def test_a_damaged_key_file_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    keys.key_path(tmp_path).write_text(text)
+    with pytest.raises(keys.KeyFileError, match="damaged"):
+        keys.unlock(tmp_path, PASS)
+
+
+def test_hostile_parameters_are_refused_before_deriving(tmp_path: Path) -> None:
+    keys.create_key(tmp_path, PASS, FAST)
+    _tamper(tmp_path, lambda d: d["kdf"].update(memory_cost_kib=64 * 1024 * 1024))
+    with pytest.raises(keys.KeyFileError, match="memory"):
+        keys.unlock(tmp_path, PASS)
+
+
+def test_a_missing_key_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(keys.KeyFileError, match="no key file"):
+        keys.unlock(tmp_path, PASS)
+
+
+def test_a_second_key_is_never_created_over_the_first(tmp_path: Path) -> None:
+    keys.create_key(tmp_path, PASS, FAST)
+    with pytest.raises(keys.KeyFileError, match="already has a key"):
+        keys.create_key(tmp_path, PASS, FAST)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ("short", None, "at least 10"),
+        ("long enough passphrase", "long enough passphrase!", "differ"),
+        (" padded passphrase", None, "space"),
+    ],
+)
+def test_new_passphrase_rules(first: str, second: str | None, message: str) -> None:
+    with pytest.raises(KapsessionError, match=message):
+        keys.check_passphrase(first, second)
+
+
+def test_strength_hint_prefers_length() -> None:
+    assert keys.strength_hint("abc").startswith("Too short")
+    assert keys.strength_hint("aaaaaaaaaaaa").startswith("Weak")
+    assert keys.strength_hint("pinecones1").startswith("Fair")
+    assert keys.strength_hint("violet harbour lantern seven").startswith("Strong")
+
+
+def test_no_keyring_backend_here_means_the_option_is_off(tmp_path: Path) -> None:
+    # This machine (like a headless Linux) has no secret service: keyring's fail backend.
+    assert not keys.keyring_available()
+    keys.create_key(tmp_path, PASS, FAST)
+    assert keys.recall_key(tmp_path) is None
+    with pytest.raises(keys.KeyringUnavailable, match="passphrase at each start"):
+        keys.remember_key(tmp_path, b"k" * 32)
+    keys.forget_key(tmp_path)  # harmless without a backend
+
+
+class _DictKeyring(KeyringBackend):
+    """A real keyring backend (the library's plugin interface) that keeps entries in a dict.
+    Installed only by keyring.set_keyring below: its priority raises, which keyring's own
+    discovery reads as "not viable", so it never becomes anyone's default."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("test backend: only by set_keyring")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.entries.pop((service, username), None)
+
+
+def test_a_keyring_keeps_the_key_and_survives_a_passphrase_change(tmp_path: Path) -> None:
+    old = keyring.get_keyring()
+    backend = _DictKeyring()
+    keyring.set_keyring(backend)
+    try:
+        assert keys.keyring_available()
+        key = keys.create_key(tmp_path, PASS, FAST)
+        keys.remember_key(tmp_path, key)
+        assert keys.recall_key(tmp_path) == key
+        keys.change_passphrase(tmp_path, PASS, "copper meadow quiet river")
+        assert keys.recall_key(tmp_path) == key
+        # An entry that does not match the folder's key file is ignored, not trusted.
+        backend.entries[next(iter(backend.entries))] = (b"x" * 32).hex()
+        assert keys.recall_key(tmp_path) is None
+        keys.forget_key(tmp_path)
+        assert backend.entries == {}
+    finally:
+        keyring.set_keyring(old)
+
+
+CHANGER = """
+import sys
+from pathlib import Path
+from kapsession import keys
+folder = Path(sys.argv[1])
+fast = keys.KdfParams(time_cost=1, memory_cost_kib=8 * 1024, parallelism=1)
+names = [sys.argv[2], sys.argv[3]]
+sys.stdout.write("go\\n"); sys.stdout.flush()
+i = 0
+while True:
+    keys.change_passphrase(folder, names[i % 2], names[(i + 1) % 2], fast)
+    i += 1
+"""
+
+
+@pytest.mark.crash
+def test_sigkill_during_passphrase_changes_keeps_the_key(tmp_path: Path) -> None:
+    """Killed at random moments while re-wrapping over and over: the key file always opens
+    with one of the two passphrases, to the same data key, and the next change cleans up."""
+    other = "second passphrase here"
+    key = keys.create_key(tmp_path, PASS, FAST)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    rng = random.Random(611)
+    opened_with = {PASS: 0, other: 0}
+    for _ in range(10):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHANGER, str(tmp_path), PASS, other],
+            env=env,
+            stdout=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stdout.readline() == b"go\n"
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        proc.stdout.close()
+        for passphrase in (PASS, other):
+            try:
+                assert keys.unlock(tmp_path, passphrase) == key
+            except WrongKey:
+                continue
+            opened_with[passphrase] += 1
+            # Put it back to PASS for the next round (this also clears killed temp files).
+            if passphrase != PASS:
+                keys.change_passphrase(tmp_path, other, PASS, FAST)
+            break
+        else:
+            pytest.fail("the key file opened with neither passphrase")
+    print(f"passphrase-change kills: 10, opened with {opened_with}")
+    assert sum(opened_with.values()) == 10
+    keys.change_passphrase(tmp_path, PASS, other, FAST)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [keys.KEY_FILE]
