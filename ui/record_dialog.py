@@ -91,8 +91,9 @@ class RecordDialog(QDialog):
             self._say(f"Not saved: {exc}", "status")
             return False
         except (sqlite3.Error, OSError) as exc:
-            # The log names what failed, never what was written.
-            log.error("%s not saved: %s", self._what, type(exc).__name__)
+            # The log names what failed (a fixed label), never what was written.
+            what = self._what
+            log.error("%s not saved: %s", what, type(exc).__name__)
             self._say(NOT_WRITTEN, "status")
             return False
         self._after_save(event)
