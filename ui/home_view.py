@@ -48,6 +48,15 @@ NO_MUSIC = ""
 # The pre-flight of an arc's tracks for a planned length (the composition root passes the real,
 # libVLC one).
 ArcCheck = Callable[[Arc, int], PreflightReport]
+WELCOME = (
+    "<p><b>Welcome to kapsession.</b> It sits open through the dosing window: the dose clock "
+    "across the room, the protocol's checks coming due quietly, the music arc, and notes that "
+    "save with Enter.</p>"
+    "<p>To see how a session feels before a real one, press <b>Rehearse with a demo client</b> "
+    "below: a training session with made-up data, marked as rehearsal everywhere.</p>"
+    "<p>For a real session, enter the client's code, the protocol, the dose and the music on the "
+    "left, then <b>Give dose now</b> at the moment the medicine is given. F1 lists every key.</p>"
+)
 COLUMNS = ("#", "Client", "State", "Route", "Dose", "Planned", "Dose given", "Length")
 
 
@@ -186,8 +195,16 @@ class HomeView(QWidget):
         list_buttons.addStretch(1)
         list_buttons.addWidget(self.rehearsal_button)
 
+        # The first launch explains itself and offers a rehearsal; gone once a session exists.
+        self.welcome = QLabel(WELCOME)
+        self.welcome.setWordWrap(True)
+        self.welcome.setTextFormat(Qt.TextFormat.RichText)
+        self.welcome.setAccessibleName("Welcome")
+        self.welcome.setStyleSheet("font-size: 13pt; padding: 12px;")
+
         list_box = QGroupBox("Sessions")
         list_layout = QVBoxLayout(list_box)
+        list_layout.addWidget(self.welcome)
         list_layout.addWidget(self.table)
         list_layout.addLayout(self._build_preparation_actions())
         list_layout.addLayout(list_buttons)
@@ -209,6 +226,10 @@ class HomeView(QWidget):
         self.client_code.addItems(codes)
         self.client_code.setEditText(current)
         records = list(reversed(self.service.store.sessions()))
+        self.welcome.setVisible(not records)
+        self.table.setVisible(bool(records))
+        if not records:
+            self.rehearsal_button.setDefault(True)
         self.table.setRowCount(len(records))
         for row, record in enumerate(records):
             for col, text in enumerate(_row(record)):
