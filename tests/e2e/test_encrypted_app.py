@@ -72,7 +72,9 @@ def test_first_run_encrypts_and_nothing_clinical_is_readable_on_disk(
     app.kill()
 
     assert keys.has_key_file(data)
-    for path in sorted(data.iterdir()):
+    files = sorted(p for p in data.rglob("*") if p.is_file())  # database, WAL, key, logs, ...
+    assert any(p.name == DB_NAME for p in files)
+    for path in files:
         found = subprocess.run(["strings", "-a", str(path)], capture_output=True, check=True)
         assert CANARY.encode() not in found.stdout, path.name
         assert b"DEMO-REHEARSAL" not in found.stdout, path.name
