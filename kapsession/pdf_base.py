@@ -1,0 +1,236 @@
+"""What every kapsession PDF shares: embedded DejaVu fonts, safe paragraph text, page styles and
+the page decoration (rehearsal banner on every page, footer).
+
+reportlab (BSD, maintained since 2000, pure Python with a small C accelerator) writes the PDF;
+fonts are embedded as subsets so any text a therapist typed (Hebrew, Arabic, accents, symbols)
+prints the same everywhere. reportlab's Paragraph reads a small XML markup, so every piece of
+user text goes through `para` first: markup characters become entities, control characters
+visible symbols, and line breaks <br/>."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
+
+from .errors import KapsessionError
+
+FONT = "KapDejaVuSans"
+FONT_BOLD = "KapDejaVuSans-Bold"
+FONT_ITALIC = "KapDejaVuSans-Oblique"
+FONT_BOLD_ITALIC = "KapDejaVuSans-BoldOblique"
+_FILES = {
+    FONT: "DejaVuSans.ttf",
+    FONT_BOLD: "DejaVuSans-Bold.ttf",
+    FONT_ITALIC: "DejaVuSans-Oblique.ttf",
+    FONT_BOLD_ITALIC: "DejaVuSans-BoldOblique.ttf",
+}
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+    Path("/usr/local/share/fonts"),
+    Path("/Library/Fonts"),
+    Path.home() / "Library/Fonts",
+)
+PAGE = A4
+MARGIN = 18 * mm
+WIDTH = PAGE[0] - 2 * MARGIN
+# A long text is cut into paragraphs of about this size: reportlab re-wraps the remainder of a
+# paragraph at every page break, so one 100 kB paragraph costs far more than fifty 2 kB ones.
+CHUNK_CHARS = 2_000
+
+INK = colors.HexColor("#1f2328")
+MUTED = colors.HexColor("#59636e")
+RULE = colors.HexColor("#d0d7de")
+ACCENT = colors.HexColor("#3a6ea5")
+ALERT = colors.HexColor("#b3261e")
+REHEARSAL_INK = colors.HexColor("#b3261e")
+
+_registered = False
+
+
+def register_fonts() -> None:
+    """Register the DejaVu family once per process, or say which package is missing."""
+    global _registered
+    if _registered:
+        return
+    for name, file in _FILES.items():
+        path = next((d / file for d in FONT_DIRS if (d / file).is_file()), None)
+        if path is None:
+            raise KapsessionError(
+                f"The DejaVu font {file} is not installed; PDFs need it "
+                "(Debian/Ubuntu: apt install fonts-dejavu-core)."
+            )
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    pdfmetrics.registerFontFamily(
+        FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC
+    )
+    _registered = True
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    # C0 controls have their own visible pictures (U+2400...); others show as U+FFFD.
+    return chr(0x2400 + code) if code < 32 else "\N{SYMBOL FOR DELETE}" if code == 127 else "\ufffd"
+
+
+def para(value: object) -> str:
+    """User text as reportlab Paragraph markup that shows exactly that text."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\n", "<br/>")
+
+
+def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """Split a long text into pieces of about `size` characters, at line breaks or spaces
+    where possible, so each becomes its own paragraph. Joined, the pieces are the text."""
+    if len(text) <= size:
+        return [text]
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            cut = text.rfind("\n", start + size // 2, end)
+            if cut < 0:
+                cut = text.rfind(" ", start + size // 2, end)
+            if cut >= 0:
+                end = cut + 1
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+def styles() -> dict[str, ParagraphStyle]:
+    register_fonts()
+    base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13, textColor=INK)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=MUTED),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
+        "title": ParagraphStyle(
+            "title", parent=base, fontName=FONT_BOLD, fontSize=17, leading=22, spaceAfter=4
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=12.5,
+            leading=16,
+            spaceBefore=10,
+            spaceAfter=4,
+            textColor=ACCENT,
+        ),
+        "h3": ParagraphStyle(
+            "h3", parent=base, fontName=FONT_BOLD, fontSize=9.5, leading=13, spaceBefore=6
+        ),
+        "amend": ParagraphStyle(
+            "amend",
+            parent=base,
+            leftIndent=10,
+            borderPadding=(2, 0, 2, 6),
+            textColor=INK,
+            backColor=colors.HexColor("#f3f5f7"),
+        ),
+        "banner": ParagraphStyle(
+            "banner",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=11,
+            leading=15,
+            alignment=TA_CENTER,
+            textColor=REHEARSAL_INK,
+            borderColor=REHEARSAL_INK,
+            borderWidth=1,
+            borderPadding=4,
+            spaceAfter=8,
+        ),
+        # Client handouts: larger, warmer, with room around the words.
+        "hand_title": ParagraphStyle(
+            "hand_title", parent=base, fontName=FONT_BOLD, fontSize=20, leading=26, spaceAfter=6
+        ),
+        "hand_h": ParagraphStyle(
+            "hand_h",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=13,
+            leading=17,
+            spaceBefore=12,
+            spaceAfter=4,
+            textColor=ACCENT,
+        ),
+        "hand": ParagraphStyle("hand", parent=base, fontSize=11, leading=16, spaceAfter=4),
+        "hand_quote": ParagraphStyle(
+            "hand_quote",
+            parent=base,
+            fontName=FONT_ITALIC,
+            fontSize=12,
+            leading=17,
+            leftIndent=12,
+            spaceBefore=2,
+            spaceAfter=6,
+        ),
+    }
+
+
+def paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
+    return [Paragraph(para(piece), style) for piece in chunks(text)]
+
+
+def build(
+    story: Sequence[Flowable],
+    title: str,
+    rehearsal: bool,
+    footer: str,
+    rehearsal_text: str,
+) -> bytes:
+    """Lay out the story on A4 pages; every page gets the footer and, for a rehearsal, the
+    rehearsal line at its top."""
+    register_fonts()
+
+    def decorate(canvas: Canvas, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(MARGIN, 10 * mm, footer)
+        canvas.drawRightString(PAGE[0] - MARGIN, 10 * mm, f"Page {doc.page}")
+        if rehearsal:
+            canvas.setFillColor(REHEARSAL_INK)
+            canvas.setFont(FONT_BOLD, 8.5)
+            canvas.drawCentredString(PAGE[0] / 2, PAGE[1] - 10 * mm, rehearsal_text)
+        canvas.restoreState()
+
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author="kapsession",
+        creator="kapsession",
+    )
+    doc.build(list(story), onFirstPage=decorate, onLaterPages=decorate)
+    return out.getvalue()
+
