@@ -4,7 +4,7 @@ Every piece of text a person typed (notes, intentions, worksheet answers, remark
 track titles) goes through `text` or `cell`, which escape it so any CommonMark/GFM renderer
 shows it literally: no heading, list, emphasis, code, link, table break or HTML can come out of
 a note, and the characters themselves all survive (HTML's own markup characters become
-entities, control characters numeric references)."""
+entities, white space at either end of a line character references)."""
 
 from __future__ import annotations
 
@@ -18,28 +18,28 @@ from . import summary as s
 _INLINE = re.compile(r"[\\`*_\[\]|~$]")
 # What starts a block at the beginning of a line (after the leading spaces made inert).
 _LINE_START = re.compile(r"^([#+\-=>:]|\d{1,9}[.)])")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\t": "&#9;"}
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
-def _control(ch: str) -> str:
+def _space(ch: str) -> str:
+    """Leading and trailing white space as character references, so no renderer strips it or
+    reads it as indentation (an indented line would become a code block). Control characters
+    are never decoded from references, so those stay as they are."""
     code = ord(ch)
-    # NUL is not allowed in CommonMark; every renderer shows U+FFFD, so say so outright.
-    return "&#xFFFD;" if code == 0 else f"&#x{code:X};"
+    return ch if code < 32 and ch != "\t" or 0x7F <= code < 0xA0 else f"&#x{code:X};"
 
 
 def _line(raw: str) -> str:
-    stripped = raw.lstrip(" \t")
-    lead = "".join("&#32;" if c == " " else "&#9;" for c in raw[: len(raw) - len(stripped)])
-    out = _INLINE.sub(lambda m: "\\" + m.group(0), stripped)
-    out = "".join(
-        _ENTITIES.get(c, c)
-        if c in _ENTITIES
-        else _control(c)
-        if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0)
-        else c
-        for c in out
-    )
-    match = _LINE_START.match(stripped)
+    # NUL is not allowed in CommonMark; every renderer shows U+FFFD, so write that outright.
+    raw = raw.replace("\0", "\ufffd")
+    body = raw.strip()
+    if not body:
+        return "".join(_space(c) for c in raw)
+    start = raw.index(body[0])
+    lead, tail = raw[:start], raw[start + len(body) :]
+    out = _INLINE.sub(lambda m: "\\" + m.group(0), body)
+    out = "".join(_ENTITIES.get(c, c) for c in out)
+    match = _LINE_START.match(body)
     if match:
         first = match.group(1)
         if first[-1] in ".)":  # "1." and "1)" start ordered lists: escape the mark after the digits
@@ -47,7 +47,7 @@ def _line(raw: str) -> str:
             out = out[:cut] + "\\" + out[cut:]
         elif first != ">":  # ">" is already an entity
             out = "\\" + out
-    return lead + out
+    return "".join(_space(c) for c in lead) + out + "".join(_space(c) for c in tail)
 
 
 def _lines(text: str) -> list[str]:
@@ -67,7 +67,7 @@ def text(value: object, prefix: str = "") -> str:
                 paragraphs.append([])
         else:
             paragraphs[-1].append(_line(line))
-    blocks = [(" \\\n" + prefix).join(p) for p in paragraphs if p]
+    blocks = [("\\\n" + prefix).join(p) for p in paragraphs if p]
     return ("\n" + prefix.rstrip() + "\n").join(prefix + b for b in blocks)
 
 

@@ -20,7 +20,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
@@ -62,11 +62,33 @@ REHEARSAL_INK = colors.HexColor("#b3261e")
 _registered = False
 
 
+def _fix_astral_to_unicode() -> None:
+    """reportlab (5.1 and earlier) writes a character beyond U+FFFF into the font's ToUnicode
+    map as five hex digits ("<1F600>"), which PDF readers cut to U+1F60: the glyph prints, but
+    copying or searching the text yields the wrong character. The map must hold UTF-16 there
+    (a surrogate pair). This wraps reportlab's map writer and rewrites just those entries."""
+    original = ttfonts.makeToUnicodeCMap
+    if getattr(original, "_kapsession_fixed", False):
+        return
+
+    def fixed(fontname: str, subset: Sequence[int]) -> str:
+        cmap: str = original(fontname, subset)
+        for i, code in enumerate(subset):
+            if code > 0xFFFF:
+                utf16 = chr(code).encode("utf-16-be").hex().upper()
+                cmap = cmap.replace(f"<{i:02X}> <{code:04X}>", f"<{i:02X}> <{utf16}>", 1)
+        return cmap
+
+    fixed._kapsession_fixed = True  # type: ignore[attr-defined]
+    ttfonts.makeToUnicodeCMap = fixed
+
+
 def register_fonts() -> None:
     """Register the DejaVu family once per process, or say which package is missing."""
-    global _registered
+    global _registered, _covered
     if _registered:
         return
+    _fix_astral_to_unicode()
     for name, file in _FILES.items():
         path = next((d / file for d in FONT_DIRS if (d / file).is_file()), None)
         if path is None:
@@ -75,6 +97,8 @@ def register_fonts() -> None:
                 "(Debian/Ubuntu: apt install fonts-dejavu-core)."
             )
         pdfmetrics.registerFont(TTFont(name, str(path)))
+    face = pdfmetrics.getFont(FONT).face  # type: ignore[attr-defined]
+    _covered = frozenset(face.charToGlyph)
     pdfmetrics.registerFontFamily(
         FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC
     )
@@ -91,11 +115,25 @@ def _visible(match: re.Match[str]) -> str:
     return chr(0x2400 + code) if code < 32 else "\N{SYMBOL FOR DELETE}" if code == 127 else "\ufffd"
 
 
+_covered: frozenset[int] = frozenset()
+
+
+def _missing(text: str) -> str:
+    """Characters the font has no glyph for print as U+FFFD (which it has): reportlab would
+    otherwise draw nothing, and write the wrong character (astral code points are truncated)
+    into the text a PDF reader extracts."""
+    if text.isascii() or all(ord(c) in _covered or c == "\n" for c in text):
+        return text
+    return "".join(c if ord(c) in _covered or c == "\n" else "\ufffd" for c in text)
+
+
 def para(value: object) -> str:
-    """User text as reportlab Paragraph markup that shows exactly that text."""
+    """User text as reportlab Paragraph markup that shows exactly that text (every character
+    DejaVu Sans can draw; the rest as U+FFFD)."""
+    register_fonts()
     text = value if isinstance(value, str) else ("" if value is None else str(value))
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text))
+    text = _missing(_SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text)))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\n", "<br/>")
 

@@ -12,7 +12,8 @@ app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libe
   libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xkb1 libxcb-xfixes0 sox libsox-fmt-base)
-test_pkgs=(xvfb xauth xdotool imagemagick sox)
+# poppler-utils: pdftotext/pdffonts read the PDF exports back in the tests.
+test_pkgs=(xvfb xauth xdotool imagemagick sox poppler-utils)
 pkgs=("${app_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
 

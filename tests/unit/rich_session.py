@@ -101,7 +101,7 @@ def build(folder: Path, rehearsal: bool = False, note: str | None = None) -> Ric
     live.add_vitals("120/80 70 98 14 36.6")
     live.add_observation("moaas", 5)
     live.add_observation("nausea", 0)
-    live.add_observation("emotional_tone", "calm", text="smiling, settled")
+    live.add_observation("emotional_tone", "calm", text="smiling | settled, <calm>\nbreathing slowly")
 
     def music(kind: str, data: dict[str, Any], t: float) -> None:
         store.append(sid, kind, clock.now(), TZ, t, data, AUTHOR)
@@ -143,6 +143,7 @@ def build(folder: Path, rehearsal: bool = False, note: str | None = None) -> Ric
     music("silence", {"on": False}, 2200.0)
     clock.advance(10 * 60)
     live.evaluate_checks()  # missed
+    live.snooze_check("c45-monitoring", 5, "client speaking, do not interrupt")
     # The app is closed and reopened: a gap on the timeline.
     live.close()
     clock.advance(120)
@@ -159,6 +160,9 @@ def build(folder: Path, rehearsal: bool = False, note: str | None = None) -> Ric
     live.evaluate_checks()
     live.add_vitals("124/78 68 99")
     live.add_observation("moaas", 5)
+    clock.advance(3700 - live.elapsed())
+    live.evaluate_checks()
+    live.skip_check("c60-monitoring", "client asleep, breathing calmly")
     clock.advance(4500 - live.elapsed())
     live.evaluate_checks()
     live.add_vitals("118/76 66 98 12 36.7")
