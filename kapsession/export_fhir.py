@@ -166,13 +166,11 @@ class _Builder:
         return out
 
     def patient(self) -> None:
-        self.add(
-            Patient(
-                **self.common("patient"),
-                identifier=[{"system": CLIENT_SYSTEM, "value": self.sm.client}],
-            ),
-            self.patient_url,
-        )
+        values = {
+            **self.common("patient"),
+            "identifier": [{"system": CLIENT_SYSTEM, "value": self.sm.client}],
+        }
+        self.add(Patient.model_validate(values), self.patient_url)
 
     def encounter(self) -> None:
         session = self.sm.session
@@ -290,10 +288,10 @@ class _Builder:
                     component=components,
                 )
             for field, (codings, text, ucum, unit) in SIMPLE_VITALS.items():
-                value = _number(v.get(field))
-                if value is None:
+                amount = _number(v.get(field))
+                if amount is None:
                     continue
-                extra: dict[str, Any] = {"valueQuantity": _quantity(value, ucum, unit)}
+                extra: dict[str, Any] = {"valueQuantity": _quantity(amount, ucum, unit)}
                 flag = self._interpretation(seq, field)
                 if flag:
                     extra["interpretation"] = flag
@@ -344,7 +342,9 @@ class _Builder:
             items = [item]
             remark = s.text_of(o.get("text")) if scale != "free_text" else ""
             if remark:
-                items.append({"linkId": "remark", "text": "Remark", "answer": [{"valueString": remark}]})
+                items.append(
+                    {"linkId": "remark", "text": "Remark", "answer": [{"valueString": remark}]}
+                )
             self._response(f"observation-{o['seq']}", o, scale or "observation", items)
 
     def worksheet(self) -> None:

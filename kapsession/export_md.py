@@ -26,7 +26,7 @@ def _space(ch: str) -> str:
     reads it as indentation (an indented line would become a code block). Control characters
     are never decoded from references, so those stay as they are."""
     code = ord(ch)
-    return ch if code < 32 and ch != "\t" or 0x7F <= code < 0xA0 else f"&#x{code:X};"
+    return ch if (code < 32 and ch != "\t") or 0x7F <= code < 0xA0 else f"&#x{code:X};"
 
 
 def _line(raw: str) -> str:
@@ -128,8 +128,7 @@ def _preparation(sm: s.Summary) -> list[str]:
     ]
     for key, label in _PREP_TEXT:
         out += [f"**{label}**", "", text(prep.get(key)), ""]
-    screening = prep.get("screening") if isinstance(prep.get("screening"), Mapping) else {}
-    setting = prep.get("setting") if isinstance(prep.get("setting"), Mapping) else {}
+    screening, setting = s.mapping(prep.get("screening")), s.mapping(prep.get("setting"))
     rows = [[label, _yes(screening.get(key))] for key, label in _SCREENING]
     rows.append(["Prescriber", cell(screening.get("prescriber")) or "-"])
     rows += [[label, _yes(setting.get(key))] for key, label in _SETTING]
@@ -232,9 +231,7 @@ def _music(sm: s.Summary) -> list[str]:
     if sm.phases:
         out.append("Phases:")
         out.append("")
-        out += [
-            f"- {cell(p.label)}: {s.fmt_t(p.start_t)} to {s.fmt_t(p.end_t)}" for p in sm.phases
-        ]
+        out += [f"- {cell(p.label)}: {s.fmt_t(p.start_t)} to {s.fmt_t(p.end_t)}" for p in sm.phases]
         out.append("")
     rows = [[_when(m), cell(s.music_line(m))] for m in sm.music]
     return out + _table(["Time", "Music"], rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reportlab.graphics.shapes import Drawing, Line, PolyLine, Polygon, Rect, String
+from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, LongTable, Paragraph, Spacer, TableStyle
@@ -29,8 +29,10 @@ def _series(vitals: Sequence[Mapping[str, Any]], field: str) -> list[tuple[float
     out = []
     for v in vitals:
         t, value = v.get("t"), v.get(field)
-        if isinstance(t, int | float) and isinstance(value, int | float) and not isinstance(
-            value, bool
+        if (
+            isinstance(t, int | float)
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
         ):
             out.append((float(t), float(value)))
     return out
@@ -62,9 +64,7 @@ class _Panel:
 def _shade(d: Drawing, p: _Panel, low: float | None, high: float | None, color: Any) -> None:
     fill = colors.Color(color.red, color.green, color.blue, alpha=0.13)
     if high is not None and high < p.hi:
-        d.add(
-            Rect(p.x0, p.y(high), p.w, p.y0 + p.h - p.y(high), fillColor=fill, strokeColor=None)
-        )
+        d.add(Rect(p.x0, p.y(high), p.w, p.y0 + p.h - p.y(high), fillColor=fill, strokeColor=None))
     if low is not None and low > p.lo:
         d.add(Rect(p.x0, p.y0, p.w, p.y(low) - p.y0, fillColor=fill, strokeColor=None))
 
@@ -87,8 +87,17 @@ def _axes(d: Drawing, p: _Panel, ticks: Sequence[float], label: str) -> None:
     for value in ticks:
         y = p.y(value)
         d.add(Line(p.x0, y, p.x0 + p.w, y, strokeColor=pb.RULE, strokeWidth=0.3))
-        d.add(String(p.x0 - 3, y - 2.5, f"{value:g}", fontName=pb.FONT, fontSize=6.5,
-                     textAnchor="end", fillColor=pb.MUTED))
+        d.add(
+            String(
+                p.x0 - 3,
+                y - 2.5,
+                f"{value:g}",
+                fontName=pb.FONT,
+                fontSize=6.5,
+                textAnchor="end",
+                fillColor=pb.MUTED,
+            )
+        )
     d.add(String(p.x0, p.y0 + p.h + 3, label, fontName=pb.FONT_BOLD, fontSize=7, fillColor=pb.INK))
 
 
@@ -110,22 +119,64 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
     p_any = _Panel(left, 0, w, 1, t_end, 0, 1)
     for i, band in enumerate(sm.phases):
         x0, x1 = p_any.x(band.start_t), p_any.x(band.end_t)
-        d.add(Rect(x0, phase_y, max(x1 - x0, 0.5), band_h - 1,
-                   fillColor=PHASE_COLORS[i % len(PHASE_COLORS)], strokeColor=None))
+        d.add(
+            Rect(
+                x0,
+                phase_y,
+                max(x1 - x0, 0.5),
+                band_h - 1,
+                fillColor=PHASE_COLORS[i % len(PHASE_COLORS)],
+                strokeColor=None,
+            )
+        )
         if x1 - x0 > 24:
-            d.add(String(x0 + 2, phase_y + 3, band.label[:40], fontName=pb.FONT, fontSize=6.5,
-                         fillColor=pb.INK))
+            d.add(
+                String(
+                    x0 + 2,
+                    phase_y + 3,
+                    band.label[:40],
+                    fontName=pb.FONT,
+                    fontSize=6.5,
+                    fillColor=pb.INK,
+                )
+            )
     for i, band in enumerate(sm.tracks):
         x0, x1 = p_any.x(band.start_t), p_any.x(band.end_t)
         shade = colors.HexColor("#c9d3de") if i % 2 else colors.HexColor("#dde4ec")
         d.add(Rect(x0, track_y, max(x1 - x0, 0.5), band_h - 1, fillColor=shade, strokeColor=None))
         if x1 - x0 > 30:
-            d.add(String(x0 + 2, track_y + 3, band.label[:40], fontName=pb.FONT, fontSize=6,
-                         fillColor=pb.MUTED))
-    d.add(String(left - 3, phase_y + 3, "Music", fontName=pb.FONT, fontSize=6.5,
-                 textAnchor="end", fillColor=pb.MUTED))
-    d.add(String(left - 3, track_y + 3, "Tracks", fontName=pb.FONT, fontSize=6.5,
-                 textAnchor="end", fillColor=pb.MUTED))
+            d.add(
+                String(
+                    x0 + 2,
+                    track_y + 3,
+                    band.label[:40],
+                    fontName=pb.FONT,
+                    fontSize=6,
+                    fillColor=pb.MUTED,
+                )
+            )
+    d.add(
+        String(
+            left - 3,
+            phase_y + 3,
+            "Music",
+            fontName=pb.FONT,
+            fontSize=6.5,
+            textAnchor="end",
+            fillColor=pb.MUTED,
+        )
+    )
+    d.add(
+        String(
+            left - 3,
+            track_y + 3,
+            "Tracks",
+            fontName=pb.FONT,
+            fontSize=6.5,
+            textAnchor="end",
+            fillColor=pb.MUTED,
+        )
+    )
 
     # SpO2 panel.
     spo2_lo = min([85.0, *[v for _, v in spo2_pts]]) // 5 * 5
@@ -153,11 +204,29 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
         x = bp.x(tick)
         for panel in (bp, spo2):
             d.add(Line(x, panel.y0, x, panel.y0 + panel.h, strokeColor=pb.RULE, strokeWidth=0.3))
-        d.add(String(x, 3, f"{int(tick // 60)}", fontName=pb.FONT, fontSize=6.5,
-                     textAnchor="middle", fillColor=pb.MUTED))
+        d.add(
+            String(
+                x,
+                3,
+                f"{int(tick // 60)}",
+                fontName=pb.FONT,
+                fontSize=6.5,
+                textAnchor="middle",
+                fillColor=pb.MUTED,
+            )
+        )
         tick += step
-    d.add(String(left + w, 3 + 8, "minutes since dose", fontName=pb.FONT, fontSize=6,
-                 textAnchor="end", fillColor=pb.MUTED))
+    d.add(
+        String(
+            left + w,
+            3 + 8,
+            "minutes since dose",
+            fontName=pb.FONT,
+            fontSize=6,
+            textAnchor="end",
+            fillColor=pb.MUTED,
+        )
+    )
 
     _line(d, bp, sys_pts, SYS_COLOR)
     _line(d, bp, dia_pts, DIA_COLOR)
@@ -171,23 +240,49 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
             continue
         x = bp.x(float(t))
         top = bp.y0 + bp.h
-        d.add(Line(x, spo2.y0, x, top, strokeColor=pb.ALERT, strokeWidth=0.7,
-                   strokeDashArray=[2, 2]))
-        d.add(Polygon([x - 3.5, top + 7, x + 3.5, top + 7, x, top + 1],
-                      fillColor=pb.ALERT, strokeColor=None))
+        d.add(
+            Line(x, spo2.y0, x, top, strokeColor=pb.ALERT, strokeWidth=0.7, strokeDashArray=[2, 2])
+        )
+        d.add(
+            Polygon(
+                [x - 3.5, top + 7, x + 3.5, top + 7, x, top + 1],
+                fillColor=pb.ALERT,
+                strokeColor=None,
+            )
+        )
 
     # Legend.
     lx = left + 110
-    for label, color in (("systolic", SYS_COLOR), ("diastolic", DIA_COLOR),
-                         ("heart rate", HR_COLOR), ("SpO2", SPO2_COLOR)):
+    for label, color in (
+        ("systolic", SYS_COLOR),
+        ("diastolic", DIA_COLOR),
+        ("heart rate", HR_COLOR),
+        ("SpO2", SPO2_COLOR),
+    ):
         d.add(Rect(lx, bp.y0 + bp.h + 3.5, 8, 3, fillColor=color, strokeColor=None))
-        d.add(String(lx + 11, bp.y0 + bp.h + 3, label, fontName=pb.FONT, fontSize=6.5,
-                     fillColor=pb.INK))
+        d.add(
+            String(
+                lx + 11, bp.y0 + bp.h + 3, label, fontName=pb.FONT, fontSize=6.5, fillColor=pb.INK
+            )
+        )
         lx += 62
-    d.add(Polygon([lx, bp.y0 + bp.h + 9, lx + 7, bp.y0 + bp.h + 9, lx + 3.5, bp.y0 + bp.h + 3],
-                  fillColor=pb.ALERT, strokeColor=None))
-    d.add(String(lx + 10, bp.y0 + bp.h + 3, "alert · shaded: beyond thresholds",
-                 fontName=pb.FONT, fontSize=6.5, fillColor=pb.INK))
+    d.add(
+        Polygon(
+            [lx, bp.y0 + bp.h + 9, lx + 7, bp.y0 + bp.h + 9, lx + 3.5, bp.y0 + bp.h + 3],
+            fillColor=pb.ALERT,
+            strokeColor=None,
+        )
+    )
+    d.add(
+        String(
+            lx + 10,
+            bp.y0 + bp.h + 3,
+            "alert · shaded: beyond thresholds",
+            fontName=pb.FONT,
+            fontSize=6.5,
+            fillColor=pb.INK,
+        )
+    )
     return d
 
 
@@ -205,7 +300,10 @@ def _table(rows: list[list[Any]], widths: list[float], header: bool = True) -> L
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
     if header:
-        style += [("FONT", (0, 0), (-1, 0), pb.FONT_BOLD, 8), ("TEXTCOLOR", (0, 0), (-1, 0), pb.MUTED)]
+        style += [
+            ("FONT", (0, 0), (-1, 0), pb.FONT_BOLD, 8),
+            ("TEXTCOLOR", (0, 0), (-1, 0), pb.MUTED),
+        ]
     table.setStyle(TableStyle(style))
     return table
 
@@ -222,12 +320,13 @@ def _header(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         ("Protocol", protocol),
         ("Route / dose", f"{s.text_of(session.get('route'))}, {s.num(session.get('dose_mg'))} mg"),
         ("Dose given", sm.dose_time()),
-        ("Planned / actual", f"{s.num(session.get('planned_minutes'))} min / {s.session_length(sm)}"),
+        (
+            "Planned / actual",
+            f"{s.num(session.get('planned_minutes'))} min / {s.session_length(sm)}",
+        ),
         ("Music arc", s.text_of(session.get("arc")) or "-"),
     ]
-    rows = [
-        [Paragraph(pb.para(a), st["small"]), Paragraph(pb.para(b), cell)] for a, b in facts
-    ]
+    rows = [[Paragraph(pb.para(a), st["small"]), Paragraph(pb.para(b), cell)] for a, b in facts]
     out: list[Flowable] = []
     if sm.rehearsal:
         out.append(Paragraph(pb.para(s.REHEARSAL_NOTICE), st["banner"]))
@@ -272,9 +371,7 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         )
     widths = [28, 16, 10, 11, 10, 11, 66, 22]
     table = _table(rows, [w * mm for w in widths])
-    marks = [
-        ("TEXTCOLOR", (7, i), (7, i), pb.ALERT) for i, r in enumerate(rows) if i and r[7]
-    ]
+    marks = [("TEXTCOLOR", (7, i), (7, i), pb.ALERT) for i, r in enumerate(rows) if i and r[7]]
     if marks:
         table.setStyle(TableStyle(marks))
     out.append(table)
@@ -310,8 +407,14 @@ def _observations(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
             )
         )
     for c in sm.checks:
-        items.append((_sort_t(c), int(c["seq"]), "Check", s.check_line(c) + (
-            f" - {s.text_of(c.get('reason'))}" if c.get("reason") else "")))
+        items.append(
+            (
+                _sort_t(c),
+                int(c["seq"]),
+                "Check",
+                s.check_line(c) + (f" - {s.text_of(c.get('reason'))}" if c.get("reason") else ""),
+            )
+        )
     for e in sm.others:
         what = s.other_line(e)
         if e.get("text"):
@@ -403,8 +506,7 @@ def _preparation(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         if text:
             out.append(Paragraph(pb.para(label), st["h3"]))
             out += pb.paragraphs(text, st["body"])
-    screening = prep.get("screening") if isinstance(prep.get("screening"), Mapping) else {}
-    setting = prep.get("setting") if isinstance(prep.get("setting"), Mapping) else {}
+    screening, setting = s.mapping(prep.get("screening")), s.mapping(prep.get("setting"))
     checks = [
         ("medical oversight", screening.get("medical_oversight")),
         ("contraindications confirmed", screening.get("contraindications_confirmed")),

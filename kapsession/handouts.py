@@ -74,7 +74,7 @@ AFTER_PRACTICES = (
 )
 
 
-class Lines(Flowable):
+class Lines(Flowable):  # type: ignore[misc]
     """Ruled lines to write on."""
 
     def __init__(self, count: int, gap: float = 9 * mm) -> None:
@@ -96,7 +96,9 @@ class Lines(Flowable):
 def _opening(sm: s.Summary, st: dict[str, Any], title: str) -> list[Flowable]:
     out: list[Flowable] = []
     if sm.rehearsal:
-        out.append(Paragraph(pb.para("Rehearsal - a practice sheet, not for a client"), st["banner"]))
+        out.append(
+            Paragraph(pb.para("Rehearsal - a practice sheet, not for a client"), st["banner"])
+        )
     out.append(Paragraph(pb.para(title), st["hand_title"]))
     return out
 
@@ -115,7 +117,11 @@ def preparation(doc: Mapping[str, Any]) -> bytes:
     story.append(Paragraph("Your intention", st["hand_h"]))
     if sm.intention:
         story += pb.paragraphs(sm.intention, st["hand_quote"])
-        story.append(Paragraph("In your own words, as you said it. You can change it at any time.", st["hand"]))
+        story.append(
+            Paragraph(
+                "In your own words, as you said it. You can change it at any time.", st["hand"]
+            )
+        )
     else:
         story.append(Paragraph("Write your intention here, in your own words:", st["hand"]))
         story += [Spacer(1, 4 * mm), Lines(3)]
@@ -128,7 +134,12 @@ def preparation(doc: Mapping[str, Any]) -> bytes:
     story.append(Paragraph("Simple grounding practices", st["hand_h"]))
     for name, how in GROUNDING:
         story.append(
-            KeepTogether([Paragraph(f"<b>{pb.para(name)}</b>", st["hand"]), Paragraph(pb.para(how), st["hand"])])
+            KeepTogether(
+                [
+                    Paragraph(f"<b>{pb.para(name)}</b>", st["hand"]),
+                    Paragraph(pb.para(how), st["hand"]),
+                ]
+            )
         )
     story.append(Paragraph("Your notes", st["hand_h"]))
     story += [Spacer(1, 4 * mm), Lines(5)]

@@ -97,7 +97,7 @@ def register_fonts() -> None:
                 "(Debian/Ubuntu: apt install fonts-dejavu-core)."
             )
         pdfmetrics.registerFont(TTFont(name, str(path)))
-    face = pdfmetrics.getFont(FONT).face  # type: ignore[attr-defined]
+    face = pdfmetrics.getFont(FONT).face
     _covered = frozenset(face.charToGlyph)
     pdfmetrics.registerFontFamily(
         FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD_ITALIC
@@ -271,4 +271,3 @@ def build(
     )
     doc.build(list(story), onFirstPage=decorate, onLaterPages=decorate)
     return out.getvalue()
-

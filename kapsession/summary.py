@@ -299,7 +299,8 @@ def summarize(doc: Mapping[str, Any]) -> Summary:
     by_kind: dict[str, list[Mapping[str, Any]]] = {}
     for e in events:
         by_kind.setdefault(str(e.get("kind")), []).append(e)
-    dose = (by_kind.get("dose") or [None])[0]
+    doses = by_kind.get("dose") or []
+    dose = doses[0] if doses else None
     ended = by_kind.get("session_ended") or []
     end_t = ended[-1].get("t") if ended else None
     amendments: dict[int, list[Mapping[str, Any]]] = {}
@@ -325,7 +326,9 @@ def summarize(doc: Mapping[str, Any]) -> Summary:
         vitals=by_kind.get("vitals", []),
         alerts=by_kind.get("alert", []),
         acks={
-            int(a["alert"]): a for a in by_kind.get("alert_ack", []) if isinstance(a.get("alert"), int)
+            int(a["alert"]): a
+            for a in by_kind.get("alert_ack", [])
+            if isinstance(a.get("alert"), int)
         },
         observations=by_kind.get("observation", []),
         checks=[e for e in events if e.get("kind") in CHECK_KINDS],
@@ -337,6 +340,10 @@ def summarize(doc: Mapping[str, Any]) -> Summary:
     )
     summary.phases, summary.tracks = _bands(events, summary.chart_end())
     return summary
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def scale_name(scale: object) -> str:

@@ -101,7 +101,9 @@ def build(folder: Path, rehearsal: bool = False, note: str | None = None) -> Ric
     live.add_vitals("120/80 70 98 14 36.6")
     live.add_observation("moaas", 5)
     live.add_observation("nausea", 0)
-    live.add_observation("emotional_tone", "calm", text="smiling | settled, <calm>\nbreathing slowly")
+    live.add_observation(
+        "emotional_tone", "calm", text="smiling | settled, <calm>\nbreathing slowly"
+    )
 
     def music(kind: str, data: dict[str, Any], t: float) -> None:
         store.append(sid, kind, clock.now(), TZ, t, data, AUTHOR)
@@ -120,10 +122,16 @@ def build(folder: Path, rehearsal: bool = False, note: str | None = None) -> Ric
     music("phase", {"name": "onset", "begins_t": 900.0}, 900.0)
     music(
         "track_started",
-        {"title": "Blue Door", "path": "/music/door.ogg", "phase": "onset", "position": 0.0, "item": 1},
+        {
+            "title": "Blue Door",
+            "path": "/music/door.ogg",
+            "phase": "onset",
+            "position": 0.0,
+            "item": 1,
+        },
         900.0,
     )
-    vitals, alert = live.add_vitals("181/84 77 97 14 36.8")
+    _vitals, alert = live.add_vitals("181/84 77 97 14 36.8")
     seqs["alert"] = alert.seq
     live.acknowledge_alert(alert.seq, "repeat in 5 min")
     live.add_observation("moaas", 4)
@@ -169,7 +177,9 @@ def build(folder: Path, rehearsal: bool = False, note: str | None = None) -> Ric
     for scale, value in (("moaas", 5), ("dissociation", 0), ("nausea", 0)):
         live.add_observation(scale, value)
     live.add_observation("emotional_tone", "peaceful")
-    music("track_ended", {"title": "Blue Door", "path": "/music/door.ogg", "position": 30.0}, 4500.0)
+    music(
+        "track_ended", {"title": "Blue Door", "path": "/music/door.ogg", "position": 30.0}, 4500.0
+    )
     live.end(discharge=PASSING)
     clock.advance(3600)
     v1 = store.append(sid, "worksheet", clock.now(), TZ, None, WORKSHEET_V1, AUTHOR)

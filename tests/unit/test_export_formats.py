@@ -286,7 +286,9 @@ def test_fhir_bundle_validates_and_carries_codes_units_and_values(rich: rs.Rich)
         "5", "4", "5", "5",
     ]  # fmt: skip
     (worksheet,) = [r for r in responses if r["questionnaire"].endswith(":integration-worksheet")]
-    answers = {i["linkId"]: [a["valueString"] for a in i.get("answer", [])] for i in worksheet["item"]}
+    answers = {
+        i["linkId"]: [a["valueString"] for a in i.get("answer", [])] for i in worksheet["item"]
+    }
     assert answers["experienced"] == [rs.SHARED_ANSWER]
     assert answers["next_step"] == [rs.NEXT_STEP]
     assert answers["follow_up"] == ["Integration appointment in 3 days", "Check sleep <2 weeks>"]
@@ -340,4 +342,3 @@ def test_esketamine_protocol_exports_esketamine_by_nasal_route(tmp_path: Path) -
     assert {c["code"] for c in dose["dosage"]["route"]["coding"]} == {"46713006", "NASINHL"}
     (encounter,) = _resources(bundle, "Encounter")
     assert encounter["status"] == "in-progress" and "end" not in encounter["period"]
-
