@@ -118,6 +118,12 @@ def _visible(match: re.Match[str]) -> str:
 _covered: frozenset[int] = frozenset()
 
 
+def draws(ch: str) -> bool:
+    """Whether the PDFs' font (DejaVu Sans) has a glyph for this character."""
+    register_fonts()
+    return ord(ch) in _covered
+
+
 def _missing(text: str) -> str:
     """Characters the font has no glyph for print as U+FFFD (which it has): reportlab would
     otherwise draw nothing, and write the wrong character (astral code points are truncated)
