@@ -2,8 +2,9 @@
 
 fhir.resources 8.x defaults to R5; its R4B package (FHIR 4.3) is the closest model set to R4
 (4.0.1): every resource used here (Patient, Encounter, MedicationAdministration, Observation,
-QuestionnaireResponse, Bundle) has the same shape in R4 and R4B. Building the resources through
-the models validates them as they are made; an invalid field raises before anything is written.
+QuestionnaireResponse, Bundle) has the same shape in R4 and R4B. The Bundle model validates
+every resource in it (types, required elements, choice types, unknown elements); an invalid
+field raises before anything is written.
 
 What is in it (DESIGN.md, Interfaces):
 - Patient: the pseudonymous client code as its only identifier (no name, no birth date).
@@ -21,16 +22,12 @@ What is in it (DESIGN.md, Interfaces):
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.encounter import Encounter
-from fhir.resources.R4B.medicationadministration import MedicationAdministration
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from . import summary as s
 
@@ -156,8 +153,10 @@ class _Builder:
                 above = high is not None and value > high
                 self.flags.setdefault(owner, {})[str(alert.get("field"))] = "H" if above else "L"
 
-    def add(self, resource: Any, url: str) -> None:
-        self.entries.append({"fullUrl": url, "resource": resource})
+    def add(self, resource_type: str, values: dict[str, Any]) -> None:
+        url = "urn:uuid:" + values["id"]
+        # Plain data here; the Bundle model validates every resource once, at the end.
+        self.entries.append({"fullUrl": url, "resource": {"resourceType": resource_type, **values}})
 
     def common(self, key: str) -> dict[str, Any]:
         out: dict[str, Any] = {"id": _id(self.sid, key)}
@@ -170,7 +169,7 @@ class _Builder:
             **self.common("patient"),
             "identifier": [{"system": CLIENT_SYSTEM, "value": self.sm.client}],
         }
-        self.add(Patient.model_validate(values), self.patient_url)
+        self.add("Patient", values)
 
     def encounter(self) -> None:
         session = self.sm.session
@@ -194,7 +193,7 @@ class _Builder:
         }
         if period:
             values["period"] = period
-        self.add(Encounter.model_validate(values), self.encounter_url)
+        self.add("Encounter", values)
 
     def administrations(self) -> None:
         session, dose = self.sm.session, self.sm.dose
@@ -224,10 +223,7 @@ class _Builder:
             }
             if key != "dose":
                 values["note"] = [{"text": "Booster dose"}]
-            self.add(
-                MedicationAdministration.model_validate(values),
-                "urn:uuid:" + _id(self.sid, key),
-            )
+            self.add("MedicationAdministration", values)
 
     def _observation(
         self, key: str, event: Mapping[str, Any], code: dict[str, Any], **fields: Any
@@ -242,7 +238,7 @@ class _Builder:
             "effectiveDateTime": event.get("at"),
             **fields,
         }
-        self.add(Observation.model_validate(values), "urn:uuid:" + _id(self.sid, key))
+        self.add("Observation", values)
 
     def _interpretation(self, seq: int, field: str) -> list[dict[str, Any]] | None:
         flag = self.flags.get(seq, {}).get(field)
@@ -319,7 +315,7 @@ class _Builder:
         }
         if event.get("author"):
             values["author"] = {"display": str(event["author"])}
-        self.add(QuestionnaireResponse.model_validate(values), "urn:uuid:" + _id(self.sid, key))
+        self.add("QuestionnaireResponse", values)
 
     def scales(self) -> None:
         for o in self.sm.observations:
@@ -366,8 +362,13 @@ class _Builder:
         self._response(f"worksheet-{ws['seq']}", ws, "integration-worksheet", items)
 
 
-def bundle(doc: Mapping[str, Any]) -> Bundle:
-    """The validated Bundle model for a JSON timeline document."""
+# The models' validation cost grows faster than the bundle (about 0.25 ms an entry at 2,000
+# entries, 0.6 ms at 20,000), so a long session is validated in slices of this many entries.
+_SLICE = 500
+
+
+def bundle_data(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The Bundle as plain JSON data (not yet validated)."""
     sm = s.summarize(doc)
     b = _Builder(sm)
     b.patient()
@@ -377,15 +378,34 @@ def bundle(doc: Mapping[str, Any]) -> Bundle:
     b.scales()
     b.worksheet()
     values: dict[str, Any] = {
+        "resourceType": "Bundle",
         "id": _id(b.sid, "bundle", doc.get("exported_at")),
-        "type": "collection",
-        "timestamp": doc.get("exported_at"),
-        "entry": b.entries,
     }
     if b.meta:
         values["meta"] = b.meta
-    return Bundle.model_validate(values)
+    values.update(type="collection", timestamp=doc.get("exported_at"), entry=b.entries)
+    return values
+
+
+def validate(data: Mapping[str, Any]) -> None:
+    """Check the bundle against the R4(B) models (raises pydantic.ValidationError): the bundle
+    itself, then every entry and its resource, a slice at a time."""
+    shell = {k: v for k, v in data.items() if k != "entry"}
+    Bundle.model_validate(shell)
+    entries = list(data.get("entry") or [])
+    for start in range(0, len(entries), _SLICE):
+        Bundle.model_validate({**shell, "entry": entries[start : start + _SLICE]})
+
+
+def bundle(doc: Mapping[str, Any]) -> Bundle:
+    """The validated Bundle model for a JSON timeline document."""
+    return Bundle.model_validate(bundle_data(doc))
 
 
 def render(doc: Mapping[str, Any]) -> str:
-    return bundle(doc).model_dump_json(indent=2, by_alias=True, exclude_none=True) + "\n"
+    """The bundle as compact FHIR JSON, validated first. Written with json.dumps from the data
+    that passed validation: the models' own serialiser takes ~1 ms per resource, and indenting
+    a long session's 20,000 resources (30 MB) takes seconds for no reader's benefit."""
+    data = bundle_data(doc)
+    validate(data)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"

@@ -5,13 +5,15 @@ table, the notes with their amendments, and the integration worksheet."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import bisect
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, LongTable, Paragraph, Spacer, TableStyle
+from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
 from . import pdf_base as pb
 from . import summary as s
@@ -69,11 +71,27 @@ def _shade(d: Drawing, p: _Panel, low: float | None, high: float | None, color: 
         d.add(Rect(p.x0, p.y0, p.w, p.y(low) - p.y0, fillColor=fill, strokeColor=None))
 
 
+def _envelope(p: _Panel, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most the lowest and highest reading per half point of width, in time order: a line
+    through thousands of readings looks the same, peaks and dips included, at a fraction of
+    the drawing."""
+    if len(points) <= 2 * p.w:
+        return points
+    columns: dict[int, list[tuple[float, float]]] = {}
+    for t, v in points:
+        columns.setdefault(int(p.x(t) * 2), []).append((t, v))
+    out: list[tuple[float, float]] = []
+    for column in columns.values():
+        low, high = min(column, key=lambda pt: pt[1]), max(column, key=lambda pt: pt[1])
+        out += sorted({low, high})
+    return out
+
+
 def _line(d: Drawing, p: _Panel, points: list[tuple[float, float]], color: Any) -> None:
     if not points:
         return
     coords: list[float] = []
-    for t, v in points:
+    for t, v in _envelope(p, points):
         coords += [p.x(t), p.y(v)]
     if len(points) > 1:
         d.add(PolyLine(coords, strokeColor=color, strokeWidth=1.2))
@@ -340,18 +358,66 @@ def _header(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     return out
 
 
+# A printed table shows every row up to this many; beyond it, a thinned selection (the
+# chart still draws every reading, and the JSON and FHIR exports hold everything).
+TABLE_LIMIT = 240
+_ABBREVIATIONS = {"systolic": "sys", "diastolic": "dia", "heart_rate": "HR", "spo2": "SpO2",
+                  "resp_rate": "RR", "temperature": "temp"}  # fmt: skip
+
+
+def _alert_owners(sm: s.Summary) -> dict[int, list[str]]:
+    """vitals seq -> the fields its alerts were about (alerts are stored right after)."""
+    seqs = sorted(int(v["seq"]) for v in sm.vitals)
+    owners: dict[int, list[str]] = {}
+    for a in sm.alerts:
+        i = bisect.bisect_left(seqs, int(a["seq"]))
+        if i:
+            field = s.text_of(a.get("field"))
+            owners.setdefault(seqs[i - 1], []).append(_ABBREVIATIONS.get(field, field))
+    return owners
+
+
+def _bucket(sm: s.Summary) -> float:
+    """Seconds per kept row when a table is thinned: about TABLE_LIMIT / 2 regular rows."""
+    return max(60.0, math.ceil(sm.chart_end() / (TABLE_LIMIT / 2) / 60) * 60)
+
+
+def _thin(
+    entries: Sequence[Mapping[str, Any]],
+    keep: Callable[[Mapping[str, Any]], bool],
+    bucket: float,
+    key: Callable[[Mapping[str, Any]], object] = lambda e: None,
+) -> list[Mapping[str, Any]]:
+    """Every entry `keep` wants, and the first of each `key` in every `bucket` seconds."""
+    seen: set[tuple[int, object]] = set()
+    out = []
+    for e in entries:
+        slot = (int(_sort_t(e) // bucket) if isinstance(e.get("t"), int | float) else -1, key(e))
+        if keep(e) or slot not in seen:
+            out.append(e)
+        seen.add(slot)
+    return out
+
+
 def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     out: list[Flowable] = [Paragraph("Vitals", st["h2"])]
     if not sm.vitals:
         return [*out, Paragraph("No vitals were recorded.", st["body"])]
-    alerted: dict[int, list[str]] = {}
-    seqs = sorted(int(v["seq"]) for v in sm.vitals)
-    for a in sm.alerts:
-        owner = max((q for q in seqs if q < int(a["seq"])), default=None)
-        if owner is not None:
-            alerted.setdefault(owner, []).append(s.text_of(a.get("field")).replace("_", " "))
+    owners = _alert_owners(sm)
+    shown: Sequence[Mapping[str, Any]] = sm.vitals
+    if len(sm.vitals) > TABLE_LIMIT:
+        bucket = _bucket(sm)
+        shown = _thin(sm.vitals, lambda v: int(v["seq"]) in owners or bool(v.get("check")), bucket)
+        out.append(
+            Paragraph(
+                f"{len(sm.vitals):,} readings. This table shows {len(shown):,}: the first in "
+                f"every {bucket / 60:g} minutes, and every one that answered a check or raised "
+                "an alert. The chart shows them all; the JSON and FHIR exports hold every one.",
+                st["small"],
+            )
+        )
     rows: list[list[Any]] = [["Time", "BP", "HR", "SpO2", "RR", "Temp", "Trend", "Alert"]]
-    for v in sm.vitals:
+    for v in shown:
         bp = (
             f"{s.num(v.get('systolic'))}/{s.num(v.get('diastolic'))}"
             if v.get("systolic") is not None
@@ -365,73 +431,97 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
                 s.num(v.get("spo2")),
                 s.num(v.get("resp_rate")),
                 s.num(v.get("temperature")),
-                Paragraph(pb.para(s.text_of(v.get("trend_text"))), st["cell"]),
-                ", ".join(alerted.get(int(v["seq"]), [])),
+                pb.plain(s.text_of(v.get("trend_text"))),
+                ", ".join(owners.get(int(v["seq"]), [])),
             ]
         )
-    widths = [28, 16, 10, 11, 10, 11, 66, 22]
+    widths = [27, 15, 9, 10, 9, 10, 80, 14]
     table = _table(rows, [w * mm for w in widths])
-    marks = [("TEXTCOLOR", (7, i), (7, i), pb.ALERT) for i, r in enumerate(rows) if i and r[7]]
-    if marks:
-        table.setStyle(TableStyle(marks))
+    style = [("FONT", (6, 1), (6, -1), pb.FONT, 6.8)]
+    style += [("TEXTCOLOR", (7, i), (7, i), pb.ALERT) for i, r in enumerate(rows) if i and r[7]]
+    table.setStyle(TableStyle(style))
     out.append(table)
-    for a in sm.alerts:
-        ack = sm.acks.get(int(a["seq"]))
-        line = f"{_when(a)}: {s.text_of(a.get('message'))}"
-        line += (
-            f" - acknowledged {s.fmt_t(ack.get('t'))}"
-            + (f": {s.text_of(ack.get('text'))}" if ack.get("text") else "")
-            if ack
-            else " - not acknowledged"
-        )
-        out.append(Paragraph(pb.para(line), st["small"]))
+    if sm.alerts:
+        out.append(Paragraph("Alerts", st["h3"]))
+        rows = [["Time", "Alert", "Acknowledged"]]
+        for a in sm.alerts:
+            ack = sm.acks.get(int(a["seq"]))
+            answer = "not acknowledged"
+            if ack:
+                answer = s.fmt_t(ack.get("t")) + (
+                    f": {s.text_of(ack.get('text'))}" if ack.get("text") else ""
+                )
+            rows.append(
+                [
+                    _when(a),
+                    _cell(s.text_of(a.get("message")), st["cell"], 62),
+                    _cell(answer, st["cell"], 24),
+                ]
+            )
+        out.append(_table(rows, [28 * mm, 100 * mm, pb.WIDTH - 128 * mm]))
     return out
 
 
+_EXCEPTIONS = {"check_late", "check_missed", "check_skipped", "check_snoozed"}
+
+
+def _cell(text: str, style: Any, width_chars: int) -> Any:
+    """A table cell: plain text when it fits on one line (much cheaper to lay out), else a
+    wrapping paragraph."""
+    if len(text) <= width_chars and "\n" not in text:
+        return pb.plain(text)
+    return Paragraph(pb.para(text[: pb.CHUNK_CHARS]), style)
+
+
 def _observations(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
-    if not sm.observations and not sm.checks:
+    if not sm.observations and not sm.checks and not sm.others:
         return []
-    out: list[Flowable] = [Paragraph("Observations and checks", st["h2"])]
+    out: list[Flowable] = [Paragraph("Observations, checks and events", st["h2"])]
+    entries = sorted(
+        [*sm.observations, *sm.checks, *sm.others], key=lambda e: (_sort_t(e), int(e["seq"]))
+    )
+    total = len(entries)
+    events = {int(e["seq"]) for e in sm.others}
+    if total > TABLE_LIMIT:
+        bucket = _bucket(sm)
+        entries = [
+            e
+            for e in _thin(
+                entries,
+                lambda e: (
+                    e.get("kind") in _EXCEPTIONS or int(e["seq"]) in events or bool(e.get("text"))
+                ),
+                bucket,
+                key=lambda e: (e.get("kind"), e.get("scale")),
+            )
+            if e.get("kind") != "check_due"
+        ]
+        out.append(
+            Paragraph(
+                f"{total:,} entries. This table shows {len(entries):,}: every late, missed, "
+                "skipped or snoozed check, every event and remark, and the first rating of "
+                f"each scale in every {bucket / 60:g} minutes. The JSON export holds them all.",
+                st["small"],
+            )
+        )
     rows: list[list[Any]] = [["Time", "What", "Rating / remark"]]
     cell = st["cell"]
-    items: list[tuple[float, int, str, str]] = []
-    for o in sm.observations:
-        rating = s.observation_value(o)
-        remark = s.text_of(o.get("text"))
-        items.append(
-            (
-                _sort_t(o),
-                int(o["seq"]),
-                s.scale_name(o.get("scale")),
-                " - ".join(x for x in (rating, remark) if x),
-            )
-        )
-    for c in sm.checks:
-        items.append(
-            (
-                _sort_t(c),
-                int(c["seq"]),
-                "Check",
-                s.check_line(c) + (f" - {s.text_of(c.get('reason'))}" if c.get("reason") else ""),
-            )
-        )
-    for e in sm.others:
-        what = s.other_line(e)
-        if e.get("text"):
-            what += f": {s.text_of(e.get('text'))}"
-        if e.get("reason"):
-            what += f" - {s.text_of(e.get('reason'))}"
-        items.append((_sort_t(e), int(e["seq"]), "Event", what))
-    items.sort(key=lambda i: (i[0], i[1]))
-    by_seq = {int(e["seq"]): e for e in sm.events}
-    for _, seq, what, detail in items:
-        rows.append(
-            [
-                _when(by_seq[seq]),
-                Paragraph(pb.para(what), cell),
-                Paragraph(pb.para(detail[: pb.CHUNK_CHARS]), cell),
-            ]
-        )
+    for e in entries:
+        kind = e.get("kind")
+        if kind == "observation":
+            what = s.scale_name(e.get("scale"))
+            detail = " - ".join(x for x in (s.observation_value(e), s.text_of(e.get("text"))) if x)
+        elif kind in s.CHECK_KINDS:
+            what, detail = "Check", s.check_line(e)
+            if e.get("reason"):
+                detail += f" - {s.text_of(e.get('reason'))}"
+        else:
+            what, detail = "Event", s.other_line(e)
+            if e.get("text"):
+                detail += f": {s.text_of(e.get('text'))}"
+            if e.get("reason"):
+                detail += f" - {s.text_of(e.get('reason'))}"
+        rows.append([_when(e), _cell(what, cell, 22), _cell(detail, cell, 70)])
     out.append(_table(rows, [28 * mm, 30 * mm, pb.WIDTH - 58 * mm]))
     return out
 
@@ -450,9 +540,12 @@ def _notes(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         head = _when(e)
         if note.tags:
             head += " · " + ", ".join(note.tags)
-        body = pb.paragraphs(note.text, st["body"])
-        out.append(KeepTogether([Paragraph(pb.para(head), st["h3"]), body[0]]))
-        out += body[1:]
+        pieces = pb.chunks(note.text)
+        # The heading and the first lines in one paragraph: never split apart, and half the
+        # paragraphs to lay out in a long session.
+        first = f"<b>{pb.para(head)}</b><br/>{pb.para(pieces[0])}"
+        out.append(Paragraph(first, st["note"]))
+        out += [Paragraph(pb.para(piece), st["body"]) for piece in pieces[1:]]
         for a in note.amendments:
             line = f"Amended {_when(a)}"
             if a.get("author"):

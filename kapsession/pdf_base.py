@@ -144,6 +144,13 @@ def para(value: object) -> str:
     return text.replace("\n", "<br/>")
 
 
+def plain(value: object) -> str:
+    """User text for a plain table cell (drawn as is, no markup): the same characters `para`
+    shows, one line."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return _missing(_SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text.replace("\t", " "))))
+
+
 def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
     """Split a long text into pieces of about `size` characters, at line breaks or spaces
     where possible, so each becomes its own paragraph. Joined, the pieces are the text."""
@@ -187,6 +194,7 @@ def styles() -> dict[str, ParagraphStyle]:
         "h3": ParagraphStyle(
             "h3", parent=base, fontName=FONT_BOLD, fontSize=9.5, leading=13, spaceBefore=6
         ),
+        "note": ParagraphStyle("note", parent=base, spaceBefore=6),
         "amend": ParagraphStyle(
             "amend",
             parent=base,
