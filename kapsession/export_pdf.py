@@ -116,7 +116,17 @@ def _axes(d: Drawing, p: _Panel, ticks: Sequence[float], label: str) -> None:
                 fillColor=pb.MUTED,
             )
         )
-    d.add(String(p.x0, p.y0 + p.h + 3, label, fontName=pb.FONT_BOLD, fontSize=7, fillColor=pb.INK))
+    if label:
+        d.add(
+            String(
+                p.x0 - 26,
+                p.y0 + p.h + 3,
+                label,
+                fontName=pb.FONT_BOLD,
+                fontSize=7,
+                fillColor=pb.INK,
+            )
+        )
 
 
 def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
@@ -126,7 +136,7 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
     w = width - left - right
     band_h, gap = 11.0, 16.0
     spo2_h, bp_h = 55.0, 120.0
-    height = 14 + band_h * 2 + gap + spo2_h + gap + bp_h + 22
+    height = 14 + band_h * 2 + gap + spo2_h + gap + bp_h + 32
     d = Drawing(width, height)
     sys_pts, dia_pts = _series(sm.vitals, "systolic"), _series(sm.vitals, "diastolic")
     hr_pts, spo2_pts = _series(sm.vitals, "heart_rate"), _series(sm.vitals, "spo2")
@@ -212,7 +222,7 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
             _shade(d, bp, th.low, th.high, HR_COLOR)
         elif th.field == "spo2":
             _shade(d, spo2, th.low, th.high, SPO2_COLOR)
-    _axes(d, bp, [v for v in range(int(bp_lo), int(bp_hi) + 1, 20)], "BP mmHg / HR per min")
+    _axes(d, bp, [v for v in range(int(bp_lo), int(bp_hi) + 1, 20)], "")
     _axes(d, spo2, [v for v in range(int(spo2_lo), 101, 5)], "SpO2 %")
 
     # Time axis: minutes since the dose.
@@ -258,9 +268,18 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
             continue
         x = bp.x(float(t))
         top = bp.y0 + bp.h
-        d.add(
-            Line(x, spo2.y0, x, top, strokeColor=pb.ALERT, strokeWidth=0.7, strokeDashArray=[2, 2])
-        )
+        if len(sm.alerts) <= 40:  # beyond that the lines would hide the readings
+            d.add(
+                Line(
+                    x,
+                    spo2.y0,
+                    x,
+                    top,
+                    strokeColor=pb.ALERT,
+                    strokeWidth=0.7,
+                    strokeDashArray=[2, 2],
+                )
+            )
         d.add(
             Polygon(
                 [x - 3.5, top + 7, x + 3.5, top + 7, x, top + 1],
@@ -269,32 +288,32 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
             )
         )
 
-    # Legend.
-    lx = left + 110
+    # Legend, in its own row above the alert marks (and the panel's title).
+    lx, ly = left + 110, bp.y0 + bp.h + 13
+    d.add(
+        String(
+            left - 26,
+            ly,
+            "BP mmHg / HR per min",
+            fontName=pb.FONT_BOLD,
+            fontSize=7,
+            fillColor=pb.INK,
+        )
+    )
     for label, color in (
         ("systolic", SYS_COLOR),
         ("diastolic", DIA_COLOR),
         ("heart rate", HR_COLOR),
         ("SpO2", SPO2_COLOR),
     ):
-        d.add(Rect(lx, bp.y0 + bp.h + 3.5, 8, 3, fillColor=color, strokeColor=None))
-        d.add(
-            String(
-                lx + 11, bp.y0 + bp.h + 3, label, fontName=pb.FONT, fontSize=6.5, fillColor=pb.INK
-            )
-        )
+        d.add(Rect(lx, ly + 0.5, 8, 3, fillColor=color, strokeColor=None))
+        d.add(String(lx + 11, ly, label, fontName=pb.FONT, fontSize=6.5, fillColor=pb.INK))
         lx += 62
-    d.add(
-        Polygon(
-            [lx, bp.y0 + bp.h + 9, lx + 7, bp.y0 + bp.h + 9, lx + 3.5, bp.y0 + bp.h + 3],
-            fillColor=pb.ALERT,
-            strokeColor=None,
-        )
-    )
+    d.add(Polygon([lx, ly + 6, lx + 7, ly + 6, lx + 3.5, ly], fillColor=pb.ALERT, strokeColor=None))
     d.add(
         String(
             lx + 10,
-            bp.y0 + bp.h + 3,
+            ly,
             "alert · shaded: beyond thresholds",
             fontName=pb.FONT,
             fontSize=6.5,
