@@ -456,7 +456,7 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         )
     widths = [27, 15, 9, 10, 9, 10, 80, 14]
     table = _table(rows, [w * mm for w in widths])
-    style = [("FONT", (6, 1), (6, -1), pb.FONT, 6.8)]
+    style: list[tuple[Any, ...]] = [("FONT", (6, 1), (6, -1), pb.FONT, 6.8)]
     style += [("TEXTCOLOR", (7, i), (7, i), pb.ALERT) for i, r in enumerate(rows) if i and r[7]]
     table.setStyle(TableStyle(style))
     out.append(table)
