@@ -31,22 +31,45 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reportlab.platypus import Paragraph  # noqa: E402
+from reportlab.platypus import Paragraph
 
-from kapsession import export_fhir, export_json, export_md, export_pdf, pdf_base  # noqa: E402
-from kapsession.clock import FakeClock  # noqa: E402
-from kapsession.protocol import builtin_protocols  # noqa: E402
-from kapsession.session import SessionPlan, SessionService  # noqa: E402
-from kapsession.store import Store  # noqa: E402
+from kapsession import export_fhir, export_json, export_md, export_pdf, pdf_base
+from kapsession.clock import FakeClock
+from kapsession.protocol import builtin_protocols
+from kapsession.session import SessionPlan, SessionService
+from kapsession.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TZ = "Europe/Berlin"
 HOURS = 4
 PDF_TARGET_S = 1.0
-WORDS = (
-    "ocean breathing light warm heavy floating door blue father voice hands chest soft "
-    "tears laughing music colour falling held safe open quiet river home child"
-).split()
+WORDS = [
+    "ocean",
+    "breathing",
+    "light",
+    "warm",
+    "heavy",
+    "floating",
+    "door",
+    "blue",
+    "father",
+    "voice",
+    "hands",
+    "chest",
+    "soft",
+    "tears",
+    "laughing",
+    "music",
+    "colour",
+    "falling",
+    "held",
+    "safe",
+    "open",
+    "quiet",
+    "river",
+    "home",
+    "child",
+]
 
 
 def generate(folder: Path, entries: int, seed: int = 7) -> tuple[Store, int, datetime]:
