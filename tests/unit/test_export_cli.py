@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from kapsession import cli
+from kapsession.clock import SystemClock
+from kapsession.session import SessionPlan, SessionService
 from kapsession.store import Store
 
 from . import rich_session as rs
@@ -225,3 +227,19 @@ def test_a_pdf_is_not_poured_into_a_terminal(
     assert "give a file name with -o FILE" in one_line(capsys.readouterr().err)
     assert terminal.buffer.getvalue() == b"" and terminal.getvalue() == ""
     assert _events(data, "export") == []
+
+
+def test_an_export_during_a_running_session_is_timed_on_the_dose_clock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    store = Store.open(folder)
+    service = SessionService(store, SystemClock(), rs.TZ, rs.AUTHOR)
+    live = service.give_dose(service.plan(SessionPlan("C-5", "KAP", "sublingual", 100, 60)).id)
+    live.add_note("mid-session")
+    store.close()
+    target = tmp_path / "now.md"
+    argv = ["export", "--data-dir", str(folder), "--format", "md", "-o", str(target)]
+    assert run(argv, capsys) == (0, "", "")
+    (noted,) = _events(folder, "export")
+    assert isinstance(noted["t"], float) and 0.0 <= noted["t"] < 60.0

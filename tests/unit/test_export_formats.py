@@ -347,3 +347,18 @@ def test_esketamine_protocol_exports_esketamine_by_nasal_route(tmp_path: Path) -
     assert {c["code"] for c in dose["dosage"]["route"]["coding"]} == {"46713006", "NASINHL"}
     (encounter,) = _resources(bundle, "Encounter")
     assert encounter["status"] == "in-progress" and "end" not in encounter["period"]
+
+
+def test_a_planned_session_without_entries_exports_to_every_format(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "data")
+    service = SessionService(store, FakeClock(rs.T0), rs.TZ, rs.AUTHOR)
+    record = service.plan(SessionPlan("C-3", "KAP", "intramuscular", 50, 45))
+    doc = export_json.timeline(store, record.id, rs.T0)
+    store.close()
+    md = export_md.render(doc)
+    assert "No notes were taken." in md and "| Dose given | - |" in md
+    text = flowing(pdftotext(export_pdf.render(doc), tmp_path))
+    assert "No vitals were recorded." in text and "No worksheet has been saved yet." in text
+    bundle = json.loads(export_fhir.render(doc))
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient", "Encounter"]
+    assert bundle["entry"][1]["resource"]["status"] == "planned"
