@@ -162,7 +162,7 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
                 String(
                     x0 + 2,
                     phase_y + 3,
-                    band.label[:40],
+                    pb.plain(band.label[:40]),
                     fontName=pb.FONT,
                     fontSize=6.5,
                     fillColor=pb.INK,
@@ -177,7 +177,7 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
                 String(
                     x0 + 2,
                     track_y + 3,
-                    band.label[:40],
+                    pb.plain(band.label[:40]),
                     fontName=pb.FONT,
                     fontSize=6,
                     fillColor=pb.MUTED,
@@ -487,7 +487,7 @@ _EXCEPTIONS = {"check_late", "check_missed", "check_skipped", "check_snoozed"}
 def _cell(text: str, style: Any, width_chars: int) -> Any:
     """A table cell: plain text when it fits on one line (much cheaper to lay out), else a
     wrapping paragraph."""
-    if len(text) <= width_chars and "\n" not in text:
+    if len(text) <= width_chars and "\n" not in text and pb.plain_fits(text):
         return pb.plain(text)
     return Paragraph(pb.para(text[: pb.CHUNK_CHARS]), style)
 

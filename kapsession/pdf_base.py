@@ -117,38 +117,112 @@ def _visible(match: re.Match[str]) -> str:
 
 _covered: frozenset[int] = frozenset()
 
+# Fonts for what DejaVu Sans cannot draw, tried in this order, each registered (and embedded,
+# as a subset) only when a text needs it: Droid Sans Fallback for Chinese, Japanese and Korean,
+# Symbola for emoji and other symbols (Debian: fonts-droid-fallback, fonts-symbola).
+FALLBACKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("KapDroidSansFallback", ("DroidSansFallbackFull.ttf", "DroidSansFallback.ttf")),
+    ("KapSymbola", ("Symbola_hint.ttf", "Symbola.ttf")),
+)
+FALLBACK_DIRS = (
+    Path("/usr/share/fonts/truetype/droid"),
+    Path("/usr/share/fonts-droid-fallback/truetype"),
+    Path("/usr/share/fonts/truetype/ancient-scripts"),
+    Path("/usr/share/fonts/truetype/symbola"),
+    *FONT_DIRS,
+)
+_fallbacks: list[tuple[str, frozenset[int]]] | None = None
+
+
+def fallbacks() -> list[tuple[str, frozenset[int]]]:
+    """(font name, characters it draws) for every fallback font installed."""
+    global _fallbacks
+    if _fallbacks is None:
+        register_fonts()
+        found = []
+        for name, files in FALLBACKS:
+            path = next((d / f for f in files for d in FALLBACK_DIRS if (d / f).is_file()), None)
+            if path is None:
+                continue
+            font = TTFont(name, str(path))
+            pdfmetrics.registerFont(font)
+            # Bold or italic text falls back to the same face (these fonts have no others).
+            pdfmetrics.registerFontFamily(
+                name, normal=name, bold=name, italic=name, boldItalic=name
+            )
+            found.append((name, frozenset(font.face.charToGlyph)))
+        _fallbacks = found
+    return _fallbacks
+
 
 def draws(ch: str) -> bool:
-    """Whether the PDFs' font (DejaVu Sans) has a glyph for this character."""
+    """Whether the PDFs can show this character (DejaVu Sans or an installed fallback)."""
     register_fonts()
-    return ord(ch) in _covered
+    code = ord(ch)
+    return code in _covered or any(code in chars for _, chars in fallbacks())
 
 
-def _missing(text: str) -> str:
-    """Characters the font has no glyph for print as U+FFFD (which it has): reportlab would
-    otherwise draw nothing, and write the wrong character (astral code points are truncated)
-    into the text a PDF reader extracts."""
-    if text.isascii() or all(ord(c) in _covered or c == "\n" for c in text):
-        return text
-    return "".join(c if ord(c) in _covered or c == "\n" else "\ufffd" for c in text)
+def _font_of(ch: str) -> str | None:
+    """'' for DejaVu Sans, a fallback font's name, or None if no font has it."""
+    code = ord(ch)
+    if code in _covered or ch == "\n":
+        return ""
+    return next((name for name, chars in fallbacks() if code in chars), None)
 
 
-def para(value: object) -> str:
-    """User text as reportlab Paragraph markup that shows exactly that text (every character
-    DejaVu Sans can draw; the rest as U+FFFD)."""
-    register_fonts()
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
+def _clean(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    text = _missing(_SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text)))
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text))
+
+
+def _escape(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\n", "<br/>")
 
 
+def para(value: object) -> str:
+    """User text as reportlab Paragraph markup that shows exactly that text: markup characters
+    as entities, line breaks as <br/>, control characters as their visible symbols, runs that
+    DejaVu Sans cannot draw in a fallback font, and what no font has as U+FFFD (which DejaVu
+    has: reportlab would otherwise draw nothing there)."""
+    register_fonts()
+    text = _clean(value if isinstance(value, str) else ("" if value is None else str(value)))
+    if text.isascii() or all(ord(c) in _covered or c == "\n" for c in text):
+        return _escape(text)
+    out: list[str] = []
+    run: list[str] = []
+    current: str = ""
+    for ch in text:
+        font = _font_of(ch)
+        if font is None:
+            font, ch = "", "\ufffd"
+        if font != current and run:
+            piece = _escape("".join(run))
+            out.append(f'<font face="{current}">{piece}</font>' if current else piece)
+            run = []
+        current = font
+        run.append(ch)
+    if run:
+        piece = _escape("".join(run))
+        out.append(f'<font face="{current}">{piece}</font>' if current else piece)
+    return "".join(out)
+
+
+def plain_fits(text: str) -> bool:
+    """Whether a text can go into a plain (one-font) table cell as it is."""
+    register_fonts()
+    return text.isascii() or all(ord(c) in _covered for c in text)
+
+
 def plain(value: object) -> str:
-    """User text for a plain table cell (drawn as is, no markup): the same characters `para`
-    shows, one line."""
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return _missing(_SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text.replace("\t", " "))))
+    """Text for a plain table cell or a chart label (drawn as is in DejaVu Sans, one line):
+    what DejaVu cannot draw shows as U+FFFD. User text that needs more goes in a Paragraph."""
+    register_fonts()
+    text = _clean(value if isinstance(value, str) else ("" if value is None else str(value)))
+    text = text.replace("\n", " ")
+    if plain_fits(text):
+        return text
+    return "".join(c if ord(c) in _covered else "\ufffd" for c in text)
 
 
 def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:

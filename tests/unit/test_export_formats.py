@@ -175,6 +175,18 @@ def test_pdf_holds_the_notes_the_worksheet_and_the_vitals(rich: rs.Rich, tmp_pat
     assert "REHEARSAL" not in text
 
 
+def test_pdf_prints_what_dejavu_lacks_in_a_fallback_font(tmp_path: Path) -> None:
+    note = "海は私と一緒に呼吸している 🌊 <i>not italic</i> ˪"
+    built = rs.build(tmp_path / "data", note=note)
+    pdf = export_pdf.render(_doc(built))
+    built.store.close()
+    assert note in flowing(pdftotext(pdf, tmp_path))
+    path = tmp_path / "s.pdf"
+    path.write_bytes(pdf)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
+    assert "DroidSansFallback" in fonts.stdout and "Symbola" in fonts.stdout
+
+
 def test_pdf_embeds_dejavu_and_draws_the_timeline(rich: rs.Rich, tmp_path: Path) -> None:
     pdf = export_pdf.render(_doc(rich))
     path = tmp_path / "s.pdf"
