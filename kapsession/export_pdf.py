@@ -559,12 +559,8 @@ def _notes(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         head = _when(e)
         if note.tags:
             head += " · " + ", ".join(note.tags)
-        pieces = pb.chunks(note.text)
-        # The heading and the first lines in one paragraph: never split apart, and half the
-        # paragraphs to lay out in a long session.
-        first = f"<b>{pb.para(head)}</b><br/>{pb.para(pieces[0])}"
-        out.append(Paragraph(first, st["note"]))
-        out += [Paragraph(pb.para(piece), st["body"]) for piece in pieces[1:]]
+        # The heading and the text in one block: never split apart.
+        out += pb.block(note.text, st["note"], head=head)
         for a in note.amendments:
             line = f"Amended {_when(a)}"
             if a.get("author"):
