@@ -56,10 +56,11 @@ class _Panel:
         self.x0, self.y0, self.w, self.h, self.t_end, self.lo, self.hi = x0, y0, w, h, t_end, lo, hi
 
     def x(self, t: float) -> float:
-        return self.x0 + self.w * min(max(t, 0.0), self.t_end) / self.t_end
+        t = 0.0 if t < 0.0 else self.t_end if t > self.t_end else t
+        return self.x0 + self.w * t / self.t_end
 
     def y(self, value: float) -> float:
-        value = min(max(value, self.lo), self.hi)
+        value = self.lo if value < self.lo else self.hi if value > self.hi else value
         return self.y0 + self.h * (value - self.lo) / (self.hi - self.lo)
 
 
@@ -77,13 +78,21 @@ def _envelope(p: _Panel, points: list[tuple[float, float]]) -> list[tuple[float,
     the drawing."""
     if len(points) <= 2 * p.w:
         return points
-    columns: dict[int, list[tuple[float, float]]] = {}
-    for t, v in points:
-        columns.setdefault(int(p.x(t) * 2), []).append((t, v))
+    per_t = 2 * p.w / p.t_end
+    low: dict[int, tuple[float, float]] = {}
+    high: dict[int, tuple[float, float]] = {}
+    for point in points:
+        column = int(point[0] * per_t)
+        seen = low.get(column)
+        if seen is None or point[1] < seen[1]:
+            low[column] = point
+        seen = high.get(column)
+        if seen is None or point[1] > seen[1]:
+            high[column] = point
     out: list[tuple[float, float]] = []
-    for column in columns.values():
-        low, high = min(column, key=lambda pt: pt[1]), max(column, key=lambda pt: pt[1])
-        out += sorted({low, high})
+    for column, a in low.items():
+        b = high[column]
+        out += [a] if a == b else sorted((a, b))
     return out
 
 
