@@ -145,13 +145,14 @@ class _Builder:
         self.encounter_url = "urn:uuid:" + _id(self.sid, "encounter")
         # (vitals seq) -> {field: "H" | "L"} from the alerts stored with those vitals.
         self.flags: dict[int, dict[str, str]] = {}
-        vitals_seqs = sorted(int(v["seq"]) for v in sm.vitals)
-        for alert in sm.alerts:
-            owner = max((q for q in vitals_seqs if q < int(alert["seq"])), default=None)
-            value, high = _number(alert.get("value")), _number(alert.get("high"))
-            if owner is not None and value is not None:
-                above = high is not None and value > high
-                self.flags.setdefault(owner, {})[str(alert.get("field"))] = "H" if above else "L"
+        for owner, alerts in s.alerts_by_vitals(sm).items():
+            for alert in alerts:
+                value, high = _number(alert.get("value")), _number(alert.get("high"))
+                if value is not None:
+                    above = high is not None and value > high
+                    self.flags.setdefault(owner, {})[str(alert.get("field"))] = (
+                        "H" if above else "L"
+                    )
 
     def add(self, resource_type: str, values: dict[str, Any]) -> None:
         url = "urn:uuid:" + values["id"]

@@ -142,9 +142,10 @@ def _vitals(sm: s.Summary) -> list[str]:
     out = ["## Vitals", ""]
     if not sm.vitals:
         return [*out, "No vitals were recorded.", ""]
-    alerted: dict[float, list[str]] = {}
-    for a in sm.alerts:
-        alerted.setdefault(a.get("t") or 0.0, []).append(str(a.get("field")))
+    alerted = {
+        seq: [s.text_of(a.get("field")) for a in alerts]
+        for seq, alerts in s.alerts_by_vitals(sm).items()
+    }
     rows = []
     for v in sm.vitals:
         bp = (
@@ -152,7 +153,7 @@ def _vitals(sm: s.Summary) -> list[str]:
             if v.get("systolic") is not None
             else ""
         )
-        flags = alerted.get(v.get("t") or 0.0, [])
+        flags = alerted.get(int(v["seq"]), [])
         rows.append(
             [
                 _when(v),

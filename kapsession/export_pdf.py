@@ -5,7 +5,6 @@ table, the notes with their amendments, and the integration worksheet."""
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -394,15 +393,11 @@ _ABBREVIATIONS = {"systolic": "sys", "diastolic": "dia", "heart_rate": "HR", "sp
 
 
 def _alert_owners(sm: s.Summary) -> dict[int, list[str]]:
-    """vitals seq -> the fields its alerts were about (alerts are stored right after)."""
-    seqs = sorted(int(v["seq"]) for v in sm.vitals)
-    owners: dict[int, list[str]] = {}
-    for a in sm.alerts:
-        i = bisect.bisect_left(seqs, int(a["seq"]))
-        if i:
-            field = s.text_of(a.get("field"))
-            owners.setdefault(seqs[i - 1], []).append(_ABBREVIATIONS.get(field, field))
-    return owners
+    """vitals seq -> the (abbreviated) fields its alerts were about."""
+    return {
+        seq: [_ABBREVIATIONS.get(f, f) for f in (s.text_of(a.get("field")) for a in alerts)]
+        for seq, alerts in s.alerts_by_vitals(sm).items()
+    }
 
 
 def _bucket(sm: s.Summary) -> float:

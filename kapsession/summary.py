@@ -8,6 +8,7 @@ incomplete: an export must never fail because an old entry lacks a field."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -340,6 +341,18 @@ def summarize(doc: Mapping[str, Any]) -> Summary:
     )
     summary.phases, summary.tracks = _bands(events, summary.chart_end())
     return summary
+
+
+def alerts_by_vitals(sm: Summary) -> dict[int, list[Mapping[str, Any]]]:
+    """vitals seq -> the alerts those vitals raised (stored right after them, in one
+    transaction: the owner is the latest vitals entry before the alert)."""
+    seqs = sorted(int(v["seq"]) for v in sm.vitals)
+    owners: dict[int, list[Mapping[str, Any]]] = {}
+    for alert in sm.alerts:
+        i = bisect.bisect_left(seqs, int(alert["seq"]))
+        if i:
+            owners.setdefault(seqs[i - 1], []).append(alert)
+    return owners
 
 
 def mapping(value: object) -> Mapping[str, Any]:
