@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import getpass
 import math
 import os
 import sqlite3
@@ -16,13 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import export_json, hygiene, keys, paths
+from . import exports, hygiene, keys, paths
 from .clock import SystemClock
 from .errors import KapsessionError
 from .store import SessionRecord, Store, parse_iso
 
 EXIT_USAGE = 2
-FORMATS = ("json", "md", "pdf", "fhir")
+FORMATS = exports.FORMATS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "passphrase", parents=[common], help="change the passphrase of an encrypted data folder"
     )
+    handout = sub.add_parser(
+        "handout", parents=[common], help="print a client handout (PDF) for a session"
+    )
+    handout.add_argument("--which", required=True, choices=exports.HANDOUTS)
+    handout.add_argument("--session", default="latest", metavar="ID|latest")
+    handout.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
     playlist = sub.add_parser("playlist", parents=[common], help="music arcs and playlists")
     playlist_sub = playlist.add_subparsers(
         dest="playlist_command", metavar="ACTION", parser_class=_Parser, required=True
@@ -428,16 +436,61 @@ def _pick_session(store: Store, which: str) -> SessionRecord:
 
 
 def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    """`export` and `handout`: render, write the whole file (or nothing), then note it on the
+    session's timeline."""
     record = _pick_session(store, args.session)
-    if args.format != "json":
-        raise KapsessionError(f"The {args.format} export is not available yet; use --format json.")
-    text = export_json.dumps(export_json.timeline(store, record.id, SystemClock().now()))
+    doc = exports.timeline(store, record.id, SystemClock().now())
+    what = f"{args.which} handout" if args.command == "handout" else f"{args.format} export"
+    try:
+        if args.command == "handout":
+            kind, data = "handout", {"which": args.which}
+            payload = exports.render_handout(doc, args.which)
+        else:
+            kind, data = "export", {"format": args.format}
+            payload = exports.render(doc, args.format)
+    except KapsessionError:
+        raise
+    except Exception as exc:
+        # Never the exception's text: a validation message can quote a note.
+        raise KapsessionError(
+            f"The {what} could not be made ({type(exc).__name__}); nothing was written."
+        ) from None
+    binary = kind == "handout" or args.format == "pdf"
     if args.output:
-        write_atomically(Path(args.output), text)
+        write_atomically(Path(args.output), payload)
+        data["to"] = "file"
     else:
-        out.write(text)
-    store.audit("export", "sessions", target_id=record.id, detail=args.format)
+        _to_stdout(payload, binary, out)
+        data["to"] = "stdout"
+    try:
+        exports.record_output(
+            store, record, kind, data, payload, now_local_zone(), getpass.getuser()
+        )
+        store.audit(
+            kind,
+            "sessions",
+            target_id=record.id,
+            detail=args.which if kind == "handout" else args.format,
+        )
+    except (sqlite3.Error, OSError) as exc:
+        # The file is complete; only the note of it is missing. Say so, without failing.
+        print(
+            f"kapsession: written, but not noted on the session's timeline ({type(exc).__name__}).",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _to_stdout(payload: bytes, binary: bool, out: TextIO) -> None:
+    if not binary:
+        out.write(payload.decode("utf-8"))
+        out.flush()
+        return
+    buffer = getattr(out, "buffer", None)
+    if buffer is None or out.isatty():
+        raise KapsessionError("A PDF cannot be shown here; give a file name with -o FILE.")
+    buffer.write(payload)
+    buffer.flush()
 
 
 def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int:
@@ -529,25 +582,39 @@ def _playlist_export(source: Path, target: Path, out: TextIO) -> int:
     return 0
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temp file beside it, fsync, rename."""
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write a whole file or nothing: a temp file beside it, fsync, rename. Whatever fails
+    (a folder that is not writable, a full disk, an interruption), no partial file is left."""
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise KapsessionError(f"{path} is a folder; give a file name.")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         fd, tmp = tempfile.mkstemp(prefix=".kapsession-export-", dir=folder)
     except OSError as exc:
-        raise KapsessionError(f"Cannot write to {folder}: {exc.strerror or exc}.") from None
+        raise KapsessionError(_cannot_write(folder, exc)) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise KapsessionError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+        if isinstance(exc, OSError):
+            raise KapsessionError(_cannot_write(path, exc)) from None
+        raise
+
+
+def _cannot_write(where: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"Cannot write {where}: the disk is full ({exc.strerror}); nothing was written."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"Cannot write to {where}: {exc.strerror}; nothing was written."
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return f"Cannot write to {where}: no such folder; nothing was written."
+    return f"Cannot write {where}: {exc.strerror or type(exc).__name__}; nothing was written."
 
 
 def now_local_zone() -> str:

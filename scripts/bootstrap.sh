@@ -11,9 +11,12 @@ want=${1:-app}
 app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libegl1 libgl1
   libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
-  libxcb-xkb1 libxcb-xfixes0 sox libsox-fmt-base)
+  libxcb-xkb1 libxcb-xfixes0 sox libsox-fmt-base
+  # PDF exports: DejaVu (above) first, then Chinese/Japanese and emoji/symbols from these.
+  fonts-droid-fallback fonts-symbola)
+# poppler-utils: pdftotext/pdffonts read the PDF exports back in the tests.
 # libsox-fmt-mp3: MP3 test audio; binutils: `strings` over the data folder.
-test_pkgs=(xvfb xauth xdotool imagemagick sox libsox-fmt-mp3 binutils)
+test_pkgs=(xvfb xauth xdotool imagemagick sox poppler-utils libsox-fmt-mp3 binutils)
 pkgs=("${app_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
 

@@ -239,7 +239,9 @@ def test_export_onto_a_folder_is_refused(
         (["export", "--format", "json", "--session", "-1"], "--session"),
         (["export", "--format", "json", "--session", "²"], "--session must be a session number"),
         (["export", "--format", "json", "--session", "99"], "There is no session 99"),
-        (["export", "--format", "md"], "not available yet"),
+        (["handout", "--which", "poster"], "invalid choice: 'poster'"),
+        (["handout"], "--which"),
+        (["handout", "--which", "integration", "--session", "99"], "There is no session 99"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
