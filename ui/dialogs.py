@@ -45,6 +45,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+= / Alt+-", "Music: volume up / down by 5 (a gentle ramp)"),
     ("Ctrl+Shift+E", "End the session: discharge check, ride home, time ready…"),
     ("Ctrl+R", "Home: review the selected session as one timeline"),
+    ("Ctrl+Shift+X", "Home: export the selected session (PDF, handouts, Markdown, JSON, FHIR)"),
     ("Ctrl+Shift+C", "Home: the course of the selected session's client (Enter opens a review)"),
     ("→ / K, ← / J", "Review: next / previous marker; the entry and its amendments show beside"),
     ("+ / − / 0", "Review: zoom in / out around the selection / the whole session"),

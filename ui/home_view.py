@@ -79,6 +79,10 @@ class HomeView(QWidget):
         self.arcs: dict[str, Arc] = {a.path: a for a in (arcs or {}).values()}
         self._check_arc = check_arc
         self._checked: dict[tuple[str, int], PreflightReport] = {}
+        # Where an export is saved: a file dialog (tests pass their own chooser).
+        from .export_dialog import choose_file
+
+        self._choose_file = choose_file
         self._build(data_dir)
         self._on_protocol_chosen()
         self.refresh()
@@ -462,8 +466,16 @@ class HomeView(QWidget):
         row.addWidget(self.prepare_button)
         row.addWidget(self.worksheet_button)
         self._add_review_buttons(row)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip(
+            "PDF summary, client handouts, Markdown, JSON or FHIR for the selected session "
+            "(Ctrl+Shift+X)"
+        )
+        self.export_button.clicked.connect(self._on_export)
+        row.addWidget(self.export_button)
         row.addStretch(1)
         for keys, slot in (
+            ("Ctrl+Shift+X", self._on_export),
             ("Alt+P", self._on_prepare),
             ("Alt+W", self._on_worksheet),
             ("F1", self._on_shortcuts),
@@ -478,6 +490,7 @@ class HomeView(QWidget):
         # A running session is on the live screen: preparing it belongs there, with the dose
         # clock's time (PreparationDialog takes `elapsed`).
         self.prepare_button.setEnabled(state == "planned")
+        self.export_button.setEnabled(record is not None)
         self.worksheet_button.setEnabled(state in ("running", "ended"))
 
     def _on_prepare(self) -> None:
@@ -511,6 +524,25 @@ class HomeView(QWidget):
 
         self._guarded(open_it)  # reading the session can fail too (a vanished disk)
         self.table.setFocus()
+
+    def _on_export(self) -> None:
+        record = self._selected() or self._latest_given()
+        if record is None:
+            self._say("Select a session in the list to export it.", error=True)
+            return
+
+        def open_it() -> None:
+            from .export_dialog import ExportDialog
+
+            service = self.service
+            dialog = ExportDialog(
+                service.store, record.id, service.tz, service.author, self._choose_file, self
+            )
+            if dialog.exec() and dialog.written is not None:
+                self._say(f"Written: {dialog.written}")
+            dialog.deleteLater()
+
+        self._guarded(open_it)
 
     def _on_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self)
