@@ -127,9 +127,11 @@ def test_the_automatic_backup_of_an_encrypted_store_is_encrypted_with_its_key(
 
     (made,) = backup.backups_in(target)
     assert not is_plaintext(made) and NOTE.encode() not in made.read_bytes()
-    with closing(sqlite3.connect(f"file:{made}?mode=ro", uri=True)) as plain:
-        with pytest.raises(sqlite3.DatabaseError):
-            plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    with (
+        closing(sqlite3.connect(f"file:{made}?mode=ro", uri=True)) as plain,
+        pytest.raises(sqlite3.DatabaseError),
+    ):
+        plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
     assert estore.key is not None
     verified = backup.verify_file(made, estore.key)
     assert verified.problems == []

@@ -55,9 +55,11 @@ def _notes(path: Path, key: bytes | None) -> list[str]:
 def _unreadable_to_sqlite3(path: Path) -> None:
     assert not is_plaintext(path)
     assert CANARY.encode() not in path.read_bytes()
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        with pytest.raises(sqlite3.DatabaseError, match="not a database"):
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    with (
+        closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn,
+        pytest.raises(sqlite3.DatabaseError, match="not a database"),
+    ):
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
 
 @pytest.fixture
