@@ -143,9 +143,11 @@ def test_a_full_disk_mid_session_keeps_the_note_and_the_retry_saves_it_once(
         reopened.close()
     if encrypted:
         monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
-        with closing(sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True)) as plain:
-            with pytest.raises(sqlite3.DatabaseError):
-                plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        with (
+            closing(sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True)) as plain,
+            pytest.raises(sqlite3.DatabaseError),
+        ):
+            plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
     assert cli.main(["verify", "--data-dir", str(folder)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("OK: integrity ok") and err == "", (out, err)
