@@ -152,3 +152,106 @@ def test_a_full_disk_mid_session_keeps_the_note_and_the_retry_saves_it_once(
     out, err = capsys.readouterr()
     assert out.startswith("OK: integrity ok") and err == "", (out, err)
     assert os.statvfs(tmpfs).f_bavail > 0
+
+
+# --- read-only mid-session ---------------------------------------------------------------------
+# Linux refuses `mount -o remount,ro` while a file on the mount is open for writing (EBUSY: tried
+# here on tmpfs with the database open), so a data folder never turns read-only under a running
+# session by a remount. It does when the kernel remounts a file system read-only after an I/O
+# error (ext4 errors=remount-ro, "emergency_ro"): drilled on a real ext4 image through a loop
+# device, with the error raised by ext4's own trigger_fs_error.
+
+
+@pytest.fixture
+def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
+    image, mount = tmp_path / "disk.img", tmp_path / "ext4-disk"
+    mount.mkdir()
+    with image.open("wb") as out:
+        out.truncate(16 * 1024 * 1024)
+    made = subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("mkfs.ext4 is not available")
+    options = "loop,errors=remount-ro"
+    mounted = subprocess.run(["mount", "-o", options, str(image), str(mount)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("mounting a loop device is not permitted here (needs root)")
+    device = subprocess.run(
+        ["findmnt", "-n", "-o", "SOURCE", str(mount)], capture_output=True, text=True
+    ).stdout.strip()
+    trigger = Path("/sys/fs/ext4") / Path(device).name / "trigger_fs_error"
+    try:
+        if not trigger.exists():
+            pytest.skip("this kernel has no ext4 trigger_fs_error")
+        yield image, mount, str(trigger)
+    finally:
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _options(mount: Path) -> set[str]:
+    found = subprocess.run(
+        ["findmnt", "-n", "-o", "OPTIONS", str(mount)], capture_output=True, text=True
+    )
+    return set(found.stdout.strip().split(","))
+
+
+def test_a_file_system_turned_read_only_mid_session_keeps_the_note_and_loses_nothing(
+    qtbot,
+    ext4: tuple[Path, Path, str],
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image, mount, trigger = ext4
+    folder = mount / "data"
+    folder.mkdir()
+    key = keys.create_key(folder, PASS, FAST)
+    store = Store.open(folder, key=key)
+    saved: list[str] = []
+    try:
+        service = SessionService(store, clock, "Europe/Berlin", "therapist")
+        live = service.give_dose(
+            service.plan(SessionPlan("C-RO", "KAP sublingual", "sublingual", 200.0, 75)).id
+        )
+        view = open_view(qtbot, live)
+        for i in range(10):
+            clock.advance(30)
+            _enter(qtbot, view, f"before the disk failed {i}")
+            assert view.note.text() == ""
+            saved.append(f"before the disk failed {i}")
+        # A remount is refused while the database is open for writing...
+        refused = subprocess.run(["mount", "-o", "remount,ro", str(mount)], capture_output=True)
+        assert refused.returncode != 0 and "ro" not in _options(mount)
+        # ...the kernel's own remount after an error is not.
+        Path(trigger).write_text("kapsession fault drill\n")
+        assert {"ro", "emergency_ro"} & _options(mount)
+        shown = stream_texts(view.stream)
+        for attempt in range(3):
+            clock.advance(10)
+            view._on_tick()  # the clock keeps running; its heartbeat cannot be written
+            _enter(qtbot, view, "the note typed on a read-only disk")
+            assert view.status.text() == NOT_SAVED, attempt
+            assert view.note.text() == "the note typed on a read-only disk"
+        assert stream_texts(view.stream) == shown
+        assert view.clock.text().startswith("T+")
+        view.stop()
+    finally:
+        store.close()
+
+    # Repaired and mounted again (a restart of the app): everything saved before is there.
+    assert subprocess.run(["umount", str(mount)], capture_output=True).returncode == 0
+    fsck = subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True)
+    assert fsck.returncode in (0, 1), fsck.stdout
+    options = "loop,errors=remount-ro"
+    assert subprocess.run(["mount", "-o", options, str(image), str(mount)]).returncode == 0
+    reopened = Store.open(folder, key=key)
+    try:
+        texts = [e.data["text"] for e in reopened.events_of_kind("note")]
+        assert texts == saved
+        assert reopened.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        reopened.close()
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("OK: integrity ok") and err == "", (out, err)
