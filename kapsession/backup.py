@@ -39,6 +39,7 @@ from .instance import InstanceLock
 from .paths import BACKUP_ENV_VAR, DB_NAME
 from .store import (
     Store,
+    _cipher_errors,
     _CipherConnection,
     _connect_readonly,
     _open_encrypted,
@@ -247,16 +248,10 @@ def _export_encrypted(source: Path, dest: Path, key: bytes) -> None:
             conn.execute(f"PRAGMA main.user_version = {version}")
             conn.execute("DETACH DATABASE plain")
             conn.execute("PRAGMA journal_mode = DELETE")
-        except _cipher_error() as exc:
+        except _cipher_errors() as exc:
             raise _translated(exc) from None
     finally:
         conn.close()
-
-
-def _cipher_error() -> type[Exception]:
-    import sqlcipher3
-
-    return cast(type[Exception], sqlcipher3.Error)
 
 
 def _keep_key_file(data_dir: Path, target: Path) -> None:

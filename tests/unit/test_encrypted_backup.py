@@ -220,3 +220,30 @@ def test_a_plaintext_backup_restored_into_an_encrypted_folder_is_encrypted_on_th
     assert _notes(folder, key) == [CANARY]
     assert backup.verify_file(folder / DB_NAME, key).problems == []
     assert not any(p.name.startswith(".kapsession-restore-") for p in folder.iterdir())
+
+
+def test_setting_up_or_migrating_encryption_is_on_the_audit_trail(
+    tmp_path: Path, make_plan: PlanFactory
+) -> None:
+    new = tmp_path / "new"
+    key = _encrypted_folder(new, make_plan)
+    store = Store.open_readonly(new, key)
+    try:
+        first = store.db.execute("SELECT action, detail FROM audit ORDER BY id").fetchall()
+    finally:
+        store.close()
+    assert ("encrypt", "SQLCipher; a new database, encrypted from the start") in first
+
+    old = tmp_path / "old"
+    Store.open(old).close()  # plaintext, then encrypted in place (as the set-up screen does)
+    key = keys.create_key(old, PASS, FAST)
+    Store.open(old, key=key).close()
+    Store.open(old, key=key).close()  # a second open encrypts nothing and records nothing
+    store = Store.open_readonly(old, key)
+    try:
+        rows = store.db.execute(
+            "SELECT detail FROM audit WHERE action = 'encrypt' ORDER BY id"
+        ).fetchall()
+    finally:
+        store.close()
+    assert rows == [("SQLCipher; the existing database was encrypted in place",)]
