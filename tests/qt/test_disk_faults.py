@@ -114,15 +114,27 @@ def test_a_full_disk_mid_session_keeps_the_note_and_the_retry_saves_it_once(
             assert view.status.text() == NOT_SAVED, attempt
             assert view.note.text() == "the note typed while the disk was full"
             failures += 1
+        # One-line vitals (Alt+V) take the same path: refused, kept in their field.
+        qtbot.keyClick(view.note, Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)
+        assert view.vitals_edit.isVisible()
+        view.vitals_edit.setText("128/82 76 98")
+        qtbot.keyClick(view.vitals_edit, Qt.Key.Key_Return)
+        assert view.status.text() == NOT_SAVED
+        assert view.vitals_edit.isVisible() and view.vitals_edit.text() == "128/82 76 98"
         assert stream_texts(view.stream) == shown
         notes = [e.data["text"] for e in live.events() if e.kind == "note"]
         assert notes == saved
+        assert [e for e in live.events() if e.kind == "vitals"] == []
 
         filler.unlink()  # space freed
+        qtbot.keyClick(view.vitals_edit, Qt.Key.Key_Return)  # still there: retry
+        assert not view.vitals_edit.isVisible() and view.status.text() == ""
         qtbot.keyClick(view.note, Qt.Key.Key_Return)  # the text is still there: retry
         assert view.status.text() == "" and view.note.text() == ""
         notes = [e.data["text"] for e in live.events() if e.kind == "note"]
         assert notes == [*saved, "the note typed while the disk was full"]
+        vitals = [e.data for e in live.events() if e.kind == "vitals"]
+        assert [(v["systolic"], v["diastolic"], v["heart_rate"]) for v in vitals] == [(128, 82, 76)]
         _enter(qtbot, view, "after the disk was freed")
         view.stop()
         assert failures == 3
