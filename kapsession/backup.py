@@ -9,7 +9,16 @@ backup or a whole, verified one (plus at most a `.partial` the next backup sweep
 
 Retention (applied after each successful backup, only to files named like ours): every backup
 of the last KEEP_ALL_DAYS days is kept; older ones keep the newest backup of each UTC day for the
-KEEP_DAILY most recent such days; the rest are deleted. The newest backup is never deleted."""
+KEEP_DAILY most recent such days; the rest are deleted. The newest backup is never deleted.
+
+Encrypted data folders (a key file beside the database): the backup is a SQLCipher database
+keyed with the same data key, copied page by page between two keyed connections, so no
+plaintext byte is ever written (not even the .partial); it is verified with that key. A copy of
+the folder's key file (the data key wrapped by the passphrase, useless without it) is kept as
+`kapsession.key` beside the backups, so a backup on another drive can be verified and restored
+on a new computer with the passphrase alone. Restore into a folder that has a key file requires
+a backup made with that folder's data key; into a folder without one, the key file beside the
+backup is installed first."""
 
 from __future__ import annotations
 
@@ -22,12 +31,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from . import audit, hygiene
-from .errors import DataFolderError, KapsessionError
+from . import audit, hygiene, keys
+from .errors import DataFolderError, KapsessionError, NeedsKey, WrongKey
 from .instance import InstanceLock
 from .paths import BACKUP_ENV_VAR, DB_NAME
-from .store import Store, _connect_readonly
+from .store import (
+    Store,
+    _cipher_errors,
+    _CipherConnection,
+    _connect_readonly,
+    _open_encrypted,
+    _translated,
+    is_plaintext,
+)
 
 ENV_VAR = BACKUP_ENV_VAR
 DEFAULT_SUBFOLDER = "backups"
@@ -112,9 +130,10 @@ def to_prune(names: Iterable[str], now: datetime) -> list[str]:
     return sorted(n for n in stamped if n not in keep)
 
 
-def verify_file(path: Path) -> Verified:
-    """integrity_check, foreign keys and the whole audit chain of a database file, read-only."""
-    conn = _connect_readonly(path)
+def verify_file(path: Path, key: bytes | None = None) -> Verified:
+    """integrity_check, foreign keys and the whole audit chain of a database file, read-only
+    (an encrypted one with its data key: WrongKey if it is not the key it was made with)."""
+    conn = _connect_readonly(path, key)
     try:
         report = audit.verify(conn)
     finally:
@@ -127,7 +146,9 @@ def verify_file(path: Path) -> Verified:
     )
 
 
-def cross_check(conn: sqlite3.Connection, folder: Path, newest: int = 3) -> list[audit.Problem]:
+def cross_check(
+    conn: sqlite3.Connection, folder: Path, newest: int = 3, key: bytes | None = None
+) -> list[audit.Problem]:
     """Hold the database's trail against its newest backups: each backup's last audit entry must
     still be in the database, unchanged. This catches what the chain alone cannot: the newest
     entries cut off together with their rows, or the whole trail rebuilt. Backups older than
@@ -140,13 +161,13 @@ def cross_check(conn: sqlite3.Connection, folder: Path, newest: int = 3) -> list
     problems = []
     for made in candidates[-newest:]:
         try:
-            other = _connect_readonly(made)
+            other = _connect_readonly(made, key)
             try:
                 head = other.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
                 found = head.fetchone()
             finally:
                 other.close()
-        except sqlite3.Error:
+        except (sqlite3.Error, WrongKey):
             continue  # an unreadable backup is the backup's problem, reported when it is used
         if found and not audit.chain_contains(conn, int(found[0]), str(found[1])):
             problems.append(
@@ -163,10 +184,12 @@ def _integrity_ok(problems: list[str]) -> bool:
     return not any(p.startswith(("integrity_check", "foreign_key_check")) for p in problems)
 
 
-def _open_target(path: Path) -> sqlite3.Connection:
-    """The backup file's connection. (With encryption at rest it must be keyed like the source,
-    so the backup stays encrypted.)"""
-    return sqlite3.connect(str(path))
+def _open_target(path: Path, key: bytes | None = None) -> sqlite3.Connection:
+    """The backup file's connection: keyed like the source when the source is encrypted, so
+    the backup is encrypted from its first page on."""
+    if key is None:
+        return sqlite3.connect(str(path))
+    return cast(sqlite3.Connection, _CipherConnection(_open_encrypted(path, key)))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -187,11 +210,17 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _copy(source: Path, dest: Path) -> None:
-    """One consistent snapshot through the online backup API (writers in WAL mode go on)."""
-    src = _connect_readonly(source)
+def _copy(source: Path, dest: Path, key: bytes | None = None) -> None:
+    """One consistent snapshot through the online backup API (writers in WAL mode go on).
+    With a key the copy is encrypted with it: an encrypted source page by page between two
+    keyed connections; a plaintext one (a backup from before encryption) through
+    sqlcipher_export into the keyed file, so no plaintext copy is written either way."""
+    if key is not None and is_plaintext(source):
+        _export_encrypted(source, dest, key)
+        return
+    src = _connect_readonly(source, key)
     try:
-        dst = _open_target(dest)
+        dst = _open_target(dest, key)
         try:
             # The file is a throwaway until verified and renamed: no journal beside it.
             dst.execute("PRAGMA journal_mode = OFF")
@@ -202,6 +231,42 @@ def _copy(source: Path, dest: Path) -> None:
             dst.close()
     finally:
         src.close()
+
+
+def _export_encrypted(source: Path, dest: Path, key: bytes) -> None:
+    from urllib.parse import quote
+
+    conn: Any = _open_encrypted(dest, key, uri=False)
+    try:
+        try:
+            conn.isolation_level = None
+            conn.execute("PRAGMA journal_mode = OFF")
+            uri = "file:" + quote(str(source.resolve())) + "?mode=ro"
+            conn.execute("ATTACH DATABASE ? AS plain KEY ''", [uri])
+            version = int(conn.execute("PRAGMA plain.user_version").fetchone()[0])
+            conn.execute("SELECT sqlcipher_export('main', 'plain')")
+            conn.execute(f"PRAGMA main.user_version = {version}")
+            conn.execute("DETACH DATABASE plain")
+            conn.execute("PRAGMA journal_mode = DELETE")
+        except _cipher_errors() as exc:
+            raise _translated(exc) from None
+    finally:
+        conn.close()
+
+
+def _keep_key_file(data_dir: Path, target: Path) -> None:
+    """The folder's key file beside its backups (wrapped by the passphrase; the backup cannot
+    be opened without it). Rewritten when the passphrase changed since."""
+    if not keys.has_key_file(data_dir):
+        return
+    current = keys.key_path(data_dir).read_bytes()
+    copy = keys.key_path(target)
+    if copy.resolve() == keys.key_path(data_dir).resolve():
+        return
+    with contextlib.suppress(FileNotFoundError):
+        if copy.read_bytes() == current:
+            return
+    keys.write_private_atomically(copy, current)
 
 
 def is_partial(name: str, prefix: str = PARTIAL_PREFIX) -> bool:
@@ -229,12 +294,15 @@ def _prepare_target(folder: Path) -> None:
         raise BackupError(f"The backup folder {folder} cannot be written.")
 
 
-def create(data_dir: Path, target: Path, now: datetime) -> BackupResult:
+def create(data_dir: Path, target: Path, now: datetime, key: bytes | None = None) -> BackupResult:
     """Back up the data folder's database into `target`; returns after the verified file has
-    its final name. Raises BackupError (with nothing left under a backup's name) otherwise."""
+    its final name. Raises BackupError (with nothing left under a backup's name) otherwise.
+    An encrypted folder needs its data key (the open Store's): the backup is encrypted with it."""
     source = data_dir / DB_NAME
     if not source.is_file():
         raise BackupError(f"There is no kapsession database in {data_dir} to back up.")
+    if key is None and keys.has_key_file(data_dir):
+        raise NeedsKey(f"The data in {data_dir} is encrypted; its key is needed to back it up.")
     _prepare_target(target)
     _sweep_partials(target)
     base = f"kapsession-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
@@ -250,15 +318,19 @@ def create(data_dir: Path, target: Path, now: datetime) -> BackupResult:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _copy(source, tmp)
+        _copy(source, tmp, key)
         os.chmod(tmp, 0o600)
         _fsync_file(tmp)
-        verified = verify_file(tmp)
+        verified = verify_file(tmp, key)
+        if key is not None and is_plaintext(tmp):  # cannot happen; never keep one if it did
+            raise BackupError("The backup was not encrypted and was discarded.")
         if not _integrity_ok(verified.problems):
             raise BackupError(
                 "The backup did not pass SQLite's integrity check and was discarded: "
                 + verified.problems[0]
             )
+        if key is not None:
+            _keep_key_file(data_dir, target)
         os.replace(tmp, final)
         _fsync_dir(target)
     except (OSError, sqlite3.Error) as exc:
@@ -290,14 +362,18 @@ def due(target: Path, now: datetime, after_session: bool) -> bool:
 
 
 def maybe_backup(
-    data_dir: Path, target: Path, now: datetime, after_session: bool = False
+    data_dir: Path,
+    target: Path,
+    now: datetime,
+    after_session: bool = False,
+    key: bytes | None = None,
 ) -> BackupResult | None:
     """What the app calls after each session ends and periodically: a backup when one is due.
     Opens its own connections, so it can run on a worker thread; the caller records it on the
     audit trail (record()) from the thread that owns the Store."""
     if not due(target, now, after_session):
         return None
-    return create(data_dir, target, now)
+    return create(data_dir, target, now, key)
 
 
 def record(store: Store, result: BackupResult) -> None:
@@ -308,21 +384,26 @@ def record(store: Store, result: BackupResult) -> None:
     )
 
 
-def _set_aside(db: Path, aside: Path) -> None:
+def _set_aside(db: Path, aside: Path, key: bytes | None = None) -> None:
     """Keep the current database as `aside`, whole, such that a kill at any moment leaves a
     database in place: its WAL is checkpointed into it (we hold the folder's lock, so no app
     writes), a copy is written beside it under a temp name and renamed, and only the then-empty
     -wal/-shm are removed. A database too damaged for that is moved aside with its -wal instead."""
     tmp = aside.with_name(f"{RESTORE_PREFIX}aside-{os.getpid()}{PARTIAL_SUFFIX}")
+    keyed = key if key is not None and not is_plaintext(db) else None  # kept as it is
     try:
-        conn = sqlite3.connect(str(db), isolation_level=None)
+        if keyed is None:
+            conn = sqlite3.connect(str(db), isolation_level=None)
+        else:
+            conn = _open_target(db, keyed)
+            conn.isolation_level = None
         try:
             busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             if busy:
                 raise RestoreError(
                     "Another kapsession command is using the database; try again when it is done."
                 )
-            dst = _open_target(tmp)
+            dst = _open_target(tmp, keyed)
             try:
                 dst.execute("PRAGMA journal_mode = OFF")
                 conn.backup(dst)
@@ -337,7 +418,7 @@ def _set_aside(db: Path, aside: Path) -> None:
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 db.with_name(db.name + suffix).unlink()
-    except sqlite3.DatabaseError:
+    except (sqlite3.DatabaseError, WrongKey):
         with contextlib.suppress(OSError):
             tmp.unlink()
         for suffix in ("-wal", ""):  # the -wal first: a damaged db never meets a stale log
@@ -348,19 +429,55 @@ def _set_aside(db: Path, aside: Path) -> None:
             db.with_name(db.name + "-shm").unlink()
 
 
-def restore(backup: Path, data_dir: Path, now: datetime, replace: bool = False) -> RestoreResult:
+def restore(
+    backup: Path,
+    data_dir: Path,
+    now: datetime,
+    replace: bool = False,
+    key: bytes | None = None,
+    key_file: Path | None = None,
+) -> RestoreResult:
     """Put a verified backup in place of the data folder's database. Refuses while the app has
     the folder open, refuses to replace a database unless `replace`, and keeps the replaced one
     beside it as kapsession.sqlite3.replaced-<UTC stamp>. A kill at any moment leaves the old or
-    the restored database in place, never none."""
+    the restored database in place, never none.
+
+    Encryption: `key` is the data key. A folder with a key file needs it (and a backup made
+    with that key, or a plaintext one, which is encrypted with it on the way in); a folder
+    without one takes an encrypted backup only with `key_file` (the key file it was made with,
+    e.g. the one beside the backups), which is installed in the folder before the database."""
     if not backup.is_file():
         raise RestoreError(f"There is no backup file at {backup}.")
+    folder_keyed = keys.has_key_file(data_dir)
+    if folder_keyed:
+        if key is None:
+            raise NeedsKey(f"The data in {data_dir} is encrypted; its passphrase is needed.")
+        if keys.key_id(key) != keys.read_key_file(data_dir).key_id:
+            raise RestoreError("That key is not this data folder's key; nothing was restored.")
+    elif key is not None and not is_plaintext(backup):
+        if key_file is None or keys.read_key_file(key_file.parent).key_id != keys.key_id(key):
+            raise RestoreError(
+                "The backup is encrypted and the data folder has no key file: the key file it "
+                "was made with (kapsession.key, kept beside the backups) is needed."
+            )
+    elif not is_plaintext(backup):
+        raise RestoreError(
+            f"{backup.name} is encrypted (or not a database): its passphrase is needed, with the "
+            "key file kept beside it or in the data folder."
+        )
     try:
-        verified = verify_file(backup)
+        verified = verify_file(backup, key)
+    except WrongKey:
+        raise RestoreError(
+            f"{backup.name} was not made with this key (another data folder's backup?); "
+            "nothing was restored."
+        ) from None
     except sqlite3.DatabaseError:
         raise RestoreError(f"{backup} is not a readable kapsession backup.") from None
     except DataFolderError as exc:
         raise RestoreError(str(exc)) from None
+    # Into a plaintext folder, a plaintext backup stays plaintext; anything keyed is keyed.
+    target_key = key if (folder_keyed or not is_plaintext(backup)) else None
     if verified.problems:
         raise RestoreError(
             f"{backup.name} did not verify, so it was not restored: {verified.problems[0]}"
@@ -383,7 +500,12 @@ def restore(backup: Path, data_dir: Path, now: datetime, replace: bool = False) 
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            _copy(backup, tmp)
+            if target_key is not None and not folder_keyed:
+                # The key file first: a kill after it leaves a folder whose key opens the
+                # restored database (or encrypts the old plaintext one at the next open).
+                assert key_file is not None
+                keys.write_private_atomically(keys.key_path(data_dir), key_file.read_bytes())
+            _copy(backup, tmp, target_key)
             os.chmod(tmp, 0o600)
             _fsync_file(tmp)
             aside = None
@@ -393,14 +515,16 @@ def restore(backup: Path, data_dir: Path, now: datetime, replace: bool = False) 
                 while aside.exists():  # two restores in one second keep both
                     n += 1
                     aside = db.with_name(f"{stamp}-{n}")
-                _set_aside(db, aside)
+                _set_aside(db, aside, key)
             os.replace(tmp, db)
             _fsync_dir(data_dir)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        store = Store.open(data_dir, create=False)  # brings an older backup's schema up to date
+        # Brings an older backup's schema up to date (and encrypts an old plaintext database
+        # left by a kill just after the key file was installed).
+        store = Store.open(data_dir, create=False, key=target_key)
         try:
             detail = f"from {backup.name}" + (f"; replaced kept as {aside.name}" if aside else "")
             store.audit("restore", "database", at=now, detail=detail)

@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the database's integrity and its audit trail; exit 1 if anything is broken",
     )
     verify.add_argument(
-        "path", nargs="?", metavar="PATH", help="a backup file or data folder (default: --data-dir)"
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="a backup file or data folder (default: --data-dir); an encrypted backup file is "
+        "opened with the key file of --data-dir if given, else the kapsession.key beside it",
     )
     backup = sub.add_parser(
         "backup", parents=[common], help="write a verified backup of the database"
@@ -92,7 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser(
         "restore", parents=[common], help="put a backup in place of the data folder's database"
     )
-    restore.add_argument("backup", metavar="BACKUP", help="a kapsession-*.sqlite3 backup file")
+    restore.add_argument(
+        "backup",
+        metavar="BACKUP",
+        help="a kapsession-*.sqlite3 backup file (an encrypted one: with the data folder's key, "
+        "or into a new folder with the kapsession.key beside the backup)",
+    )
     restore.add_argument(
         "--yes", action="store_true", help="replace an existing database (kept aside, not deleted)"
     )
@@ -187,7 +196,13 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     hygiene.install_excepthook()
     if args.command == "verify":
-        return _verify(Path(args.path) if args.path else data_dir_of(args), out)
+        path = Path(args.path) if args.path else data_dir_of(args)
+        try:
+            key = _key_to_read(path, getattr(args, "data_dir", None))
+        except KapsessionError as exc:
+            print(f"kapsession: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return _verify(path, out, key)
     if args.command == "backup":
         return _backup(args, out)
     if args.command == "restore":
@@ -227,21 +242,44 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         store.close()
 
 
-def _verify(path: Path, out: TextIO) -> int:
+def _key_to_read(path: Path, data_dir: str | None) -> bytes | None:
+    """The data key for reading PATH (a data folder or a backup file), or None when it is not
+    encrypted. A folder: its own key file. A backup file: the key file of --data-dir when given,
+    else the kapsession.key beside the backup (backups keep a copy there), else the default
+    data folder's. The passphrase: the keyring (data folders), $KAPSESSION_PASSPHRASE or a prompt."""
+    from .store import is_plaintext
+
+    if path.is_dir():
+        return keys.key_for(path, ask=_prompt)
+    if not path.is_file() or is_plaintext(path):
+        return None
+    for folder in (Path(data_dir) if data_dir else None, path.parent, paths.data_dir(None)):
+        if folder is not None and keys.has_key_file(folder):
+            return keys.key_for(folder, ask=_prompt)
+    return None  # not a database, or no key file to open it with: said by _verify
+
+
+def _verify(path: Path, out: TextIO, key: bytes | None = None) -> int:
     """0 and one line when whole; 1 and every break, one a line; 2 when there is nothing usable."""
     from . import audit
     from . import backup as backup_mod
 
     try:
-        store = Store.open_readonly(path)
+        store = Store.open_readonly(path, key)
     except KapsessionError as exc:
-        print(f"kapsession: {exc}", file=sys.stderr)
+        hint = ""
+        if key is None and path.is_file():
+            hint = (
+                " If it is an encrypted backup, give the data folder it came from with "
+                "--data-dir, or keep its kapsession.key beside it."
+            )
+        print(f"kapsession: {exc}{hint}", file=sys.stderr)
         return EXIT_USAGE
     try:
         report = audit.verify(store.db.conn)
         if path.is_dir():
             backups = backup_mod.backup_dir(None, path)
-            problems = backup_mod.cross_check(store.db.conn, backups)
+            problems = backup_mod.cross_check(store.db.conn, backups, key=key)
             report.problems += problems
     except sqlite3.DatabaseError as exc:
         print(f"kapsession: {path} is not a readable kapsession database ({exc}).", file=sys.stderr)
@@ -263,9 +301,9 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
     folder = data_dir_of(args)
     target = backup_mod.backup_dir(args.to, folder)
     try:
-        result = backup_mod.create(folder, target, SystemClock().now())
-        store = Store.open(folder, create=False)
+        store = _open_store(folder)  # an encrypted folder: its key, asked for once
         try:
+            result = backup_mod.create(folder, target, SystemClock().now(), key=store.key)
             backup_mod.record(store, result)
         finally:
             store.close()
@@ -290,10 +328,18 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
 def _restore(args: argparse.Namespace, out: TextIO) -> int:
     from . import backup as backup_mod
     from .errors import AlreadyOpenError
+    from .store import is_plaintext
 
+    source, folder = Path(args.backup), data_dir_of(args)
     try:
+        key, key_file = None, None
+        if keys.has_key_file(folder):
+            key = keys.key_for(folder, ask=_prompt)
+        elif source.is_file() and not is_plaintext(source) and keys.has_key_file(source.parent):
+            key_file = keys.key_path(source.parent)
+            key = keys.key_for(source.parent, ask=_prompt)
         result = backup_mod.restore(
-            Path(args.backup), data_dir_of(args), SystemClock().now(), replace=args.yes
+            source, folder, SystemClock().now(), replace=args.yes, key=key, key_file=key_file
         )
     except AlreadyOpenError:
         print(
@@ -373,8 +419,15 @@ def _key_command(command: str, folder: Path, out: TextIO) -> int:
             old = os.environ.get(keys.PASSPHRASE_ENV) or _prompt("Current passphrase: ")
             if not old:
                 raise KapsessionError("The current passphrase is needed.")
-            keys.unlock(folder, old)  # wrong: say so before asking for a new one
+            key = keys.unlock(folder, old)  # wrong: say so before asking for a new one
             keys.change_passphrase(folder, old, _new_passphrase())
+            # On the audit trail once the new key file is in place (a kill before this leaves
+            # the change done but unrecorded, never recorded but not done).
+            store = Store.open(folder, create=False, key=key)
+            try:
+                store.audit("key_change", "database", detail="passphrase changed; key re-wrapped")
+            finally:
+                store.close()
             print(
                 "Passphrase changed (the data key was re-wrapped; the data is unchanged).", file=out
             )
@@ -384,7 +437,8 @@ def _key_command(command: str, folder: Path, out: TextIO) -> int:
         if not keys.encryption_available():
             raise KapsessionError(keys.UNAVAILABLE)
         key = keys.create_key(folder, _new_passphrase())
-        Store.open(folder, key=key).close()  # encrypts the existing database in place
+        # Encrypts the existing database in place and puts `encrypt` on its audit trail.
+        Store.open(folder, key=key).close()
         print(f"The data in {folder} is now encrypted.", file=out)
         return 0
     finally:

@@ -103,9 +103,11 @@ def _hex_key(key: bytes) -> str:
     return f"x'{key.hex()}'"
 
 
-def _open_encrypted(path: Path | str, key: bytes) -> Any:
+def _open_encrypted(path: Path | str, key: bytes, uri: bool = False) -> Any:
+    """A keyed sqlcipher3 connection (`path` may be a file: URI, e.g. mode=ro). The key is set
+    before anything reads the file and checked by reading the schema."""
     sqlcipher3 = _sqlcipher()
-    raw = sqlcipher3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    raw = sqlcipher3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
     try:
         raw.execute(f'PRAGMA key = "{_hex_key(key)}"')  # first, before anything reads the file
         raw.execute("PRAGMA cipher_log_level = NONE")  # its log goes to stderr: keep it quiet
@@ -415,6 +417,10 @@ def prepare_folder(folder: Path) -> None:
 
 class Store:
     encrypted = False
+    # The data key this store was opened with (None: unencrypted). Kept so that what works on
+    # the same data (backups, verify) uses it without asking for the passphrase again; never
+    # logged or written anywhere.
+    key: bytes | None = None
 
     def __init__(
         self,
@@ -452,9 +458,13 @@ class Store:
                 f"The data in {folder} is encrypted; its passphrase is needed to open it."
             )
         prepare_folder(folder)
+        encrypted_now = None
         try:
             if key is not None and is_plaintext(path):
                 encrypt_in_place(path, key)
+                encrypted_now = "the existing database was encrypted in place"
+            elif key is not None and not path.exists():
+                encrypted_now = "a new database, encrypted from the start"
             db = connect(path, key)
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(_explain(folder, exc)) from None
@@ -474,20 +484,28 @@ class Store:
             raise
         hygiene.tighten(folder)
         store.encrypted = key is not None
+        store.key = key
+        if encrypted_now:
+            # Set-up or migration: on the audit trail (the trail itself was just encrypted).
+            store.audit("encrypt", "database", detail=f"SQLCipher; {encrypted_now}")
         return store
 
     @classmethod
-    def open_readonly(cls, path: Path) -> Store:
+    def open_readonly(cls, path: Path, key: bytes | None = None) -> Store:
         """Open a data folder's database, or a backup file, without writing a byte (verify and
-        restore work on read-only folders and media). No migrations run."""
+        restore work on read-only folders and media). No migrations run. An encrypted file
+        needs its data key (WrongKey if it is not the one); a plaintext file opens without."""
         file = path / DB_NAME if path.is_dir() else path
         if not file.is_file():
             raise DataFolderError(f"There is no kapsession database at {path}.")
         try:
-            conn = _connect_readonly(file)
+            conn = _connect_readonly(file, key)
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(_explain(file.parent, exc)) from None
-        return cls(Database(conn, execute_plugins=False), migrate=False)
+        store = cls(Database(conn, execute_plugins=False), migrate=False)
+        store.encrypted = isinstance(conn, _CipherConnection)
+        store.key = key if store.encrypted else None
+        return store
 
     def close(self) -> None:
         self.db.close()
@@ -717,19 +735,33 @@ class Store:
         return None
 
 
-def _connect_readonly(file: Path) -> sqlite3.Connection:
+def _connect_readonly(file: Path, key: bytes | None = None) -> sqlite3.Connection:
     """mode=ro never writes; a WAL database in a read-only folder with no -wal beside it is
-    opened as immutable (nothing can be pending, and no -shm can be created there)."""
+    opened as immutable (nothing can be pending, and no -shm can be created there).
+
+    With a key, a file that is not plaintext SQLite is opened through SQLCipher with that key
+    (WrongKey if it does not open it); a plaintext file (e.g. a backup from before the folder
+    was encrypted) is read as it is. Without a key an encrypted file fails as any file that is
+    not a database does."""
     from urllib.parse import quote
 
     uri = "file:" + quote(str(file.resolve()))
+    encrypted = key is not None and not is_plaintext(file)
+
+    def open_(query: str, timeout: float) -> sqlite3.Connection:
+        if encrypted:
+            assert key is not None
+            raw = _open_encrypted(uri + query, key, uri=True)
+            return _probe(cast(sqlite3.Connection, _CipherConnection(raw)))
+        return _probe(sqlite3.connect(uri + query, uri=True, timeout=timeout))
+
     try:
-        return _probe(sqlite3.connect(uri + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000))
+        return open_("?mode=ro", BUSY_TIMEOUT_MS / 1000)
     except sqlite3.OperationalError:
         wal = file.with_name(file.name + "-wal")
         if wal.exists() and wal.stat().st_size > 0:
             raise
-        return _probe(sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True))
+        return open_("?mode=ro&immutable=1", 5.0)
 
 
 def _probe(conn: sqlite3.Connection) -> sqlite3.Connection:

@@ -225,7 +225,7 @@ def run_gui(args: argparse.Namespace) -> int:
     _close_on_termination(window)
     if not args.smoke:
         _backups(window, store, folder)
-    window.lock_changed.connect(lambda locked: _audit_lock(store, locked))
+    audit_locks(window, store)
     window.show()
     if args.smoke:
         return messages.exit_after_first_paint(app, window)
@@ -233,6 +233,11 @@ def run_gui(args: argparse.Namespace) -> int:
     store.close()
     lock.release()
     return code
+
+
+def audit_locks(window: MainWindow, store: Store) -> None:
+    """Every lock and unlock of the window goes on the store's audit trail."""
+    window.lock_changed.connect(lambda locked: _audit_lock(store, locked))
 
 
 def _audit_lock(store: Store, locked: bool) -> None:

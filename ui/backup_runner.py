@@ -1,7 +1,8 @@
 """Automatic backups from the app: after each session ends and once a day, on a worker thread so
 the window never waits for the disk. The result comes back to the GUI thread as a signal; the
 audit entry is written there (the Store belongs to the GUI thread) and a failure reaches the
-therapist through ui/messages.py."""
+therapist through ui/messages.py. An encrypted store's backups are encrypted with its data
+key (the key the open Store holds: never asked for again)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,10 @@ class BackupRunner(QObject):
         if not backup.due(self._target, now, after_session):
             return False
         self._running = threading.Thread(
-            target=self._work, args=(now,), name="kapsession-backup", daemon=True
+            target=self._work,
+            args=(now, self._store.key),
+            name="kapsession-backup",
+            daemon=True,
         )
         self._running.start()
         return True
@@ -64,9 +68,9 @@ class BackupRunner(QObject):
         if self._running is not None:
             self._running.join(timeout)
 
-    def _work(self, now: object) -> None:
+    def _work(self, now: object, key: bytes | None) -> None:
         try:
-            result = backup.create(self._data_dir, self._target, now)  # type: ignore[arg-type]
+            result = backup.create(self._data_dir, self._target, now, key)  # type: ignore[arg-type]
         except KapsessionError as exc:
             log.warning("backup failed: %s", type(exc).__name__)
             self.failed.emit(str(exc))

@@ -74,22 +74,50 @@ def test_encrypt_then_read_with_the_passphrase(
     assert code == 2 and "already encrypted" in err
 
 
-def test_changing_the_passphrase_leaves_the_database_alone(
+def _clinical_rows(folder: Path, key: bytes) -> list[tuple[object, ...]]:
+    store = Store.open_readonly(folder, key)
+    try:
+        return [tuple(r) for r in store.db.execute("SELECT * FROM events ORDER BY seq")]
+    finally:
+        store.close()
+
+
+def _audit_actions(folder: Path, key: bytes) -> list[str]:
+    store = Store.open_readonly(folder, key)
+    try:
+        return [r[0] for r in store.db.execute("SELECT action FROM audit ORDER BY id")]
+    finally:
+        store.close()
+
+
+def test_changing_the_passphrase_rewraps_the_key_and_is_audited(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The data key stays (the database is not re-encrypted: its rows are untouched); the
+    change is one `key_change` entry on the audit trail, after `encrypt`; verify stays OK."""
     monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", PASS)
     assert run(["encrypt", "--data-dir", str(data)], capsys)[0] == 0
+    key = keys.unlock(data, PASS)
     before = (data / DB_NAME).read_bytes()
+    rows = _clinical_rows(data, key)
+    assert _audit_actions(data, key)[-1] == "encrypt"
 
     monkeypatch.setenv(keys.PASSPHRASE_ENV, "wrong passphrase here")
     monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", NEW)
     code, _out, err = run(["passphrase", "--data-dir", str(data)], capsys)
     assert code == 2 and "does not unlock" in err
+    assert (data / DB_NAME).read_bytes() == before  # a refused change touches nothing
 
     monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
     code, out, err = run(["passphrase", "--data-dir", str(data)], capsys)
     assert code == 0 and "re-wrapped" in out
-    assert (data / DB_NAME).read_bytes() == before
+    assert keys.unlock(data, NEW) == key
+    assert _clinical_rows(data, key) == rows
+    assert _audit_actions(data, key)[-2:] == ["encrypt", "key_change"]
+    assert not is_plaintext(data / DB_NAME)
+    monkeypatch.setenv(keys.PASSPHRASE_ENV, NEW)
+    code, out, err = run(["verify", "--data-dir", str(data)], capsys)
+    assert (code, err) == (0, "") and out.startswith("OK: integrity ok")
 
     monkeypatch.setenv(keys.PASSPHRASE_ENV, NEW)
     code, out, _err = run(["sessions", "--data-dir", str(data)], capsys)

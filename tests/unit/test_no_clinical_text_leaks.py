@@ -1,18 +1,26 @@
 """Canary drill: canary strings in a client's code, name, intention and notes go through a whole
-session, a JSON export, a backup and a forced crash in a real process; afterwards no file in the
-data folder except the database itself (plaintext until encryption at rest lands; its backups
-likewise), nothing in the temp folder, nothing the process printed and nothing in the log holds
-them. The export the user asked for is written outside the data folder and is excepted."""
+session, a JSON export, a backup and a forced crash in a real process; afterwards nothing in the
+temp folder, nothing the process printed and nothing in the log holds them. The export the user
+asked for is written outside the data folder and is excepted.
+
+Unencrypted folder: no file in the data folder except the database itself (and its backups)
+holds them. ENCRYPTED folder (SQLCipher): no file at all, the database, its WAL (left behind by
+the crash, with the last note in it) and the backups included; plain sqlite3 cannot read the
+database or a backup."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from kapsession import keys
 from kapsession.paths import DB_NAME
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +34,7 @@ CANARIES = {
 
 SCRIPT = textwrap.dedent(
     """
+    import os
     import sys
     from pathlib import Path
     from kapsession import cli, hygiene
@@ -35,10 +44,21 @@ SCRIPT = textwrap.dedent(
 
     folder, exports, backups = (Path(a) for a in sys.argv[1:4])
     c = dict(zip(("code", "name", "intention", "note", "amend"), sys.argv[4:9]))
+    encrypted = sys.argv[9] == "encrypted"
     hygiene.private_umask()
+    folder.mkdir(mode=0o700)
     hygiene.setup_logging(folder)
     hygiene.install_excepthook()
-    store = Store.open(folder)
+    logged = sys.excepthook
+    def die_hard(*exc_info):  # the crash leaves the open database as a kill would (its WAL)
+        logged(*exc_info)
+        os._exit(1)
+    sys.excepthook = die_hard
+    key = None
+    if encrypted:
+        from kapsession import keys
+        key = keys.create_key(folder, keys.os.environ[keys.PASSPHRASE_ENV])
+    store = Store.open(folder, key=key)
     service = SessionService(store, SystemClock(), "UTC", "drill")
     record = service.plan(
         SessionPlan(c["code"], "Sublingual", "sublingual", 200.0, 75, c["intention"], c["name"])
@@ -56,7 +76,13 @@ SCRIPT = textwrap.dedent(
     assert cli.main(["export", "--data-dir", str(folder), "--format", "json",
                      "-o", str(exports / "session.json")]) == 0
     assert cli.main(["backup", "--data-dir", str(folder), "--to", str(backups)]) == 0
+    assert cli.main(["backup", "--data-dir", str(folder)]) == 0  # into the data folder
     assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    # Reopened and written, then the crash: the WAL stays behind holding the last entry.
+    store = Store.open(folder, key=key)
+    store.append(record.id, "amendment", SystemClock().now(), "UTC", None,
+                 {"text": f"later: {c['amend']} {c['note']}", "tags": []}, "drill",
+                 amends=note.seq, reason="typo")
     raise RuntimeError(f"forced crash while handling {c['note']} for {c['name']}")
     """
 )
@@ -71,16 +97,20 @@ def _holding(folder: Path, needles: list[bytes], skip: set[str] = frozenset()) -
     return found
 
 
-def test_no_canary_reaches_a_file_a_temp_file_the_output_or_the_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["plain", "encrypted"])
+def test_no_canary_reaches_a_file_a_temp_file_the_output_or_the_log(
+    tmp_path: Path, mode: str
+) -> None:
     folder, exports, backups, temp = (tmp_path / n for n in ("data", "out", "bk", "tmp"))
     exports.mkdir()
     temp.mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp), "PYTHONIOENCODING": "utf-8"}
+    env.pop(keys.PASSPHRASE_ENV, None)
+    if mode == "encrypted":
+        env[keys.PASSPHRASE_ENV] = "canary drill passphrase"
+    args = [str(folder), str(exports), str(backups), *CANARIES.values(), mode]
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(folder), str(exports), str(backups), *CANARIES.values()],
-        capture_output=True,
-        env=env,
-        timeout=60,
+        [sys.executable, "-c", SCRIPT, *args], capture_output=True, env=env, timeout=60
     )
     assert proc.returncode == 1, proc.stderr.decode(errors="replace")
     needles = [v.encode() for v in CANARIES.values()]
@@ -95,8 +125,29 @@ def test_no_canary_reaches_a_file_a_temp_file_the_output_or_the_log(tmp_path: Pa
     assert "refused:" in stderr
     assert stdout_has_backup(proc.stdout.decode())
 
-    database = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"}
-    assert _holding(folder, needles, skip=database) == []
+    wal = folder / (DB_NAME + "-wal")
+    assert wal.stat().st_size > 0, "the crash left the database open, with its WAL"
+    made = sorted(backups.glob("kapsession-*.sqlite3")) + sorted(
+        (folder / "backups").glob("kapsession-*.sqlite3")
+    )
+    assert len(made) == 2
+    if mode == "encrypted":
+        # Everything, the database, its WAL and every backup included: nothing in plaintext.
+        assert _holding(folder, needles) == []
+        assert _holding(backups, needles) == []
+        for path in [folder / DB_NAME, *made]:
+            assert not path.read_bytes().startswith(b"SQLite format 3")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                with pytest.raises(sqlite3.DatabaseError, match="not a database"):
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                conn.close()
+    else:
+        # The search does find them where they are stored in plaintext (the same run, unkeyed).
+        assert _holding(folder, [CANARIES["amend"].encode()]) != []
+        database = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", *(p.name for p in made)}
+        assert _holding(folder, needles, skip=database) == []
     assert _holding(temp, needles) == []
     assert [n.decode() for n in needles if n in proc.stdout or n in proc.stderr] == []
 
