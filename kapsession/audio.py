@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-CHIME = Path(__file__).resolve().parent.parent / "playlists" / "cues" / "soft-chime.wav"
+from .paths import resource_root
+
+CHIME = resource_root() / "playlists" / "cues" / "soft-chime.wav"
 # Quiet on purpose: a cue for the therapist, not a sound the client should notice (0-100).
 CHIME_VOLUME = 35
 

@@ -3,7 +3,8 @@
 # fonts and libVLC (installed when we are root or have password-less sudo, otherwise named in a
 # clear message), a virtual environment in .venv and the Python packages.
 #   scripts/bootstrap.sh app    what the app needs, plus the demo audio (generated once, with sox)
-#   scripts/bootstrap.sh test   plus what the tests need (Xvfb, xdotool, sox, test extras)
+#   scripts/bootstrap.sh test   plus what the tests need (Xvfb, xdotool, sox, test extras, and
+#                               PyInstaller: the suite builds the Linux bundle and smoke-starts it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=${1:-app}
@@ -12,7 +13,10 @@ app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libe
   libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xkb1 libxcb-xfixes0 sox libsox-fmt-base)
-test_pkgs=(xvfb xauth xdotool imagemagick sox)
+test_pkgs=(xvfb xauth xdotool imagemagick sox binutils desktop-file-utils)
+# PyInstaller (the bundle the suite builds) needs Python's shared library and binutils' objdump.
+pyver=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
+[ -n "$pyver" ] && test_pkgs+=("libpython$pyver")
 pkgs=("${app_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
 
@@ -47,7 +51,7 @@ stamp=.venv/.kapsession-$want-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "kapsession: installing Python packages into .venv (first run only)" >&2
   target=.
-  [ "$want" = test ] && target='.[test]'
+  [ "$want" = test ] && target='.[test,package]'
   # Some package mirrors warn about every absent local index; keep real errors visible.
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target" 2>&1 |
     grep -v "^WARNING: Location .* is ignored" >&2 || true

@@ -1,0 +1,144 @@
+"""The Linux one-folder bundle, built by packaging/build.sh exactly as a release is, then started
+the way a new user starts it: from an empty folder, with an empty home and no data folder yet.
+
+Always part of ./test (the build takes ~20 s on the CI machine; `-m "not bundle"` leaves it out
+while working on something else). It builds into a temporary folder, so a clean clone needs no
+dist/ and an existing dist/ is left alone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.bundle, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+# Left to the machine on purpose (see packaging/kapsession.spec): its sound server's libraries.
+SYSTEM_SOUND = ("libasound.so", "libpulse.so", "libpulse-simple.so", "libpulsecommon-")
+LOADER = "ld-linux"  # the dynamic loader itself is always the system's
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    dist = tmp_path_factory.mktemp("dist")
+    env = dict(os.environ, PYTHON=sys.executable, KAPSESSION_DIST=str(dist))
+    done = subprocess.run(
+        [str(ROOT / "packaging" / "build.sh")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"packaging/build.sh failed:\n{done.stdout}\n{done.stderr}"
+    assert "it smoke-started" in done.stdout
+    yield dist / "kapsession"
+    shutil.rmtree(dist, ignore_errors=True)
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """What a freshly created desktop user has: no venv, no PYTHONPATH, no data folder."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_RUNTIME_DIR": str(home),
+    }
+    env.update(extra)
+    return env
+
+
+def run(bundle: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    home = cwd / "home"
+    home.mkdir(mode=0o700, exist_ok=True)
+    return subprocess.run(
+        [str(bundle / "kapsession"), *args],
+        cwd=cwd,
+        env=clean_env(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_first_launch_from_an_empty_folder_paints_and_creates_its_data(
+    bundle: Path, tmp_path: Path
+) -> None:
+    done = run(bundle, tmp_path, "--smoke", QT_QPA_PLATFORM="offscreen")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    database = tmp_path / "home" / ".local" / "share" / "kapsession" / "kapsession.sqlite3"
+    assert database.is_file()  # the schema was created by the frozen app, protocols loaded
+
+
+def test_the_command_line_answers_from_the_bundled_binary(bundle: Path, tmp_path: Path) -> None:
+    done = run(bundle, tmp_path, "sessions")
+    assert (done.returncode, done.stdout.strip()) == (0, "No sessions yet."), done.stderr
+
+
+def test_a_bundled_arc_plays_through_the_bundled_libvlc(bundle: Path, tmp_path: Path) -> None:
+    """`playlist check` makes a libVLC instance (`--aout=dummy`) and decodes the first samples of
+    every track: with no plugins the instance is None and every track fails. LD_DEBUG lists each
+    shared object loaded, so the test also sees that no libVLC file came from the system."""
+    arc = bundle / "_internal" / "playlists" / "im-45.arc.toml"
+    done = run(bundle, tmp_path, "playlist", "check", str(arc), LD_DEBUG="files")
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "12 tracks: 12 ok" in done.stdout
+    loaded = {
+        line.split("file=", 1)[1].split()[0]
+        for line in done.stderr.splitlines()
+        if "file=" in line and "[0];" in line
+    }
+    vlc_files = {path for path in loaded if "vlc" in path}  # libvlc*, vlc/plugins/*
+    assert any(name.endswith("/codec/libvorbis_plugin.so") for name in vlc_files)
+    outside = {path for path in vlc_files if not path.startswith(str(bundle))}
+    assert not outside, f"libVLC files loaded from outside the bundle: {sorted(outside)}"
+
+
+def test_the_chime_protocols_and_arcs_ship_inside(bundle: Path) -> None:
+    internal = bundle / "_internal"
+    assert (internal / "playlists" / "cues" / "soft-chime.wav").is_file()
+    assert sorted(p.name for p in (internal / "playlists").glob("*.arc.toml")) == sorted(
+        p.name for p in (ROOT / "playlists").glob("*.arc.toml")
+    )
+    shipped = sorted(p.name for p in (ROOT / "kapsession" / "protocols").glob("*.toml"))
+    assert sorted(p.name for p in (internal / "kapsession" / "protocols").glob("*.toml")) == shipped
+
+
+def _needed(path: Path) -> list[str]:
+    done = subprocess.run(
+        ["readelf", "-d", "-W", str(path)], capture_output=True, text=True, check=False
+    )
+    return [
+        line.split("[", 1)[1].split("]", 1)[0]
+        for line in done.stdout.splitlines()
+        if "(NEEDED)" in line
+    ]
+
+
+def test_every_library_a_bundled_binary_needs_is_bundled_or_the_systems_base(
+    bundle: Path,
+) -> None:
+    """What a machine without Python, Qt or VLC would miss. Allowed from the system: what
+    PyInstaller's own policy leaves to it (glibc, libGL, X11 core ...) and the sound server's
+    client libraries (see packaging/kapsession.spec)."""
+    if shutil.which("readelf") is None:
+        pytest.fail("readelf (binutils) is needed; ./test installs it")
+    from PyInstaller.depend import dylib
+
+    files = [p for p in bundle.rglob("*") if p.is_file() and not p.is_symlink()]
+    names = {p.name for p in bundle.rglob("*")}
+    elves = [p for p in files if p.read_bytes()[:4] == b"\x7fELF"]
+    assert len(elves) > 100  # Qt, Python extensions, libVLC and its plugins
+    missing = {
+        f"{lib} (needed by {elf.relative_to(bundle)})"
+        for elf in elves
+        for lib in _needed(elf)
+        if lib not in names
+        and dylib.include_library(lib)
+        and not lib.startswith((*SYSTEM_SOUND, LOADER))
+    }
+    assert not missing, "\n".join(sorted(missing))
