@@ -11,11 +11,18 @@ It measures
      against bench/bare_qt.py (QApplication + an empty QMainWindow, shown, painted once), both as
      subprocesses with the same QT_QPA_PLATFORM; wall time, 15 runs each after 2 warm-ups;
   b. a note's durable save: LiveSession.add_note on a real SQLite file against a raw sqlite3
-     insert+commit with the same pragmas in the same temp folder; 2000 each, interleaved in blocks.
+     insert+commit with the same pragmas in the same temp folder; 2000 each, interleaved in blocks;
+  c. idle CPU (% of one core) and wake-ups per minute of the real app under Xvfb while a rehearsal
+     session runs with the dose clock visible, no music, against a bare Qt window idle beside it
+     (bench/idle_memory.py);
+  d. memory (RSS, PSS) of the real app through a 2-hour rehearsal at a high time scale, notes and
+     vitals typed through xdotool, checks coming due, against the bare Qt window's (same module).
 
 It prints a markdown table with medians, quartiles and min/max, and writes it, with the date, the
 machine and this command, to docs/benchmarks.md. Exit status 1 if something could not be measured.
-Targets are reported, not enforced: start-up <= 2x the floor, a note's save <= 1.5x the floor.
+Targets are reported, not enforced: start-up <= 2x the floor, a note's save <= 1.5x the floor,
+idle CPU < 1 % of one core, memory < 250 MB after 2 hours and growth < 10 MB per simulated hour.
+c and d need Xvfb and xdotool (./test installs them) and Linux's /proc.
 """
 
 from __future__ import annotations
@@ -35,12 +42,24 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+from idle_memory import (
+    HOURS,
+    IdleResult,
+    MemoryRun,
+    bench_idle,
+    bench_memory,
+    slope_per_hour,
+    tools_missing,
+)
 from note_save import bench_note_save
 from startup import RunFailed, StartupResult, bench_startup
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TARGET = 2.0
 SAVE_TARGET = 1.5
+IDLE_CPU_LIMIT = 1.0  # % of one core
+MEMORY_LIMIT = 250.0  # MB after 2 simulated hours
+GROWTH_LIMIT = 10.0  # MB per simulated hour
 # Other processes using more than this share of one CPU meanwhile make the figures unreliable.
 BUSY_SHARE = 0.10
 
@@ -56,7 +75,12 @@ class Summary:
 
     @classmethod
     def of(cls, ns: Sequence[int], unit_ns: float) -> Summary:
-        values = [v / unit_ns for v in ns]
+        return cls.of_values([v / unit_ns for v in ns])
+
+    @classmethod
+    def of_values(cls, values: Sequence[float]) -> Summary:
+        if len(values) == 1:
+            return cls(1, values[0], values[0], values[0], values[0], values[0])
         q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
         return cls(len(values), statistics.median(values), q1, q3, min(values), max(values))
 
@@ -69,7 +93,8 @@ class Row:
     unit: str
     digits: int
     floor: Summary | None = None  # None: this row is a floor or informative
-    target: float | None = None
+    target: float | None = None  # at most this many times the floor
+    limit: float | None = None  # below this, in the row's unit
     note: str = ""
 
     def cells(self) -> list[str]:
@@ -77,12 +102,19 @@ class Row:
             return [self.benchmark, self.what, "—", "—", "—", "—", "—", self.note]
         s, d, u = self.summary, self.digits, self.unit
         ratio = target = ""
-        if self.floor is not None:
+        if self.floor is not None and self.floor.median > 0:
             value = s.median / self.floor.median
             ratio = f"**{value:.2f}×**"
             if self.target is not None:
                 verdict = "met" if value <= self.target else "**missed**"
                 target = f"≤ {self.target:g}× ({verdict})"
+        elif self.floor is not None:
+            ratio = "floor 0"
+        if self.limit is not None:
+            verdict = "met" if s.median < self.limit else "**missed**"
+            target = f"< {self.limit:g} {u} ({verdict})"
+        if self.note and target:
+            target += f"; {self.note}"
         return [
             self.benchmark,
             self.what,
@@ -153,6 +185,76 @@ def save_rows(times: dict[str, list[int]]) -> list[Row]:
             floor=floor,
             note="informative: schema cost",
         ),
+    ]
+
+
+def idle_rows(result: IdleResult) -> list[Row]:
+    name = "Idle, session running, dose clock visible, no music (Xvfb)"
+    cpu_floor = Summary.of_values(result.bare_cpu)
+    wake_floor = Summary.of_values(result.bare_wakeups)
+    app = "`kapsession --rehearsal` (real time), nobody typing"
+    bare = "floor: `bench/bare_qt.py --stay` (empty QMainWindow, idle)"
+    return [
+        Row(
+            name + ": CPU",
+            app,
+            Summary.of_values(result.app_cpu),
+            "% of a core",
+            2,
+            floor=cpu_floor,
+            limit=IDLE_CPU_LIMIT,
+        ),
+        Row(name + ": CPU", bare, cpu_floor, "% of a core", 2),
+        Row(
+            name + ": wake-ups",
+            app,
+            Summary.of_values(result.app_wakeups),
+            "/min",
+            0,
+            floor=wake_floor,
+            note="informative: ~1 per displayed second is the design",
+        ),
+        Row(name + ": wake-ups", bare, wake_floor, "/min", 0),
+    ]
+
+
+def memory_rows(runs: Sequence[MemoryRun], scale: float) -> list[Row]:
+    name = "Memory after a 2-hour rehearsal"
+    app = f"`kapsession --rehearsal --time-scale {scale:g}`, notes, vitals, checks; RSS at 2 h"
+    summary = Summary.of_values
+    rss_floor = summary([r.bare[-1][0] for r in runs])
+    growth_floor = summary([slope_per_hour([s[0] for s in r.bare]) for r in runs])
+
+    return [
+        Row(
+            name + ": RSS",
+            app,
+            summary([r.app[-1][0] for r in runs]),
+            "MB",
+            1,
+            floor=rss_floor,
+            limit=MEMORY_LIMIT,
+        ),
+        Row(name + ": RSS", "floor: bare Qt window, same moments", rss_floor, "MB", 1),
+        Row(
+            name + ": PSS",
+            "the app's proportional set size at 2 h (shared libraries divided among users)",
+            summary([r.app[-1][1] for r in runs]),
+            "MB",
+            1,
+            floor=summary([r.bare[-1][1] for r in runs]),
+            note="informative",
+        ),
+        Row(
+            name + ": growth",
+            "RSS slope over simulated hours " + ", ".join(f"{h:g}" for h in HOURS),
+            summary([slope_per_hour([s[0] for s in r.app]) for r in runs]),
+            "MB/h",
+            2,
+            floor=growth_floor,
+            limit=GROWTH_LIMIT,
+        ),
+        Row(name + ": growth", "floor: bare Qt window, same moments", growth_floor, "MB/h", 2),
     ]
 
 
@@ -278,6 +380,39 @@ def save_method(args: argparse.Namespace, warmups: dict[str, int]) -> str:
     )
 
 
+def idle_method(args: argparse.Namespace) -> str:
+    return (
+        f"Idle: the app and a bare Qt window each on its own Xvfb server (xcb), started together; "
+        f"after {args.idle_settle:g} s of settling, {args.idle_seconds:g} s sampled in intervals "
+        f"of {args.idle_interval:g} s (N = intervals). CPU: utime+stime of all threads from "
+        "/proc/PID/stat (clock ticks of 10 ms, so one interval resolves "
+        f"{100 * 0.01 / args.idle_interval:.2f} % of a core). Wake-ups: voluntary context "
+        "switches summed over /proc/PID/task/*/status. The app runs `--rehearsal` at real time: "
+        "the live screen, its dose clock repainting once per displayed second, protocol checks "
+        "scheduled, no music, no input."
+    )
+
+
+def memory_method(args: argparse.Namespace, runs: Sequence[MemoryRun]) -> str:
+    saved = "; ".join(
+        ", ".join(f"{kind} {count}" for kind, count in sorted(r.saved.items())) for r in runs
+    )
+    per_run = "; ".join(" → ".join(f"{rss:.1f}" for rss, _ in r.app) + " MB" for r in runs)
+    return (
+        f"Memory: {args.mem_runs} run(s) of a 2-hour rehearsal at {args.mem_scale:g}× "
+        f"({120 / args.mem_scale:.1f} real minutes each), the app and the bare window each on "
+        "its own Xvfb. Driven from outside through the real keyboard path with xdotool (as "
+        "tests/e2e does): a note typed every simulated minute, a vitals line on Alt+V every "
+        "simulated quarter hour (answering the check that is due, if any); checks come due, go "
+        "late and are missed by themselves; no music (the music engine is not wired into the "
+        "live screen on the measured commit). RSS (VmRSS, /proc/PID/status) and PSS "
+        f"(/proc/PID/smaps_rollup) at simulated hours {', '.join(f'{h:g}' for h in HOURS)}; "
+        "growth is the least-squares slope of RSS over those four samples. N = runs. "
+        f"RSS per run at those hours: {per_run}. Entries saved per run (exported timeline): "
+        f"{saved}."
+    )
+
+
 def report(rows: Sequence[Row], facts: Sequence[str], command: str, method: Sequence[str]) -> str:
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     lines = [
@@ -319,7 +454,27 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--notes", type=int, default=2000, help="timed saves each (default 2000)")
     parser.add_argument("--block", type=int, default=100, help="saves per block (default 100)")
     parser.add_argument(
-        "--only", choices=("startup", "save"), help="run just one of the two benchmarks"
+        "--only",
+        choices=("startup", "save", "idle", "memory"),
+        help="run just one of the benchmarks",
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=60, help="idle time sampled (default 60 s)"
+    )
+    parser.add_argument(
+        "--idle-interval", type=float, default=10, help="idle sampling interval (default 10 s)"
+    )
+    parser.add_argument(
+        "--idle-settle", type=float, default=10, help="wait before idle sampling (default 10 s)"
+    )
+    parser.add_argument(
+        "--mem-runs", type=int, default=3, help="2-hour rehearsals for memory (default 3)"
+    )
+    parser.add_argument(
+        "--mem-scale",
+        type=float,
+        default=120,
+        help="rehearsal time scale for memory (default 120: 2 simulated hours in 1 real minute)",
     )
     parser.add_argument(
         "--tmp-dir",
@@ -338,6 +493,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("need at least 2 runs and 2 notes for quartiles")
     if args.notes % args.block:
         parser.error("--notes must be a multiple of --block")
+    if args.idle_seconds < 2 * args.idle_interval:
+        parser.error("--idle-seconds must cover at least two --idle-interval")
+    if args.mem_runs < 1 or not 0 < args.mem_scale <= 3600:
+        parser.error("--mem-runs must be at least 1 and --mem-scale in (0, 3600]")
     return args
 
 
@@ -364,9 +523,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         times, warmups = bench_note_save(args.notes, args.block, args.tmp_dir)
         rows += save_rows(times)
         method.append(save_method(args, warmups))
+    if args.only in (None, "idle", "memory") and (missing := tools_missing()):
+        print(f"bench: idle and memory need {', '.join(missing)}", file=sys.stderr)
+        return 1
+    if args.only in (None, "idle"):
+        print(f"idle: {args.idle_settle:g} + {args.idle_seconds:g} s ...", file=sys.stderr)
+        try:
+            idle = bench_idle(args.idle_seconds, args.idle_interval, args.idle_settle, args.tmp_dir)
+        except RunFailed as exc:
+            print(f"bench: idle could not be measured: {exc}", file=sys.stderr)
+            return 1
+        rows += idle_rows(idle)
+        method.append(idle_method(args))
+    if args.only in (None, "memory"):
+        print(f"memory: {args.mem_runs} x 2 simulated hours ...", file=sys.stderr)
+        try:
+            runs = bench_memory(args.mem_runs, args.mem_scale, args.tmp_dir)
+        except RunFailed as exc:
+            print(f"bench: memory could not be measured: {exc}", file=sys.stderr)
+            return 1
+        rows += memory_rows(runs, args.mem_scale)
+        method.append(memory_method(args, runs))
     others = other_work.describe()
-    if args.only != "save" and args.platform != "offscreen":
-        others += " (this includes the display server drawing the windows)"
+    if args.only in (None, "idle", "memory") or (
+        args.only == "startup" and args.platform != "offscreen"
+    ):
+        others += " (this includes the display servers drawing the windows)"
     facts = machine_facts(tmp_root, others)
     text = report(rows, facts, the_command(argv, args.platform), method)
     print(text)
