@@ -137,19 +137,29 @@ class Running:
         raise RunFailed(f"{name}: no window within {START_TIMEOUT_S:g} s")
 
     def focus(self) -> None:
+        """Gives the app's window the keyboard focus, searching it again on every try: the
+        window found first may be short-lived or not yet viewable (as in tests/e2e)."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            try:
-                done = subprocess.run(
-                    ["xdotool", "windowfocus", "--sync", self.window],
-                    env=self.env,
-                    capture_output=True,
-                    timeout=5,
-                )
-            except subprocess.TimeoutExpired:
-                continue
-            if done.returncode == 0:
-                return
+            windows = subprocess.run(
+                ["xdotool", "search", "--onlyvisible", "--pid", str(self.pid), "--name", "."],
+                env=self.env,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            for window in windows:
+                try:
+                    done = subprocess.run(
+                        ["xdotool", "windowfocus", "--sync", window],
+                        env=self.env,
+                        capture_output=True,
+                        timeout=5,
+                    )
+                except subprocess.TimeoutExpired:
+                    continue
+                if done.returncode == 0:
+                    self.window = window
+                    return
             time.sleep(0.1)
         raise RunFailed("the app window did not take the keyboard focus")
 

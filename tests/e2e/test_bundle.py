@@ -142,3 +142,40 @@ def test_every_library_a_bundled_binary_needs_is_bundled_or_the_systems_base(
         and not lib.startswith((*SYSTEM_SOUND, LOADER))
     }
     assert not missing, "\n".join(sorted(missing))
+
+
+def test_installed_for_a_user_it_has_a_valid_launcher_and_starts(
+    bundle: Path, tmp_path: Path
+) -> None:
+    if shutil.which("desktop-file-validate") is None:
+        pytest.fail("desktop-file-validate (desktop-file-utils) is needed; ./test installs it")
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    env = clean_env(home)
+    install = ROOT / "packaging" / "install-linux.sh"
+    done = subprocess.run([str(install), str(bundle)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    desktop = home / ".local" / "share" / "applications" / "kapsession.desktop"
+    command = home / ".local" / "opt" / "kapsession" / "kapsession"
+    assert f"Exec={command}" in desktop.read_text().splitlines()
+    assert (home / ".local/share/icons/hicolor/scalable/apps/kapsession.svg").is_file()
+    checked = subprocess.run(
+        ["desktop-file-validate", str(desktop)], capture_output=True, text=True
+    )
+    errors = [line for line in checked.stdout.splitlines() if "error" in line]
+    assert checked.returncode == 0 and not errors, checked.stdout
+
+    started = subprocess.run(
+        [str(home / ".local" / "bin" / "kapsession"), "--smoke"],
+        cwd=tmp_path,
+        env=dict(env, QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 0, started.stderr
+
+    removed = subprocess.run([str(install), "--uninstall"], env=env, capture_output=True, text=True)
+    assert removed.returncode == 0, removed.stderr
+    assert not desktop.exists() and not command.exists()
+    assert (home / ".local" / "share" / "kapsession" / "kapsession.sqlite3").is_file()  # data kept
