@@ -98,6 +98,29 @@ def test_a_bundled_arc_plays_through_the_bundled_libvlc(bundle: Path, tmp_path: 
     assert not outside, f"libVLC files loaded from outside the bundle: {sorted(outside)}"
 
 
+# What SoX can write here; AAC/M4A and Opus need encoders this machine lacks (their plugins are
+# bundled all the same: see packaging/kapsession.spec).
+FORMATS = ("wav", "flac", "ogg", "mp3", "aiff", "au", "caf", "mp2")
+
+
+def test_the_music_formats_a_clinic_brings_decode_in_the_bundle(
+    bundle: Path, tmp_path: Path
+) -> None:
+    if shutil.which("sox") is None:
+        pytest.fail("sox is needed; ./test installs it")
+    music = tmp_path / "music"
+    music.mkdir()
+    tone = ["synth", "2", "sine", "440", "vol", "0.3"]
+    for ext in FORMATS:
+        out = str(music / f"tone.{ext}")
+        subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", out, *tone], check=True)
+    playlist = music / "formats.m3u"
+    playlist.write_text("".join(f"tone.{ext}\n" for ext in FORMATS))
+    done = run(bundle, tmp_path, "playlist", "check", str(playlist))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(FORMATS)} tracks: {len(FORMATS)} ok" in done.stdout, done.stdout
+
+
 def test_the_chime_protocols_and_arcs_ship_inside(bundle: Path) -> None:
     internal = bundle / "_internal"
     assert (internal / "playlists" / "cues" / "soft-chime.wav").is_file()
