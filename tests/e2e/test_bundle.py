@@ -7,10 +7,13 @@ dist/ and an existing dist/ is left alone."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +75,54 @@ def test_first_launch_from_an_empty_folder_paints_and_creates_its_data(
     assert "Traceback" not in done.stderr
     database = tmp_path / "home" / ".local" / "share" / "kapsession" / "kapsession.sqlite3"
     assert database.is_file()  # the schema was created by the frozen app, protocols loaded
+
+
+def test_on_x11_a_rehearsal_runs_is_recorded_and_closes_in_order(
+    bundle: Path, tmp_path: Path, display: str
+) -> None:
+    """The platform a therapist's laptop uses (xcb, on Xvfb), not only offscreen: the live
+    screen opens on a rehearsal with the shipped protocol, and SIGTERM (logout) closes it the
+    orderly way, so the timeline says the app was closed."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    data = tmp_path / "data"
+    log = tmp_path / "app.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [str(bundle / "kapsession"), "--data-dir", str(data), "--rehearsal"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        windows: list[str] = []
+        while not windows and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            windows = subprocess.run(
+                ["xdotool", "search", "--onlyvisible", "--pid", str(proc.pid), "--name", "^kaps"],
+                env=env,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            time.sleep(0.1)
+        assert windows, "the bundled app showed no window on X11"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    done = run(bundle, tmp_path, "export", "--data-dir", str(data), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    kinds = [event["kind"] for event in doc["events"]]
+    assert doc["session"]["rehearsal"] is True
+    assert kinds[0] == "dose" and kinds[-1] == "app_closed"
+    assert doc["events"][0]["monitoring"]["plan"], "the shipped protocol's checks were planned"
+    assert "Traceback" not in log.read_text()
 
 
 def test_the_command_line_answers_from_the_bundled_binary(bundle: Path, tmp_path: Path) -> None:
