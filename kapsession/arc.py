@@ -541,6 +541,19 @@ def load_arcs(folder: Path) -> tuple[dict[str, Arc], list[ArcError]]:
     return arcs, errors
 
 
+def available_arcs(folders: Sequence[Path]) -> tuple[dict[str, Arc], list[ArcError]]:
+    """The arcs of several folders (the shipped ``playlists/`` and the clinic's own
+    ``<data folder>/arcs``), by id; a later folder's arc replaces an earlier one's with the
+    same id, so a clinic can adapt a shipped arc under its id."""
+    arcs: dict[str, Arc] = {}
+    errors: list[ArcError] = []
+    for folder in folders:
+        found, problems = load_arcs(folder)
+        arcs.update(found)
+        errors += problems
+    return arcs, errors
+
+
 def _build(data: dict[str, Any], r: _Reader, base: Path | None, name: str) -> Arc:
     for key in data:
         if key not in _ROOT_KEYS:

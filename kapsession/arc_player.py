@@ -11,7 +11,9 @@ Rules (DESIGN.md, Music):
 - The phase is ``arc.phase_at(t)``. When it changes, a ``phase`` entry is recorded and the
   phase's first item starts with a crossfade, even mid-track: the arc follows the dose clock
   rather than drifting. A phase longer than its items wraps to its first item; gaps between
-  phases and the time after the last are silence.
+  phases are silence. A session that runs past the arc's end stays in its last phase (usually
+  reflection), wrapping, until the session ends or the therapist fades to silence: the music
+  does not stop on its own while the client is still in the session.
 - Crossfades are equal-power: outgoing gain cos(x·π/2), incoming sin(x·π/2), over the incoming
   track's ``fade_in_s`` (into a silence: the outgoing track's ``fade_out_s``). A track marked
   ``gapless_next`` is never faded out when it ends: the next item starts at full volume as it
@@ -21,7 +23,8 @@ Rules (DESIGN.md, Music):
   ``Deck.set_volume`` is called only when that whole number changes.
 - Master volume changes ramp at ``VOLUME_RAMP_PER_S`` units a second at most; pause and resume
   fade over ``PAUSE_FADE_S``, fade-to-silence and back over ``SILENCE_FADE_S``.
-- An error event, or an end far earlier than the track's length, is a fault: recorded as
+- An error event, an end far earlier than the track's length, or a position that does not move
+  for ``STALL_S`` while the track should be playing (a stall), is a fault: recorded as
   ``playback_fault`` and the next item plays. When every track of a phase has failed in a row,
   the phase stays silent until the next one (no endless fault loop).
 
@@ -36,7 +39,11 @@ Timeline entries, through ``record(kind, data)``:
 - ``volume`` {volume}: the master volume asked for (the ramp follows).
 - ``silence`` {on}: the one-key fade to silence and back.
 - ``pause`` {on}: music paused or resumed.
-- ``playback_fault`` {path, detail}: an error or an early end; the next item plays.
+- ``playback_fault`` {path, detail}: an error, an early end or a stall; the next item plays.
+
+``finish()`` ends the music with the session or the app: the playing track's ``track_ended`` is
+recorded at once (or written by the caller from ``ending_entries()`` with the session's end, as
+an ended session takes no more entries), then the decks fade out and stop, unrecorded.
 """
 
 from __future__ import annotations
@@ -55,7 +62,23 @@ SILENCE_FADE_S = 4.0
 GAPLESS_LEAD_S = 0.05  # a gapless track counts as ended this close to its length
 EARLY_END_S = 5.0  # an end more than this (or 10 % of the length) before the length is a fault
 MIN_PLAY_S = 1.0  # a track of unknown length that ends sooner than this is a fault
+# A playing track whose position has not moved for this long is stalled (libVLC's position
+# moves in steps of ~0.7 s while playing, measured on 3.0.24 with and without an audio device).
+STALL_S = 8.0
 SILENCE_TITLE = "Silence"
+# Every kind of timeline entry the music records.
+MUSIC_KINDS = frozenset(
+    {
+        "phase",
+        "track_started",
+        "track_ended",
+        "skip",
+        "volume",
+        "silence",
+        "pause",
+        "playback_fault",
+    }
+)
 
 
 class Deck(Protocol):
@@ -82,6 +105,7 @@ class _Slot:
     volume: int | None = None  # the last volume set on the deck
     last_pos: float = 0.0
     started_now: float = 0.0
+    moved_now: float = 0.0  # when the position last moved (or the track started or resumed)
     ended: bool = False  # the deck reported its end
 
 
@@ -136,12 +160,17 @@ class ArcPlayer:
         self._hush = 1.0  # pause/silence level, 0-1 (gain sin(level·π/2))
         self._hush_rate = 1.0 / PAUSE_FADE_S
         self._held = False  # decks paused by pause/silence
+        self._finished = False  # the session ended: fading out, recording nothing
+        self._stopped = False  # ... and every deck has stopped
 
     # --- the clock ---------------------------------------------------------------------------
 
     def tick(self, t: float, now_s: float) -> None:
         dt = 0.0 if self._now is None else max(0.0, now_s - self._now)
         self._t, self._now = t, now_s
+        if self._finished:
+            self._fade_out_finished(dt)
+            return
         self._ramp_master(dt)
         self._ramp_hush(dt)
         self._update_fade()
@@ -157,35 +186,85 @@ class ArcPlayer:
             self._check_progress()
         self._apply_volumes()
 
+    def ending_entries(self) -> list[tuple[str, dict[str, object]]]:
+        """The ``track_ended`` entries that ``finish()`` would record now: the session's end
+        writes them in its own transaction (an ended session takes no more entries)."""
+        decks = [self._active]
+        if self._fade is not None and self._fade.out != self._active:
+            decks.append(self._fade.out)
+        entries = [self._ended_entry(d) for d in decks if d is not None]
+        return [("track_ended", e) for e in entries if e is not None]
+
+    def finish(self, record: bool = True) -> None:
+        """The music ends (the session ended, or the app closes): record the playing track's
+        end now unless the caller already wrote ``ending_entries()``, then fade out and stop."""
+        if self._finished:
+            return
+        if record:
+            for kind, data in self.ending_entries():
+                self._record(kind, data)
+        self._finished, self._fade, self._pending = True, None, None
+        self._hush_rate = 1.0 / PAUSE_FADE_S
+
+    @property
+    def finished(self) -> bool:
+        """True from ``finish()`` on (fading out or stopped)."""
+        return self._finished
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``finish()`` has faded every deck out and stopped it."""
+        return self._stopped
+
+    def _fade_out_finished(self, dt: float) -> None:
+        if self._stopped:
+            return
+        self._hush = max(0.0, self._hush - self._hush_rate * dt)
+        self._apply_volumes()
+        if self._hush <= 0.0 or self._held:
+            for deck in (0, 1):
+                self._stop(deck)
+            self._stopped = True
+
     # --- the therapist's controls --------------------------------------------------------------
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def silenced(self) -> bool:
+        return self._silenced
+
     def pause(self) -> None:
+        if self._finished:
+            return
         if not self._paused:
             self._paused = True
             self._record("pause", {"on": True})
             self._set_hush(PAUSE_FADE_S)
 
     def resume(self) -> None:
-        if self._paused:
+        if self._paused and not self._finished:
             self._paused = False
             self._record("pause", {"on": False})
             self._set_hush(PAUSE_FADE_S)
 
     def silence(self) -> None:
-        if not self._silenced:
+        if not self._silenced and not self._finished:
             self._silenced = True
             self._record("silence", {"on": True})
             self._set_hush(SILENCE_FADE_S)
 
     def unsilence(self) -> None:
-        if self._silenced:
+        if self._silenced and not self._finished:
             self._silenced = False
             self._record("silence", {"on": False})
             self._set_hush(SILENCE_FADE_S)
 
     def skip(self) -> None:
         phase = self._phase()
-        if phase is None or self._dead:
+        if phase is None or self._dead or self._finished:
             return
         pending = self._pending
         item_index = pending[1] if pending is not None else self._item_index
@@ -200,9 +279,14 @@ class ArcPlayer:
 
     def set_master_volume(self, volume: int) -> None:
         target = _clamp(volume)
-        if target != self._master_target:
+        if target != self._master_target and not self._finished:
             self._master_target = target
             self._record("volume", {"volume": target})
+
+    @property
+    def target_volume(self) -> int:
+        """The master volume last asked for."""
+        return self._master_target
 
     @property
     def master_volume(self) -> float:
@@ -212,6 +296,8 @@ class ArcPlayer:
     # --- the adapter's events --------------------------------------------------------------------
 
     def on_track_ended(self, deck: int) -> None:
+        if self._finished:
+            return
         slot = self._slots[deck]
         slot.ended = True
         if deck != self._active or slot.track is None:
@@ -234,6 +320,8 @@ class ArcPlayer:
         self._apply_volumes()
 
     def on_error(self, deck: int, detail: str) -> None:
+        if self._finished:
+            return
         slot = self._slots[deck]
         if slot.track is None:
             return
@@ -253,7 +341,7 @@ class ArcPlayer:
     def now_playing(self) -> tuple[str, str, float] | None:
         """(title, phase name, seconds left in the phase), or None outside the arc's phases."""
         phase = self._phase()
-        if phase is None:
+        if phase is None or self._finished:
             return None
         item = self._item
         title = item.title if isinstance(item, Track) else SILENCE_TITLE
@@ -264,6 +352,8 @@ class ArcPlayer:
     def _phase_index_at(self, t: float) -> int | None:
         phase = self.arc.phase_at(t)
         if phase is None:
+            if self.arc.phases and t >= self.arc.phases[-1].end_s:
+                return len(self.arc.phases) - 1  # past the arc's end: the last phase goes on
             return None
         return next(i for i, p in enumerate(self.arc.phases) if p is phase)
 
@@ -334,6 +424,7 @@ class ArcPlayer:
             deck = self.decks[into]
             deck.load(item.path)
             slot.track, slot.ended, slot.last_pos, slot.started_now = item, False, 0.0, now
+            slot.moved_now = now
             slot.gain = 1.0 if gapless or self._held else 0.0
             self._set_deck_volume(into, self._volume(into))
             if not self._held:
@@ -361,15 +452,16 @@ class ArcPlayer:
         self._update_fade()
 
     def _end_track(self, deck: int | None) -> None:
-        if deck is None:
-            return
+        entry = None if deck is None else self._ended_entry(deck)
+        if entry is not None:
+            self._record("track_ended", entry)
+
+    def _ended_entry(self, deck: int) -> dict[str, object] | None:
         track = self._slots[deck].track
-        if track is not None:
-            position = max(self._slots[deck].last_pos, self._position(deck))
-            self._record(
-                "track_ended",
-                {"title": track.title, "path": str(track.path), "position": round(position, 3)},
-            )
+        if track is None:
+            return None
+        position = max(self._slots[deck].last_pos, self._position(deck))
+        return {"title": track.title, "path": str(track.path), "position": round(position, 3)}
 
     def _update_fade(self) -> None:
         fade = self._fade
@@ -402,6 +494,12 @@ class ArcPlayer:
             return
         slot = self._slots[active]
         position = self._position(active)
+        if position > slot.last_pos:
+            slot.moved_now = now
+        elif not slot.ended and now - slot.moved_now >= STALL_S:
+            slot.ended = True
+            self._fault(item, f"stalled at {position:.1f} s (no progress for {STALL_S:g} s)")
+            return
         slot.last_pos = max(slot.last_pos, position)
         if position >= MIN_PLAY_S:
             self._faults_in_row = 0
@@ -435,8 +533,10 @@ class ArcPlayer:
         self._hush_rate = 1.0 / fade_s
         if not (self._paused or self._silenced) and self._held:
             self._held = False
+            now = self._now if self._now is not None else 0.0
             for deck, slot in enumerate(self._slots):
                 if slot.track is not None:
+                    slot.moved_now = now
                     self.decks[deck].play()
 
     def _ramp_hush(self, dt: float) -> None:

@@ -11,7 +11,11 @@ from typing import Protocol
 
 from .paths import resource_root
 
-CHIME = resource_root() / "playlists" / "cues" / "soft-chime.wav"
+# The repository's playlists/ folder, or the bundle's copy when frozen (sys._MEIPASS).
+PLAYLISTS = resource_root() / "playlists"
+CHIME = PLAYLISTS / "cues" / "soft-chime.wav"
+# The arc a rehearsal plays (the lozenge protocol's 75 minutes), when it is there.
+REHEARSAL_ARC = PLAYLISTS / "lozenge-75.arc.toml"
 # Quiet on purpose: a cue for the therapist, not a sound the client should notice (0-100).
 CHIME_VOLUME = 35
 

@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import math
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import export_json, paths
+from . import export_json, hygiene, paths
 from .clock import SystemClock
 from .errors import KapsessionError
 from .store import SessionRecord, Store, parse_iso
@@ -70,6 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("sessions", parents=[common], help="list sessions")
+    verify = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="check the database's integrity and its audit trail; exit 1 if anything is broken",
+    )
+    verify.add_argument(
+        "path", nargs="?", metavar="PATH", help="a backup file or data folder (default: --data-dir)"
+    )
+    backup = sub.add_parser(
+        "backup", parents=[common], help="write a verified backup of the database"
+    )
+    backup.add_argument(
+        "--to",
+        metavar="DIR",
+        help=f"backup folder (default: ${paths.BACKUP_ENV_VAR} or 'backups' in the data folder)",
+    )
+    restore = sub.add_parser(
+        "restore", parents=[common], help="put a backup in place of the data folder's database"
+    )
+    restore.add_argument("backup", metavar="BACKUP", help="a kapsession-*.sqlite3 backup file")
+    restore.add_argument(
+        "--yes", action="store_true", help="replace an existing database (kept aside, not deleted)"
+    )
     export = sub.add_parser("export", parents=[common], help="export a session")
     export.add_argument("--session", default="latest", metavar="ID|latest")
     export.add_argument("--format", required=True, choices=FORMATS)
@@ -88,6 +112,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="compare the playable length with a session of N minutes (default: the arc's own)",
     )
+    imp = playlist_sub.add_parser(
+        "import", help="make an arc (.arc.toml) from an M3U/M3U8/XSPF playlist, tracks in order"
+    )
+    imp.add_argument("path", metavar="PLAYLIST")
+    imp.add_argument("--to", required=True, metavar="ARC", help="the arc file to write")
+    imp.add_argument("--name", help="the arc's name (default: the playlist's file name)")
+    imp.add_argument(
+        "--phases",
+        default="session",
+        metavar="A,B,...",
+        help="phase names; the tracks are shared among them in order (default: one phase)",
+    )
+    imp.add_argument(
+        "--minutes",
+        type=float,
+        metavar="N",
+        help="the arc's length when the playlist gives no track durations (default 60)",
+    )
+    exp = playlist_sub.add_parser(
+        "export", help="write an arc's tracks as an M3U8 or XSPF playlist (by -o's extension)"
+    )
+    exp.add_argument("path", metavar="ARC")
+    exp.add_argument("-o", "--output", required=True, metavar="FILE", help="a .m3u8 or .xspf")
     return parser
 
 
@@ -108,6 +155,7 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    hygiene.private_umask()
     args = parse_args(argv)
     if not args.command:
         print("kapsession: the app is opened by the kapsession program (ui.app).", file=sys.stderr)
@@ -115,10 +163,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(args)
 
 
+EXIT_BROKEN = 1
+EXIT_ALREADY_OPEN = 3
+
+
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    hygiene.install_excepthook()
+    if args.command == "verify":
+        return _verify(Path(args.path) if args.path else data_dir_of(args), out)
+    if args.command == "backup":
+        return _backup(args, out)
+    if args.command == "restore":
+        return _restore(args, out)
     if args.command == "playlist":
         try:
+            if args.playlist_command == "import":
+                return _playlist_import(args, out)
+            if args.playlist_command == "export":
+                return _playlist_export(Path(args.path), Path(args.output), out)
             return _playlist_check(Path(args.path), args.planned_minutes, out)
         except KapsessionError as exc:
             print(f"kapsession: {exc}", file=sys.stderr)
@@ -140,6 +203,91 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     finally:
         store.close()
+
+
+def _verify(path: Path, out: TextIO) -> int:
+    """0 and one line when whole; 1 and every break, one a line; 2 when there is nothing usable."""
+    from . import audit
+    from . import backup as backup_mod
+
+    try:
+        store = Store.open_readonly(path)
+    except KapsessionError as exc:
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = audit.verify(store.db.conn)
+        if path.is_dir():
+            backups = backup_mod.backup_dir(None, path)
+            problems = backup_mod.cross_check(store.db.conn, backups)
+            report.problems += problems
+    except sqlite3.DatabaseError as exc:
+        print(f"kapsession: {path} is not a readable kapsession database ({exc}).", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    if report.ok:
+        print(f"OK: integrity ok, foreign keys ok, {report.summary()}.", file=out)
+        return 0
+    print(f"BROKEN: {len(report.problems)} problem(s) in {path}", file=out)
+    for problem in report.problems:
+        print(f"  {problem}", file=out)
+    return EXIT_BROKEN
+
+
+def _backup(args: argparse.Namespace, out: TextIO) -> int:
+    from . import backup as backup_mod
+
+    folder = data_dir_of(args)
+    target = backup_mod.backup_dir(args.to, folder)
+    try:
+        result = backup_mod.create(folder, target, SystemClock().now())
+        store = Store.open(folder, create=False)
+        try:
+            backup_mod.record(store, result)
+        finally:
+            store.close()
+    except KapsessionError as exc:
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    v = result.verified
+    print(
+        f"Backup written and verified: {result.path} ({v.entries} audit entries, {v.rows} rows)",
+        file=out,
+    )
+    for path in result.pruned:
+        print(f"Removed by the retention rule: {path.name}", file=out)
+    if v.problems:
+        print(f"The record itself has {len(v.problems)} audit problem(s):", file=out)
+        for problem in v.problems:
+            print(f"  {problem}", file=out)
+        return EXIT_BROKEN
+    return 0
+
+
+def _restore(args: argparse.Namespace, out: TextIO) -> int:
+    from . import backup as backup_mod
+    from .errors import AlreadyOpenError
+
+    try:
+        result = backup_mod.restore(
+            Path(args.backup), data_dir_of(args), SystemClock().now(), replace=args.yes
+        )
+    except AlreadyOpenError:
+        print(
+            "kapsession: kapsession is open on this data folder; close it before restoring.",
+            file=sys.stderr,
+        )
+        return EXIT_ALREADY_OPEN
+    except KapsessionError as exc:
+        print(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"Restored {result.restored_from.name} ({result.verified.entries} audit entries).", file=out
+    )
+    if result.replaced is not None:
+        print(f"The replaced database was kept as {result.replaced}", file=out)
+    return 0
 
 
 def _local(text: str | None) -> str:
@@ -195,6 +343,7 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         write_atomically(Path(args.output), text)
     else:
         out.write(text)
+    store.audit("export", "sessions", target_id=record.id, detail=args.format)
     return 0
 
 
@@ -232,6 +381,59 @@ def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int
     for line in format_report(report):
         print(line, file=out)
     return 1 if report.failed else 0
+
+
+def _playlist_import(args: argparse.Namespace, out: TextIO) -> int:
+    """Playlist -> arc: local tracks in order, shared among the named phases; URLs left out and
+    said so. The written arc is read back, so what is written is what the app will load."""
+    from .arc import ARC_SUFFIX, load_arc, write_arc
+    from .playlist_formats import arc_from_playlist, read_playlist
+
+    source, target = Path(args.path), Path(args.to)
+    if not source.is_file():
+        raise KapsessionError(f"There is no playlist at {source}.")
+    if not target.name.endswith(ARC_SUFFIX):
+        raise KapsessionError(f"The arc's file name must end in {ARC_SUFFIX}.")
+    if target.exists():
+        raise KapsessionError(f"{target} exists already; choose another name.")
+    phases = [p.strip() for p in str(args.phases).split(",")]
+    name = args.name or source.stem
+    arc = arc_from_playlist(read_playlist(source), name, phases, args.minutes)
+    write_arc(arc, target)
+    written = load_arc(target)
+    tracks = len(written.tracks())
+    print(
+        f"Wrote {target}: {tracks} track{'' if tracks == 1 else 's'} in "
+        f"{len(written.phases)} phase{'' if len(written.phases) == 1 else 's'}, "
+        f"{written.total_minutes:g} minutes.",
+        file=out,
+    )
+    for warning in arc.warnings:
+        print(f"  left out: {warning}", file=out)
+    print(f"Check it with: kapsession playlist check {target}", file=out)
+    return 0
+
+
+def _playlist_export(source: Path, target: Path, out: TextIO) -> int:
+    from .arc import load_arc
+    from .playlist_formats import playlist_from_arc, write_m3u8, write_xspf
+
+    if not source.is_file():
+        raise KapsessionError(f"There is no arc at {source}.")
+    arc = load_arc(source)
+    entries = playlist_from_arc(arc)
+    suffix = target.suffix.lower()
+    if suffix in (".m3u8", ".m3u"):
+        write_m3u8(entries, target)
+    elif suffix == ".xspf":
+        write_xspf(entries, target, arc.name)
+    else:
+        raise KapsessionError("The playlist's file name must end in .m3u8, .m3u or .xspf.")
+    print(
+        f"Wrote {target}: {len(entries)} tracks (phases, silences and fades stay in the arc).",
+        file=out,
+    )
+    return 0
 
 
 def write_atomically(path: Path, text: str) -> None:

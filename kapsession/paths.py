@@ -10,6 +10,7 @@ from pathlib import Path
 import platformdirs
 
 ENV_VAR = "KAPSESSION_DATA_DIR"
+BACKUP_ENV_VAR = "KAPSESSION_BACKUP_DIR"
 DB_NAME = "kapsession.sqlite3"
 LOCK_NAME = "kapsession.lock"
 

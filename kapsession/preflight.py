@@ -191,3 +191,34 @@ def _summary_line(report: PreflightReport) -> str:
     if report.failed:
         text += "; FAILED: fix or remove the tracks above"
     return text
+
+
+def check_arc_tracks(tracks: Sequence[Path], planned_minutes: int | None) -> PreflightReport:
+    """The whole pre-flight of an arc's tracks: files, then libVLC's parse and decode check
+    (tracks come back "unchecked" when libVLC is unavailable)."""
+    from .vlc_player import probe_media
+
+    return summarize(probe_media(tracks), planned_minutes)
+
+
+def short_summary(report: PreflightReport) -> str:
+    """One line for a screen: what would fail by name, else that everything plays."""
+    failing = [p for p in report.probes if p.failed]
+    if failing:
+        names = ", ".join(
+            f"{(p.shown or display_path(p.path)).rsplit('/', 1)[-1]} ({p.status.replace('_', ' ')})"
+            for p in failing[:3]
+        )
+        more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
+        return (
+            f"{len(failing)} of {len(report.probes)} tracks would not play: {names}{more}. "
+            "They will be skipped."
+        )
+    if report.counts["unchecked"]:
+        return "Music cannot be checked: libVLC is unavailable, so no music will play."
+    text = f"All {len(report.probes)} tracks play · {format_duration(report.playable_s)}"
+    if report.planned_s is not None:
+        text += f" for {format_duration(report.planned_s)} planned"
+        if report.covers_plan is False and report.shortfall_s:
+            text += f" (short by {format_duration(report.shortfall_s)}: phases repeat)"
+    return text

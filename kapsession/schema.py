@@ -5,7 +5,13 @@ rows, so not even a bug or a hand-run SQL statement can rewrite what was recorde
 
 from __future__ import annotations
 
+import getpass
+from datetime import UTC
+
 from sqlite_utils import Database, Migrations
+
+from . import audit
+from .clock import SystemClock
 
 migrations = Migrations("kapsession")
 
@@ -145,6 +151,56 @@ def m002_arc_and_aftercare(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'the session has ended; only amendments can be added'); END;
         """
     )
+
+
+@migrations()
+def m003_audit_trail(db: Database) -> None:
+    """The hash-chained, append-only audit trail (kapsession/audit.py), its triggers on every
+    clinical table, and a `baseline` entry for each row written before it existed."""
+    conn = db.conn
+    if not audit.has_functions(conn):  # a bare connection (tests, tools): default time and actor
+        audit.register_functions(conn, _utc_now, os_user)
+    db.executescript(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            author TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (length(action) > 0),
+            target TEXT NOT NULL,
+            target_id INTEGER,
+            digest TEXT,
+            fields TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """
+    )
+    now = conn.execute("SELECT kap_now()").fetchone()[0]
+    audit.baseline(conn, "kapsession", now)
+    db.executescript(audit.trigger_sql(conn))
+
+
+def _utc_now() -> str:
+    return (
+        SystemClock()
+        .now()
+        .astimezone(UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (some containers)
+        return ""
 
 
 def known_migrations() -> set[str]:

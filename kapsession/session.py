@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .arc_player import MUSIC_KINDS
 from .clock import Clock
 from .discharge import assess, can_end_complete
 from .dose_clock import ContinuityWatch, DoseAnchor, DoseClock
@@ -151,7 +152,9 @@ class SessionService:
                 }
             )
 
-    def plan_rehearsal(self, time_scale: float, clock_origin: datetime) -> SessionRecord:
+    def plan_rehearsal(
+        self, time_scale: float, clock_origin: datetime, arc: str | None = None
+    ) -> SessionRecord:
         return self.plan(
             SessionPlan(
                 client_code=REHEARSAL_CLIENT,
@@ -162,6 +165,7 @@ class SessionService:
                 dose_mg=200.0,
                 planned_minutes=75,
                 intention="Practise the live screen: notes, the dose clock, ending a session.",
+                arc=arc,
             ),
             rehearsal=True,
             time_scale=time_scale,
@@ -469,13 +473,27 @@ class LiveSession:
     def events(self) -> list[Event]:
         return self.store.events(self.record.id)
 
+    def record_music(self, kind: str, data: Mapping[str, Any]) -> Event:
+        """A music entry (track started or ended, skip, volume, silence, pause, phase, fault),
+        as the arc player reports it."""
+        if kind not in MUSIC_KINDS:
+            raise InvalidEntry(f"{kind!r} is not a music entry.")
+        return self._append(kind, dict(data))
+
     def close(self) -> None:
         """The app is closing with the session still running (it resumes on next launch)."""
         self._append("app_closed", {})
 
-    def end(self, reason: str = "", discharge: Mapping[str, Any] | None = None) -> SessionRecord:
+    def end(
+        self,
+        reason: str = "",
+        discharge: Mapping[str, Any] | None = None,
+        closing: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    ) -> SessionRecord:
         """End the session. It ends as complete only with a passing discharge check (modified
-        Aldrete >= 9, ride home confirmed, ready time recorded); ending anyway needs a reason."""
+        Aldrete >= 9, ride home confirmed, ready time recorded); ending anyway needs a reason.
+        ``closing``: music entries that close with the session (the last ``track_ended``),
+        written in the same transaction."""
         if self.record.state == "ended":
             raise StateError("This session has already ended.")
         reason = reason.strip()
@@ -495,8 +513,18 @@ class LiveSession:
             )
         # The discharge check and the end are one transaction: a failed end leaves no stray
         # discharge entry on a session that is still running.
+        for kind, _ in closing:
+            if kind not in MUSIC_KINDS:
+                raise InvalidEntry(f"{kind!r} is not a music entry.")
         discharge_event = None
+        closing_events: list[Event] = []
         with self.store.db.atomic():
+            for kind, data in closing:
+                closing_events.append(
+                    self.store.append(
+                        self.record.id, kind, self.clock.now(), self.tz, t, data, self.author
+                    )
+                )
             if assessment is not None:
                 discharge_event = self.store.append(
                     self.record.id,
@@ -510,6 +538,8 @@ class LiveSession:
             self.store.end_session(
                 self.record.id, self.clock.now(), self.tz, t, reason, self.author, complete=complete
             )
+        for event in closing_events:
+            self.entry_added.emit(event)
         if discharge_event is not None:
             self.entry_added.emit(discharge_event)
         self.record = self.store.session(self.record.id)

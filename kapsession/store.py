@@ -18,7 +18,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from . import schema
+from . import audit as audit_trail
+from . import hygiene, schema
+from .clock import Clock, SystemClock
 from .dose_clock import DoseAnchor
 from .errors import DataFolderError, NewerSchemaError, StateError
 from .paths import DB_NAME
@@ -197,9 +199,21 @@ def prepare_folder(folder: Path) -> None:
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock | None = None,
+        actor: str | None = None,
+        migrate: bool = True,
+    ) -> None:
         self.db = db
-        schema.migrations.apply(db)
+        # The audit trail's "when" is real time even in a rehearsal, and its "who" is the
+        # signed-in user unless an entry names its author.
+        self.clock: Clock = clock or SystemClock()
+        self.actor = schema.os_user() if actor is None else actor
+        audit_trail.register_functions(db.conn, lambda: iso(self.clock.now()), lambda: self.actor)
+        if migrate:
+            schema.migrations.apply(db)
 
     @classmethod
     def memory(cls) -> Store:
@@ -220,16 +234,61 @@ class Store:
         with contextlib.suppress(OSError):
             path.chmod(0o600)
         try:
-            return cls(db)  # applies pending migrations
+            store = cls(db)  # applies pending migrations
         except sqlite3.DatabaseError as exc:
             db.close()
             raise DataFolderError(_explain(folder, exc)) from None
         except BaseException:
             db.close()
             raise
+        hygiene.tighten(folder)
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store:
+        """Open a data folder's database, or a backup file, without writing a byte (verify and
+        restore work on read-only folders and media). No migrations run."""
+        file = path / DB_NAME if path.is_dir() else path
+        if not file.is_file():
+            raise DataFolderError(f"There is no kapsession database at {path}.")
+        try:
+            conn = _connect_readonly(file)
+        except sqlite3.DatabaseError as exc:
+            raise DataFolderError(_explain(file.parent, exc)) from None
+        return cls(Database(conn, execute_plugins=False), migrate=False)
 
     def close(self) -> None:
         self.db.close()
+
+    # --- audit ---------------------------------------------------------------------------
+    def audit(
+        self,
+        action: str,
+        target: str,
+        author: str | None = None,
+        at: datetime | None = None,
+        detail: str = "",
+        target_id: int | None = None,
+    ) -> int:
+        """Put an action that writes no clinical row on the audit trail (export, lock, unlock,
+        key_change, backup, restore, ...). `target` names what it acted on ("sessions" with a
+        target_id, "database", a file name); `detail` must never carry clinical text. Returns
+        the entry's id after its COMMIT returned."""
+        with self.db.atomic():
+            return audit_trail.append(
+                self.db.conn,
+                action,
+                target,
+                target_id,
+                self.actor if author is None else author,
+                iso(at or self.clock.now()),
+                detail,
+            )
+
+    def audit_head(self) -> tuple[int, str]:
+        """The newest entry's id and hash (0 and the genesis hash for an empty trail)."""
+        row = self.db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, audit_trail.GENESIS)
 
     # --- clients -------------------------------------------------------------------------
     def add_client(
@@ -414,6 +473,33 @@ class Store:
         for row in self.db.query("SELECT t FROM heartbeat WHERE session_id = ?", [session_id]):
             return float(row["t"])
         return None
+
+
+def _connect_readonly(file: Path) -> sqlite3.Connection:
+    """mode=ro never writes; a WAL database in a read-only folder with no -wal beside it is
+    opened as immutable (nothing can be pending, and no -shm can be created there)."""
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(file.resolve()))
+    try:
+        return _probe(sqlite3.connect(uri + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000))
+    except sqlite3.OperationalError:
+        wal = file.with_name(file.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise
+        return _probe(sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True))
+
+
+def _probe(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Read the schema once (this is where a locked, missing or foreign file fails), closing
+    the connection at once if it does: a leaked handle keeps a mount busy."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _explain(folder: Path, exc: sqlite3.DatabaseError) -> str:

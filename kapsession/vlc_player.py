@@ -288,12 +288,17 @@ def _new_instance(args: Sequence[str]) -> tuple[Any, str]:
 #   `play()`/`load()`: the GUI must poll `position_s()` while a track starts (it does, for fades).
 
 
-# Called on libVLC's own thread with (deck index, "ended" | "error", detail): it must only hand
-# the event on (the UI emits a queued Qt signal), never call back into libVLC.
-DeckEventHandler = Callable[[int, str, str], None]
+# Called on libVLC's own thread with (deck index, "ended" | "error", detail, generation): it
+# must only hand the event on (the UI emits a queued Qt signal), never call back into libVLC.
+# `generation` is the deck's media generation when the event was raised: an event that reaches
+# the GUI after the deck was stopped or loaded anew belongs to the media it replaced (compare
+# with `VlcDeck.generation` and drop it), or a queued "ended" would end the next track.
+DeckEventHandler = Callable[[int, str, str, int], None]
 ERROR_DETAIL = "libVLC could not play this file (missing, unreadable or not audio)"
 # Music decks play through the default audio output; no video, no console chatter.
 DECK_ARGS: tuple[str, ...] = ("--quiet", "--no-video")
+# How long play() waits for the audio output to exist so the volume is set before it is heard.
+VOLUME_SETTLE_S = 0.15
 
 
 class VlcDeck:
@@ -307,18 +312,23 @@ class VlcDeck:
         self._player: Any = instance.media_player_new()
         self._volume = 100
         self._volume_pending = True
+        # Bumped after every stop (load stops too). libVLC 3 raises a media's events on its
+        # input thread, which stop() joins: once stop() has returned, the old media raises
+        # nothing more, so an event read with the new generation is the new media's.
+        self.generation = 0
         # python-vlc keeps the callbacks on this wrapper: it must live as long as the player.
         self._events: Any = self._player.event_manager()
+        self._done_states = (vlc.State.Ended, vlc.State.Error, vlc.State.Stopped)
         self._event_types = (
             vlc.EventType.MediaPlayerEndReached,
             vlc.EventType.MediaPlayerEncounteredError,
         )
 
         def ended(_event: Any) -> None:  # libVLC thread: hand on, nothing else
-            on_event(index, "ended", "")
+            on_event(index, "ended", "", self.generation)
 
         def error(_event: Any) -> None:  # libVLC thread: hand on, nothing else
-            on_event(index, "error", ERROR_DETAIL)
+            on_event(index, "error", ERROR_DETAIL, self.generation)
 
         self._events.event_attach(self._event_types[0], ended)
         self._events.event_attach(self._event_types[1], error)
@@ -326,6 +336,7 @@ class VlcDeck:
     def load(self, path: Path | str | bytes) -> None:
         """Stop whatever plays and load `path` (str, Path or raw bytes: undecodable names work)."""
         self._player.stop()
+        self.generation += 1
         media = self._instance.media_new_path(os.fsencode(path))
         if media is None:
             raise OSError("libVLC could not create a media for this path")
@@ -336,6 +347,15 @@ class VlcDeck:
     def play(self) -> None:
         self._player.play()
         self._volume_pending = True
+        # The audio output appears ~10-20 ms after play() and starts at 100 %, whatever volume
+        # was asked for (measured through amem: 87 ms at full volume before a 250 ms GUI poll
+        # got the volume in). So wait here, briefly, for the output and set the volume the
+        # moment it exists: a crossfade's incoming track must not start with a loud blip.
+        deadline = time.monotonic() + VOLUME_SETTLE_S
+        while self._player.audio_set_volume(self._volume) != 0:
+            if time.monotonic() >= deadline or self._player.get_state() in self._done_states:
+                break
+            time.sleep(0.002)
         self._apply_volume()
 
     def pause(self) -> None:
@@ -344,6 +364,7 @@ class VlcDeck:
 
     def stop(self) -> None:
         self._player.stop()
+        self.generation += 1
 
     def set_volume(self, volume: int) -> None:
         """0-100, clamped. Kept and re-applied once the audio output exists (see above)."""

@@ -13,7 +13,7 @@ app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libe
   libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xkb1 libxcb-xfixes0 sox libsox-fmt-base)
-test_pkgs=(xvfb xauth xdotool imagemagick sox binutils desktop-file-utils)
+test_pkgs=(xvfb xauth xdotool imagemagick sox libsox-fmt-mp3 binutils desktop-file-utils)
 # PyInstaller (the bundle the suite builds) needs Python's shared library and binutils' objdump.
 pyver=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
 [ -n "$pyver" ] && test_pkgs+=("libpython$pyver")

@@ -10,21 +10,25 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kapsession import cli
-from kapsession.audio import CuePlayer
+from kapsession import cli, hygiene
+from kapsession.arc import available_arcs
+from kapsession.audio import PLAYLISTS, REHEARSAL_ARC, CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError
 from kapsession.instance import InstanceLock
+from kapsession.preflight import check_arc_tracks
 from kapsession.protocol import available_protocols
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
 
 if TYPE_CHECKING:
+    from .backup_runner import BackupRunner
     from .main_window import MainWindow
+    from .music import MusicController
 
 log = logging.getLogger("kapsession.ui")
 
@@ -32,6 +36,7 @@ EXIT_ALREADY_OPEN = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    hygiene.private_umask()
     args = cli.parse_args(argv)
     if args.command:
         return cli.run_command(args)
@@ -46,10 +51,10 @@ def clock_for(record: SessionRecord | None) -> Clock:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    # Messages in logs name what failed, never what was written (no clinical text).
-    logging.basicConfig(
-        level=logging.WARNING, format="kapsession %(levelname)s %(name)s: %(message)s"
-    )
+    # Messages in logs name what failed, never what was written (no clinical text); uncaught
+    # exceptions are logged by type and place only.
+    hygiene.setup_logging(None)
+    hygiene.install_excepthook()
     from PySide6.QtWidgets import QApplication
 
     from . import messages, theme
@@ -72,8 +77,11 @@ def run_gui(args: argparse.Namespace) -> int:
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
         return messages.fatal(str(exc), cli.EXIT_USAGE, show=not args.smoke)
+    hygiene.setup_logging(folder)  # the rotating log in the (now private) data folder
 
     protocols, problems = available_protocols(folder)
+    # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
+    arcs, arc_problems = available_arcs([PLAYLISTS, Path(folder) / "arcs"])
     tz = cli.now_local_zone()
     author = getpass.getuser()
 
@@ -84,7 +92,8 @@ def run_gui(args: argparse.Namespace) -> int:
         base = SystemClock()
         origin = base.now()
         svc = service(ScaledClock(base, scale, origin))
-        return svc.give_dose(svc.plan_rehearsal(scale, origin).id)
+        arc = str(REHEARSAL_ARC) if REHEARSAL_ARC.is_file() else None
+        return svc.give_dose(svc.plan_rehearsal(scale, origin, arc).id)
 
     def resume() -> LiveSession | None:
         return service(clock_for(store.running_session())).resume()
@@ -99,18 +108,32 @@ def run_gui(args: argparse.Namespace) -> int:
             players.append(open_cue_player())
         return players[0]
 
+    def music(live: LiveSession, report: Callable[[str], None]) -> MusicController:
+        from .music import MusicController
+
+        return MusicController(live, live.record.arc, report=report)
+
     window = MainWindow(
         service(SystemClock()),
         start_rehearsal,
         Path(folder),
         smoke=args.smoke,
         cue_player=cue_player,
+        music=music,
+        arcs=arcs,
+        check_arc=lambda arc, minutes: check_arc_tracks(arc.tracks(), minutes),
     )
     if problems and not args.smoke:
         messages.inform(
             window,
             "Some protocol files were not loaded",
             "\n\n".join(str(p) for p in problems) + "\n\nThe other protocols are available.",
+        )
+    if arc_problems and not args.smoke:
+        messages.inform(
+            window,
+            "Some music arcs were not loaded",
+            "\n\n".join(str(p) for p in arc_problems) + "\n\nThe other arcs are available.",
         )
     try:
         if not args.smoke:
@@ -130,6 +153,8 @@ def run_gui(args: argparse.Namespace) -> int:
     except KapsessionError as exc:
         messages.error(window, str(exc))
     _close_on_termination(window)
+    if not args.smoke:
+        _backups(window, store, folder)
     window.show()
     if args.smoke:
         return messages.exit_after_first_paint(app, window)
@@ -137,6 +162,47 @@ def run_gui(args: argparse.Namespace) -> int:
     store.close()
     lock.release()
     return code
+
+
+# Hourly look: a backup is written when the newest is a day old (and after every session).
+BACKUP_CHECK_MS = 60 * 60 * 1000
+FIRST_BACKUP_CHECK_MS = 30 * 1000
+
+
+def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
+    """Automatic backups to the folder the clinic chose (QSettings backup/folder, else
+    $KAPSESSION_BACKUP_DIR, else `backups` in the data folder). Never during a live session."""
+    from PySide6.QtCore import QSettings, QTimer
+
+    from kapsession import backup
+
+    from . import messages
+    from .backup_runner import BackupRunner
+
+    chosen = QSettings().value("backup/folder")
+    target = backup.backup_dir(chosen if isinstance(chosen, str) else None, folder)
+    runner = BackupRunner(store, folder, target, SystemClock(), window)
+    runner.failed.connect(lambda text: messages.error(window, text))
+
+    def on_written(result: backup.BackupResult) -> None:
+        if window.live_view is None and not result.verified.problems:
+            shown = window.home.form_status.text()
+            window.home.form_status.setText(f"{shown} Backup written and verified.".strip())
+
+    runner.written.connect(on_written)
+    window.session_ended.connect(lambda: runner.start(after_session=True))
+
+    def daily() -> None:
+        if window.live_view is None:
+            runner.start(after_session=False)
+
+    timer = QTimer(window)
+    timer.setInterval(BACKUP_CHECK_MS)
+    timer.timeout.connect(daily)
+    timer.start()
+    QTimer.singleShot(FIRST_BACKUP_CHECK_MS, window, daily)
+    _kept_alive.extend((runner, timer))
+    return runner
 
 
 _kept_alive: list[object] = []  # the signal sockets and their notifier live as long as the app

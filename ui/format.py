@@ -37,7 +37,24 @@ def describe_event(event: Event) -> str:
         why = "was closed" if data.get("cause") == "app_closed" else "stopped unexpectedly"
         return f"kapsession {why}; reopened after {minutes_seconds(float(data['seconds']))}"
     if event.kind == "phase":
-        return f"{str(data['name']).capitalize()} phase"
+        return f"Music: {str(data['name']).capitalize()} phase"
+    if event.kind == "track_started":
+        return f"♪ {data.get('title', '')}"
+    if event.kind == "track_ended":
+        return (
+            f"♪ {data.get('title', '')} ended at {minutes_seconds(float(data.get('position', 0)))}"
+        )
+    if event.kind == "skip":
+        return f"Music skipped: {data.get('title') or 'silence'}"
+    if event.kind == "volume":
+        return f"Music volume {data.get('volume')}"
+    if event.kind == "silence":
+        return "Music faded to silence" if data.get("on") else "Music back from silence"
+    if event.kind == "pause":
+        return "Music paused" if data.get("on") else "Music resumed"
+    if event.kind == "playback_fault":
+        name = str(data.get("path", "")).rsplit("/", 1)[-1]
+        return f"Music fault, next track playing: {name}: {data.get('detail', '')}"
     if event.kind == "vitals":
         parts = [
             f"BP {data['systolic']}/{data['diastolic']}",

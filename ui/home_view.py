@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,7 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapsession.arc import Arc
 from kapsession.errors import KapsessionError
+from kapsession.preflight import PreflightReport, short_summary
 from kapsession.schema import ROUTES
 from kapsession.session import LiveSession, SessionPlan, SessionService, validate_plan
 from kapsession.store import SessionRecord, parse_iso
@@ -36,6 +39,10 @@ from .format import minutes_seconds
 log = logging.getLogger("kapsession.ui.home")
 
 NO_PROTOCOL = "notes-only"
+NO_MUSIC = ""
+# The pre-flight of an arc's tracks for a planned length (the composition root passes the real,
+# libVLC one).
+ArcCheck = Callable[[Arc, int], PreflightReport]
 COLUMNS = ("#", "Client", "State", "Route", "Dose", "Planned", "Dose given", "Length")
 
 
@@ -48,11 +55,16 @@ class HomeView(QWidget):
         service: SessionService,
         confirm: Callable[[str, str], bool],
         data_dir: str,
+        arcs: Mapping[str, Arc] | None = None,
+        check_arc: ArcCheck | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.service = service
         self._confirm = confirm
+        self.arcs: dict[str, Arc] = {a.path: a for a in (arcs or {}).values()}
+        self._check_arc = check_arc
+        self._checked: dict[tuple[str, int], PreflightReport] = {}
         self._build(data_dir)
         self._on_protocol_chosen()
         self.refresh()
@@ -100,6 +112,17 @@ class HomeView(QWidget):
         self.intention.setTabChangesFocus(True)
         self.intention.setMaximumHeight(90)
         self.intention.setAccessibleName("Intention")
+        self.arc = QComboBox()
+        self.arc.setAccessibleName("Music arc")
+        for arc in sorted(self.arcs.values(), key=lambda a: a.name):
+            self.arc.addItem(f"{arc.name} · {arc.total_minutes:g} min", arc.path)
+        self.arc.addItem("No music", NO_MUSIC)
+        self.arc.currentIndexChanged.connect(lambda _i: self._on_arc_chosen())
+        self.planned.valueChanged.connect(lambda _v: self._on_arc_chosen())
+        self.arc_status = QLabel()
+        self.arc_status.setWordWrap(True)
+        self.arc_status.setProperty("role", "muted")
+        self.arc_status.setAccessibleName("Music pre-flight")
 
         form = QFormLayout()
         form.addRow("Client code", self.client_code)
@@ -108,6 +131,8 @@ class HomeView(QWidget):
         form.addRow("Route", self.route)
         form.addRow("Dose", self.dose)
         form.addRow("Planned length", self.planned)
+        form.addRow("Music arc", self.arc)
+        form.addRow("", self.arc_status)
         form.addRow("Intention", self.intention)
 
         self.plan_button = QPushButton("Plan session")
@@ -150,6 +175,7 @@ class HomeView(QWidget):
         self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
+        self._add_review_buttons(list_buttons)
         list_buttons.addStretch(1)
         list_buttons.addWidget(self.rehearsal_button)
 
@@ -184,11 +210,59 @@ class HomeView(QWidget):
         self._on_selection()
 
     def _on_protocol_chosen(self) -> None:
-        """A protocol brings its route and planned length; both stay editable."""
+        """A protocol brings its route and planned length; both stay editable. The arc made for
+        that route and nearest that length is chosen with them (also editable)."""
         protocol = self.service.protocols.get(str(self.protocol.currentData()))
         if protocol is not None:
             self.route.setCurrentText(protocol.route)
             self.planned.setValue(protocol.planned_minutes)
+            fitting = [a for a in self.arcs.values() if protocol.route in a.routes]
+            if fitting:
+                best = min(fitting, key=lambda a: abs(a.total_minutes - protocol.planned_minutes))
+                self.arc.setCurrentIndex(self.arc.findData(best.path))
+        self._on_arc_chosen()
+
+    def _on_arc_chosen(self) -> None:
+        """Pre-flight the chosen arc: every track parsed and decoded, named if it would fail."""
+        report = self._preflight()
+        if report is None:
+            chosen = str(self.arc.currentData() or "")
+            self.arc_status.setText("" if not chosen else "Music will not be checked here.")
+            return
+        self.arc_status.setText(short_summary(report))
+        self.arc_status.setProperty("role", "status" if report.failed else "muted")
+        self.arc_status.style().unpolish(self.arc_status)
+        self.arc_status.style().polish(self.arc_status)
+
+    def _preflight(self) -> PreflightReport | None:
+        arc = self.arcs.get(str(self.arc.currentData() or ""))
+        if arc is None or self._check_arc is None:
+            return None
+        key = (arc.path, self.planned.value())
+        if key not in self._checked:
+            self._checked[key] = self._check_arc(arc, self.planned.value())
+        return self._checked[key]
+
+    def _music_ok(self, record: SessionRecord | None = None) -> bool:
+        """Before the dose: the music's pre-flight again (files can change); a failing track
+        asks whether to go on (it would be skipped during the session)."""
+        self._checked.clear()
+        if record is None:
+            report = self._preflight()
+            self._on_arc_chosen()
+        else:
+            arc = self.arcs.get(record.arc or "")
+            checker = self._check_arc
+            report = (
+                None if arc is None or checker is None else checker(arc, record.planned_minutes)
+            )
+        if report is None or not report.failed:
+            return True
+        return self._confirm(
+            "Some music would not play",
+            short_summary(report) + "\n\nGive the dose anyway? The session, its clock and "
+            "its checks do not depend on the music.",
+        )
 
     def _plan_from_form(self) -> SessionPlan:
         return SessionPlan(
@@ -199,6 +273,7 @@ class HomeView(QWidget):
             dose_mg=self.dose.value(),
             planned_minutes=self.planned.value(),
             intention=self.intention.toPlainText(),
+            arc=str(self.arc.currentData() or "") or None,
         )
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -228,6 +303,8 @@ class HomeView(QWidget):
     def _on_dose_now(self) -> None:
         def dose() -> None:
             plan = validate_plan(self._plan_from_form())  # a clear message before any question
+            if not self._music_ok():
+                return
             if not self._confirm_dose(plan.client_code, plan.dose_mg, plan.route):
                 return
             record = self.service.plan(plan)
@@ -243,6 +320,8 @@ class HomeView(QWidget):
             return
 
         def start() -> None:
+            if not self._music_ok(record):
+                return
             if not self._confirm_dose(record.client_code, record.dose_mg, record.route):
                 return
             live: LiveSession = self.service.give_dose(record.id)
@@ -266,6 +345,58 @@ class HomeView(QWidget):
     def _on_selection(self) -> None:
         record = self._selected()
         self.start_selected.setEnabled(record is not None and record.state == "planned")
+        self._update_review_buttons(record)
+
+    # --- review and course (their windows are built on first use: pyqtgraph is heavy) -------
+    def _add_review_buttons(self, row: QHBoxLayout) -> None:
+        self.review_button = QPushButton("Review…")
+        self.review_button.setToolTip(
+            "The selected session (or the newest) as one timeline (Ctrl+R)"
+        )
+        self.course_button = QPushButton("Course…")
+        self.course_button.setToolTip(
+            "Every session of the selected session's client (Ctrl+Shift+C)"
+        )
+        for button, keys, slot in (
+            (self.review_button, "Ctrl+R", self._on_review),
+            (self.course_button, "Ctrl+Shift+C", self._on_course),
+        ):
+            button.setEnabled(False)
+            button.clicked.connect(slot)
+            QShortcut(QKeySequence(keys), self).activated.connect(slot)
+            row.addWidget(button)
+
+    def _update_review_buttons(self, record: SessionRecord | None) -> None:
+        # With nothing selected the buttons act on the newest session that was given.
+        record = record or self._latest_given()
+        self.review_button.setEnabled(record is not None and record.state != "planned")
+        self.course_button.setEnabled(record is not None)
+
+    def _latest_given(self) -> SessionRecord | None:
+        given = [r for r in self.service.store.sessions() if r.state != "planned"]
+        return given[-1] if given else None
+
+    def _on_review(self) -> None:
+        record = self._selected() or self._latest_given()
+        if record is None or record.state == "planned":
+            return
+        from .review_view import open_review
+
+        open_review(self.service.store, record.id, self)
+
+    def _on_course(self) -> None:
+        record = self._selected() or self._latest_given()
+        if record is None:
+            return
+        from .course_view import CourseWindow
+        from .review_view import open_review
+
+        store = self.service.store
+        window = CourseWindow(
+            store, record.client_code, lambda session_id: open_review(store, session_id, self), self
+        )
+        window.show()
+        window.activateWindow()
 
     def _clear_form(self) -> None:
         self.display_name.clear()

@@ -43,6 +43,7 @@ from . import theme
 from .dialogs import AmendDialog, ShortcutsDialog
 from .format import describe_event, minutes_seconds, t_plus
 from .monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
+from .music import VOLUME_STEP, MusicController
 from .scheduler import GuiScheduler
 from .vitals_form import VitalsForm
 
@@ -51,6 +52,9 @@ log = logging.getLogger("kapsession.ui.live")
 # A 100 kB note is kept whole in the record; the stream shows its beginning.
 STREAM_PREVIEW_CHARS = 600
 NOTE_ROLE = Qt.ItemDataRole.UserRole
+# Builds the session's music (the composition root decides real libVLC or none); the second
+# argument is where the music says something the therapist must know.
+MusicFactory = Callable[[LiveSession, Callable[[str], None]], MusicController]
 NOT_SAVED = (
     "Not saved: the database could not be written (is the disk full or read-only?). "
     "Your text is still in the field; press Enter to try again."
@@ -64,11 +68,13 @@ class LiveView(QWidget):
         self,
         live: LiveSession,
         cue_player: Callable[[], CuePlayer] | None = None,
+        music: MusicFactory | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.live = live
         self._cue_player = cue_player
+        self.music: MusicController | None = None
         self._items: dict[int, QListWidgetItem] = {}
         self._notes: dict[int, tuple[str, tuple[str, ...]]] = {}  # seq -> current text, tags
         self._events_cache: list[Event] = []  # this session's timeline, kept in step by entry_added
@@ -88,6 +94,9 @@ class LiveView(QWidget):
         self._scheduler.start()
         self._wake_t: float | None = None
         self._evaluate_checks()
+        if music is not None:
+            self.music = music(live, self.status.setText)
+            self.music.changed.connect(self._refresh_music)
         self._refresh()
         self._schedule_tick()
 
@@ -141,6 +150,12 @@ class LiveView(QWidget):
         self.next_up.setProperty("role", "muted")
         self.next_up.setStyleSheet("font-size: 14pt;")
         self.next_up.setAccessibleName("What is due next")
+        self.music_line = QLabel()
+        self.music_line.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.music_line.setProperty("role", "muted")
+        self.music_line.setStyleSheet("font-size: 13pt;")
+        self.music_line.setAccessibleName("Music now playing")
+        self.music_line.setVisible(False)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setRange(0, 1000)
@@ -222,6 +237,7 @@ class LiveView(QWidget):
         layout.addWidget(self.clock, 3)
         layout.addWidget(self.phase)
         layout.addWidget(self.next_up)
+        layout.addWidget(self.music_line)
         layout.addWidget(self.progress)
         layout.addWidget(self.check_badge)
         layout.addWidget(self.alert_banner)
@@ -257,6 +273,12 @@ class LiveView(QWidget):
         bind("Alt+K", lambda: self._on_check_action(snooze=False))
         bind("Alt+A", self._on_acknowledge)
         bind("Alt+C", self.chime_button.toggle)
+        bind("Alt+M", lambda: self._music(lambda m: m.toggle_silence()))
+        bind("Alt+P", lambda: self._music(lambda m: m.toggle_pause()))
+        bind("Alt+N", lambda: self._music(lambda m: m.skip()))
+        bind("Alt+=", lambda: self._music(lambda m: m.step_volume(VOLUME_STEP)))
+        bind("Alt++", lambda: self._music(lambda m: m.step_volume(VOLUME_STEP)))
+        bind("Alt+-", lambda: self._music(lambda m: m.step_volume(-VOLUME_STEP)))
         bind("Alt+Up", lambda: self._step_selection(-1))
         bind("Alt+Down", lambda: self._step_selection(1))
         for i, tag in enumerate(self.tag_buttons, start=1):
@@ -310,6 +332,12 @@ class LiveView(QWidget):
         self.next_up.setText(text)
         self.progress.setValue(min(1000, int(1000 * t / self.live.planned_seconds)))
         self._refresh_checks(t)
+        self._refresh_music()
+
+    def _refresh_music(self) -> None:
+        if self.music is not None:
+            self.music_line.setText(self.music.line())
+            self.music_line.setVisible(True)
 
     def _refresh_checks(self, t: float) -> None:
         monitoring = self.live.monitoring
@@ -402,6 +430,8 @@ class LiveView(QWidget):
         if event.kind == "amendment" and event.amends in self._items:
             self._apply_amendment(event)
             return
+        if event.kind in _NOT_IN_STREAM:
+            return  # on the timeline; the music line above says what plays
         item = QListWidgetItem()
         item.setData(NOTE_ROLE, event.seq)
         if event.kind == "note":
@@ -494,8 +524,12 @@ class LiveView(QWidget):
 
     def _on_end(self) -> None:
         def end(reason: str, discharge: dict[str, Any] | None) -> SessionRecord:
+            closing = self.music.ending_entries() if self.music is not None else []
             with _db_write("session end"):
-                return self.live.end(reason, discharge)
+                record = self.live.end(reason, discharge, closing)
+            if self.music is not None:
+                self.music.session_ended()
+            return record
 
         t = self.live.elapsed()
         dialog = EndDialog(t, self.live.planned_seconds, end, self._discharge_hints(), self)
@@ -677,8 +711,23 @@ class LiveView(QWidget):
         self._refresh()
         self._focus_note()
 
+    def _music(self, action: Callable[[MusicController], object]) -> None:
+        if self.music is None:
+            return
+        if self.music.player is None:
+            self.status.setText(self.music.line())
+            return
+        action(self.music)
+
+    def stop_music(self) -> None:
+        """Before the app closes with the session running: the track's end is recorded, the
+        music fades out quickly and libVLC is let go."""
+        if self.music is not None:
+            self.music.close()
+
     def stop(self) -> None:
         self._timer.stop()
+        self.stop_music()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self.live.entry_added.disconnect(self._on_entry_added)
@@ -694,6 +743,10 @@ def _db_write(what: str) -> Iterator[None]:
         log.error("%s not saved: %s", what, type(exc).__name__)
         raise KapsessionError("the database could not be written; try again.") from None
 
+
+# Music entries kept off the notes stream (a track ending, each volume step): the stream is for
+# what the therapist needs to see; the export and the review hold them all.
+_NOT_IN_STREAM = frozenset({"track_ended", "volume"})
 
 # Entries after which the next check moment may have changed.
 _CHECK_CHANGING = frozenset(

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
+from kapsession.arc import Arc
 from kapsession.audio import CuePlayer
 from kapsession.errors import KapsessionError
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord
 
 from . import messages
-from .home_view import HomeView
+from .home_view import ArcCheck, HomeView
 
 if TYPE_CHECKING:
-    from .live_view import LiveView
+    from .live_view import LiveView, MusicFactory
 
 log = logging.getLogger("kapsession.ui.main")
 
 
 class MainWindow(QMainWindow):
+    session_ended = Signal()  # after a session's end was saved and the home screen is back
+
     def __init__(
         self,
         service: SessionService,
@@ -35,16 +38,20 @@ class MainWindow(QMainWindow):
         smoke: bool = False,
         confirm: Callable[[str, str], bool] | None = None,
         cue_player: Callable[[], CuePlayer] | None = None,
+        music: MusicFactory | None = None,
+        arcs: Mapping[str, Arc] | None = None,
+        check_arc: ArcCheck | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("kapsession")
         self._cue_player = cue_player
+        self._music = music
         self._smoke = smoke
         self._start_rehearsal = start_rehearsal
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.stack = QStackedWidget()
-        self.home = HomeView(service, self._confirm, str(data_dir))
+        self.home = HomeView(service, self._confirm, str(data_dir), arcs, check_arc)
         self.home.dose_given.connect(self.show_live)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
         self.stack.addWidget(self.home)
@@ -64,7 +71,7 @@ class MainWindow(QMainWindow):
         # screen does not need before its first paint (measured with bench/run.py).
         from .live_view import LiveView
 
-        view = LiveView(live, self._cue_player)
+        view = LiveView(live, self._cue_player, self._music)
         view.ended.connect(self._on_ended)
         self.live_view = view
         self.stack.addWidget(view)
@@ -76,6 +83,7 @@ class MainWindow(QMainWindow):
         self._drop_live()
         self.home.refresh()
         self.home.form_status.setText(f"Session #{record.id} ended and saved.")
+        self.session_ended.emit()
 
     def _drop_live(self) -> None:
         if self.live_view is not None:
@@ -110,6 +118,7 @@ class MainWindow(QMainWindow):
             ):
                 event.ignore()
                 return
+            view.stop_music()  # the track's end goes on the timeline before the close
             try:
                 view.live.close()
             except (KapsessionError, sqlite3.Error, OSError) as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from kapsession import audit
 from kapsession.clock import SystemClock
 from kapsession.paths import DB_NAME
 from kapsession.session import SessionService
@@ -123,6 +124,8 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_note(
     ctx = f"(seed {seed})"
     with closing(sqlite3.connect(folder / DB_NAME, isolation_level=None)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)], ctx
+        chain = audit.verify(conn)
+        assert chain.ok, f"{chain.problems} {ctx}"
 
     # Exactly one running session throughout: the first run's, resumed by every later run.
     session_id = runs[0].session_id
@@ -179,5 +182,6 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_note(
     with capsys.disabled():
         print(
             f"crash: {KILLS} kills, {len(acked)} acknowledged notes checked, "
-            f"{len(notes)} notes stored, lost 0 {ctx}"
+            f"{len(notes)} notes stored, lost 0; audit chain verified over {chain.entries} "
+            f"entries {ctx}"
         )

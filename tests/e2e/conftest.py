@@ -44,6 +44,8 @@ def app_env(display: str, tmp_path: Path) -> dict[str, str]:
     env.pop("QT_QPA_PLATFORM", None)
     env.pop("KAPSESSION_DATA_DIR", None)
     env.update(DISPLAY=display, XDG_CONFIG_HOME=str(tmp_path / "config"), QT_QPA_PLATFORM="xcb")
+    # The music plays through libVLC for real, into its dummy output (no sound card here).
+    env["KAPSESSION_AUDIO_OUTPUT"] = "dummy"
     return env
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kapsession import audit
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry, StateError
 from kapsession.paths import DB_NAME
@@ -34,8 +35,11 @@ def live(file_service: SessionService, make_plan: PlanFactory, clock: FakeClock)
 @pytest.fixture
 def raw(tmp_path: Path, live: LiveSession) -> Iterator[sqlite3.Connection]:
     """A plain sqlite3 connection to the same file: none of our code in the way. Autocommit,
-    so a refused statement leaves no transaction holding the write lock."""
+    so a refused statement leaves no transaction holding the write lock. It gets the audit
+    trail's SQL functions, or SQLite would refuse every write for want of them before the
+    append-only triggers are even reached (test_audit_trail.py covers that)."""
     with closing(sqlite3.connect(tmp_path / "data" / DB_NAME, isolation_level=None)) as conn:
+        audit.register_functions(conn, lambda: "2026-03-02T09:00:00.000Z", lambda: "raw")
         yield conn
 
 

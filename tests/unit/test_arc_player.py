@@ -14,6 +14,7 @@ from kapsession.arc_player import (
     PAUSE_FADE_S,
     SILENCE_FADE_S,
     SILENCE_TITLE,
+    STALL_S,
     VOLUME_RAMP_PER_S,
     ArcPlayer,
 )
@@ -154,7 +155,7 @@ def test_a_whole_arc_plays_in_order_through_phases_silences_and_gaps() -> None:
     assert [d["begins_t"] for d in rig.kinds("phase")] == [0.0, 60.0, 150.0]
     # D wraps to C before the onset phase ends (a phase may be longer than its tracks).
     assert rig.started() == ["A", "B", "C", "D", "C", "E"]
-    assert [d["title"] for d in rig.kinds("track_ended")] == ["A", "B", "C", "D", "C", "E"]
+    assert [d["title"] for d in rig.kinds("track_ended")] == ["A", "B", "C", "D", "C"]
     first = rig.kinds("track_started")[0]
     assert first == {
         "title": "A",
@@ -167,16 +168,28 @@ def test_a_whole_arc_plays_in_order_through_phases_silences_and_gaps() -> None:
     # Every entry in order: each track ends before the next one starts.
     tracks = [(k, d["title"]) for k, d in rig.entries if k in ("track_started", "track_ended")]
     assert tracks[0::2] == [("track_started", t) for t in rig.started()]
-    assert tracks[1::2] == [("track_ended", t) for t in rig.started()]
+    assert tracks[1::2] == [("track_ended", t) for t in rig.started()[:-1]]
     # The intentional silence: A fades out from 35 s, nothing is heard until B at 45 s.
     assert all(not a0 and not a1 for t, _, _, a0, a1 in rig.history if 40.5 <= t < 45)
-    # The gap between onset and peak is silence, and so is the time after the arc.
+    # The gap between onset and peak is silence.
     assert all(not a0 and not a1 for t, _, _, a0, a1 in rig.history if 126 <= t < 150)
-    assert all(not a0 and not a1 for t, _, _, a0, a1 in rig.history if t >= 216)
     # E is a 50 % track: never louder than half the master volume.
     e_deck_volumes = [max(v0, v1) for t, v0, v1, _, _ in rig.history if 151 <= t < 210]
     assert max(e_deck_volumes) == 50
-    assert rig.player.now_playing() is None
+    # Past the arc's end (210 s) the last phase goes on: E keeps playing, no new phase entry.
+    assert rig.player.now_playing() == ("E", "peak", 0.0)
+    assert rig.deck_playing("E").playing
+
+
+def test_a_session_running_long_stays_in_the_last_phase_wrapping_its_tracks() -> None:
+    rig = Rig(SMALL, SMALL_LENGTHS)
+    rig.run_to(420)  # E (100 s) has ended past the arc's end: it starts again
+    assert [d["name"] for d in rig.kinds("phase")] == ["settling", "onset", "peak"]
+    assert rig.started()[-2:] == ["E", "E"]
+    assert not rig.kinds("playback_fault")
+    rig.player.silence()  # the therapist decides when the music stops
+    rig.run_to(430)
+    assert not any(d.audible for d in rig.decks)
 
 
 def test_now_playing_shows_track_phase_and_time_left() -> None:
@@ -462,3 +475,59 @@ def test_random_driving_keeps_volumes_in_range_and_two_decks_at_most(
         playing = player.now_playing()
         if playing is not None:
             assert playing[2] >= 0
+
+
+# --- stalls and the end of the session -----------------------------------------------------------
+
+
+def test_a_track_whose_position_stops_moving_is_a_stall_fault_and_the_next_track_plays() -> None:
+    rig = Rig(arc(phase("peak", 0, 10, track("A", fade_in_s=1.0), track("B"))), {})
+    rig.run_to(20.0)
+    stuck = rig.deck_playing("A")
+    stuck.playing = False  # libVLC says "playing" but the position no longer moves
+    rig.run_to(20.0 + STALL_S - 0.5)
+    assert rig.kinds("playback_fault") == []  # not before STALL_S without progress
+    rig.run_to(20.0 + STALL_S + 0.5)
+
+    faults = rig.kinds("playback_fault")
+    assert len(faults) == 1
+    assert faults[0]["path"] == "/music/A.ogg"
+    assert "stalled at 20.0 s" in str(faults[0]["detail"])
+    assert rig.started() == ["A", "B"]
+
+
+def test_pausing_is_never_mistaken_for_a_stall() -> None:
+    rig = Rig(arc(phase("peak", 0, 10, track("A"), track("B"))), {})
+    rig.run_to(10.0)
+    rig.player.pause()
+    rig.run_to(10.0 + 3 * STALL_S)
+    rig.player.resume()
+    rig.run_to(10.0 + 3 * STALL_S + 5.0)
+    assert rig.kinds("playback_fault") == []
+    assert rig.started() == ["A"]
+    assert rig.deck_playing("A").playing
+
+
+def test_finish_records_the_end_at_once_then_fades_out_and_stops_recording_nothing() -> None:
+    rig = Rig(arc(phase("peak", 0, 10, track("A"), track("B"))), {})
+    rig.run_to(30.0)
+    deck = rig.deck_playing("A")
+    volume_before = deck.volume
+    rig.player.finish()
+    ended = rig.kinds("track_ended")
+    assert [e["title"] for e in ended] == ["A"]
+    assert ended[0]["position"] == 30.0
+    count = len(rig.entries)
+
+    rig.step(PAUSE_FADE_S / 2)
+    assert 0 < deck.volume < volume_before  # a fade, not a cut
+    rig.player.skip()
+    rig.player.silence()
+    rig.player.set_master_volume(10)
+    rig.player.on_track_ended(0)
+    rig.run_to(30.0 + PAUSE_FADE_S + 1.0)
+
+    assert rig.player.stopped
+    assert all(d.path is None and not d.playing for d in rig.decks)
+    assert len(rig.entries) == count  # nothing recorded after the end
+    assert rig.player.now_playing() is None

@@ -42,3 +42,22 @@ def test_importing_every_core_module_loads_no_qt_no_gui_and_no_vlc() -> None:
     assert {n.removeprefix("kapsession.") for n in report["core"][1:]} == core_files, (
         "every core module was imported"
     )
+
+
+def test_the_start_up_path_does_not_import_numpy_or_pandas_and_numpy_still_works_later() -> None:
+    # sqlite-utils imports them when installed (the review plots install numpy): ~60 ms of
+    # every start-up, for type mappings kapsession never uses.
+    probe = (
+        "import sys, kapsession.store, kapsession.session, kapsession.cli\n"
+        "print(sorted(n for n in ('numpy', 'pandas') if n in sys.modules))\n"
+        "import importlib.util\n"
+        "if importlib.util.find_spec('numpy'):\n"
+        "    import numpy\n"
+        "    print(int(numpy.arange(4).sum()))\n"
+        "else:\n"
+        "    print(6)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines() == ["[]", "6"]

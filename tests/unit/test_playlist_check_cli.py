@@ -86,3 +86,82 @@ def test_a_missing_or_broken_arc_is_one_line_and_exit_2(tmp_path: Path, capsys) 
     assert _check(broken)[0] == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "broken.arc.toml line" in err[1]
+
+
+def _run(*argv: str) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    code = cli.run_command(cli.parse_args(list(argv)), out)
+    return code, out.getvalue().splitlines()
+
+
+def test_a_clinics_m3u_becomes_an_arc_that_passes_its_preflight(tmp_path: Path) -> None:
+    audio = PLAYLISTS / "audio"
+    names = ["settling-1.ogg", "onset-1.ogg", "peak-1.ogg", "return-1.ogg"]
+    m3u = tmp_path / "clinic mix.m3u"
+    m3u.write_bytes(
+        (
+            "\ufeff#EXTM3U\r\n"
+            + "".join(f"#EXTINF:180,Track {i}\r\n{audio / n}\r\n" for i, n in enumerate(names))
+            + "https://stream.example/radio\r\n"
+        ).encode("utf-8")
+    )
+    arc_path = tmp_path / "clinic.arc.toml"
+    code, lines = _run(
+        "playlist", "import", str(m3u), "--to", str(arc_path), "--phases", "settling,onset,peak"
+    )
+    assert code == 0, lines
+    assert lines[0] == f"Wrote {arc_path}: 4 tracks in 3 phases, 12 minutes."
+    assert "https://stream.example/radio is a URL and was left out (offline)" in lines[1]
+    arc = load_arc(arc_path)
+    assert [p.name for p in arc.phases] == ["settling", "onset", "peak"]
+    assert [p.name for p in arc.tracks()] == names
+    code, lines = _check(arc_path)
+    assert code == 0, lines
+
+    # ... and back out as a playlist other players read.
+    for suffix in ("m3u8", "xspf"):
+        out = tmp_path / f"back.{suffix}"
+        code, lines = _run("playlist", "export", str(arc_path), "-o", str(out))
+        assert code == 0 and lines[0].startswith(f"Wrote {out}: 4 tracks")
+        from kapsession.playlist_formats import read_playlist
+
+        assert [e.path for e in read_playlist(out)] == [audio / n for n in names]
+
+
+def test_import_refuses_to_overwrite_and_names_bad_input(tmp_path: Path, capsys) -> None:
+    m3u = tmp_path / "a.m3u8"
+    m3u.write_text(f"{PLAYLISTS / 'audio' / 'peak-1.ogg'}\n", encoding="utf-8")
+    taken = tmp_path / "taken.arc.toml"
+    taken.write_text("keep me", encoding="utf-8")
+    cases = [
+        (["playlist", "import", str(m3u), "--to", str(taken)], "exists already"),
+        (["playlist", "import", str(m3u), "--to", str(tmp_path / "x.toml")], "must end in"),
+        (
+            [
+                "playlist",
+                "import",
+                str(tmp_path / "none.m3u"),
+                "--to",
+                str(tmp_path / "n.arc.toml"),
+            ],
+            "There is no playlist",
+        ),
+        (
+            [
+                "playlist",
+                "import",
+                str(m3u),
+                "--to",
+                str(tmp_path / "p.arc.toml"),
+                "--phases",
+                "a,b",
+            ],
+            "2 phases need at least 2 tracks",
+        ),
+        (["playlist", "export", str(taken), "-o", str(tmp_path / "x.txt")], ""),
+    ]
+    for argv, says in cases:
+        code, _ = _run(*argv)
+        assert code == 2, argv
+        assert says in capsys.readouterr().err
+    assert taken.read_text(encoding="utf-8") == "keep me"

@@ -59,3 +59,18 @@ def test_read_only_folder_is_refused_with_a_clear_message(read_only_copy: Path) 
         Store.open(read_only_copy)
     assert _digest(read_only_copy) == before
     assert (read_only_copy / DB_NAME).exists()
+
+
+def test_verify_and_restore_work_from_a_read_only_folder_and_touch_nothing(
+    read_only_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data folder on read-only media (or a backup folder mounted read-only) can be verified
+    and restored from, with not a byte written there."""
+    from kapsession import backup, cli
+
+    before = _digest(read_only_copy)
+    assert cli.main(["verify", "--data-dir", str(read_only_copy)]) == 0
+    assert capsys.readouterr().out.startswith("OK: integrity ok, foreign keys ok, ")
+    result = backup.restore(read_only_copy / DB_NAME, tmp_path / "elsewhere", FakeClock().now())
+    assert result.verified.problems == []
+    assert _digest(read_only_copy) == before

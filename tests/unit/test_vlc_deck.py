@@ -40,16 +40,19 @@ def make_wav(path: Path, seconds: float = 1.5, rate: int = 8000) -> Path:
 
 
 class Events:
-    """on_event for the decks: records (deck, kind, detail, thread) and wakes the waiter."""
+    """on_event for the decks: records (deck, kind, detail, thread) and the media generation
+    of each event, and wakes the waiter."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[int, str, str, int]] = []
+        self.generations: list[int] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
 
-    def __call__(self, index: int, kind: str, detail: str) -> None:
+    def __call__(self, index: int, kind: str, detail: str, generation: int) -> None:
         with self._changed:
             self.seen.append((index, kind, detail, threading.get_ident()))
+            self.generations.append(generation)
             self._changed.notify_all()
 
     def wait_for(self, index: int, kind: str, timeout: float = WAIT_S) -> tuple[int, str, str, int]:
@@ -280,3 +283,23 @@ def test_no_libvlc_means_a_reason(monkeypatch: pytest.MonkeyPatch, events: Event
     reason = open_decks(events)
     assert isinstance(reason, str)
     assert reason.startswith("Music unavailable: libVLC could not be loaded")
+
+
+def test_each_event_carries_the_media_generation_so_stale_ends_can_be_dropped(
+    decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
+) -> None:
+    deck = decks[0]
+    start = deck.generation
+    deck.load(make_wav(tmp_path / "a.wav"))
+    first = deck.generation
+    assert first > start
+    deck.play()
+    events.wait_for(0, "ended")
+    assert events.generations == [first]  # raised for the media then loaded
+    deck.load(tmp_path / "gone.wav")  # a new media: a later event must carry the new number
+    assert deck.generation > first
+    deck.play()
+    events.wait_for(0, "error")
+    assert events.generations[-1] == deck.generation
+    deck.stop()
+    assert deck.generation > events.generations[-1]  # whatever was queued is now stale

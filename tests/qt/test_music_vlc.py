@@ -1,0 +1,264 @@
+"""The music controller on real libVLC: generated audio in WAV, FLAC, Ogg Vorbis and MP3, a
+corrupt and a missing track, the audio output replaced by `amem` callbacks so the volume
+libVLC actually applies can be heard (measured, not assumed).
+
+Waits are generous bounds on a hang, and the tolerances are wide: the machine is shared. The
+timings checked are of the ramps (a fade takes about its length and passes through many steps),
+not of speed."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qthelpers import show_active
+
+from kapsession.arc_player import SILENCE_FADE_S
+from kapsession.clock import FakeClock
+from kapsession.session import LiveSession, SessionPlan, SessionService
+from ui.live_view import LiveView
+from ui.music import MusicController, open_vlc_decks, release_vlc_decks
+
+vlc = pytest.importorskip("vlc")
+pytestmark = pytest.mark.skipif(shutil.which("sox") is None, reason="sox makes the test audio")
+
+
+def sox(path: Path, seconds: float, freq: int) -> Path:
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "22050",
+            "-c",
+            "1",
+            str(path),
+            "synth",
+            str(seconds),
+            "sine",
+            str(freq),
+            "vol",
+            "0.2",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+class Heard:
+    """What libVLC's audio output was told: (monotonic time, deck, volume) from the amem volume
+    callback, and which decks delivered samples. Recorded on libVLC's threads, read after."""
+
+    def __init__(self) -> None:
+        self.volumes: list[tuple[float, int, float]] = []
+        self.samples = [0, 0]
+        self._keep: list[Any] = []
+
+    def attach(self, deck_index: int, player: Any) -> None:
+        @vlc.CallbackDecorators.AudioPlayCb  # type: ignore[untyped-decorator]
+        def play(_data: Any, _samples: Any, count: int, _pts: int) -> None:
+            self.samples[deck_index] += count
+
+        @vlc.CallbackDecorators.AudioSetVolumeCb  # type: ignore[untyped-decorator]
+        def volume(_data: Any, level: float, _mute: bool) -> None:
+            self.volumes.append((time.monotonic(), deck_index, round(level, 3)))
+
+        self._keep += [play, volume]
+        player.audio_set_callbacks(play, None, None, None, None, None)
+        player.audio_set_volume_callback(volume)
+        player.audio_set_format("S16N", 22050, 1)
+
+
+class CallThreads:
+    """Wraps a deck's vlc.MediaPlayer: the thread of every libVLC call made on it."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.threads: set[int] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._real, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.threads.add(threading.get_ident())
+            return attr(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def heard() -> Heard:
+    return Heard()
+
+
+@pytest.fixture
+def wrappers() -> list[CallThreads]:
+    return []
+
+
+def make_arc(folder: Path, tracks: list[tuple[str, str]], fade_in_s: float) -> Path:
+    lines = [
+        "[arc]",
+        'id = "real"',
+        'name = "Real libVLC"',
+        "planned_minutes = 45",
+        "",
+        "[[phases]]",
+        'name = "peak"',
+        "start_minutes = 0",
+        "minutes = 45",
+        f"fade_in_s = {fade_in_s}",
+        "",
+    ]
+    for name, title in tracks:
+        lines += ["[[phases.tracks]]", f'path = "{name}"', f'title = "{title}"', ""]
+    path = folder / "real.arc.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def run_arc(
+    qtbot, service: SessionService, clock: FakeClock, heard: Heard, wrappers: list[CallThreads]
+) -> Iterator[Callable[[Path], tuple[LiveView, LiveSession]]]:
+    views: list[LiveView] = []
+
+    def opener(hand_on: Callable[[int, str, str, int], None]) -> Any:
+        os.environ["KAPSESSION_AUDIO_OUTPUT"] = "dummy"
+        decks = open_vlc_decks(hand_on)
+        assert not isinstance(decks, str), decks
+        for i, deck in enumerate(decks):
+            heard.attach(i, deck._player)  # type: ignore[attr-defined]
+            wrapper = CallThreads(deck._player)  # type: ignore[attr-defined]
+            deck._player = wrapper  # type: ignore[attr-defined]
+            wrappers.append(wrapper)
+        return decks
+
+    def start(arc: Path) -> tuple[LiveView, LiveSession]:
+        record = service.plan(
+            SessionPlan("C-031", "KAP IM", "intramuscular", 50.0, 45, "", arc=str(arc))
+        )
+        live = service.give_dose(record.id)
+
+        def music(lv: LiveSession, report: Callable[[str], None]) -> MusicController:
+            return MusicController(
+                lv, lv.record.arc, opener=opener, release=release_vlc_decks, report=report
+            )
+
+        view = LiveView(live, music=music)
+        qtbot.addWidget(view)
+        show_active(qtbot, view)
+        views.append(view)
+        return view, live
+
+    yield start
+    for view in views:
+        view.stop()
+    os.environ.pop("KAPSESSION_AUDIO_OUTPUT", None)
+    main = threading.main_thread().ident
+    for wrapper in wrappers:  # no libVLC call ever came from a libVLC thread
+        assert wrapper.threads <= {main}
+
+
+def started(live: LiveSession) -> list[str]:
+    return [str(e.data["title"]) for e in live.events() if e.kind == "track_started"]
+
+
+def test_four_formats_play_in_order_and_a_corrupt_and_a_missing_track_are_skipped(
+    qtbot,
+    tmp_path: Path,
+    run_arc: Callable[[Path], tuple[LiveView, LiveSession]],
+    heard: Heard,
+) -> None:
+    sox(tmp_path / "one.wav", 2.5, 220)
+    (tmp_path / "two.mp3").write_bytes(os.urandom(120_000))  # random bytes named .mp3
+    sox(tmp_path / "three.flac", 2.5, 330)
+    sox(tmp_path / "five.ogg", 2.5, 440)
+    sox(tmp_path / "six.mp3", 2.5, 550)
+    arc = make_arc(
+        tmp_path,
+        [
+            ("one.wav", "WAV"),
+            ("two.mp3", "Corrupt"),
+            ("three.flac", "FLAC"),
+            ("four-missing.ogg", "Missing"),
+            ("five.ogg", "OGG"),
+            ("six.mp3", "MP3"),
+        ],
+        fade_in_s=0.5,
+    )
+    _view, live = run_arc(arc)
+
+    qtbot.waitUntil(
+        lambda: started(live)[:7] == ["WAV", "Corrupt", "FLAC", "Missing", "OGG", "MP3", "WAV"],
+        timeout=60_000,
+    )
+
+    faults = [e.data for e in live.events() if e.kind == "playback_fault"]
+    assert [Path(str(f["path"])).name for f in faults[:2]] == ["two.mp3", "four-missing.ogg"]
+    assert "length unknown" in str(faults[0]["detail"])  # the corrupt file just "ended"
+    assert "could not play" in str(faults[1]["detail"])  # the missing file raised an error
+    assert len(faults) == 2  # every real file played without a fault
+    ended = [e.data for e in live.events() if e.kind == "track_ended"]
+    assert [e["title"] for e in ended[:6]] == ["WAV", "Corrupt", "FLAC", "Missing", "OGG", "MP3"]
+    # libVLC's position for a 2.5 s file: ~1.2 s when its (early, by file-caching) end arrives;
+    # for Ogg it still reads 0 then. Long tracks' positions move in real time (see STALL_S).
+    positions = {str(e["title"]): float(str(e["position"])) for e in ended[:6]}
+    assert all(positions[name] > 0.5 for name in ("WAV", "FLAC", "MP3")), positions
+    assert heard.samples[0] > 0 and heard.samples[1] > 0  # real decoding on both decks
+    assert [e.kind for e in live.events()][:3] == ["dose", "phase", "track_started"]
+
+
+def test_crossfade_and_fade_to_silence_ramp_over_their_length_as_libvlc_applies_them(
+    qtbot,
+    tmp_path: Path,
+    run_arc: Callable[[Path], tuple[LiveView, LiveSession]],
+    heard: Heard,
+) -> None:
+    sox(tmp_path / "a.ogg", 7, 220)
+    sox(tmp_path / "b.flac", 30, 330)
+    arc = make_arc(tmp_path, [("a.ogg", "A"), ("b.flac", "B")], fade_in_s=2.0)
+    view, live = run_arc(arc)
+    qtbot.waitUntil(lambda: started(live) == ["A", "B"], timeout=30_000)
+    began = time.monotonic()
+    qtbot.wait(3500)  # the crossfade (2 s) completes
+
+    b = 1 - next(deck for _, deck, _ in heard.volumes[:1])  # B plays on the other deck
+    into_b = [(at, v) for at, deck, v in heard.volumes if deck == b and at >= began - 1.0]
+    rising = [(at, v) for at, v in into_b if 0.0 < v < 0.69]
+    assert len(rising) >= 4, into_b  # many steps, not a jump
+    full = next(at for at, v in into_b if at > rising[0][0] and 0.69 <= v < 1.0)
+    assert 1.0 <= full - rising[0][0] <= 4.0, into_b  # a 2 s crossfade
+
+    # libVLC's output opens at 100 % for every track; the deck sets its volume the moment the
+    # output exists (VOLUME_SETTLE_S), so full volume never lasts more than a few milliseconds.
+    for deck in (0, 1):
+        seen = [(at, v) for at, d, v in heard.volumes if d == deck]
+        for (at, v), (next_at, _) in itertools.pairwise(seen):
+            if v == 1.0:
+                assert next_at - at < 0.05, seen
+
+    music = view.music
+    assert music is not None and music.player is not None
+    silenced_at = time.monotonic()
+    music.toggle_silence()
+    qtbot.waitUntil(
+        lambda: any(d == b and v == 0.0 and at > silenced_at for at, d, v in heard.volumes),
+        timeout=15_000,
+    )
+    falling = [(at, v) for at, d, v in heard.volumes if d == b and at > silenced_at]
+    silent = next(at for at, v in falling if v == 0.0)
+    assert 0.6 * SILENCE_FADE_S <= silent - silenced_at <= SILENCE_FADE_S + 2.0, falling
+    assert len([v for _, v in falling if 0.0 < v < 0.7]) >= 6, falling
+    assert [e.data["on"] for e in live.events() if e.kind == "silence"] == [True]

@@ -1,0 +1,113 @@
+"""Canary drill: canary strings in a client's code, name, intention and notes go through a whole
+session, a JSON export, a backup and a forced crash in a real process; afterwards no file in the
+data folder except the database itself (plaintext until encryption at rest lands; its backups
+likewise), nothing in the temp folder, nothing the process printed and nothing in the log holds
+them. The export the user asked for is written outside the data folder and is excepted."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from kapsession.paths import DB_NAME
+
+REPO = Path(__file__).resolve().parents[2]
+CANARIES = {
+    "code": "CNRY-7F3A",
+    "name": "Zebulon Canaryfield",
+    "intention": "canary-intention-quokka",
+    "note": "canary-note-axolotl",
+    "amend": "canary-amend-narwhal",
+}
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from kapsession import cli, hygiene
+    from kapsession.clock import SystemClock
+    from kapsession.session import SessionPlan, SessionService
+    from kapsession.store import Store
+
+    folder, exports, backups = (Path(a) for a in sys.argv[1:4])
+    c = dict(zip(("code", "name", "intention", "note", "amend"), sys.argv[4:9]))
+    hygiene.private_umask()
+    hygiene.setup_logging(folder)
+    hygiene.install_excepthook()
+    store = Store.open(folder)
+    service = SessionService(store, SystemClock(), "UTC", "drill")
+    record = service.plan(
+        SessionPlan(c["code"], "Sublingual", "sublingual", 200.0, 75, c["intention"], c["name"])
+    )
+    live = service.give_dose(record.id)
+    note = live.add_note(f"she said: {c['note']}")
+    live.amend_note(note.seq, f"she said: {c['amend']}", [], "typo")
+    live.add_vitals("128/82 76 98")
+    try:
+        live.add_note("")  # refused input: its message must not quote anything
+    except Exception as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+    live.end(reason="drill")
+    store.close()
+    assert cli.main(["export", "--data-dir", str(folder), "--format", "json",
+                     "-o", str(exports / "session.json")]) == 0
+    assert cli.main(["backup", "--data-dir", str(folder), "--to", str(backups)]) == 0
+    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    raise RuntimeError(f"forced crash while handling {c['note']} for {c['name']}")
+    """
+)
+
+
+def _holding(folder: Path, needles: list[bytes], skip: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name not in skip:
+            data = path.read_bytes()
+            found += [f"{path}: {n.decode()}" for n in needles if n in data]
+    return found
+
+
+def test_no_canary_reaches_a_file_a_temp_file_the_output_or_the_log(tmp_path: Path) -> None:
+    folder, exports, backups, temp = (tmp_path / n for n in ("data", "out", "bk", "tmp"))
+    exports.mkdir()
+    temp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp), "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(folder), str(exports), str(backups), *CANARIES.values()],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")
+    needles = [v.encode() for v in CANARIES.values()]
+
+    # The drill did happen: the export holds the session, the log recorded the crash.
+    assert CANARIES["note"].encode() in (exports / "session.json").read_bytes()
+    log = (folder / "logs" / "kapsession.log").read_text()
+    assert "unexpected error builtins.RuntimeError" in log
+    assert "<module>" in log
+    stderr = proc.stderr.decode()
+    assert "unexpected error builtins.RuntimeError" in stderr
+    assert "refused:" in stderr
+    assert stdout_has_backup(proc.stdout.decode())
+
+    database = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"}
+    assert _holding(folder, needles, skip=database) == []
+    assert _holding(temp, needles) == []
+    assert [n.decode() for n in needles if n in proc.stdout or n in proc.stderr] == []
+
+    # Everything in the data folder is private to the user.
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for path in folder.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path} is {oct(mode)}"
+    for path in [*backups.rglob("*"), exports / "session.json"]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def stdout_has_backup(stdout: str) -> bool:
+    return "Backup written and verified" in stdout and "OK: integrity ok" in stdout

@@ -1,0 +1,95 @@
+"""Automatic backups from the app: after each session ends and once a day, on a worker thread so
+the window never waits for the disk. The result comes back to the GUI thread as a signal; the
+audit entry is written there (the Store belongs to the GUI thread) and a failure reaches the
+therapist through ui/messages.py."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from kapsession import backup
+from kapsession.clock import Clock
+from kapsession.errors import KapsessionError
+from kapsession.store import Store
+
+log = logging.getLogger("kapsession.ui.backup")
+
+RETRY_AFTER_FAILURE = timedelta(hours=6)
+
+
+class BackupRunner(QObject):
+    written = Signal(object)  # backup.BackupResult, on the GUI thread
+    failed = Signal(str)  # a message for the therapist, on the GUI thread
+
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        target: Path,
+        clock: Clock,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store, self._data_dir, self._target, self._clock = store, data_dir, target, clock
+        self._running: threading.Thread | None = None
+        self._failed_at: datetime | None = None
+        self.written.connect(self._on_written)
+        self.failed.connect(self._on_failed)
+
+    @property
+    def target(self) -> Path:
+        return self._target
+
+    def start(self, after_session: bool) -> bool:
+        """Begin a backup if one is due and none is running; returns whether one began."""
+        if self._running is not None and self._running.is_alive():
+            return False
+        now = self._clock.now()
+        if not after_session and self._failed_at and now - self._failed_at < RETRY_AFTER_FAILURE:
+            return False  # e.g. the backup drive is not plugged in: ask again later, not hourly
+        if not backup.due(self._target, now, after_session):
+            return False
+        self._running = threading.Thread(
+            target=self._work, args=(now,), name="kapsession-backup", daemon=True
+        )
+        self._running.start()
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._running is not None:
+            self._running.join(timeout)
+
+    def _work(self, now: object) -> None:
+        try:
+            result = backup.create(self._data_dir, self._target, now)  # type: ignore[arg-type]
+        except KapsessionError as exc:
+            log.warning("backup failed: %s", type(exc).__name__)
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # a worker thread must report, never die silently
+            log.error("backup failed: %s", type(exc).__name__)
+            self.failed.emit(f"The automatic backup failed ({type(exc).__name__}).")
+            return
+        self.written.emit(result)
+
+    def _on_failed(self, _message: str) -> None:
+        self._failed_at = self._clock.now()
+
+    def _on_written(self, result: backup.BackupResult) -> None:
+        self._failed_at = None
+        log.info("backup written: %s", result.path.name)
+        try:
+            backup.record(self._store, result)
+        except Exception as exc:  # the backup is fine; only its audit line is missing
+            log.warning("backup not put on the audit trail: %s", type(exc).__name__)
+        if result.verified.problems:
+            self.failed.emit(
+                f"The backup {result.path.name} was written, but the record has "
+                f"{len(result.verified.problems)} audit problem(s). "
+                "Run `kapsession verify` for the details."
+            )

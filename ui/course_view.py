@@ -1,0 +1,141 @@
+"""A client's course of sessions at a glance: one row per session, in order, with the dose,
+the peak vitals, the deepest sedation, the strongest dissociation, alerts and the worksheet's
+next step. Enter or a double click opens that session's review."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapsession.review import CourseRow, course
+from kapsession.store import Store
+
+from . import theme
+
+COLUMNS = (
+    "#",
+    "Date",
+    "Dose",
+    "Protocol",
+    "Peak BP",
+    "Peak HR",
+    "Lowest SpO₂",
+    "Deepest MOAA/S",
+    "Max dissociation",
+    "Alerts",
+    "Notes",
+    "Next step (worksheet)",
+)
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    return "–" if value is None else f"{value:g}{unit}"
+
+
+def course_cells(row: CourseRow) -> tuple[str, ...]:
+    bp = "–" if row.peak_systolic is None else f"{row.peak_systolic:g}/{_num(row.peak_diastolic)}"
+    state = "" if row.state == "ended" else f" ({row.state})"
+    return (
+        f"{row.number}{' R' if row.rehearsal else ''}",
+        row.date + state,
+        f"{row.dose_mg:g} mg {row.route}",
+        row.protocol,
+        bp,
+        _num(row.peak_heart_rate),
+        _num(row.lowest_spo2, " %"),
+        _num(row.deepest_moaas),
+        _num(row.max_dissociation),
+        str(row.alerts),
+        str(row.notes),
+        row.next_step or "–",
+    )
+
+
+class CourseWindow(QWidget):
+    def __init__(
+        self,
+        store: Store,
+        client_code: str,
+        open_review: Callable[[int], object],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowFlag(Qt.WindowType.Window)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowTitle(f"Course · {client_code}")
+        self.store, self.client_code, self._open_review = store, client_code, open_review
+        title = QLabel(f"{client_code} · course of sessions")
+        title.setStyleSheet("font-size: 15pt; font-weight: bold;")
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        hint = QLabel(
+            "Enter or double click: review the session · F5: reload · Ctrl+W: close. "
+            "MOAA/S: lower is deeper sedation (5 responds readily … 0 no response to pain); "
+            "dissociation is the quick clinician rating (0 none … 4 extreme)."
+        )
+        hint.setProperty("role", "muted")
+        hint.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName(f"Sessions of {client_code}")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        # The selected row: amber text on a barely raised row (the shared table style puts an
+        # amber bar before every cell, which reads as a fence across the row).
+        self.table.setStyleSheet(
+            f"QTableWidget::item:selected {{ background: {theme.RAISED}; color: {theme.ACCENT}; "
+            "border: none; }"
+        )
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
+        # Enter, and a double click (which Qt reports as an activation too).
+        self.table.activated.connect(lambda index: self._open(index.row()))
+        self.empty = QLabel()
+        self.empty.setProperty("role", "muted")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(title)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty)
+        layout.addWidget(hint)
+        for keys, slot in (("F5", self.refresh), ("Ctrl+W", self.close)):
+            QShortcut(QKeySequence(keys), self).activated.connect(slot)
+        self.refresh()
+        self.resize(1200, 420)
+
+    def refresh(self) -> None:
+        self.rows = course(self.store, self.client_code)
+        self.table.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            for c, text in enumerate(course_cells(row)):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, row.session_id)
+                if c == 9 and row.alerts:
+                    item.setForeground(QColor(theme.ALERT))
+                if row.state == "planned":
+                    item.setForeground(QColor(theme.MUTED))
+                self.table.setItem(r, c, item)
+        self.empty.setText("" if self.rows else "No sessions for this client yet.")
+        if self.rows:
+            self.table.selectRow(len(self.rows) - 1)
+            self.table.setFocus()
+
+    def _open(self, row: int) -> None:
+        if 0 <= row < len(self.rows) and self.rows[row].state != "planned":
+            self._open_review(self.rows[row].session_id)
