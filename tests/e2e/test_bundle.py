@@ -81,11 +81,12 @@ def test_on_x11_a_rehearsal_runs_is_recorded_and_closes_in_order(
     bundle: Path, tmp_path: Path, display: str
 ) -> None:
     """The platform a therapist's laptop uses (xcb, on Xvfb), not only offscreen: the live
-    screen opens on a rehearsal with the shipped protocol, and SIGTERM (logout) closes it the
-    orderly way, so the timeline says the app was closed."""
+    screen opens on a rehearsal with the shipped protocol, its bundled arc starts playing, and
+    SIGTERM (logout) closes it the orderly way, so the timeline says the app was closed."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
-    env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    # libVLC's dummy output: the decks play (decode, time, end) with no sound server here.
+    env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb", KAPSESSION_AUDIO_OUTPUT="dummy")
     data = tmp_path / "data"
     log = tmp_path / "app.log"
     with log.open("w") as err:
@@ -109,6 +110,14 @@ def test_on_x11_a_rehearsal_runs_is_recorded_and_closes_in_order(
             ).stdout.split()
             time.sleep(0.1)
         assert windows, "the bundled app showed no window on X11"
+        # The rehearsal plays the bundled arc through the bundled libVLC's music decks.
+        played: list[str] = []
+        while not played and time.monotonic() < deadline:
+            done = run(bundle, tmp_path, "export", "--data-dir", str(data), "--format", "json")
+            events = json.loads(done.stdout)["events"] if done.returncode == 0 else []
+            played = [e["title"] for e in events if e["kind"] == "track_started"]
+            time.sleep(0.2)
+        assert played, "no track started: " + log.read_text()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, log.read_text()
     finally:
@@ -122,6 +131,75 @@ def test_on_x11_a_rehearsal_runs_is_recorded_and_closes_in_order(
     assert doc["session"]["rehearsal"] is True
     assert kinds[0] == "dose" and kinds[-1] == "app_closed"
     assert doc["events"][0]["monitoring"]["plan"], "the shipped protocol's checks were planned"
+    assert "Traceback" not in log.read_text()
+
+
+def _windows(env: dict[str, str], pid: int, name: str) -> list[str]:
+    return subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--pid", str(pid), "--name", name],
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+
+
+def _ended_session(data: Path) -> None:
+    """A finished rehearsal with a note, written through the core as the app would."""
+    from datetime import UTC, datetime
+
+    from kapsession.clock import SystemClock
+    from kapsession.protocol import builtin_protocols
+    from kapsession.session import SessionService
+    from kapsession.store import Store, prepare_folder
+
+    prepare_folder(data)
+    store = Store.open(data)
+    try:
+        service = SessionService(store, SystemClock(), "UTC", "e2e", builtin_protocols())
+        live = service.give_dose(service.plan_rehearsal(1.0, datetime.now(UTC)).id)
+        live.add_note("synthetic: breathing slow")
+        live.end("synthetic test: ended without discharge check")
+    finally:
+        store.close()
+
+
+def test_on_x11_the_review_screen_opens_from_the_bundle(
+    bundle: Path, tmp_path: Path, display: str
+) -> None:
+    """The review timeline (pyqtgraph, numpy) is loaded only when asked for: Ctrl+R on the home
+    screen must find everything it imports inside the bundle."""
+    data = tmp_path / "data"
+    _ended_session(data)
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    log = tmp_path / "app.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [str(bundle / "kapsession"), "--data-dir", str(data)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        review: list[str] = []
+        while not review and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            for window in _windows(env, proc.pid, "^kapsession"):
+                subprocess.run(
+                    ["xdotool", "windowfocus", window, "key", "ctrl+r"], env=env, check=False
+                )
+            time.sleep(0.5)
+            review = _windows(env, proc.pid, "^Review")
+        assert review, "no review window: " + log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
     assert "Traceback" not in log.read_text()
 
 
