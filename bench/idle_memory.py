@@ -11,14 +11,17 @@ alike. Everything is read from /proc (Linux only):
 - memory: VmRSS from /proc/PID/status and Pss from /proc/PID/smaps_rollup (shared libraries
   divided among the processes that map them).
 
-Idle: `kapsession --rehearsal` at real time, the live screen with the dose clock visible and
-ticking, no music, nobody typing; after a settling time, the CPU and wake-ups over consecutive
-intervals.
+Idle: a rehearsal session at real time without a music arc (given through the core before the
+app starts; the app resumes it, as after a restart), so the live screen shows the dose clock
+ticking, the protocol's checks are scheduled, no music plays and nobody types; after a settling
+time, the CPU and wake-ups over consecutive intervals. (`--rehearsal` itself now plays the
+lozenge arc, which bench/music_cpu.py measures.)
 
-Memory: `kapsession --rehearsal --time-scale N` for two simulated hours, driven through the real
-keyboard path with xdotool (as tests/e2e does): a note typed every simulated minute, and every
-simulated quarter hour a vitals line on Alt+V (which answers the protocol check that is due, if
-any); checks come due, go late and are missed on their own. RSS and PSS are sampled at simulated
+Memory: `kapsession --rehearsal --time-scale N` for two simulated hours, its music arc playing
+on libVLC's dummy output (KAPSESSION_AUDIO_OUTPUT=dummy: decoded and timed, no sound server
+needed), driven through the real keyboard path with xdotool (as tests/e2e does): a note typed
+every simulated minute, and every simulated quarter hour a vitals line on Alt+V (which answers
+the protocol check that is due, if any); checks come due, go late and are missed on their own. RSS and PSS are sampled at simulated
 0.5, 1, 1.5 and 2 hours; growth is the least-squares slope over those four samples.
 """
 
@@ -71,16 +74,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14 and 15)
 
 
-def wakeups(pid: int) -> int:
-    total = 0
-    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+def wakeups_by_thread(pid: int) -> dict[str, int]:
+    """Voluntary context switches so far, by thread name (threads of one name summed)."""
+    counts: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            for line in status.read_text().splitlines():
+            name = (task / "comm").read_text().strip()
+            for line in (task / "status").read_text().splitlines():
                 if line.startswith("voluntary_ctxt_switches:"):
-                    total += int(line.split()[1])
+                    counts[name] = counts.get(name, 0) + int(line.split()[1])
         except OSError:
             continue  # a thread that ended meanwhile
-    return total
+    return counts
+
+
+def wakeups(pid: int) -> int:
+    return sum(wakeups_by_thread(pid).values())
 
 
 def memory_mib(pid: int) -> tuple[float, float]:
@@ -106,6 +115,7 @@ class Running:
             QT_QPA_PLATFORM="xcb",
             XDG_CONFIG_HOME=str(home / "config"),
             PYTHONDONTWRITEBYTECODE="1",
+            KAPSESSION_AUDIO_OUTPUT="dummy",
         )
         self.log = home / f"{name}.log"
         with self.log.open("w") as log:
@@ -193,6 +203,25 @@ class IdleResult:
     bare_cpu: list[float] = field(default_factory=list)
     app_wakeups: list[float] = field(default_factory=list)  # per minute, per interval
     bare_wakeups: list[float] = field(default_factory=list)
+    app_threads: dict[str, float] = field(default_factory=dict)  # per minute over the whole time
+
+
+def session_without_music(data: Path) -> None:
+    """A rehearsal at real time, dose given, no arc: what the idle benchmark reopens."""
+    from datetime import UTC, datetime
+
+    from kapsession.clock import SystemClock
+    from kapsession.protocol import builtin_protocols
+    from kapsession.session import SessionService
+    from kapsession.store import Store, prepare_folder
+
+    prepare_folder(data)
+    store = Store.open(data)
+    try:
+        service = SessionService(store, SystemClock(), "UTC", "bench", builtin_protocols())
+        service.give_dose(service.plan_rehearsal(1.0, datetime.now(UTC), None).id)
+    finally:
+        store.close()
 
 
 def bench_idle(seconds: float, interval: float, settle: float, tmp_root: Path | None) -> IdleResult:
@@ -203,13 +232,15 @@ def bench_idle(seconds: float, interval: float, settle: float, tmp_root: Path | 
         xvfb() as bare_display,
     ):
         home = Path(tmp)
-        cmd = [*kapsession_command(), "--data-dir", str(home / "data"), "--rehearsal"]
+        session_without_music(home / "data")
+        cmd = [*kapsession_command(), "--data-dir", str(home / "data")]
         app = Running(cmd, app_display, home, "app")
         try:
             bare = _bare(bare_display, home)
             try:
                 time.sleep(settle)
                 procs = {"app": app.pid, "bare": bare.pid}
+                threads, start = wakeups_by_thread(app.pid), time.monotonic()
                 last = {k: (time.monotonic(), cpu_seconds(p), wakeups(p)) for k, p in procs.items()}
                 for _ in range(max(1, round(seconds / interval))):
                     time.sleep(interval)
@@ -221,6 +252,11 @@ def bench_idle(seconds: float, interval: float, settle: float, tmp_root: Path | 
                         getattr(result, f"{key}_wakeups").append(60 * (woke - woke0) / (now - then))
                 if app.proc.poll() is not None:
                     raise RunFailed("the app exited while idle")
+                minutes = (time.monotonic() - start) / 60
+                result.app_threads = {
+                    name: (count - threads.get(name, 0)) / minutes
+                    for name, count in wakeups_by_thread(app.pid).items()
+                }
             finally:
                 bare.stop()
         finally:

@@ -192,7 +192,7 @@ def idle_rows(result: IdleResult) -> list[Row]:
     name = "Idle, session running, dose clock visible, no music (Xvfb)"
     cpu_floor = Summary.of_values(result.bare_cpu)
     wake_floor = Summary.of_values(result.bare_wakeups)
-    app = "`kapsession --rehearsal` (real time), nobody typing"
+    app = "`kapsession`, a real-time rehearsal without arc reopened, nobody typing"
     bare = "floor: `bench/bare_qt.py --stay` (empty QMainWindow, idle)"
     return [
         Row(
@@ -220,7 +220,9 @@ def idle_rows(result: IdleResult) -> list[Row]:
 
 def memory_rows(runs: Sequence[MemoryRun], scale: float) -> list[Row]:
     name = "Memory after a 2-hour rehearsal"
-    app = f"`kapsession --rehearsal --time-scale {scale:g}`, notes, vitals, checks; RSS at 2 h"
+    app = (
+        f"`kapsession --rehearsal --time-scale {scale:g}`, music, notes, vitals, checks; RSS at 2 h"
+    )
     summary = Summary.of_values
     rss_floor = summary([r.bare[-1][0] for r in runs])
     growth_floor = summary([slope_per_hour([s[0] for s in r.bare]) for r in runs])
@@ -380,20 +382,24 @@ def save_method(args: argparse.Namespace, warmups: dict[str, int]) -> str:
     )
 
 
-def idle_method(args: argparse.Namespace) -> str:
+def idle_method(args: argparse.Namespace, result: IdleResult) -> str:
+    threads = ", ".join(
+        f"{name} {rate:.0f}/min"
+        for name, rate in sorted(result.app_threads.items(), key=lambda item: -item[1])
+    )
     return (
         f"Idle: the app and a bare Qt window each on its own Xvfb server (xcb), started together; "
         f"after {args.idle_settle:g} s of settling, {args.idle_seconds:g} s sampled in intervals "
         f"of {args.idle_interval:g} s (N = intervals). CPU: utime+stime of all threads from "
         "/proc/PID/stat (clock ticks of 10 ms, so one interval resolves "
         f"{100 * 0.01 / args.idle_interval:.2f} % of a core). Wake-ups: voluntary context "
-        "switches summed over /proc/PID/task/*/status. The app runs `--rehearsal` at real time: "
-        "the live screen, its dose clock repainting once per displayed second, protocol checks "
-        "scheduled, no music, no input. Where the wake-ups come from (one 30 s sample per "
-        "thread on this machine): the GUI thread ~90/min (the tick once per displayed second, "
-        "plus the repaint it triggers) and Qt's X11 event-reader thread ~100/min (the display "
-        "server's replies to each repaint); the D-Bus thread none. The bare window repaints "
-        "nothing, so it never wakes: the whole difference is the clock."
+        "switches summed over /proc/PID/task/*/status. The app reopens a real-time rehearsal "
+        "given through the core without a music arc (`--rehearsal` itself plays one now; "
+        "bench/music_cpu.py measures that): the live screen, its dose clock repainting once per "
+        "displayed second, protocol checks scheduled, no music, no input. The app's wake-ups "
+        f"by thread over the whole sample: {threads} (the GUI thread wakes for the tick once "
+        "per displayed second and the repaint; Qt's X11 event reader for the display server's "
+        "replies to each repaint). The bare window repaints nothing, so it never wakes."
     )
 
 
@@ -408,8 +414,12 @@ def memory_method(args: argparse.Namespace, runs: Sequence[MemoryRun]) -> str:
         "its own Xvfb. Driven from outside through the real keyboard path with xdotool (as "
         "tests/e2e does): a note typed every simulated minute, a vitals line on Alt+V every "
         "simulated quarter hour (answering the check that is due, if any); checks come due, go "
-        "late and are missed by themselves; no music (the music engine is not wired into the "
-        "live screen on the measured commit). RSS (VmRSS, /proc/PID/status) and PSS "
+        "late and are missed by themselves; the rehearsal's music arc (lozenge-75, the demo "
+        "audio) plays on libVLC's dummy output (`KAPSESSION_AUDIO_OUTPUT=dummy`: decoded and "
+        "timed, no sound server), its phases following the scaled clock, so tracks change and "
+        "crossfade far more often than in a real session. What the time scale cannot show: "
+        "growth that follows real time rather than entries (libVLC playing for two real hours); "
+        "`--mem-scale 1 --mem-runs 1` measures that in two real hours. RSS (VmRSS, /proc/PID/status) and PSS "
         f"(/proc/PID/smaps_rollup) at simulated hours {', '.join(f'{h:g}' for h in HOURS)}; "
         "growth is the least-squares slope of RSS over those four samples. N = runs. "
         f"RSS per run at those hours: {per_run}. Entries saved per run (exported timeline): "
@@ -538,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: idle could not be measured: {exc}", file=sys.stderr)
             return 1
         rows += idle_rows(idle)
-        method.append(idle_method(args))
+        method.append(idle_method(args, idle))
     if args.only in (None, "memory"):
         print(f"memory: {args.mem_runs} x 2 simulated hours ...", file=sys.stderr)
         try:
