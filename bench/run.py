@@ -97,6 +97,16 @@ class Row:
     limit: float | None = None  # below this, in the row's unit
     note: str = ""
 
+    @property
+    def missed(self) -> bool:
+        if self.summary is None:
+            return False
+        if self.limit is not None and self.summary.median >= self.limit:
+            return True
+        if self.target is not None and self.floor is not None and self.floor.median > 0:
+            return self.summary.median / self.floor.median > self.target
+        return False
+
     def cells(self) -> list[str]:
         if self.summary is None:
             return [self.benchmark, self.what, "—", "—", "—", "—", "—", self.note]
@@ -427,6 +437,69 @@ def memory_method(args: argparse.Namespace, runs: Sequence[MemoryRun]) -> str:
     )
 
 
+# Why a target was missed and what would fix it, by benchmark (the causes were measured with
+# `python -X importtime`, cProfile and the schema-cost row; see each text). Shown only for a miss.
+WHY_MISSED = {
+    "Start-up": (
+        "Start-up: (1) a first launch creates the database and runs every migration, including "
+        "m003's audit triggers (~140 ms of a ~0.9 s profiled smoke start); later launches skip it. "
+        "(2) The home screen runs the arc pre-flight (libVLC loaded, every track of the default "
+        "arc probed) while it is built, before the first paint (~200 ms, "
+        "`home_view._preflight` → `check_arc_tracks`): running it after the first paint "
+        "(`QTimer.singleShot(0, ...)`) or on a worker thread, or caching results by file size "
+        "and mtime, takes it off the start-up path. (3) sqlite-utils imports click, pluggy and "
+        "dateutil (~160 ms cumulative import with cached byte code) although the app uses none "
+        "of them; importing only `sqlite_utils.db` lazily, or the Store using `sqlite3` directly "
+        "for its few statements, would remove most of it. A busy machine (see 'other processes') "
+        "stretches the app's ~4x more file and import work more than the floor's."
+    ),
+    "A note's durable save": (
+        "Note save: the schema-cost row shows where it goes: a raw insert into kapsession's "
+        "`events` table already costs 1.6x a plain one, because m003's audit trigger writes a "
+        "second, hash-chained row in the same transaction, with SHA-256 and per-column "
+        "digests computed by Python functions registered on the connection. That is the "
+        "tamper-evidence the design asks for; per note it adds ~0.1 ms, far below anything a "
+        "therapist can notice. To meet 1.5x against a plain commit, the digest functions would "
+        "have to get cheaper (canonical JSON built once per row instead of per column, "
+        "`hashlib.sha256` over bytes already encoded); the fairer floor is an insert plus one "
+        "audit row."
+    ),
+    "Idle": (
+        "Idle CPU: the clock repaints once per displayed second; a miss means more work per "
+        "tick (look at `LiveView._on_tick`) or a timer firing more often than the display needs."
+    ),
+    "Memory": (
+        "Memory: the table's RSS samples per run show whether the growth is steady (a leak: "
+        "entries kept per note, libVLC media never released) or a step (a cache filled once)."
+    ),
+}
+
+
+def missed_notes(rows: Sequence[Row]) -> list[str]:
+    notes: list[str] = []
+    for key, text in WHY_MISSED.items():
+        if any(row.missed and row.benchmark.startswith(key) for row in rows):
+            notes.append(f"- {text}")
+    return notes
+
+
+def kept_sections(path: Path) -> str:
+    """Sections written by other benchmark scripts (a `## ` heading onwards) in the existing
+    report: kept below this run's figures rather than lost."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("## ") and line != MISSED_HEADING:
+            return "\n".join(lines[i:]).rstrip() + "\n"
+    return ""
+
+
+MISSED_HEADING = "## Where a target is missed: why, and what would fix it"
+
+
 def report(rows: Sequence[Row], facts: Sequence[str], command: str, method: Sequence[str]) -> str:
     when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     lines = [
@@ -451,6 +524,8 @@ def report(rows: Sequence[Row], facts: Sequence[str], command: str, method: Sequ
         "the interquartile range and min–max of single runs or operations.",
         "",
     ]
+    if notes := missed_notes(rows):
+        lines += [MISSED_HEADING, "", *notes, ""]
     return "\n".join(lines)
 
 
@@ -565,7 +640,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = report(rows, facts, the_command(argv, args.platform), method)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
+    kept = kept_sections(args.output)
+    args.output.write_text(text + ("\n" + kept if kept else ""), encoding="utf-8")
     print(f"written to {args.output}", file=sys.stderr)
     return 0 if complete else 1
 
