@@ -455,10 +455,11 @@ WHY_MISSED = {
     ),
     "A note's durable save": (
         "Note save: the schema-cost row shows where it goes: a raw insert into kapsession's "
-        "`events` table already costs 1.6x a plain one, because m003's audit trigger writes a "
+        "`events` table already costs most of the difference (its ratio), because m003's audit "
+        "trigger writes a "
         "second, hash-chained row in the same transaction, with SHA-256 and per-column "
         "digests computed by Python functions registered on the connection. That is the "
-        "tamper-evidence the design asks for; per note it adds ~0.1 ms, far below anything a "
+        "tamper-evidence the design asks for; per note it adds ~0.1-0.2 ms, far below anything a "
         "therapist can notice. To meet 1.5x against a plain commit, the digest functions would "
         "have to get cheaper (canonical JSON built once per row instead of per column, "
         "`hashlib.sha256` over bytes already encoded); the fairer floor is an insert plus one "

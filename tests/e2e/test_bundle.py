@@ -1,7 +1,7 @@
 """The Linux one-folder bundle, built by packaging/build.sh exactly as a release is, then started
 the way a new user starts it: from an empty folder, with an empty home and no data folder yet.
 
-Always part of ./test (the build takes ~20 s on the CI machine; `-m "not bundle"` leaves it out
+Always part of ./test (the build takes 20-45 s on the CI machine; `-m "not bundle"` leaves it out
 while working on something else). It builds into a temporary folder, so a clean clone needs no
 dist/ and an existing dist/ is left alone."""
 
