@@ -4,6 +4,9 @@ QApplication, an empty QMainWindow, show it, wait for its first paint, exit 0. b
 this as a subprocess beside `kapsession --smoke`, with the same QT_QPA_PLATFORM.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bare_qt.py; echo $?
+
+With `--stay`, the window stays open, idle, until the process is terminated: the floor for idle
+CPU, wake-ups and memory (bench/idle_memory.py samples it beside the running app).
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ class FirstPaint(QObject):
 
 
 def main() -> int:
-    app = QApplication(sys.argv)
+    stay = "--stay" in sys.argv[1:]
+    app = QApplication(sys.argv[:1])
     window = QMainWindow()
     window.setWindowTitle("bare")
     window.resize(800, 600)
+    if stay:
+        window.show()
+        return app.exec()
     first_paint = FirstPaint(app)
     window.installEventFilter(first_paint)
     window.show()

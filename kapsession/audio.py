@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-PLAYLISTS = Path(__file__).resolve().parent.parent / "playlists"
+from .paths import resource_root
+
+# The repository's playlists/ folder, or the bundle's copy when frozen (sys._MEIPASS).
+PLAYLISTS = resource_root() / "playlists"
 CHIME = PLAYLISTS / "cues" / "soft-chime.wav"
 # The arc a rehearsal plays (the lozenge protocol's 75 minutes), when it is there.
 REHEARSAL_ARC = PLAYLISTS / "lozenge-75.arc.toml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,3 +24,12 @@ def data_dir(
     if env.get(ENV_VAR):
         return Path(env[ENV_VAR]).expanduser()
     return Path(platformdirs.user_data_dir("kapsession", appauthor=False))
+
+
+def resource_root() -> Path:
+    """Where the shipped resources (``playlists/``: demo arcs, their audio, the cue chime) live:
+    inside a PyInstaller bundle its unpacked folder (``sys._MEIPASS``), else the source tree."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen)
+    return Path(__file__).resolve().parent.parent

@@ -3,7 +3,8 @@
 # fonts and libVLC (installed when we are root or have password-less sudo, otherwise named in a
 # clear message), a virtual environment in .venv and the Python packages.
 #   scripts/bootstrap.sh app    what the app needs, plus the demo audio (generated once, with sox)
-#   scripts/bootstrap.sh test   plus what the tests need (Xvfb, xdotool, sox, test extras)
+#   scripts/bootstrap.sh test   plus what the tests need (Xvfb, xdotool, sox, test extras, and
+#                               PyInstaller: the suite builds the Linux bundle and smoke-starts it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=${1:-app}
@@ -15,8 +16,12 @@ app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libe
   # PDF exports: DejaVu (above) first, then Chinese/Japanese and emoji/symbols from these.
   fonts-droid-fallback fonts-symbola)
 # poppler-utils: pdftotext/pdffonts read the PDF exports back in the tests.
-# libsox-fmt-mp3: MP3 test audio; binutils: `strings` over the data folder.
-test_pkgs=(xvfb xauth xdotool imagemagick sox poppler-utils libsox-fmt-mp3 binutils)
+# libsox-fmt-mp3: MP3 test audio; binutils: `strings` over the data folder (and objdump for
+# PyInstaller); desktop-file-utils: the bundle's desktop file is validated.
+test_pkgs=(xvfb xauth xdotool imagemagick sox poppler-utils libsox-fmt-mp3 binutils desktop-file-utils)
+# PyInstaller (the bundle the suite builds) needs Python's shared library.
+pyver=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
+[ -n "$pyver" ] && test_pkgs+=("libpython$pyver")
 pkgs=("${app_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
 
@@ -51,7 +56,7 @@ stamp=.venv/.kapsession-$want-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "kapsession: installing Python packages into .venv (first run only)" >&2
   target=.
-  [ "$want" = test ] && target='.[test]'
+  [ "$want" = test ] && target='.[test,package]'
   # Some package mirrors warn about every absent local index; keep real errors visible.
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target" 2>&1 |
     grep -v "^WARNING: Location .* is ignored" >&2 || true
