@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import Qt, Signal
@@ -63,6 +65,7 @@ COLUMNS = ("#", "Client", "State", "Route", "Dose", "Planned", "Dose given", "Le
 class HomeView(QWidget):
     dose_given = Signal(object)  # LiveSession
     rehearsal_requested = Signal()
+    preflight_done = Signal(object, object)  # (arc path, minutes), PreflightReport: from a thread
 
     def __init__(
         self,
@@ -79,6 +82,7 @@ class HomeView(QWidget):
         self.arcs: dict[str, Arc] = {a.path: a for a in (arcs or {}).values()}
         self._check_arc = check_arc
         self._checked: dict[tuple[str, int], PreflightReport] = {}
+        self.preflight_done.connect(self._on_preflight_done, Qt.ConnectionType.QueuedConnection)
         # Where an export is saved: a file dialog (tests pass their own chooser).
         from .export_dialog import choose_file
 
@@ -256,12 +260,40 @@ class HomeView(QWidget):
         self._on_arc_chosen()
 
     def _on_arc_chosen(self) -> None:
-        """Pre-flight the chosen arc: every track parsed and decoded, named if it would fail."""
-        report = self._preflight()
-        if report is None:
+        """Pre-flight the chosen arc on a worker thread (libVLC decodes a little of every track:
+        ~0.2 s for a shipped arc, longer for a large library), so choosing an arc, and the
+        first paint of the home screen, never wait for it. The answer lands here through a
+        queued signal; a newer choice supersedes it."""
+        arc = self.arcs.get(str(self.arc.currentData() or ""))
+        if arc is None or self._check_arc is None:
             chosen = str(self.arc.currentData() or "")
             self.arc_status.setText("" if not chosen else "Music will not be checked here.")
             return
+        key = (arc.path, self.planned.value())
+        if key in self._checked:
+            self._show_preflight(self._checked[key])
+            return
+        self.arc_status.setText("Checking every track of the arc…")
+        check, minutes = self._check_arc, self.planned.value()
+
+        def work() -> None:
+            try:
+                report = check(arc, minutes)
+            except Exception as exc:  # a probe must never take the app down
+                log.error("music pre-flight failed: %s", type(exc).__name__)
+                return
+            with contextlib.suppress(RuntimeError):  # the home screen is gone meanwhile
+                self.preflight_done.emit(key, report)
+
+        threading.Thread(target=work, name="kapsession-preflight", daemon=True).start()
+
+    def _on_preflight_done(self, key: tuple[str, int], report: PreflightReport) -> None:
+        self._checked[key] = report
+        arc = self.arcs.get(str(self.arc.currentData() or ""))
+        if arc is not None and key == (arc.path, self.planned.value()):
+            self._show_preflight(report)
+
+    def _show_preflight(self, report: PreflightReport) -> None:
         self.arc_status.setText(short_summary(report))
         self.arc_status.setProperty("role", "status" if report.failed else "muted")
         self.arc_status.style().unpolish(self.arc_status)
@@ -277,12 +309,13 @@ class HomeView(QWidget):
         return self._checked[key]
 
     def _music_ok(self, record: SessionRecord | None = None) -> bool:
-        """Before the dose: the music's pre-flight again (files can change); a failing track
-        asks whether to go on (it would be skipped during the session)."""
+        """Before the dose: the music's pre-flight again, here and now (files can change); a
+        failing track asks whether to go on (it would be skipped during the session)."""
         self._checked.clear()
         if record is None:
             report = self._preflight()
-            self._on_arc_chosen()
+            if report is not None:
+                self._show_preflight(report)
         else:
             arc = self.arcs.get(record.arc or "")
             checker = self._check_arc

@@ -82,7 +82,7 @@ def choose(combo, data: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_the_protocol_brings_the_arc_made_for_its_route_and_the_preflight_line(
-    window_with: Callable[..., MainWindow], arcs: dict[str, Arc]
+    qtbot, window_with: Callable[..., MainWindow], arcs: dict[str, Arc]
 ) -> None:
     home = window_with(lambda _t, _x: True).home
     labels = [home.arc.itemText(i) for i in range(home.arc.count())]
@@ -95,6 +95,8 @@ def test_the_protocol_brings_the_arc_made_for_its_route_and_the_preflight_line(
     assert home.arc.currentData() in (arcs["im-45"].path, arcs["clinic-im"].path)
     choose(home.arc, arcs["im-45"].path)
     home.planned.setValue(45)
+    # Checked on a worker thread: the screen says so meanwhile, never blocking.
+    qtbot.waitUntil(lambda: home.arc_status.text().startswith("All"), timeout=20_000)
     assert home.arc_status.text() == "All 12 tracks play · 47:00 for 45:00 planned"
 
     choose(home.arc, NO_MUSIC)
@@ -114,6 +116,7 @@ def test_a_broken_track_is_named_before_the_dose_and_the_therapist_decides(
     home = window.home
     choose(home.protocol, "intramuscular")
     choose(home.arc, arcs["clinic-im"].path)
+    qtbot.waitUntil(lambda: home.arc_status.text().startswith("1 of 12"), timeout=20_000)
     assert home.arc_status.text().startswith("1 of 12 tracks would not play: not-there.ogg")
     home.client_code.setEditText("C-090")
     home.dose.setValue(50)
