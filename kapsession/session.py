@@ -277,7 +277,10 @@ class LiveSession:
         beat = self.store.last_heartbeat(self.record.id)
         if beat is not None:
             last_t = max(last_t, beat)
-        closed = bool(events) and events[-1].kind == "app_closed"
+        # Exports and handouts can be written by the command line while the app is away: they
+        # say nothing about how the app stopped.
+        life = [e for e in events if e.kind not in ("export", "handout")]
+        closed = bool(life) and life[-1].kind == "app_closed"
         now = self.elapsed()
         return self._append(
             "gap",

@@ -263,3 +263,25 @@ def test_a_full_disk_at_restart_still_reopens_the_session(
     resumed = file_service.resume()
     assert resumed is not None and resumed.record.id == live.record.id
     assert resumed.elapsed() == 600
+
+
+def test_an_export_written_while_the_app_was_closed_does_not_hide_the_clean_close(
+    tmp_path: Path, clock: FakeClock, make_plan: PlanFactory
+) -> None:
+    from kapsession.exports import record_output
+
+    store = Store.open(tmp_path)
+    live = _start(SessionService(store, clock, TZ, AUTHOR), make_plan)
+    live.close()
+    # `kapsession export` from the command line while the app is closed notes the export.
+    record_output(
+        store, store.session(live.record.id), "export", {"format": "json"}, b"{}", TZ, AUTHOR, clock
+    )
+    store.close()
+    clock.advance(60)
+    store = Store.open(tmp_path)
+    resumed = SessionService(store, clock, TZ, AUTHOR).resume()
+    assert resumed is not None
+    gap = resumed.events()[-1]
+    assert (gap.kind, gap.data["cause"]) == ("gap", "app_closed")
+    store.close()
