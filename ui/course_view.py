@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from kapsession.review import CourseRow, course
 from kapsession.store import Store
 
-from . import theme
+from . import geometry, theme
 
 COLUMNS = (
     "#",
@@ -117,7 +117,7 @@ class CourseWindow(QWidget):
         for keys, slot in (("F5", self.refresh), ("Ctrl+W", self.close)):
             QShortcut(QKeySequence(keys), self).activated.connect(slot)
         self.refresh()
-        self.resize(1200, 420)
+        geometry.restore(self, "course", 1200, 420)
 
     def refresh(self) -> None:
         self.rows = course(self.store, self.client_code)
@@ -139,3 +139,7 @@ class CourseWindow(QWidget):
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.rows) and self.rows[row].state != "planned":
             self._open_review(self.rows[row].session_id)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        geometry.remember(self, "course")
+        super().closeEvent(event)

@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from kapsession.review import NoteHit, Review, build_review, search_notes
 from kapsession.store import Event, Store, parse_iso
 
-from . import theme
+from . import geometry, theme
 from .format import describe_event, t_plus
 
 # Series colours: warm and low, told apart by hue and line style rather than brightness.
@@ -247,7 +247,7 @@ class ReviewWindow(QWidget):
         self._build()
         self._keys()
         self.load(session_id, select_seq)
-        self.resize(1280, 800)
+        geometry.restore(self, "review", 1280, 800)
         # The keys move through the timeline from the start; typing goes to search only after
         # Ctrl+F (or a click in it).
         self.setFocusProxy(self.plot)
@@ -887,8 +887,11 @@ class ReviewWindow(QWidget):
 
         ShortcutsDialog(self).exec()
 
+    # --- the side panel ------------------------------------------------------------------------
 
-# --- the side panel ------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        geometry.remember(self, "review")
+        super().closeEvent(event)
 
 
 def _esc(text: object) -> str:
