@@ -22,6 +22,10 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   say() { xdotool type --delay 8 "$1"; xdotool key Return; sleep 0.4; }
   shot() { import -window root "$out/$1.png"; }
 
+  # The first launch on an empty folder: the welcome and the rehearsal offer.
+  KAPSESSION_ENCRYPTION=off app --data-dir "$work/welcome"
+  shot welcome
+  kill $pid; wait $pid || true
   KAPSESSION_ENCRYPTION=off app --data-dir "$work/data" --rehearsal --time-scale 1
   say "q: I can feel the floor holding me"
   say "b: breathing slower, hands open"
