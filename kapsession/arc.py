@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
@@ -50,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import fileio
 from .errors import InvalidEntry
 from .protocol import PLANNED_MAX, PLANNED_MIN
 from .schema import ROUTES
@@ -786,7 +786,4 @@ def arc_to_toml(arc: Arc, folder: Path | None = None) -> str:
 
 def write_arc(arc: Arc, path: Path) -> None:
     """Write ``arc`` as an arc file at ``path`` (replacing it whole, never half-written)."""
-    text = arc_to_toml(arc, path.parent.absolute())
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    fileio.write_atomically(path, arc_to_toml(arc, path.parent.absolute()).encode("utf-8"))

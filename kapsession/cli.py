@@ -5,20 +5,18 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import getpass
 import math
 import os
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import exports, hygiene, keys, paths
+from . import exports, fileio, hygiene, keys, paths
 from .clock import SystemClock
 from .errors import KapsessionError
 from .store import SessionRecord, Store, parse_iso
@@ -643,22 +641,12 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     if path.is_dir():
         raise KapsessionError(f"{path} is a folder; give a file name.")
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if not folder.is_dir():
+        raise KapsessionError(f"Cannot write to {path}: no such folder; nothing was written.")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".kapsession-export-", dir=folder)
+        fileio.write_atomically(path, payload)
     except OSError as exc:
-        raise KapsessionError(_cannot_write(folder, exc)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise KapsessionError(_cannot_write(path, exc)) from None
-        raise
+        raise KapsessionError(_cannot_write(path, exc)) from None
 
 
 def _cannot_write(where: Path, exc: OSError) -> str:

@@ -23,12 +23,12 @@ import hashlib
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from . import fileio
 from .errors import DataFolderError, KapsessionError, NeedsKey
 from .errors import WrongKey as WrongKey  # re-exported: callers may catch keys.WrongKey
 
@@ -212,29 +212,11 @@ def read_key_file(folder: Path) -> KeyFile:
 
 
 def write_private_atomically(path: Path, data: bytes) -> None:
-    """A whole 0600 file or the old one: temp file beside it, fsync, rename, fsync the folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_folder(path.parent)
+    """A whole 0600 file or the old one (kapsession.fileio)."""
+    fileio.write_atomically(path, data)
 
 
-def fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform/file system can open a folder
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+fsync_folder = fileio.fsync_folder
 
 
 def _remove_stale_temps(folder: Path) -> None:

@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
+from . import fileio
 from .arc import (
     ARC_SUFFIX,
     DEFAULT_FADE_IN_S,
@@ -370,9 +371,7 @@ def _clean(text: str | None) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
+    fileio.write_atomically(path, data)
 
 
 def _m3u_location(entry: PlaylistEntry, folder: Path) -> str:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession import exports
-from kapsession.cli import write_atomically
+from kapsession.cli import write_atomically  # the export wording for a failed write
 from kapsession.clock import SystemClock
 from kapsession.errors import KapsessionError
 from kapsession.store import Store
