@@ -14,7 +14,9 @@ Measured, each as the median of --runs runs after one warm-up, every step timed 
   fhir      read + FHIR bundle (built and validated by the models)
   pdf       read + PDF summary           (target <= 1 s)
   pdf-1page reportlab writing a one-page PDF with the same fonts (reportlab's own floor)
-Targets are reported, not enforced."""
+Targets are reported, not enforced. bench/run.py runs bench_export (read, json, pdf, pdf-1page)
+as part of the suite, on the review benchmark's session (bench/review_data.py big_session) so that
+both figures are for one session; this script alone exports its own monitor-shaped session."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,14 +175,50 @@ def one_page_pdf() -> bytes:
     return pdf_base.build(story, "floor", False, "floor", "")
 
 
-def median_of(runs: int, step: Callable[[], object]) -> tuple[float, float, float]:
-    step()  # warm-up: imports, font registration, SQLite page cache
+def timed(runs: int, step: Callable[[], object]) -> list[float]:
+    """Seconds of each of `runs` calls of step, after one warm-up (imports, font
+    registration, SQLite page cache)."""
+    step()
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times), max(times)
+    return times
+
+
+STEPS = ("read", "json", "md", "fhir", "pdf", "pdf-1page")
+
+
+@dataclass
+class ExportResult:
+    times: dict[str, list[float]]  # seconds per run, by step
+    entries: int  # timeline entries exported
+    pages: int  # of the session's PDF
+    pdf_bytes: int
+
+
+def bench_export(
+    store: Store, sid: int, now: datetime, runs: int, steps: Sequence[str] = STEPS
+) -> ExportResult:
+    """Times each of `steps` (see the module's text) `runs` times on the session `sid`; every
+    step but pdf-1page reads the session from SQLite inside the timed part."""
+    doc = export_json.timeline(store, sid, now)
+    pdf = export_pdf.render(doc)
+    every: dict[str, Callable[[], object]] = {
+        "read": lambda: export_json.timeline(store, sid, now),
+        "json": lambda: export_json.dumps(export_json.timeline(store, sid, now)),
+        "md": lambda: export_md.render(export_json.timeline(store, sid, now)),
+        "fhir": lambda: export_fhir.render(export_json.timeline(store, sid, now)),
+        "pdf": lambda: export_pdf.render(export_json.timeline(store, sid, now)),
+        "pdf-1page": one_page_pdf,
+    }
+    return ExportResult(
+        {name: timed(runs, every[name]) for name in steps},
+        len(doc["events"]),
+        pdf.count(b"/Type /Page\n"),
+        len(pdf),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,25 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store, sid, now = generate(Path(tmp) / "data", args.entries)
         try:
-            doc = export_json.timeline(store, sid, now)
-            total = len(doc["events"])
-            pdf = export_pdf.render(doc)
-            pages = pdf.count(b"/Type /Page\n")
-            steps: dict[str, Callable[[], object]] = {
-                "read": lambda: export_json.timeline(store, sid, now),
-                "json": lambda: export_json.dumps(export_json.timeline(store, sid, now)),
-                "md": lambda: export_md.render(export_json.timeline(store, sid, now)),
-                "fhir": lambda: export_fhir.render(export_json.timeline(store, sid, now)),
-                "pdf": lambda: export_pdf.render(export_json.timeline(store, sid, now)),
-                "pdf-1page": one_page_pdf,
-            }
-            results = {name: median_of(args.runs, step) for name, step in steps.items()}
+            result = bench_export(store, sid, now, args.runs)
         finally:
             store.close()
+    results = {
+        name: (statistics.median(times), min(times), max(times))
+        for name, times in result.times.items()
+    }
     floor = results["json"][0]
     print(
-        f"Export of a {HOURS}-hour session with {total} timeline entries "
-        f"(PDF: {pages} pages, {len(pdf) / 1024:.0f} KiB); medians of {args.runs} runs"
+        f"Export of a {HOURS}-hour session with {result.entries} timeline entries "
+        f"(PDF: {result.pages} pages, {result.pdf_bytes / 1024:.0f} KiB); medians of {args.runs} runs"
     )
     print()
     print("| step | median s | min s | max s | x json |")

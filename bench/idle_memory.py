@@ -116,6 +116,9 @@ class Running:
             XDG_CONFIG_HOME=str(home / "config"),
             PYTHONDONTWRITEBYTECODE="1",
             KAPSESSION_AUDIO_OUTPUT="dummy",
+            # A new data folder would otherwise open the first-launch setup dialog (encryption,
+            # PIN) and wait there: the benchmarks measure an unencrypted store.
+            KAPSESSION_ENCRYPTION="off",
         )
         self.log = home / f"{name}.log"
         with self.log.open("w") as log:

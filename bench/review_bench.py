@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # bench.review_data, when imported by bench/run.py
 TARGET_MS = 300.0
 
 
@@ -119,6 +121,45 @@ def child(data_dir: str, session_id: int) -> None:
     os._exit(0)
 
 
+class ReviewFailed(Exception):
+    """A measuring process failed; the message carries its stderr tail."""
+
+
+def make_session(folder: Path, entries: int) -> tuple[int, int]:
+    """Writes the benchmark's 4-hour session into a new store at folder (bench/review_data.py);
+    returns (session id, entries written)."""
+    from bench.review_data import T0, big_session
+    from kapsession.clock import FakeClock
+    from kapsession.store import Store
+
+    store = Store.open(folder)
+    try:
+        session_id = big_session(store, FakeClock(T0), entries)
+        return session_id, len(store.events(session_id))
+    finally:
+        store.close()
+
+
+def bench_review(folder: Path, session_id: int, runs: int, platform: str) -> list[dict[str, float]]:
+    """`runs` measurements, each in a fresh process: the floor's and the review window's first
+    paint (ms, wall and CPU), build_review's time, markers and list rows (see child)."""
+    env = dict(os.environ, QT_QPA_PLATFORM=platform, PYTHONPATH=str(ROOT))
+    results = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(folder), str(session_id)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise ReviewFailed(out.stderr[-2000:])
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -130,38 +171,20 @@ def main() -> int:
         child(args.child[0], int(args.child[1]))
         return 0
 
-    sys.path.insert(0, str(ROOT))
-    from bench.review_data import T0, big_session
-    from kapsession.clock import FakeClock
-    from kapsession.store import Store
-
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
-        store = Store.open(folder)
         started = time.perf_counter()
-        session_id = big_session(store, FakeClock(T0), args.entries)
-        written = len(store.events(session_id))
-        store.close()
+        session_id, written = make_session(folder, args.entries)
         print(
             f"generated session {session_id}: {written} entries in "
             f"{time.perf_counter() - started:.1f} s",
             file=sys.stderr,
         )
-        env = dict(os.environ, QT_QPA_PLATFORM=args.platform, PYTHONPATH=str(ROOT))
-        results = []
-        for _ in range(args.runs):
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(folder), str(session_id)],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=120,
-                check=False,
-            )
-            if out.returncode != 0:
-                print(out.stderr[-2000:], file=sys.stderr)
-                return 1
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        try:
+            results = bench_review(folder, session_id, args.runs, args.platform)
+        except ReviewFailed as exc:
+            print(exc, file=sys.stderr)
+            return 1
 
     def med(key: str) -> float:
         return statistics.median(r[key] for r in results)

@@ -1,28 +1,39 @@
-"""kapsession benchmarks, each against the floor it cannot beat. Run from the repository root:
+"""kapsession benchmarks, each against the floor it cannot beat: one command, one table. Run
+from the repository root, on a quiet machine (~12 minutes on 2 cores):
 
     .venv/bin/python bench/run.py
 
-Under a real X server instead of Qt's offscreen platform:
+Under a real X server instead of Qt's offscreen platform (start-up and the review screen):
 
     xvfb-run -a .venv/bin/python bench/run.py --platform xcb
 
-It measures
-  a. start-up to the first painted main window: `kapsession --smoke` in a fresh data folder
-     against bench/bare_qt.py (QApplication + an empty QMainWindow, shown, painted once), both as
-     subprocesses with the same QT_QPA_PLATFORM; wall time, 15 runs each after 2 warm-ups;
-  b. a note's durable save: LiveSession.add_note on a real SQLite file against a raw sqlite3
-     insert+commit with the same pragmas in the same temp folder; 2000 each, interleaved in blocks;
-  c. idle CPU (% of one core) and wake-ups per minute of the real app under Xvfb while a rehearsal
-     session runs with the dose clock visible, no music, against a bare Qt window idle beside it
-     (bench/idle_memory.py);
-  d. memory (RSS, PSS) of the real app through a 2-hour rehearsal at a high time scale, notes and
-     vitals typed through xdotool, checks coming due, against the bare Qt window's (same module).
+It measures (the names are those of --only):
+  startup  start-up to the first painted main window: `kapsession --smoke` in a fresh data folder
+           against bench/bare_qt.py (QApplication + an empty QMainWindow, shown, painted once),
+           both as subprocesses with the same QT_QPA_PLATFORM; 15 runs each after 2 warm-ups;
+  save     a note's durable save: LiveSession.add_note on a real SQLite file against a raw
+           sqlite3 insert+commit with the same pragmas; 2000 each, interleaved in blocks;
+  idle     idle CPU (% of one core) and wake-ups per minute of the real app under Xvfb while a
+           rehearsal runs with the dose clock visible, no music, against a bare Qt window idle
+           beside it (bench/idle_memory.py);
+  memory   memory (RSS, PSS) of the real app through a 2-hour rehearsal at a high time scale,
+           notes and vitals typed through xdotool, checks coming due, against the bare window's;
+  review   the review screen's first paint on a 4-hour session of 10,000 entries against a bare
+           window of the same size painted the same way (bench/review_bench.py, review_data.py);
+  export   the PDF export of that same session against its JSON export, and a one-page
+           reportlab PDF as information (bench/export_bench.py);
+  music    CPU of the app in a rehearsal playing music on libVLC's dummy output against a bare
+           python-vlc process playing the same audio (bench/music_cpu.py), on its own Xvfb.
 
-It prints a markdown table with medians, quartiles and min/max, and writes it, with the date, the
-machine and this command, to docs/benchmarks.md. Exit status 1 if something could not be measured.
-Targets are reported, not enforced: start-up <= 2x the floor, a note's save <= 1.5x the floor,
-idle CPU < 1 % of one core, memory < 250 MB after 2 hours and growth < 10 MB per simulated hour.
-c and d need Xvfb and xdotool (./test installs them) and Linux's /proc.
+It prints a markdown table with medians, quartiles and min/max, the floor and the ratio or
+difference, and the target, and writes it, with the date, the machine and this command, to
+docs/benchmarks.md (the whole file: every figure there comes from one run). `--only NAME[,NAME]`
+and `--quick` (fewer, shorter runs, for checking the wiring) print the report without writing it
+unless --output is given. Exit status 1 if something could not be measured. Targets are
+reported, not enforced: start-up <= 2x the floor, a note's save <= 1.5x the floor, idle CPU < 1 %
+of one core, memory < 250 MB after 2 hours and growth < 10 MB per simulated hour, the review
+screen <= 300 ms, the PDF export <= 1 s, the app's own CPU share while music plays (app - floor)
+< 2 % of a core. idle, memory and music need Xvfb and xdotool (./test installs them) and /proc.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+from export_bench import ExportResult, bench_export
 from idle_memory import (
     HOURS,
     IdleResult,
@@ -50,8 +62,14 @@ from idle_memory import (
     bench_memory,
     slope_per_hour,
     tools_missing,
+    xvfb,
 )
+from music_cpu import SETTLE_S as MUSIC_SETTLE_S
+from music_cpu import TARGET_SHARE as MUSIC_SHARE_LIMIT
+from music_cpu import MusicResult, bench_music
 from note_save import bench_note_save
+from review_bench import TARGET_MS as REVIEW_LIMIT_MS
+from review_bench import ReviewFailed, bench_review, make_session
 from startup import RunFailed, StartupResult, bench_startup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +78,22 @@ SAVE_TARGET = 1.5
 IDLE_CPU_LIMIT = 1.0  # % of one core
 MEMORY_LIMIT = 250.0  # MB after 2 simulated hours
 GROWTH_LIMIT = 10.0  # MB per simulated hour
+PDF_LIMIT_S = 1.0
+REVIEW_ENTRIES = 10_000
+BENCHMARKS = ("startup", "save", "idle", "memory", "review", "export", "music")
+# --quick: fewer and shorter runs, to check the wiring (its figures are not for the report).
+QUICK = {
+    "runs": 3,
+    "warmups": 1,
+    "notes": 200,
+    "idle_seconds": 20.0,
+    "idle_settle": 5.0,
+    "mem_runs": 1,
+    "review_runs": 2,
+    "export_runs": 2,
+    "music_runs": 1,
+    "music_seconds": 10.0,
+}
 # Other processes using more than this share of one CPU meanwhile make the figures unreliable.
 BUSY_SHARE = 0.10
 
@@ -94,15 +128,23 @@ class Row:
     digits: int
     floor: Summary | None = None  # None: this row is a floor or informative
     target: float | None = None  # at most this many times the floor
-    limit: float | None = None  # below this, in the row's unit
+    limit: float | None = None  # below this (at most, with limit_inclusive), in the row's unit
     note: str = ""
+    limit_inclusive: bool = False
+    diff_limit: float | None = None  # median minus the floor's median below this, row's unit
+
+    def _within_limit(self, value: float) -> bool:
+        assert self.limit is not None
+        return value <= self.limit if self.limit_inclusive else value < self.limit
 
     @property
     def missed(self) -> bool:
         if self.summary is None:
             return False
-        if self.limit is not None and self.summary.median >= self.limit:
+        if self.limit is not None and not self._within_limit(self.summary.median):
             return True
+        if self.diff_limit is not None and self.floor is not None:
+            return self.summary.median - self.floor.median >= self.diff_limit
         if self.target is not None and self.floor is not None and self.floor.median > 0:
             return self.summary.median / self.floor.median > self.target
         return False
@@ -112,7 +154,12 @@ class Row:
             return [self.benchmark, self.what, "—", "—", "—", "—", "—", self.note]
         s, d, u = self.summary, self.digits, self.unit
         ratio = target = ""
-        if self.floor is not None and self.floor.median > 0:
+        if self.diff_limit is not None and self.floor is not None:
+            diff = s.median - self.floor.median
+            ratio = f"**{diff:+.{d}f} {u}**"
+            verdict = "met" if diff < self.diff_limit else "**missed**"
+            target = f"app − floor < {self.diff_limit:g} {u} ({verdict})"
+        elif self.floor is not None and self.floor.median > 0:
             value = s.median / self.floor.median
             ratio = f"**{value:.2f}×**"
             if self.target is not None:
@@ -121,8 +168,9 @@ class Row:
         elif self.floor is not None:
             ratio = "floor 0"
         if self.limit is not None:
-            verdict = "met" if s.median < self.limit else "**missed**"
-            target = f"< {self.limit:g} {u} ({verdict})"
+            verdict = "met" if self._within_limit(s.median) else "**missed**"
+            sign = "≤" if self.limit_inclusive else "<"
+            target = f"{sign} {self.limit:g} {u} ({verdict})"
         if self.note and target:
             target += f"; {self.note}"
         return [
@@ -137,7 +185,7 @@ class Row:
         ]
 
 
-HEADER = ["Benchmark", "What runs", "N", "Median", "IQR (p25–p75)", "Min–max", "Ratio", "Target"]
+HEADER = ["Benchmark", "What runs", "N", "Median", "IQR (p25–p75)", "Min–max", "vs floor", "Target"]
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
@@ -268,6 +316,111 @@ def memory_rows(runs: Sequence[MemoryRun], scale: float) -> list[Row]:
         ),
         Row(name + ": growth", "floor: bare Qt window, same moments", growth_floor, "MB/h", 2),
     ]
+
+
+def review_rows(results: Sequence[dict[str, float]], entries: int, platform_name: str) -> list[Row]:
+    name = f"Review screen first paint, 4-hour session of {entries:,} entries ({platform_name})"
+    summary = Summary.of_values
+    floor = summary([r["floor_ms"] for r in results])
+    return [
+        Row(
+            name,
+            "`ReviewWindow` 1280×800: read SQLite, build the model, show, until the timeline "
+            "and the entry list are painted",
+            summary([r["review_ms"] for r in results]),
+            "ms",
+            0,
+            floor=floor,
+            limit=REVIEW_LIMIT_MS,
+            limit_inclusive=True,
+        ),
+        Row(
+            name, "floor: bare QWidget 1280×800 in the same process, shown, painted", floor, "ms", 0
+        ),
+        Row(
+            name + ": CPU",
+            "the same, CPU time of the process (less sensitive to other load)",
+            summary([r["review_cpu_ms"] for r in results]),
+            "ms",
+            0,
+            floor=summary([r["floor_cpu_ms"] for r in results]),
+            note="informative",
+        ),
+        Row(
+            name,
+            "of which `build_review` (read SQLite, build the model), timed before",
+            summary([r["build_ms"] for r in results]),
+            "ms",
+            0,
+            note="informative: part of the above",
+        ),
+    ]
+
+
+def export_rows(result: ExportResult) -> list[Row]:
+    name = f"PDF export of the same session ({result.entries:,} entries)"
+    summary = Summary.of_values
+    floor = summary(result.times["json"])
+    return [
+        Row(
+            name,
+            f"`export_pdf.render(timeline(...))`: read SQLite + PDF ({result.pages} pages, "
+            f"{result.pdf_bytes / 1024:.0f} KiB)",
+            summary(result.times["pdf"]),
+            "s",
+            3,
+            floor=floor,
+            limit=PDF_LIMIT_S,
+            limit_inclusive=True,
+        ),
+        Row(name, "floor: JSON export, `export_json.dumps(timeline(...))`", floor, "s", 3),
+        Row(
+            name,
+            "of which the read, `export_json.timeline(...)`",
+            summary(result.times["read"]),
+            "s",
+            3,
+            floor=floor,
+            note="informative",
+        ),
+        Row(
+            name,
+            "reportlab writing a one-page PDF with the same fonts and page template",
+            summary(result.times["pdf-1page"]),
+            "s",
+            3,
+            floor=floor,
+            note="informative: reportlab's own floor",
+        ),
+    ]
+
+
+def music_rows(result: MusicResult) -> list[Row]:
+    name = "CPU while a session plays music (Xvfb)"
+    floor = Summary.of_values(result.bare)
+    return [
+        Row(
+            name,
+            "`kapsession --rehearsal` at ×1: dose clock visible, checks scheduled, the "
+            "lozenge-75 arc on libVLC's dummy output",
+            Summary.of_values(result.app),
+            "% of a core",
+            2,
+            floor=floor,
+            diff_limit=MUSIC_SHARE_LIMIT,
+        ),
+        Row(
+            name,
+            "floor: a bare python-vlc process playing the arc's first track, same output",
+            floor,
+            "% of a core",
+            2,
+        ),
+    ]
+
+
+def failed_row(benchmark: str, what: str, why: str) -> Row:
+    return Row(benchmark, what, None, "", 0, note=f"not measured: {why}".replace("|", "/"))
 
 
 def _filesystem(path: Path) -> str:
@@ -405,7 +558,7 @@ def idle_method(args: argparse.Namespace, result: IdleResult) -> str:
         f"{100 * 0.01 / args.idle_interval:.2f} % of a core). Wake-ups: voluntary context "
         "switches summed over /proc/PID/task/*/status. The app reopens a real-time rehearsal "
         "given through the core without a music arc (`--rehearsal` itself plays one now; "
-        "bench/music_cpu.py measures that): the live screen, its dose clock repainting once per "
+        "the music row measures that): the live screen, its dose clock repainting once per "
         "displayed second, protocol checks scheduled, no music, no input. The app's wake-ups "
         f"by thread over the whole sample: {threads} (the GUI thread wakes for the tick once "
         "per displayed second and the repaint; Qt's X11 event reader for the display server's "
@@ -443,11 +596,9 @@ WHY_MISSED = {
     "Start-up": (
         "Start-up: (1) a first launch creates the database and runs every migration, including "
         "m003's audit triggers (~140 ms of a ~0.9 s profiled smoke start); later launches skip it. "
-        "(2) The home screen runs the arc pre-flight (libVLC loaded, every track of the default "
-        "arc probed) while it is built, before the first paint (~200 ms, "
-        "`home_view._preflight` → `check_arc_tracks`): running it after the first paint "
-        "(`QTimer.singleShot(0, ...)`) or on a worker thread, or caching results by file size "
-        "and mtime, takes it off the start-up path. (3) sqlite-utils imports click, pluggy and "
+        "(2) The arc pre-flight (libVLC loaded, every track of the default arc probed, "
+        "~200 ms) used to run before the first paint; it now runs on a worker thread (commit "
+        "0a5a768), off this path. (3) sqlite-utils imports click, pluggy and "
         "dateutil (~160 ms cumulative import with cached byte code) although the app uses none "
         "of them; importing only `sqlite_utils.db` lazily, or the Store using `sqlite3` directly "
         "for its few statements, would remove most of it. A busy machine (see 'other processes') "
@@ -469,11 +620,73 @@ WHY_MISSED = {
         "Idle CPU: the clock repaints once per displayed second; a miss means more work per "
         "tick (look at `LiveView._on_tick`) or a timer firing more often than the display needs."
     ),
+    "Review screen": (
+        "Review screen (not profiled yet): the 'of which build_review' row says how much is "
+        "reading SQLite and "
+        "building the model and how much is Qt laying out and painting the timeline and the "
+        "list; a slow build wants fewer queries or a lazier model, a slow paint a timeline that "
+        "draws only what is visible (cProfile the child: `bench/review_bench.py --child`)."
+    ),
+    "PDF export": (
+        "PDF export: the session is mostly notes (~9,600 of its 10,000 entries, ~430 pages), "
+        "and the summary draws each note as its own flowable (`pdf_base`'s wrapped-text "
+        "flowable), so reportlab measures and places ~10,000 flowables. Profiled (cProfile of "
+        "`export_pdf.render`, 2026-11-23): about a third of the time is in reportlab's "
+        "pure-Python fallbacks (`rl_accel._py_instanceStringWidthTTF`, `_py_fp_str`), used "
+        "because its optional C accelerator (the `rl-accel` package) is not installed; "
+        "installing it, or setting a note run as one flowable per page rather than per note, "
+        "would fix it. The read row and the JSON floor show that reading is not the cost."
+    ),
+    "CPU while a session plays music": (
+        "Music CPU: the app's share beyond libVLC's decoding comes from its music tick (4 Hz: "
+        "position, fades) and the clock's repaints; a miss means more work per tick or a timer "
+        "firing more often than needed (`ui/music.py` TICK_MS, `kapsession/arc_player.py`)."
+    ),
     "Memory": (
         "Memory: the table's RSS samples per run show whether the growth is steady (a leak: "
         "entries kept per note, libVLC media never released) or a step (a cache filled once)."
     ),
 }
+
+
+def review_method(args: argparse.Namespace, results: Sequence[dict[str, float]]) -> str:
+    first = results[0]
+    return (
+        f"Review screen: bench/review_bench.py's measurement, {args.review_runs} runs, each in a "
+        f"fresh process with `QT_QPA_PLATFORM={args.platform}` and the imports done before the "
+        "clock starts; a warm-up window first (fonts, style), then the floor (a bare QWidget of "
+        "the same size, shown and painted), then `ReviewWindow(store, session)`, timed from its "
+        "construction (which reads the session from the SQLite file) until both the timeline "
+        "plot and the entry list have delivered their first paint. The session "
+        "(bench/review_data.py `big_session`, written once through `Store.append` into a real "
+        "SQLite file): 4 hours, vitals every minute, a check and two observations every 15 "
+        "minutes, music phases and tracks, one alert, notes for the rest; "
+        f"{int(first['markers'])} markers on the timeline, {int(first['entries'])} rows in the list."
+    )
+
+
+def export_method(args: argparse.Namespace) -> str:
+    return (
+        f"PDF export: bench/export_bench.py's `bench_export` on the review's session, "
+        f"{args.export_runs} runs of each step after one warm-up, in this process; every step "
+        "reads the session from SQLite (`export_json.timeline`) inside the timed part, so the "
+        "floor (the JSON export) and the PDF differ only by rendering. (Run alone, "
+        "bench/export_bench.py generates its own monitor-shaped session and also times "
+        "Markdown and FHIR.)"
+    )
+
+
+def music_method(args: argparse.Namespace) -> str:
+    return (
+        f"Music CPU: bench/music_cpu.py's `bench_music` on its own Xvfb server, {args.music_runs} "
+        f"run(s): the app, then the floor, each started, left {MUSIC_SETTLE_S:g} s to settle, "
+        f"then measured for {args.music_seconds:g} s of wall time (utime+stime of the process "
+        "from /proc/PID/stat; clock ticks of 10 ms, so one run resolves "
+        f"{100 * 0.01 / args.music_seconds:.2f} % of a core); N = runs. Both play on libVLC's "
+        "dummy output (`KAPSESSION_AUDIO_OUTPUT=dummy`: decoded and timed, no sound server). "
+        "The target is on the difference, the app's own share (fades, the 4 Hz ticks, the "
+        "records, the clock) beyond libVLC's decoding."
+    )
 
 
 def missed_notes(rows: Sequence[Row]) -> list[str]:
@@ -482,20 +695,6 @@ def missed_notes(rows: Sequence[Row]) -> list[str]:
         if any(row.missed and row.benchmark.startswith(key) for row in rows):
             notes.append(f"- {text}")
     return notes
-
-
-def kept_sections(path: Path) -> str:
-    """Sections written by other benchmark scripts (a `## ` heading onwards) in the existing
-    report: kept below this run's figures rather than lost."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("## ") and line != MISSED_HEADING:
-            return "\n".join(lines[i:]).rstrip() + "\n"
-    return ""
 
 
 MISSED_HEADING = "## Where a target is missed: why, and what would fix it"
@@ -521,13 +720,24 @@ def report(rows: Sequence[Row], facts: Sequence[str], command: str, method: Sequ
         "How:",
         "",
         *[f"- {item}" for item in method],
-        "- Ratio: median over the floor's median. Targets are goals, not assertions; spread is "
-        "the interquartile range and min–max of single runs or operations.",
+        "- vs floor: median over the floor's median (×), or for a target on the difference, "
+        "median minus the floor's median. Targets are goals, not assertions; spread is the "
+        "interquartile range and min–max of single runs or operations.",
         "",
     ]
     if notes := missed_notes(rows):
         lines += [MISSED_HEADING, "", *notes, ""]
     return "\n".join(lines)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown benchmark {', '.join(unknown) or '(none)'}; choose from {', '.join(BENCHMARKS)}"
+        )
+    return names
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -537,17 +747,27 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--platform",
         default="offscreen",
-        help="QT_QPA_PLATFORM for both start-up subprocesses (default offscreen; xcb under xvfb-run)",
+        help="QT_QPA_PLATFORM for start-up and the review screen (default offscreen; xcb under "
+        "xvfb-run)",
+    )
+    parser.add_argument(
+        "--only",
+        type=_names,
+        default=BENCHMARKS,
+        metavar="NAME[,NAME]",
+        help=f"run only these benchmarks, of {', '.join(BENCHMARKS)}; the report is then printed, "
+        "not written, unless --output is given",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer and shorter runs, to check the wiring; the report is printed, not written, "
+        "unless --output is given (explicit counts below still apply)",
     )
     parser.add_argument("--runs", type=int, default=15, help="timed start-up runs (default 15)")
     parser.add_argument("--warmups", type=int, default=2, help="start-up warm-ups (default 2)")
     parser.add_argument("--notes", type=int, default=2000, help="timed saves each (default 2000)")
     parser.add_argument("--block", type=int, default=100, help="saves per block (default 100)")
-    parser.add_argument(
-        "--only",
-        choices=("startup", "save", "idle", "memory"),
-        help="run just one of the benchmarks",
-    )
     parser.add_argument(
         "--idle-seconds", type=float, default=60, help="idle time sampled (default 60 s)"
     )
@@ -567,6 +787,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="rehearsal time scale for memory (default 120: 2 simulated hours in 1 real minute)",
     )
     parser.add_argument(
+        "--review-runs", type=int, default=7, help="review screen processes (default 7)"
+    )
+    parser.add_argument(
+        "--export-runs", type=int, default=7, help="timed runs of each export (default 7)"
+    )
+    parser.add_argument(
+        "--music-runs", type=int, default=3, help="music CPU runs of app and floor (default 3)"
+    )
+    parser.add_argument(
+        "--music-seconds", type=float, default=20, help="music CPU time measured (default 20 s)"
+    )
+    parser.add_argument(
         "--tmp-dir",
         type=Path,
         default=None,
@@ -575,10 +807,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=ROOT / "docs" / "benchmarks.md",
-        help="markdown report (default docs/benchmarks.md)",
+        default=None,
+        help="markdown report (default docs/benchmarks.md, written only by a full run: "
+        "without --only or --quick)",
     )
+    if "--quick" in argv:
+        parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
+    if args.output is None and not args.quick and set(args.only) == set(BENCHMARKS):
+        args.output = ROOT / "docs" / "benchmarks.md"
     if args.runs < 2 or args.notes < 2:
         parser.error("need at least 2 runs and 2 notes for quartiles")
     if args.notes % args.block:
@@ -587,18 +824,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--idle-seconds must cover at least two --idle-interval")
     if args.mem_runs < 1 or not 0 < args.mem_scale <= 3600:
         parser.error("--mem-runs must be at least 1 and --mem-scale in (0, 3600]")
+    if min(args.review_runs, args.export_runs, args.music_runs) < 1 or args.music_seconds <= 0:
+        parser.error("--review-runs, --export-runs and --music-runs must be at least 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    only = set(args.only)
     tmp_root = (args.tmp_dir or Path(tempfile.gettempdir())).resolve()
     rows: list[Row] = []
     method: list[str] = []
     complete = True
     other_work = OtherWork()
-    if args.only in (None, "startup"):
+    if "startup" in only:
         print(f"start-up: {args.warmups} + {args.runs} runs each ...", file=sys.stderr)
         try:
             result = bench_startup(args.platform, args.runs, args.warmups, args.tmp_dir)
@@ -608,15 +848,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         complete = result.app_failure is None
         rows += startup_rows(result, args.platform)
         method.append(startup_method(args))
-    if args.only in (None, "save"):
+    if "save" in only:
         print(f"note save: {args.notes} each ...", file=sys.stderr)
         times, warmups = bench_note_save(args.notes, args.block, args.tmp_dir)
         rows += save_rows(times)
         method.append(save_method(args, warmups))
-    if args.only in (None, "idle", "memory") and (missing := tools_missing()):
-        print(f"bench: idle and memory need {', '.join(missing)}", file=sys.stderr)
+    if only & {"idle", "memory", "music"} and (missing := tools_missing()):
+        print(f"bench: idle, memory and music need {', '.join(missing)}", file=sys.stderr)
         return 1
-    if args.only in (None, "idle"):
+    if "idle" in only:
         print(f"idle: {args.idle_settle:g} + {args.idle_seconds:g} s ...", file=sys.stderr)
         try:
             idle = bench_idle(args.idle_seconds, args.idle_interval, args.idle_settle, args.tmp_dir)
@@ -625,7 +865,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         rows += idle_rows(idle)
         method.append(idle_method(args, idle))
-    if args.only in (None, "memory"):
+    if "memory" in only:
         print(f"memory: {args.mem_runs} x 2 simulated hours ...", file=sys.stderr)
         try:
             runs = bench_memory(args.mem_runs, args.mem_scale, args.tmp_dir)
@@ -634,17 +874,84 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         rows += memory_rows(runs, args.mem_scale)
         method.append(memory_method(args, runs))
+    if only & {"review", "export"}:
+        ok = measure_long_session(args, only, rows, method)
+        complete = complete and ok
+    if "music" in only:
+        print(f"music CPU: {args.music_runs} x (app, floor) ...", file=sys.stderr)
+        try:
+            with xvfb() as display:
+                music = bench_music(args.music_seconds, args.music_runs, display, args.tmp_dir)
+        except (RuntimeError, OSError) as exc:
+            print(f"bench: music CPU could not be measured: {exc}", file=sys.stderr)
+            rows.append(failed_row("CPU while a session plays music (Xvfb)", "the app", str(exc)))
+            complete = False
+        else:
+            rows += music_rows(music)
+            method.append(music_method(args))
     others = other_work.describe()
-    if args.only in (None, "startup") and args.platform != "offscreen":
+    if only & {"startup", "review"} and args.platform != "offscreen":
         others += " (this includes the display server drawing the windows)"
     facts = machine_facts(tmp_root, others)
     text = report(rows, facts, the_command(argv, args.platform), method)
     print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    kept = kept_sections(args.output)
-    args.output.write_text(text + ("\n" + kept if kept else ""), encoding="utf-8")
-    print(f"written to {args.output}", file=sys.stderr)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        print(f"written to {args.output}", file=sys.stderr)
+    else:
+        print("not written (--only or --quick; --output FILE writes it)", file=sys.stderr)
     return 0 if complete else 1
+
+
+def measure_long_session(
+    args: argparse.Namespace, only: set[str], rows: list[Row], method: list[str]
+) -> bool:
+    """The review screen and the PDF export, both on one generated 4-hour session of
+    REVIEW_ENTRIES entries in a real SQLite file. False if a part could not be measured."""
+    from datetime import timedelta
+
+    from review_data import T0
+
+    from kapsession.store import Store
+
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="kapsession-bench-review-", dir=args.tmp_dir) as tmp:
+        folder = Path(tmp) / "data"
+        started = time.perf_counter()
+        session_id, written = make_session(folder, REVIEW_ENTRIES)
+        print(
+            f"long session: {written} entries written in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        if "review" in only:
+            print(f"review screen: {args.review_runs} runs ...", file=sys.stderr)
+            try:
+                results = bench_review(folder, session_id, args.review_runs, args.platform)
+            except (ReviewFailed, subprocess.TimeoutExpired) as exc:
+                why = str(exc).strip().splitlines()[-1:] or ["no output"]
+                print(f"bench: the review screen could not be measured: {exc}", file=sys.stderr)
+                rows.append(failed_row("Review screen first paint", "`ReviewWindow`", why[0]))
+                ok = False
+            else:
+                rows += review_rows(results, written, args.platform)
+                method.append(review_method(args, results))
+        if "export" in only:
+            print(f"export: {args.export_runs} runs of each step ...", file=sys.stderr)
+            store = Store.open(folder, create=False)
+            try:
+                exported = bench_export(
+                    store,
+                    session_id,
+                    T0 + timedelta(hours=5),
+                    args.export_runs,
+                    ("read", "json", "pdf", "pdf-1page"),
+                )
+            finally:
+                store.close()
+            rows += export_rows(exported)
+            method.append(export_method(args))
+    return ok
 
 
 if __name__ == "__main__":
