@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .arc_player import MUSIC_KINDS
 from .observations import SCALES
 from .store import parse_iso
 
@@ -40,16 +41,6 @@ VITAL_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 CHECK_KINDS = ("check_due", "check_late", "check_missed", "check_skipped", "check_snoozed")
-MUSIC_KINDS = (
-    "phase",
-    "track_started",
-    "track_ended",
-    "skip",
-    "volume",
-    "silence",
-    "pause",
-    "playback_fault",
-)
 # Kinds shown in their own sections; everything else goes to "Session events".
 _OWN_SECTION = {
     "note",

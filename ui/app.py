@@ -23,11 +23,12 @@ from kapsession.arc import available_arcs
 from kapsession.audio import PLAYLISTS, REHEARSAL_ARC, CuePlayer
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
+from kapsession.exports import session_clock
 from kapsession.instance import InstanceLock
 from kapsession.preflight import check_arc_tracks
 from kapsession.protocol import available_protocols
 from kapsession.session import LiveSession, SessionService
-from kapsession.store import SessionRecord, Store, parse_iso, prepare_folder
+from kapsession.store import SessionRecord, Store, prepare_folder
 
 if TYPE_CHECKING:
     from .backup_runner import BackupRunner
@@ -107,9 +108,7 @@ def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | No
 
 def clock_for(record: SessionRecord | None) -> Clock:
     """A rehearsal session keeps its scaled clock across restarts; everything else is real time."""
-    if record is not None and record.rehearsal and record.clock_origin:
-        return ScaledClock(SystemClock(), record.time_scale, parse_iso(record.clock_origin))
-    return SystemClock()
+    return SystemClock() if record is None else session_clock(record)
 
 
 def run_gui(args: argparse.Namespace) -> int:
