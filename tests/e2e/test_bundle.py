@@ -86,7 +86,14 @@ def test_on_x11_a_rehearsal_runs_is_recorded_and_closes_in_order(
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     # libVLC's dummy output: the decks play (decode, time, end) with no sound server here.
-    env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb", KAPSESSION_AUDIO_OUTPUT="dummy")
+    # KAPSESSION_ENCRYPTION=off: past the first-run encryption set-up, as tests/e2e does.
+    env = clean_env(
+        home,
+        DISPLAY=display,
+        QT_QPA_PLATFORM="xcb",
+        KAPSESSION_AUDIO_OUTPUT="dummy",
+        KAPSESSION_ENCRYPTION="off",
+    )
     data = tmp_path / "data"
     log = tmp_path / "app.log"
     with log.open("w") as err:
@@ -172,7 +179,7 @@ def test_on_x11_the_review_screen_opens_from_the_bundle(
     _ended_session(data)
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
-    env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb", KAPSESSION_ENCRYPTION="off")
     log = tmp_path / "app.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
