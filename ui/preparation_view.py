@@ -56,10 +56,10 @@ class PreparationDialog(RecordDialog):
         confirm: Callable[[str, str], bool] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("preparation", confirm, parent)
-        self.store, self.session_id, self.clock = store, session_id, clock
-        self.tz, self.author, self._elapsed = tz, author, elapsed
-        record = store.session(session_id)
+        super().__init__(
+            "preparation", store, session_id, clock, tz, author, elapsed, confirm, parent
+        )
+        record = self.record
         self.setWindowTitle(f"Preparation · {record.client_code} · session #{record.id}")
         current = current_preparation(store, session_id)
         if current is None:

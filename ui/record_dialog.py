@@ -12,8 +12,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QWidget
 
+from kapsession.clock import Clock
 from kapsession.errors import KapsessionError
-from kapsession.store import Event, parse_iso
+from kapsession.store import Event, Store, parse_iso
 
 from . import messages
 
@@ -36,19 +37,28 @@ def saved_on(event: Event) -> str:
 
 
 class RecordDialog(QDialog):
-    """A form whose every save is a new version on the record. Subclasses say what the form
-    holds now (`_value`), how it was last saved (`_saved`) and how to save (`_write`)."""
+    """A form whose every save is a new version on a session's record. Subclasses say what the
+    form holds now (`_value`), how it was last saved (`_saved`) and how to save (`_write`)."""
 
     saved = Signal(object)  # Event, after its commit returned
 
     def __init__(
         self,
         what: str,
+        store: Store,
+        session_id: int,
+        clock: Clock,
+        tz: str,
+        author: str,
+        elapsed: Callable[[], float] | None = None,
         confirm: Callable[[str, str], bool] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._what = what
+        self.store, self.session_id, self.clock = store, session_id, clock
+        self.tz, self.author, self._elapsed = tz, author, elapsed
+        self.record = store.session(session_id)
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.status = QLabel()
         self.status.setWordWrap(True)

@@ -58,10 +58,10 @@ class WorksheetDialog(RecordDialog):
         confirm: Callable[[str, str], bool] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("worksheet", confirm, parent)
-        self.store, self.session_id, self.clock = store, session_id, clock
-        self.tz, self.author, self._elapsed = tz, author, elapsed
-        record = store.session(session_id)
+        super().__init__(
+            "worksheet", store, session_id, clock, tz, author, elapsed, confirm, parent
+        )
+        record = self.record
         self.setWindowTitle(f"Integration worksheet · {record.client_code} · session #{record.id}")
         events = store.events(session_id)
         self._history = worksheet_history(store, session_id)
