@@ -9,6 +9,7 @@ on libVLC's threads."""
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import logging
 import os
@@ -128,7 +129,7 @@ class _ProbeJob:
             what = _PARSE_STATUS.get(status, f"status {status}")
             return self._verdict("undecodable", f"libVLC parsing {what}")
         length_ms = self.media.get_duration()
-        has_audio = any(t.type == self.vlc.TrackType.audio for t in (self.media.tracks_get() or ()))
+        has_audio = _has_audio_track(self.vlc, self.media)
         if not length_ms or length_ms <= 0:
             return self._verdict("undecodable", "no duration: not an audio file libVLC knows")
         self.duration_s = length_ms / 1000.0
@@ -252,6 +253,33 @@ def probe_media(
         if owned:
             instance.release()
     return [r for r in results if r is not None]
+
+
+def _has_audio_track(vlc: Any, media: Any) -> bool:
+    """Whether libVLC's parse found an audio stream.
+
+    Not python-vlc's `Media.tracks_get()`: it caches a C prototype typed with one
+    `POINTER(MediaTrack)` class and checks each call's argument against it by class identity.
+    In one full CI run that check began failing for every file ("expected LP_LP_MediaTrack
+    instance instead of pointer to LP_MediaTrack": a second pointer class had appeared), which
+    made every track "undecodable". Here the prototype takes untyped pointers, so no class
+    identity is involved, and the array is released as libVLC asks."""
+    track_pp = ctypes.POINTER(ctypes.POINTER(vlc.MediaTrack))
+    get = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p)(
+        ("libvlc_media_tracks_get", vlc.dll)
+    )
+    release = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint)(
+        ("libvlc_media_tracks_release", vlc.dll)
+    )
+    tracks = track_pp()
+    count = int(get(media, ctypes.byref(tracks)))
+    try:
+        return any(
+            tracks[i].contents.type == vlc.TrackType.audio for i in range(count) if tracks[i]
+        )
+    finally:
+        if count:
+            release(tracks, count)
 
 
 def _new_instance(args: Sequence[str]) -> tuple[Any, str]:

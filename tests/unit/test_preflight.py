@@ -278,3 +278,36 @@ def test_a_clean_playlist_that_covers_the_plan() -> None:
 
 def test_probe_never_blocks_on_an_empty_list() -> None:
     assert probe_media([]) == []
+
+
+def test_the_probe_survives_a_second_ctypes_pointer_class(tmp_path: Path) -> None:
+    """python-vlc's `Media.tracks_get()` checks its argument against a prototype it cached with
+    one `POINTER(MediaTrack)` class; once a second such class existed (seen in one full CI
+    run), every probe said "undecodable". Reproduced here by clearing ctypes' pointer-type cache
+    between two probes, in a fresh process: the probe must not depend on that identity."""
+    import subprocess
+    import sys
+    import textwrap
+    import wave
+
+    wav = tmp_path / "tone.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x10" * 8000)
+    probe = textwrap.dedent(
+        f"""
+        import ctypes
+        from kapsession.vlc_player import probe_media
+        first = [p.status for p in probe_media([{str(wav)!r}])]
+        ctypes._reset_cache()  # what a second LP_MediaTrack class amounts to
+        second = [p.status for p in probe_media([{str(wav)!r}])]
+        print(first, second)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['ok'] ['ok']", done.stdout + done.stderr[-2000:]
