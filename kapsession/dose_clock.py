@@ -84,3 +84,15 @@ class ContinuityWatch:
                 Discontinuity("clock_jump", round(jump, 3), round(self._dose.elapsed(), 3))
             )
         return found
+
+
+def t_plus(seconds: float) -> str:
+    """Time since the dose as the live screen shows it: T+mm:ss (T+h:mm:ss past an hour);
+    before the dose, T-mm:ss."""
+    sign = "+" if seconds >= 0 else "-"
+    total = int(abs(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"T{sign}{hours}:{minutes:02d}:{secs:02d}"
+    return f"T{sign}{minutes:02d}:{secs:02d}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .dose_clock import t_plus
 from .errors import InvalidEntry, StateError
 from .session import current_notes
 from .store import Event, Store
@@ -121,16 +122,8 @@ def validate_worksheet(ws: Worksheet) -> Worksheet:
 
 
 def t_mark(t: float | None) -> str:
-    """T+mm:ss (T+h:mm:ss past an hour), as on the live screen."""
-    if t is None:
-        return ""
-    sign = "+" if t >= 0 else "-"
-    total = int(abs(t))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"T{sign}{hours}:{minutes:02d}:{secs:02d}"
-    return f"T{sign}{minutes:02d}:{secs:02d}"
+    """T+mm:ss (T+h:mm:ss past an hour), as on the live screen; "" before the dose."""
+    return "" if t is None else t_plus(t)
 
 
 def _line(t: float | None, label: str, text: str) -> str:

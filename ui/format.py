@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
+from kapsession.dose_clock import t_plus as t_plus  # re-exported: the screens' one format
 from kapsession.store import Event
-
-
-def t_plus(seconds: float) -> str:
-    """T+mm:ss (T+h:mm:ss past an hour); before the dose, T-mm:ss."""
-    sign = "+" if seconds >= 0 else "-"
-    total = int(abs(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"T{sign}{hours}:{minutes:02d}:{secs:02d}"
-    return f"T{sign}{minutes:02d}:{secs:02d}"
 
 
 def minutes_seconds(seconds: float) -> str:
