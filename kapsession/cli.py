@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="playlist_command", metavar="ACTION", parser_class=_Parser, required=True
     )
     check = playlist_sub.add_parser(
-        "check", help="pre-check every track of an arc (.arc.toml) or an M3U/M3U8/XSPF playlist"
+        "check",
+        parents=[common],
+        help="pre-check every track of an arc (.arc.toml) or an M3U/M3U8/XSPF playlist",
     )
     check.add_argument("path", metavar="PATH")
     check.add_argument(
@@ -144,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare the playable length with a session of N minutes (default: the arc's own)",
     )
     imp = playlist_sub.add_parser(
-        "import", help="make an arc (.arc.toml) from an M3U/M3U8/XSPF playlist, tracks in order"
+        "import",
+        parents=[common],
+        help="make an arc (.arc.toml) from an M3U/M3U8/XSPF playlist, tracks in order",
     )
     imp.add_argument("path", metavar="PLAYLIST")
     imp.add_argument("--to", required=True, metavar="ARC", help="the arc file to write")
@@ -162,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the arc's length when the playlist gives no track durations (default 60)",
     )
     exp = playlist_sub.add_parser(
-        "export", help="write an arc's tracks as an M3U8 or XSPF playlist (by -o's extension)"
+        "export",
+        parents=[common],
+        help="write an arc's tracks as an M3U8 or XSPF playlist (by -o's extension)",
     )
     exp.add_argument("path", metavar="ARC")
     exp.add_argument("-o", "--output", required=True, metavar="FILE", help="a .m3u8 or .xspf")

@@ -13,20 +13,19 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is first loaded
 
-from kapsession import backup, cli, keys, outpaths, paths
-from kapsession.clock import FakeClock
+from kapsession import backup, keys, outpaths, paths
 from kapsession.instance import InstanceLock
-from kapsession.session import SessionPlan, SessionService
 from kapsession.store import Store, prepare_folder
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+from . import cli_driver
+from .cli_driver import T0, dosed_store, run
+
 PASS = "orchard pebble winter song"
 ARC = """[arc]
 id = "synthetic"
@@ -53,13 +52,7 @@ def _build(root: Path, encrypted: bool) -> Folder:
     data, offsite = root / "data", root / "offsite"
     prepare_folder(data)
     key = keys.create_key(data, PASS) if encrypted else None
-    store = Store.open(data, key=key)
-    clock = FakeClock(T0)
-    service = SessionService(store, clock, "Europe/Berlin", "Dr. Synthetic")
-    plan = SessionPlan("C-HOSTILE", "sublingual", "sublingual", 200.0, 60, "synthetic")
-    live = service.give_dose(service.plan(plan).id)
-    clock.advance(60)
-    live.add_note("synthetic note: the wave passed")
+    store = dosed_store(data, key)
     backup.create(data, offsite, T0, key=key)
     backup.create(data, data / backup.DEFAULT_SUBFOLDER, T0, key=key)
     lock = InstanceLock(data)
@@ -112,25 +105,10 @@ def snapshot(files: list[Path]) -> dict[Path, tuple[int, str | None]]:
     }
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:
-        assert isinstance(exc.code, int)
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def refused(
     argv: list[str], capsys: pytest.CaptureFixture[str], why: str = "Refusing to write to"
 ) -> str:
-    code, out, err = run(argv, capsys)
-    assert (code, out) == (2, ""), (argv, code, out, err)
-    assert err.count("\n") == 1 and err.startswith("kapsession: "), err
-    assert why in err, err
-    assert "Traceback" not in err
-    return err
+    return cli_driver.refused(argv, capsys, why)
 
 
 def variants(owned: Path, scratch: Path) -> Iterator[Path]:
