@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import getpass
 import math
 import os
@@ -16,13 +15,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import exports, fileio, hygiene, keys, paths
+from . import exports, hygiene, keys, outpaths, paths
 from .clock import SystemClock
-from .errors import KapsessionError
+from .errors import InvalidEntry, KapsessionError
 from .store import SessionRecord, Store, parse_iso
+from .terminal_text import printable
 
 EXIT_USAGE = 2
 FORMATS = exports.FORMATS
+# SQLite's integers are 64-bit: a larger session number names no session.
+MAX_SESSION_ID = 2**63 - 1
+
+
+def _say(text: object, file: TextIO) -> None:
+    """Every line the command line prints: text from files and databases (titles, paths,
+    entries, messages quoting them) escaped, so it can never drive the terminal."""
+    print(printable(text), file=file)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="playlist_command", metavar="ACTION", parser_class=_Parser, required=True
     )
     check = playlist_sub.add_parser(
-        "check", help="pre-check every track of an arc (.arc.toml) or an M3U/M3U8/XSPF playlist"
+        "check",
+        parents=[common],
+        help="pre-check every track of an arc (.arc.toml) or an M3U/M3U8/XSPF playlist",
     )
     check.add_argument("path", metavar="PATH")
     check.add_argument(
@@ -136,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare the playable length with a session of N minutes (default: the arc's own)",
     )
     imp = playlist_sub.add_parser(
-        "import", help="make an arc (.arc.toml) from an M3U/M3U8/XSPF playlist, tracks in order"
+        "import",
+        parents=[common],
+        help="make an arc (.arc.toml) from an M3U/M3U8/XSPF playlist, tracks in order",
     )
     imp.add_argument("path", metavar="PLAYLIST")
     imp.add_argument("--to", required=True, metavar="ARC", help="the arc file to write")
@@ -154,16 +166,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="the arc's length when the playlist gives no track durations (default 60)",
     )
     exp = playlist_sub.add_parser(
-        "export", help="write an arc's tracks as an M3U8 or XSPF playlist (by -o's extension)"
+        "export",
+        parents=[common],
+        help="write an arc's tracks as an M3U8 or XSPF playlist (by -o's extension)",
     )
     exp.add_argument("path", metavar="ARC")
     exp.add_argument("-o", "--output", required=True, metavar="FILE", help="a .m3u8 or .xspf")
     return parser
 
 
+# Arguments that name a file or folder: an empty one would silently mean "." or the default.
+_PATH_ARGS = {
+    "data_dir": "--data-dir",
+    "path": "PATH",
+    "backup": "BACKUP",
+    "to": "--to",
+    "output": "-o/--output",
+}
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for name, shown in _PATH_ARGS.items():
+        if getattr(args, name, None) == "":
+            parser.error(f"{shown} is empty; give a file or folder name")
     if args.time_scale is not None and not args.rehearsal:
         parser.error("--time-scale only applies with --rehearsal")
     if args.command and (args.rehearsal or args.smoke):
@@ -181,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hygiene.private_umask()
     args = parse_args(argv)
     if not args.command:
-        print("kapsession: the app is opened by the kapsession program (ui.app).", file=sys.stderr)
+        _say("kapsession: the app is opened by the kapsession program (ui.app).", file=sys.stderr)
         return EXIT_USAGE
     return run_command(args)
 
@@ -191,51 +218,51 @@ EXIT_ALREADY_OPEN = 3
 
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
     hygiene.install_excepthook()
+    try:
+        folder = data_dir_of(args)
+        if folder.exists() and not folder.is_dir():
+            raise KapsessionError(f"The data folder {folder} is not a folder.")
+        return _run(args, out or sys.stdout)
+    except KapsessionError as exc:
+        _say(f"kapsession: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        # A path the system refuses (too long, a loop of links, not a folder...): the name
+        # and the reason, never a traceback.
+        where = f" {os.fsdecode(exc.filename)}" if exc.filename is not None else ""
+        _say(f"kapsession: cannot use{where}: {exc.strerror or type(exc).__name__}.", sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    """The subcommand; a KapsessionError it raises is said by run_command in one line."""
     if args.command == "verify":
         path = Path(args.path) if args.path else data_dir_of(args)
-        try:
-            key = _key_to_read(path, getattr(args, "data_dir", None))
-        except KapsessionError as exc:
-            print(f"kapsession: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        return _verify(path, out, key)
+        return _verify(path, out, _key_to_read(path, getattr(args, "data_dir", None)))
     if args.command == "backup":
         return _backup(args, out)
     if args.command == "restore":
         return _restore(args, out)
     if args.command == "playlist":
-        try:
-            if args.playlist_command == "import":
-                return _playlist_import(args, out)
-            if args.playlist_command == "export":
-                return _playlist_export(Path(args.path), Path(args.output), out)
-            return _playlist_check(Path(args.path), args.planned_minutes, out)
-        except KapsessionError as exc:
-            print(f"kapsession: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        if args.playlist_command == "import":
+            return _playlist_import(args, out)
+        if args.playlist_command == "export":
+            return _playlist_export(args, out)
+        return _playlist_check(Path(args.path), args.planned_minutes, out)
     if args.command in ("encrypt", "passphrase"):
-        try:
-            return _key_command(args.command, data_dir_of(args), out)
-        except KapsessionError as exc:
-            print(f"kapsession: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        return _key_command(args.command, data_dir_of(args), out)
     try:
         store = _open_store(data_dir_of(args))
     except KapsessionError as exc:
         if args.command == "sessions" and "no kapsession data" in str(exc):
-            print("No sessions yet.", file=out)
+            _say("No sessions yet.", file=out)
             return 0
-        print(f"kapsession: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise
     try:
         if args.command == "sessions":
             return _sessions(store, out)
         return _export(store, args, out)
-    except KapsessionError as exc:
-        print(f"kapsession: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     finally:
         store.close()
 
@@ -271,7 +298,7 @@ def _verify(path: Path, out: TextIO, key: bytes | None = None) -> int:
                 " If it is an encrypted backup, give the data folder it came from with "
                 "--data-dir, or keep its kapsession.key beside it."
             )
-        print(f"kapsession: {exc}{hint}", file=sys.stderr)
+        _say(f"kapsession: {exc}{hint}", file=sys.stderr)
         return EXIT_USAGE
     try:
         report = audit.verify(store.db.conn)
@@ -280,16 +307,16 @@ def _verify(path: Path, out: TextIO, key: bytes | None = None) -> int:
             problems = backup_mod.cross_check(store.db.conn, backups, key=key)
             report.problems += problems
     except sqlite3.DatabaseError as exc:
-        print(f"kapsession: {path} is not a readable kapsession database ({exc}).", file=sys.stderr)
+        _say(f"kapsession: {path} is not a readable kapsession database ({exc}).", file=sys.stderr)
         return EXIT_USAGE
     finally:
         store.close()
     if report.ok:
-        print(f"OK: integrity ok, foreign keys ok, {report.summary()}.", file=out)
+        _say(f"OK: integrity ok, foreign keys ok, {report.summary()}.", file=out)
         return 0
-    print(f"BROKEN: {len(report.problems)} problem(s) in {path}", file=out)
+    _say(f"BROKEN: {len(report.problems)} problem(s) in {path}", file=out)
     for problem in report.problems:
-        print(f"  {problem}", file=out)
+        _say(f"  {problem}", file=out)
     return EXIT_BROKEN
 
 
@@ -306,19 +333,19 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             store.close()
     except KapsessionError as exc:
-        print(f"kapsession: {exc}", file=sys.stderr)
+        _say(f"kapsession: {exc}", file=sys.stderr)
         return EXIT_USAGE
     v = result.verified
-    print(
+    _say(
         f"Backup written and verified: {result.path} ({v.entries} audit entries, {v.rows} rows)",
         file=out,
     )
     for path in result.pruned:
-        print(f"Removed by the retention rule: {path.name}", file=out)
+        _say(f"Removed by the retention rule: {path.name}", file=out)
     if v.problems:
-        print(f"The record itself has {len(v.problems)} audit problem(s):", file=out)
+        _say(f"The record itself has {len(v.problems)} audit problem(s):", file=out)
         for problem in v.problems:
-            print(f"  {problem}", file=out)
+            _say(f"  {problem}", file=out)
         return EXIT_BROKEN
     return 0
 
@@ -340,19 +367,19 @@ def _restore(args: argparse.Namespace, out: TextIO) -> int:
             source, folder, SystemClock().now(), replace=args.yes, key=key, key_file=key_file
         )
     except AlreadyOpenError:
-        print(
+        _say(
             "kapsession: kapsession is open on this data folder; close it before restoring.",
             file=sys.stderr,
         )
         return EXIT_ALREADY_OPEN
     except KapsessionError as exc:
-        print(f"kapsession: {exc}", file=sys.stderr)
+        _say(f"kapsession: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(
+    _say(
         f"Restored {result.restored_from.name} ({result.verified.entries} audit entries).", file=out
     )
     if result.replaced is not None:
-        print(f"The replaced database was kept as {result.replaced}", file=out)
+        _say(f"The replaced database was kept as {result.replaced}", file=out)
     return 0
 
 
@@ -426,7 +453,7 @@ def _key_command(command: str, folder: Path, out: TextIO) -> int:
                 store.audit("key_change", "database", detail="passphrase changed; key re-wrapped")
             finally:
                 store.close()
-            print(
+            _say(
                 "Passphrase changed (the data key was re-wrapped; the data is unchanged).", file=out
             )
             return 0
@@ -437,7 +464,7 @@ def _key_command(command: str, folder: Path, out: TextIO) -> int:
         key = keys.create_key(folder, _new_passphrase())
         # Encrypts the existing database in place and puts `encrypt` on its audit trail.
         Store.open(folder, key=key).close()
-        print(f"The data in {folder} is now encrypted.", file=out)
+        _say(f"The data in {folder} is now encrypted.", file=out)
         return 0
     finally:
         lock.release()
@@ -459,19 +486,19 @@ def _duration(record: SessionRecord) -> str:
 def _sessions(store: Store, out: TextIO) -> int:
     records = store.sessions()
     if not records:
-        print("No sessions yet.", file=out)
+        _say("No sessions yet.", file=out)
         return 0
     header = f"{'ID':>4}  {'STATE':<8} {'CLIENT':<16} {'ROUTE':<13} {'DOSE':>7}  {'PLAN':>4}  {'DOSE GIVEN':<16} {'LENGTH':>6}"
-    print(header, file=out)
+    _say(header, file=out)
     for r in records:
         client = r.client_code + (" (R)" if r.rehearsal else "")
-        print(
+        _say(
             f"{r.id:>4}  {r.state:<8} {client[:16]:<16} {r.route:<13} {r.dose_mg:>5g}mg"
             f"  {r.planned_minutes:>4}  {_local(r.dose_at):<16} {_duration(r):>6}",
             file=out,
         )
     if any(r.rehearsal for r in records):
-        print("(R) = rehearsal session", file=out)
+        _say("(R) = rehearsal session", file=out)
     return 0
 
 
@@ -484,12 +511,19 @@ def _pick_session(store: Store, which: str) -> SessionRecord:
         return (started or records)[-1]
     if not which.isdigit() or not which.isascii():
         raise KapsessionError(f"--session must be a session number or 'latest', not {which!r}.")
-    return store.session(int(which))
+    number = int(which)
+    if number > MAX_SESSION_ID:
+        raise KapsessionError(f"There is no session {number}.")
+    return store.session(number)
 
 
 def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     """`export` and `handout`: render, write the whole file (or nothing), then note it on the
     session's timeline."""
+    folder = data_dir_of(args)
+    backups = outpaths.backup_folders(folder)
+    if args.output is not None:  # before anything is made: a refused place costs nothing
+        outpaths.check_output_path(args.output, folder, backups)
     record = _pick_session(store, args.session)
     doc = exports.timeline(store, record.id, SystemClock().now())
     what = f"{args.which} handout" if args.command == "handout" else f"{args.format} export"
@@ -508,8 +542,8 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
             f"The {what} could not be made ({type(exc).__name__}); nothing was written."
         ) from None
     binary = kind == "handout" or args.format == "pdf"
-    if args.output:
-        write_atomically(Path(args.output), payload)
+    if args.output is not None:
+        outpaths.write_output(Path(args.output), payload, folder, backups)
         data["to"] = "file"
     else:
         _to_stdout(payload, binary, out)
@@ -526,7 +560,7 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         )
     except (sqlite3.Error, OSError) as exc:
         # The file is complete; only the note of it is missing. Say so, without failing.
-        print(
+        _say(
             f"kapsession: written, but not noted on the session's timeline ({type(exc).__name__}).",
             file=sys.stderr,
         )
@@ -553,8 +587,7 @@ def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int
     from .preflight import MediaProbe, format_report, summarize
     from .vlc_player import probe_media
 
-    if not path.exists():
-        raise KapsessionError(f"There is no playlist or arc at {path}.")
+    _input_file(path, "playlist or arc")
     if path.name.endswith(".toml"):
         arc = load_arc(path)
         probes = probe_media(arc.tracks())
@@ -577,86 +610,109 @@ def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int
         ]
     report = summarize(probes, planned_minutes)
     for line in format_report(report):
-        print(line, file=out)
+        _say(line, file=out)
     return 1 if report.failed else 0
 
 
 def _playlist_import(args: argparse.Namespace, out: TextIO) -> int:
     """Playlist -> arc: local tracks in order, shared among the named phases; URLs left out and
-    said so. The written arc is read back, so what is written is what the app will load."""
-    from .arc import ARC_SUFFIX, load_arc, write_arc
+    said so. The arc's text is read back before it is written, so what is written is what the
+    app will load, and a name or title it would refuse leaves no file behind. A new arc may go
+    into the data folder's arcs/ (created if missing), where the app finds it; nowhere else in
+    the data folder."""
+    from .arc import ARC_SUFFIX, arc_to_toml, parse_arc
     from .playlist_formats import arc_from_playlist, read_playlist
 
     source, target = Path(args.path), Path(args.to)
-    if not source.is_file():
-        raise KapsessionError(f"There is no playlist at {source}.")
+    folder = data_dir_of(args)
+    arcs = folder / "arcs"
+    _input_file(source, "playlist")
     if not target.name.endswith(ARC_SUFFIX):
         raise KapsessionError(f"The arc's file name must end in {ARC_SUFFIX}.")
-    if target.exists():
+    if os.path.lexists(target):
         raise KapsessionError(f"{target} exists already; choose another name.")
+    into_arcs = folder.is_dir() and _same_folder(target.parent, arcs)
+    if not into_arcs:
+        outpaths.check_output_path(target, folder, outpaths.backup_folders(folder))
     phases = [p.strip() for p in str(args.phases).split(",")]
-    name = args.name or source.stem
+    name = args.name if args.name is not None else source.stem
     arc = arc_from_playlist(read_playlist(source), name, phases, args.minutes)
-    write_arc(arc, target)
-    written = load_arc(target)
+    try:
+        text = arc_to_toml(arc, target.parent.absolute())
+        written = parse_arc(text, target.name, target.parent)
+    except InvalidEntry as exc:  # e.g. a --name longer than an arc's name may be
+        raise KapsessionError(f"{exc}; nothing was written.") from None
+    if into_arcs:
+        try:
+            arcs.mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise KapsessionError(outpaths.cannot_write(target, exc)) from None
+        outpaths.check_output_path(
+            target, folder, outpaths.backup_folders(folder), new_file_in=arcs
+        )
+    _write(target, text.encode("utf-8"))
     tracks = len(written.tracks())
-    print(
+    _say(
         f"Wrote {target}: {tracks} track{'' if tracks == 1 else 's'} in "
         f"{len(written.phases)} phase{'' if len(written.phases) == 1 else 's'}, "
         f"{written.total_minutes:g} minutes.",
         file=out,
     )
     for warning in arc.warnings:
-        print(f"  left out: {warning}", file=out)
-    print(f"Check it with: kapsession playlist check {target}", file=out)
+        _say(f"  left out: {warning}", file=out)
+    _say(f"Check it with: kapsession playlist check {target}", file=out)
     return 0
 
 
-def _playlist_export(source: Path, target: Path, out: TextIO) -> int:
+def _input_file(path: Path, what: str) -> None:
+    """A file to read must be a regular file: a FIFO would block the read, a device never end."""
+    if not path.exists():
+        raise KapsessionError(f"There is no {what} at {path}.")
+    if not path.is_file():
+        raise KapsessionError(f"{path} is not a {what} file (a folder, a FIFO or a device).")
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.absolute().resolve() == b.absolute().resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def _write(target: Path, data: bytes) -> None:
+    from . import fileio
+
+    try:
+        fileio.write_atomically(target, data)
+    except OSError as exc:
+        raise KapsessionError(outpaths.cannot_write(target, exc)) from None
+
+
+def _playlist_export(args: argparse.Namespace, out: TextIO) -> int:
     from .arc import load_arc
     from .playlist_formats import playlist_from_arc, write_m3u8, write_xspf
 
-    if not source.is_file():
-        raise KapsessionError(f"There is no arc at {source}.")
+    source, target = Path(args.path), Path(args.output)
+    folder = data_dir_of(args)
+    _input_file(source, "arc")
+    suffix = target.suffix.lower()
+    if args.output and suffix not in (".m3u8", ".m3u", ".xspf"):
+        raise KapsessionError("The playlist's file name must end in .m3u8, .m3u or .xspf.")
+    outpaths.check_output_path(args.output, folder, outpaths.backup_folders(folder))
     arc = load_arc(source)
     entries = playlist_from_arc(arc)
-    suffix = target.suffix.lower()
-    if suffix in (".m3u8", ".m3u"):
-        write_m3u8(entries, target)
-    elif suffix == ".xspf":
-        write_xspf(entries, target, arc.name)
-    else:
-        raise KapsessionError("The playlist's file name must end in .m3u8, .m3u or .xspf.")
-    print(
+    try:
+        if suffix == ".xspf":
+            write_xspf(entries, target, arc.name)
+        else:
+            write_m3u8(entries, target)
+    except OSError as exc:
+        raise KapsessionError(outpaths.cannot_write(target, exc)) from None
+    _say(
         f"Wrote {target}: {len(entries)} tracks (phases, silences and fades stay in the arc).",
         file=out,
     )
     return 0
-
-
-def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write a whole file or nothing: a temp file beside it, fsync, rename. Whatever fails
-    (a folder that is not writable, a full disk, an interruption), no partial file is left."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise KapsessionError(f"{path} is a folder; give a file name.")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    if not folder.is_dir():
-        raise KapsessionError(f"Cannot write to {path}: no such folder; nothing was written.")
-    try:
-        fileio.write_atomically(path, payload)
-    except OSError as exc:
-        raise KapsessionError(_cannot_write(path, exc)) from None
-
-
-def _cannot_write(where: Path, exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"Cannot write {where}: the disk is full ({exc.strerror}); nothing was written."
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"Cannot write to {where}: {exc.strerror}; nothing was written."
-    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-        return f"Cannot write to {where}: no such folder; nothing was written."
-    return f"Cannot write {where}: {exc.strerror or type(exc).__name__}; nothing was written."
 
 
 def now_local_zone() -> str:

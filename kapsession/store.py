@@ -745,7 +745,7 @@ def _connect_readonly(file: Path, key: bytes | None = None) -> sqlite3.Connectio
     not a database does."""
     from urllib.parse import quote
 
-    uri = "file:" + quote(str(file.resolve()))
+    uri = "file:" + quote(os.fsencode(file.resolve()))  # bytes: any file name, UTF-8 or not
     encrypted = key is not None and not is_plaintext(file)
 
     def open_(query: str, timeout: float) -> sqlite3.Connection:

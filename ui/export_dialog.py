@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -20,8 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession import exports
-from kapsession.cli import write_atomically  # the export wording for a failed write
+from kapsession import exports, outpaths
 from kapsession.clock import SystemClock
 from kapsession.errors import KapsessionError
 from kapsession.store import Store
@@ -51,7 +50,11 @@ def export_session(
     store: Store, session_id: int, key: str, path: Path, tz: str, author: str
 ) -> Path:
     """Render, write atomically, note on the timeline. Raises KapsessionError with a message for
-    the therapist (never the exception's text: it could quote a note)."""
+    the therapist (never the exception's text: it could quote a note). Never into the data
+    folder or a backup folder, nor onto a file the app owns (outpaths)."""
+    folder = outpaths.database_folder(store.db.conn)
+    backups = outpaths.backup_folders(folder, _chosen_backup_folder()) if folder else []
+    outpaths.check_output_path(path, folder, backups)
     record = store.session(session_id)
     doc = exports.timeline(store, session_id, SystemClock().now())
     try:
@@ -69,13 +72,18 @@ def export_session(
         raise KapsessionError(
             f"The export could not be made ({type(exc).__name__}); nothing was written."
         ) from None
-    write_atomically(path, payload)
+    outpaths.write_output(path, payload, folder, backups)
     data["to"] = "file"
     try:
         exports.record_output(store, record, kind, data, payload, tz, author)
     except (sqlite3.Error, OSError) as exc:
         log.error("export not noted on the timeline: %s", type(exc).__name__)
     return path
+
+
+def _chosen_backup_folder() -> str | None:
+    chosen = QSettings().value("backup/folder")  # as ui.app's automatic backups read it
+    return chosen if isinstance(chosen, str) and chosen else None
 
 
 class ExportDialog(QDialog):
@@ -108,6 +116,7 @@ class ExportDialog(QDialog):
         self.choices.setCurrentRow(0)
         self.choices.itemActivated.connect(lambda _item: self._export())
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it quotes paths a user typed
         self.status.setWordWrap(True)
         self.status.setProperty("role", "status")
         self.status.setAccessibleName("Message")
