@@ -181,6 +181,7 @@ def verify_connection(conn: sqlite3.Connection) -> audit.Report:
     differences = [audit.Problem("schema", d) for d in schema_match.differences(conn)]
     try:
         report = audit.verify(conn)
+        report.problems += [audit.Problem("audit", p) for p in _restore_points(conn)[1]]
     except (sqlite3.Error, TypeError, ValueError):
         if not differences:
             raise
@@ -279,32 +280,34 @@ def cross_check(
     cannot: the newest entries cut off together with their rows, or the whole trail rebuilt.
 
     A backup made before a restore may hold a history the restore abandoned. It is excused
-    only by the restore that branched off it: a `restore` entry whose predecessor (the head of
-    the restored backup) the backup's own chain holds, made after the backup. No entry
-    anywhere else can switch the check off, and an entry whose fields cannot be read is a
-    problem, not an excuse."""
-    points, bad = _restore_points(conn)
-    problems = [audit.Problem("audit", b) for b in bad]
+    only by the restore that branched off it, as the backups themselves show it: a `restore`
+    entry whose predecessor is the head of one of the folder's backups (the one restored),
+    an entry the excused backup's own chain also holds, made after that backup. No entry
+    elsewhere can switch the check off, and one whose fields cannot be read excuses nothing
+    (verify_connection reports it)."""
+    points = _restore_points(conn)[0]
     first_row = conn.execute("SELECT hash FROM audit WHERE id = 1").fetchone()
     owner = schema.folder_id(conn)
     own = backups_of(folder, owner) if owner is not None else []
     candidates = sorted(own + backups_of(folder, None), key=lambda p: (stamp_of(p.name), p.name))
-    checked = 0
-    for made in reversed(candidates):
-        if checked == newest:
-            break
+    heads: dict[Path, tuple[int, str]] = {}
+    for made in candidates:
         found = _head_and_first(made, key)
         if found is None:
-            continue
-        (head_id, head_hash), first = found
-        if owner_of(made.name) is None and (not first_row or first != first_row[0]):
+            continue  # an unreadable backup is the backup's problem, reported when it is used
+        if owner_of(made.name) is None and (not first_row or found[1] != first_row[0]):
             continue  # a backup from before folder ids, of another history: not this folder's
-        checked += 1
+        heads[made] = found[0]
+    restored_heads = set(heads.values())
+    problems = []
+    for made in list(heads)[-newest:]:
+        head_id, head_hash = heads[made]
         if audit.chain_contains(conn, head_id, head_hash):
             continue
         stamp = stamp_of(made.name)
         excused = any(
-            stamp is not None
+            (entry_id - 1, prev_hash) in restored_heads
+            and stamp is not None
             and stamp <= at
             and head_id >= entry_id
             and _contains(made, key, entry_id - 1, prev_hash)
@@ -455,10 +458,20 @@ def _sweep_partials(folder: Path, prefix: str = PARTIAL_PREFIX) -> None:
 
 
 def _new_partial(folder: Path, prefix: str) -> tuple[int, Path]:
-    """A temp file named by this process, locked by it until closed."""
-    fd, name = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=PARTIAL_SUFFIX, dir=folder)
-    _hold(fd)
-    return fd, Path(name)
+    """A temp file named by this process, locked by it until closed. It is created under a
+    name no sweep looks at and renamed only once locked: a concurrent sweep never sees it
+    unlocked."""
+    fd, name = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=".new", dir=folder)
+    try:
+        _hold(fd)
+        partial = Path(name[: -len(".new")] + PARTIAL_SUFFIX)
+        os.replace(name, partial)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return fd, partial
 
 
 def _publish(tmp: Path, folder: Path, base: str) -> Path:
@@ -532,7 +545,7 @@ def create(data_dir: Path, target: Path, now: datetime, key: bytes | None = None
         with contextlib.suppress(OSError):
             tmp.unlink()
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise BackupError(f"The backup to {target} failed ({detail}).") from None
+        raise BackupError(f"The backup to {target} failed ({detail}).") from exc
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -107,6 +107,11 @@ def differences(conn: sqlite3.Connection) -> list[str]:
     except ValueError as exc:
         return [str(exc)]
     expected, found = reference(applied), objects(conn)
+    if not applied and found:
+        return [
+            "it has tables but no record of kapsession's schema changes (not a kapsession "
+            "database, or that record was removed)"
+        ]
     out = []
     for key in sorted(found.keys() - expected.keys()):
         out.append(f"{found[key].label()} is not part of kapsession's schema")
