@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--yes", action="store_true", help="replace an existing database (kept aside, not deleted)"
     )
+    restore.add_argument(
+        "--encrypt-plaintext",
+        action="store_true",
+        help="restore an unencrypted backup into an encrypted data folder, encrypting it with "
+        "the folder's key on the way in (refused without this)",
+    )
     export = sub.add_parser("export", parents=[common], help="export a session")
     export.add_argument("--session", default="latest", metavar="ID|latest")
     export.add_argument("--format", required=True, choices=FORMATS)
@@ -270,23 +276,27 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 def _key_to_read(path: Path, data_dir: str | None) -> bytes | None:
     """The data key for reading PATH (a data folder or a backup file), or None when it is not
     encrypted. A folder: its own key file. A backup file: the key file of --data-dir when given,
-    else the kapsession.key beside the backup (backups keep a copy there), else the default
+    else the copy of its folder's key file beside the backup (kapsession-<folder id>.key, or
+    kapsession.key for a backup from before folder ids), else the default
     data folder's. The passphrase: the keyring (data folders), $KAPSESSION_PASSPHRASE or a prompt."""
+    from .backup import key_file_beside
     from .store import is_plaintext
 
     if path.is_dir():
         return keys.key_for(path, ask=_prompt)
     if not path.is_file() or is_plaintext(path):
         return None
-    for folder in (Path(data_dir) if data_dir else None, path.parent, paths.data_dir(None)):
-        if folder is not None and keys.has_key_file(folder):
-            return keys.key_for(folder, ask=_prompt)
+    if data_dir and keys.has_key_file(Path(data_dir)):
+        return keys.key_for(Path(data_dir), ask=_prompt)
+    if key_file_beside(path).exists():
+        return keys.key_from_file(key_file_beside(path), ask=_prompt)
+    if keys.has_key_file(paths.data_dir(None)):
+        return keys.key_for(paths.data_dir(None), ask=_prompt)
     return None  # not a database, or no key file to open it with: said by _verify
 
 
 def _verify(path: Path, out: TextIO, key: bytes | None = None) -> int:
     """0 and one line when whole; 1 and every break, one a line; 2 when there is nothing usable."""
-    from . import audit
     from . import backup as backup_mod
 
     try:
@@ -301,7 +311,7 @@ def _verify(path: Path, out: TextIO, key: bytes | None = None) -> int:
         _say(f"kapsession: {exc}{hint}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        report = audit.verify(store.db.conn)
+        report = backup_mod.verify_connection(store.db.conn)
         if path.is_dir():
             backups = backup_mod.backup_dir(None, path)
             problems = backup_mod.cross_check(store.db.conn, backups, key=key)
@@ -360,11 +370,18 @@ def _restore(args: argparse.Namespace, out: TextIO) -> int:
         key, key_file = None, None
         if keys.has_key_file(folder):
             key = keys.key_for(folder, ask=_prompt)
-        elif source.is_file() and not is_plaintext(source) and keys.has_key_file(source.parent):
-            key_file = keys.key_path(source.parent)
-            key = keys.key_for(source.parent, ask=_prompt)
+        elif source.is_file() and not is_plaintext(source):
+            beside = backup_mod.key_file_beside(source)
+            if beside.exists():
+                key_file, key = beside, keys.key_from_file(beside, ask=_prompt)
         result = backup_mod.restore(
-            source, folder, SystemClock().now(), replace=args.yes, key=key, key_file=key_file
+            source,
+            folder,
+            SystemClock().now(),
+            replace=args.yes,
+            key=key,
+            key_file=key_file,
+            encrypt_plaintext=args.encrypt_plaintext,
         )
     except AlreadyOpenError:
         _say(

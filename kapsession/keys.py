@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,6 +40,14 @@ KEY_BYTES = 32
 MIN_PASSPHRASE = 10
 KEYRING_SERVICE = "kapsession"
 PASSPHRASE_ENV = "KAPSESSION_PASSPHRASE"
+# Caps on what a key file may ask of Argon2id (checked before any derivation runs).
+MAX_MEMORY_KIB = 1024 * 1024
+MAX_TIME_COST = 20
+MAX_PARALLELISM = 16
+SALT_BYTES = (16, 64)
+NONCE_BYTES = 12
+MAX_KEY_FILE_BYTES = 64 * 1024
+KDF_FIELDS = ("time_cost", "memory_cost_kib", "parallelism", "hash_len", "version")
 
 
 class KeyFileError(DataFolderError):
@@ -62,12 +71,24 @@ class KdfParams:
 
     def check(self) -> None:
         """Refuse parameters that would make unlocking hang or exhaust memory (a hostile key
-        file), or that argon2 itself would refuse."""
-        if not (1 <= self.time_cost <= 64):
-            raise KeyFileError("The key file asks for an Argon2id time cost out of range.")
-        if not (8 * self.parallelism <= self.memory_cost_kib <= 4 * 1024 * 1024):
-            raise KeyFileError("The key file asks for an Argon2id memory size out of range.")
-        if not (1 <= self.parallelism <= 16) or self.hash_len != KEY_BYTES or self.version != 19:
+        file, e.g. one left beside a backup), or that argon2 itself would refuse. The caps are
+        generous: 16 times the default memory, almost 7 times its passes."""
+        if not (1 <= self.time_cost <= MAX_TIME_COST):
+            raise KeyFileError(
+                f"The key file asks for {self.time_cost} Argon2id passes (at most "
+                f"{MAX_TIME_COST} are accepted); it was not used."
+            )
+        if not (8 * self.parallelism <= self.memory_cost_kib <= MAX_MEMORY_KIB):
+            raise KeyFileError(
+                f"The key file asks for {self.memory_cost_kib} KiB of Argon2id memory (at most "
+                f"{MAX_MEMORY_KIB} KiB, 1 GiB, are accepted); it was not used."
+            )
+        if not (1 <= self.parallelism <= MAX_PARALLELISM):
+            raise KeyFileError(
+                f"The key file asks for Argon2id parallelism {self.parallelism} (at most "
+                f"{MAX_PARALLELISM} is accepted); it was not used."
+            )
+        if self.hash_len != KEY_BYTES or self.version != 19:
             raise KeyFileError("The key file has Argon2id parameters this version cannot use.")
 
 
@@ -101,23 +122,31 @@ class KeyFile:
                 raise ValueError("format")
             if doc.get("cipher") != CIPHER:
                 raise ValueError("cipher")
-            kdf = dict(doc["kdf"])
-            if kdf.pop("algorithm") != "argon2id":
+            kdf = doc["kdf"]
+            if not isinstance(kdf, dict) or kdf.get("algorithm") != "argon2id":
                 raise ValueError("kdf")
-            salt = _unb64(kdf.pop("salt"))
-            params = KdfParams(**{k: int(v) for k, v in kdf.items()})
+            if set(kdf) != {"algorithm", "salt", *KDF_FIELDS}:
+                raise ValueError("kdf fields")
+            numbers = {k: kdf[k] for k in KDF_FIELDS}
+            # Whole numbers only: a float, a string or a bool is a damaged (or crafted) file.
+            if any(type(v) is not int for v in numbers.values()):
+                raise ValueError("kdf types")
+            params = KdfParams(**numbers)
+            if not isinstance(doc.get("key_id"), str):
+                raise ValueError("key_id")
             found = cls(
                 params,
-                salt,
+                _unb64(kdf["salt"]),
                 _unb64(doc["nonce"]),
                 _unb64(doc["wrapped_key"]),
-                str(doc["key_id"]),
+                doc["key_id"],
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             raise KeyFileError(
                 "The key file is damaged or is not a kapsession key file; the data was not opened."
             ) from None
-        if len(found.salt) < 16 or len(found.nonce) != 12 or len(found.wrapped) != KEY_BYTES + 16:
+        salt_ok = SALT_BYTES[0] <= len(found.salt) <= SALT_BYTES[1]
+        if not salt_ok or len(found.nonce) != NONCE_BYTES or len(found.wrapped) != KEY_BYTES + 16:
             raise KeyFileError("The key file is damaged; the data was not opened.")
         params.check()
         return found
@@ -200,14 +229,26 @@ def has_key_file(folder: Path) -> bool:
 
 
 def read_key_file(folder: Path) -> KeyFile:
-    path = key_path(folder)
+    return read_key_at(key_path(folder))
+
+
+def read_key_at(path: Path) -> KeyFile:
+    """A key file by its path (a data folder's, or a copy kept beside backups under the name of
+    its folder), size-capped and checked before anything derives a key from it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO never blocks
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise KeyFileError(f"{path.name} is not a regular file; it was not used.")
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+        if len(data) > MAX_KEY_FILE_BYTES:
+            raise KeyFileError(f"{path.name} is far too large to be a key file; it was not used.")
+        text = data.decode("utf-8")
     except FileNotFoundError:
-        raise KeyFileError(f"There is no key file in {folder}.") from None
+        raise KeyFileError(f"There is no key file at {path}.") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-        raise KeyFileError(f"Cannot read the key file in {folder}: {reason}.") from None
+        raise KeyFileError(f"Cannot read the key file {path}: {reason}.") from None
     return KeyFile.from_json(text)
 
 
@@ -360,14 +401,32 @@ def key_for(
     key = recall_key(folder)
     if key is not None:
         return key
+    return unlock(folder, _passphrase(folder, env, ask))
+
+
+def key_from_file(
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    ask: Callable[[], str | None] | None = None,
+) -> bytes:
+    """The data key from a key file by its path (a copy kept beside backups), with the
+    passphrase from $KAPSESSION_PASSPHRASE or `ask`. The file is checked (caps on what it asks
+    of Argon2id) before the passphrase is asked for."""
+    keyfile = read_key_at(path)
+    return unwrap(keyfile, _passphrase(path.parent, env, ask))
+
+
+def _passphrase(
+    where: Path, env: Mapping[str, str] | None, ask: Callable[[], str | None] | None
+) -> str:
     env = os.environ if env is None else env
     passphrase = env.get(PASSPHRASE_ENV) or (ask() if ask is not None else None)
     if not passphrase:
         raise NeedsKey(
-            f"The data in {folder} is encrypted: give its passphrase (at the prompt, or in "
+            f"The data in {where} is encrypted: give its passphrase (at the prompt, or in "
             f"${PASSPHRASE_ENV})."
         )
-    return unlock(folder, passphrase)
+    return passphrase
 
 
 def encryption_available() -> bool:

@@ -6,6 +6,8 @@ rows, so not even a bug or a hand-run SQL statement can rewrite what was recorde
 from __future__ import annotations
 
 import getpass
+import secrets
+import sqlite3
 from datetime import UTC
 
 from sqlite_utils import Database, Migrations
@@ -186,6 +188,45 @@ def m003_audit_trail(db: Database) -> None:
     db.executescript(audit.trigger_sql(conn))
 
 
+FOLDER_ID_HEX = 12  # 48 random bits: two folders sharing a backup folder never collide
+
+
+@migrations()
+def m004_folder_identity(db: Database) -> None:
+    """A random, fixed identity for the data folder's record. It travels inside every backup
+    (and so survives a restore onto a new computer); backups are named by it, so folders that
+    share a backup folder never take each other's backups, key copies or retention for theirs."""
+    db.executescript(
+        """
+        CREATE TABLE folder (
+            one INTEGER PRIMARY KEY CHECK (one = 1),
+            id TEXT NOT NULL CHECK (length(id) = 12 AND id NOT GLOB '*[^0-9a-f]*')
+        );
+        CREATE TRIGGER folder_id_fixed BEFORE UPDATE ON folder
+        BEGIN SELECT RAISE(ABORT, 'a data folder keeps its identity'); END;
+        CREATE TRIGGER folder_id_kept BEFORE DELETE ON folder
+        BEGIN SELECT RAISE(ABORT, 'a data folder keeps its identity'); END;
+        """
+    )
+    db.execute(
+        "INSERT INTO folder (one, id) VALUES (1, ?)", [secrets.token_hex(FOLDER_ID_HEX // 2)]
+    )
+
+
+def folder_id(conn: sqlite3.Connection) -> str | None:
+    """The data folder's identity (m004), or None for a database from before it."""
+    try:
+        row = conn.execute("SELECT id FROM folder WHERE one = 1").fetchone()
+    except sqlite3.OperationalError:  # no such table: an older database
+        return None
+    if row is None or not isinstance(row[0], str):
+        return None
+    text = row[0]
+    if len(text) != FOLDER_ID_HEX or text.strip("0123456789abcdef"):
+        return None
+    return text
+
+
 def _utc_now() -> str:
     return (
         SystemClock()
@@ -203,7 +244,12 @@ def os_user() -> str:
         return ""
 
 
+def migration_names() -> list[str]:
+    """Every migration this version knows, in the order they apply."""
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
 def known_migrations() -> set[str]:
     """Names of every migration this version knows; a database that has applied others was
     written by a newer kapsession."""
-    return {m.name for m in migrations.pending(Database(memory=True))}
+    return set(migration_names())

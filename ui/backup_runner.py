@@ -53,7 +53,7 @@ class BackupRunner(QObject):
         now = self._clock.now()
         if not after_session and self._failed_at and now - self._failed_at < RETRY_AFTER_FAILURE:
             return False  # e.g. the backup drive is not plugged in: ask again later, not hourly
-        if not backup.due(self._target, now, after_session):
+        if not backup.due(self._target, now, after_session, backup.owner_of_store(self._store)):
             return False
         self._running = threading.Thread(
             target=self._work,

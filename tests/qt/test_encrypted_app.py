@@ -135,5 +135,6 @@ def test_the_automatic_backup_of_an_encrypted_store_is_encrypted_with_its_key(
     assert estore.key is not None
     verified = backup.verify_file(made, estore.key)
     assert verified.problems == []
-    assert keys.unlock(target, PASS) == estore.key  # the wrapped key beside the backups
+    beside = backup.key_file_beside(made)  # the wrapped key beside the backups, by folder id
+    assert keys.key_from_file(beside, env={keys.PASSPHRASE_ENV: PASS}) == estore.key
     assert _actions(estore)[-1] == "backup"

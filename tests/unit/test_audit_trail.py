@@ -251,8 +251,9 @@ def test_verify_on_the_command_line(live: LiveSession, folder: Path) -> None:
     out = io.StringIO()
     assert cli.run_command(cli.parse_args(["verify", str(folder)]), out) == 1
     lines = out.getvalue().splitlines()
-    assert lines[0] == f"BROKEN: 1 problem(s) in {folder}"
-    assert "(deleted)" in lines[1]
+    assert lines[0] == f"BROKEN: 2 problem(s) in {folder}"
+    assert lines[1] == "  schema: trigger events_no_delete is missing (kapsession's schema has it)"
+    assert "(deleted)" in lines[2]
 
 
 def test_verify_says_when_there_is_nothing_to_verify(

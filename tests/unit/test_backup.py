@@ -61,7 +61,9 @@ def test_a_backup_is_whole_verified_private_and_named_by_utc_time(
     target = tmp_path / "backups"
     result = backup.create(folder, target, NOW)  # while the session's store is still open
 
-    assert result.path == target / "kapsession-20260302T103005Z.sqlite3"
+    owner = live.store.db.execute("SELECT id FROM folder").fetchone()[0]
+    assert result.verified.owner == owner
+    assert result.path == target / f"kapsession-{owner}-20260302T103005Z.sqlite3"
     assert sorted(p.name for p in target.iterdir()) == [result.path.name], "no temp file left"
     assert _mode(result.path) == 0o600
     assert _mode(target) == 0o700
@@ -72,7 +74,7 @@ def test_a_backup_is_whole_verified_private_and_named_by_utc_time(
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete", "standalone file"
     # A second backup in the same second gets its own name.
     again = backup.create(folder, target, NOW)
-    assert again.path.name == "kapsession-20260302T103005Z-2.sqlite3"
+    assert again.path.name == f"kapsession-{owner}-20260302T103005Z-2.sqlite3"
 
 
 def test_a_backup_is_put_on_the_audit_trail(
@@ -190,11 +192,8 @@ def test_a_leftover_partial_file_is_swept_and_never_counted_as_a_backup(
     partial.write_bytes(b"half a backup")
     (target / "holiday.jpg").write_bytes(b"not ours")
     assert backup.backups_in(target) == []
-    backup.create(folder, target, NOW)
-    assert sorted(p.name for p in target.iterdir()) == [
-        "holiday.jpg",
-        "kapsession-20260302T103005Z.sqlite3",
-    ]
+    made = backup.create(folder, target, NOW).path
+    assert sorted(p.name for p in target.iterdir()) == ["holiday.jpg", made.name]
 
 
 def _name(at: datetime) -> str:
@@ -230,12 +229,17 @@ def test_retention_is_applied_on_disk_after_a_backup(
 ) -> None:
     target = tmp_path / "b"
     target.mkdir()
+    owner = live.store.db.execute("SELECT id FROM folder").fetchone()[0]
     old = [_name(NOW - timedelta(days=30 + d)) for d in range(20)]
     for name in old:
-        (target / name).write_bytes(b"old")
+        (target / name.replace("kapsession-", f"kapsession-{owner}-")).write_bytes(b"old")
+    others = [_name(NOW - timedelta(days=60 + d)).replace("n-", "n-0123456789ab-") for d in (0, 1)]
+    for name in [*old[:3], *others]:  # from before folder ids, and another folder's
+        (target / name).write_bytes(b"not this folder's to prune")
     result = backup.create(folder, target, NOW)
     assert len(result.pruned) == 20 - 13, "13 old dailies join today's newest: 14 days"
-    assert len(backup.backups_in(target)) == 14
+    assert len(backup.backups_of(target, owner)) == 14
+    assert len(backup.backups_in(target)) == 14 + 3 + 2, "the others' backups are left alone"
 
 
 def test_a_backup_is_due_after_a_session_and_once_a_day(
@@ -287,15 +291,23 @@ def test_verify_holds_the_trail_against_the_newest_backups(
             "SELECT target_id, id FROM audit WHERE target = 'events' ORDER BY id DESC LIMIT 1"
         ).fetchone()
         assert entry == conn.execute("SELECT max(id) FROM audit").fetchone()[0]
-        for trigger in ("events_no_delete", "audit_no_delete"):
+        triggers = ("events_no_delete", "audit_no_delete")
+        saved = [
+            conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", [t]).fetchone()[0]
+            for t in triggers
+        ]
+        for trigger in triggers:
             conn.execute(f"DROP TRIGGER {trigger}")
         conn.execute("DELETE FROM events WHERE seq = ?", [seq])
         conn.execute("DELETE FROM audit WHERE id = ?", [entry])
+        for sql in saved:  # put back as they were: the schema check alone cannot see the cut
+            conn.execute(sql)
 
     out = io.StringIO()
     assert cli.run_command(cli.parse_args(["verify", "--data-dir", str(folder)]), out) == 1
+    (made,) = backup.backups_in(target)
     assert out.getvalue().splitlines()[1:] == [
-        f"  audit #{entry}: recorded in backup kapsession-20260302T103005Z.sqlite3 but not in "
+        f"  audit #{entry}: recorded in backup {made.name} but not in "
         "this database as it was (entries cut off or rewritten since)"
     ]
 

@@ -81,8 +81,10 @@ def test_a_backup_of_an_encrypted_folder_is_encrypted_with_its_key(
     assert result.verified.problems == []
     assert _notes(result.path, key) == [f"she said {CANARY}"]
     # The wrapped key beside the backups (useless without the passphrase), nothing else.
-    assert sorted(p.name for p in target.iterdir()) == [result.path.name, keys.KEY_FILE]
-    assert keys.unlock(target, PASS) == key
+    copy = backup.beside_name(keys.KEY_FILE, result.verified.owner)
+    assert copy == f"kapsession-{result.verified.owner}.key"
+    assert sorted(p.name for p in target.iterdir()) == [result.path.name, copy]
+    assert keys.key_from_file(target / copy, env={keys.PASSPHRASE_ENV: PASS}) == key
     with pytest.raises(WrongKey):
         backup.verify_file(result.path, bytes(32))
     with pytest.raises(sqlite3.DatabaseError):
@@ -94,12 +96,13 @@ def test_the_backup_key_file_follows_a_passphrase_change(
 ) -> None:
     key = _encrypted_folder(folder, make_plan)
     target = tmp_path / "usb"
-    backup.create(folder, target, NOW, key=key)
+    made = backup.create(folder, target, NOW, key=key).path
     keys.change_passphrase(folder, PASS, OTHER, FAST)
     backup.create(folder, target, NOW + timedelta(days=1), key=key)
-    assert keys.unlock(target, OTHER) == key
+    copy = backup.key_file_beside(made)
+    assert keys.key_from_file(copy, env={keys.PASSPHRASE_ENV: OTHER}) == key
     with pytest.raises(WrongKey):
-        keys.unlock(target, PASS)
+        keys.key_from_file(copy, env={keys.PASSPHRASE_ENV: PASS})
 
 
 def test_cli_backup_verify_and_restore_on_an_encrypted_folder(
@@ -203,7 +206,7 @@ def test_a_backup_made_with_another_key_is_refused(
     assert list(folder.glob(f"{DB_NAME}.replaced-*")) == []
 
 
-def test_a_plaintext_backup_restored_into_an_encrypted_folder_is_encrypted_on_the_way_in(
+def test_a_plaintext_backup_into_an_encrypted_folder_is_refused_or_encrypted_when_asked(
     folder: Path, tmp_path: Path, make_plan: PlanFactory
 ) -> None:
     """A backup from before the folder was encrypted: no plaintext copy lands in the folder."""
@@ -215,7 +218,10 @@ def test_a_plaintext_backup_restored_into_an_encrypted_folder_is_encrypted_on_th
     old = backup.create(plain, tmp_path / "ob", NOW).path
     assert is_plaintext(old)
     key = _encrypted_folder(folder, make_plan)
-    backup.restore(old, folder, NOW, replace=True, key=key)
+    with pytest.raises(backup.RestoreError, match="--encrypt-plaintext"):
+        backup.restore(old, folder, NOW, replace=True, key=key)
+    assert _notes(folder, key) == [f"she said {CANARY}"], "refused by default, left as it was"
+    backup.restore(old, folder, NOW, replace=True, key=key, encrypt_plaintext=True)
     _unreadable_to_sqlite3(folder / DB_NAME)
     assert _notes(folder, key) == [CANARY]
     assert backup.verify_file(folder / DB_NAME, key).problems == []
