@@ -87,7 +87,9 @@ def owned_files(f: Folder) -> list[Path]:
     names = {p.name for p in found}
     assert paths.DB_NAME in names and paths.LOCK_NAME in names
     if f.store.encrypted:  # the key, and its copy beside the backups
-        assert sum(p.name == keys.KEY_FILE for p in found) >= 2
+        owner = backup.owner_of_store(f.store)
+        assert (f.data / keys.KEY_FILE) in found
+        assert (f.offsite / backup.beside_name(keys.KEY_FILE, owner)) in found
     assert f"{paths.DB_NAME}-wal" in names and f"{paths.DB_NAME}-shm" in names
     assert any(p.parent == f.offsite and p.suffix == ".sqlite3" for p in found)
     return found
