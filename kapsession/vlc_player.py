@@ -26,18 +26,22 @@ log = logging.getLogger("kapsession.audio")
 
 
 class VlcCuePlayer:
-    def __init__(self, instance: Any) -> None:
+    def __init__(self, vlc: Any, instance: Any) -> None:
         self._instance = instance
-        self._player = instance.media_player_new()
+        self._player = instance.media_player_new()  # libVLC creates its audio output here
+        self._done_states = (vlc.State.Ended, vlc.State.Error, vlc.State.Stopped)
 
     def play_cue(self, path: Path, volume: int) -> None:
         if not path.is_file():
             log.warning("cue file missing")
             return
-        self._player.stop()
-        self._player.set_media(self._instance.media_new_path(str(path)))
-        self._player.audio_set_volume(max(0, min(100, volume)))
-        self._player.play()
+        # No stop() first: stop() destroys libVLC's audio output, and with it any volume set
+        # before play() (the chime then played at 100 %). set_media() ends a cue still playing
+        # and keeps the output, so the volume below is in force from the first buffer.
+        media = self._instance.media_new_path(os.fsencode(path))
+        self._player.set_media(media)
+        media.release()  # the player holds its own reference
+        play_at_volume(self._player, max(0, min(100, int(volume))), self._done_states)
 
     def release(self) -> None:
         self._player.stop()
@@ -58,7 +62,33 @@ def open_cue_player(args: Sequence[str] = ("--quiet", "--no-video")) -> CuePlaye
         return SilentPlayer(f"libVLC did not start ({type(exc).__name__}).")
     if instance is None:
         return SilentPlayer("libVLC started without its plugins (is vlc-plugin-base installed?).")
-    return VlcCuePlayer(instance)
+    return VlcCuePlayer(vlc, instance)
+
+
+# How long play_at_volume waits for an audio output to exist so the volume is set before it is
+# heard (it appears ~10-20 ms after play() when there was none).
+VOLUME_SETTLE_S = 0.15
+
+
+def play_at_volume(player: Any, volume: int, done_states: Sequence[Any]) -> None:
+    """`player.play()` with `volume` (0-100) in force from the first buffer wherever libVLC lets
+    it be. Must be called on the thread that owns the player (never a libVLC callback).
+
+    libVLC applies a volume only to an audio output that exists: `audio_set_volume` returns -1
+    and the volume is lost when there is none. A new media player has one (libVLC creates it
+    with the player) and keeps it across media, so the volume set before play() is the one the
+    output starts with (seen at amem's volume callback: 0.35 before the first buffer).
+    `stop()` destroys it, as does `audio_set_callbacks`; the next play() then opens a new output
+    at 100 % ~10-20 ms later (measured through amem: 87 ms at full volume before a 250 ms GUI
+    poll got the volume in). So the volume is also set again, waiting briefly, the moment an
+    output exists."""
+    player.audio_set_volume(volume)
+    player.play()
+    deadline = time.monotonic() + VOLUME_SETTLE_S
+    while player.audio_set_volume(volume) != 0:
+        if time.monotonic() >= deadline or player.get_state() in done_states:
+            break
+        time.sleep(0.002)
 
 
 # --- Pre-flight probe -------------------------------------------------------------------------
@@ -325,8 +355,6 @@ DeckEventHandler = Callable[[int, str, str, int], None]
 ERROR_DETAIL = "libVLC could not play this file (missing, unreadable or not audio)"
 # Music decks play through the default audio output; no video, no console chatter.
 DECK_ARGS: tuple[str, ...] = ("--quiet", "--no-video")
-# How long play() waits for the audio output to exist so the volume is set before it is heard.
-VOLUME_SETTLE_S = 0.15
 
 
 class VlcDeck:
@@ -373,17 +401,8 @@ class VlcDeck:
         self._volume_pending = True
 
     def play(self) -> None:
-        self._player.play()
         self._volume_pending = True
-        # The audio output appears ~10-20 ms after play() and starts at 100 %, whatever volume
-        # was asked for (measured through amem: 87 ms at full volume before a 250 ms GUI poll
-        # got the volume in). So wait here, briefly, for the output and set the volume the
-        # moment it exists: a crossfade's incoming track must not start with a loud blip.
-        deadline = time.monotonic() + VOLUME_SETTLE_S
-        while self._player.audio_set_volume(self._volume) != 0:
-            if time.monotonic() >= deadline or self._player.get_state() in self._done_states:
-                break
-            time.sleep(0.002)
+        play_at_volume(self._player, self._volume, self._done_states)
         self._apply_volume()
 
     def pause(self) -> None:
