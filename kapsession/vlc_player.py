@@ -339,11 +339,14 @@ def _new_instance(args: Sequence[str]) -> tuple[Any, str]:
 #   always reads 0, so nothing is observable. With `amem` callbacks, `audio_set_volume` before
 #   the audio output exists (before and right after `play()`) returns -1 and is lost: the output
 #   starts at 100 % ~10 ms after `play()`; a volume set once playing reaches the volume callback
-#   at once (70 -> 0.70). Each new track's output starts again at 100 % (callbacks seen over two
-#   tracks at volume 40 then 70: 1.0, 0.4, 0.7, 1.0, 0.7). So a deck keeps the wanted volume and
-#   re-applies it after `play()` and on each `position_s()` poll until a call succeeds while the
-#   player is playing and its time has moved (the first position change), anew after every
-#   `play()`/`load()`: the GUI must poll `position_s()` while a track starts (it does, for fades).
+#   at once (70 -> 0.70). `stop()` destroys the output, so a track after a stop started again at
+#   100 % (callbacks seen over two tracks at volume 40 then 70: 1.0, 0.4, 0.7, 1.0, 0.7). So a
+#   deck never calls `stop()` on its player: `set_media()` ends a track as stop() would (it joins
+#   the input thread) and keeps the output, whose volume, set before `play()`, is then in force
+#   from the next track's first buffer (see play_at_volume). Where there is no output yet the deck
+#   keeps the wanted volume and re-applies it after `play()` and on each `position_s()` poll until
+#   a call succeeds while the player is playing and its time has moved (the first position
+#   change), anew after every `play()`/`load()`: the GUI polls `position_s()` while a track starts.
 
 
 # Called on libVLC's own thread with (deck index, "ended" | "error", detail, generation): it
@@ -368,9 +371,9 @@ class VlcDeck:
         self._player: Any = instance.media_player_new()
         self._volume = 100
         self._volume_pending = True
-        # Bumped after every stop (load stops too). libVLC 3 raises a media's events on its
-        # input thread, which stop() joins: once stop() has returned, the old media raises
-        # nothing more, so an event read with the new generation is the new media's.
+        # Bumped after every stop and load. libVLC 3 raises a media's events on its input
+        # thread, which set_media() joins: once it has returned, the old media raises nothing
+        # more, so an event read with the new generation is the new media's.
         self.generation = 0
         # python-vlc keeps the callbacks on this wrapper: it must live as long as the player.
         self._events: Any = self._player.event_manager()
@@ -391,12 +394,11 @@ class VlcDeck:
 
     def load(self, path: Path | str | bytes) -> None:
         """Stop whatever plays and load `path` (str, Path or raw bytes: undecodable names work)."""
-        self._player.stop()
-        self.generation += 1
         media = self._instance.media_new_path(os.fsencode(path))
+        self._player.set_media(media)  # ends what played, keeps the audio output (see above)
+        self.generation += 1
         if media is None:
             raise OSError("libVLC could not create a media for this path")
-        self._player.set_media(media)
         media.release()  # the player holds its own reference
         self._volume_pending = True
 
@@ -410,7 +412,8 @@ class VlcDeck:
         self._player.set_pause(1)
 
     def stop(self) -> None:
-        self._player.stop()
+        """Stop and unload. Not libVLC's stop(): it would destroy the audio output (see above)."""
+        self._player.set_media(None)
         self.generation += 1
 
     def set_volume(self, volume: int) -> None:
