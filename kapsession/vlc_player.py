@@ -26,18 +26,22 @@ log = logging.getLogger("kapsession.audio")
 
 
 class VlcCuePlayer:
-    def __init__(self, instance: Any) -> None:
+    def __init__(self, vlc: Any, instance: Any) -> None:
         self._instance = instance
-        self._player = instance.media_player_new()
+        self._player = instance.media_player_new()  # libVLC creates its audio output here
+        self._done_states = (vlc.State.Ended, vlc.State.Error, vlc.State.Stopped)
 
     def play_cue(self, path: Path, volume: int) -> None:
         if not path.is_file():
             log.warning("cue file missing")
             return
-        self._player.stop()
-        self._player.set_media(self._instance.media_new_path(str(path)))
-        self._player.audio_set_volume(max(0, min(100, volume)))
-        self._player.play()
+        # No stop() first: stop() destroys libVLC's audio output, and with it any volume set
+        # before play() (the chime then played at 100 %). set_media() ends a cue still playing
+        # and keeps the output, so the volume below is in force from the first buffer.
+        media = self._instance.media_new_path(os.fsencode(path))
+        self._player.set_media(media)
+        media.release()  # the player holds its own reference
+        play_at_volume(self._player, max(0, min(100, int(volume))), self._done_states)
 
     def release(self) -> None:
         self._player.stop()
@@ -58,7 +62,33 @@ def open_cue_player(args: Sequence[str] = ("--quiet", "--no-video")) -> CuePlaye
         return SilentPlayer(f"libVLC did not start ({type(exc).__name__}).")
     if instance is None:
         return SilentPlayer("libVLC started without its plugins (is vlc-plugin-base installed?).")
-    return VlcCuePlayer(instance)
+    return VlcCuePlayer(vlc, instance)
+
+
+# How long play_at_volume waits for an audio output to exist so the volume is set before it is
+# heard (it appears ~10-20 ms after play() when there was none).
+VOLUME_SETTLE_S = 0.15
+
+
+def play_at_volume(player: Any, volume: int, done_states: Sequence[Any]) -> None:
+    """`player.play()` with `volume` (0-100) in force from the first buffer wherever libVLC lets
+    it be. Must be called on the thread that owns the player (never a libVLC callback).
+
+    libVLC applies a volume only to an audio output that exists: `audio_set_volume` returns -1
+    and the volume is lost when there is none. A new media player has one (libVLC creates it
+    with the player) and keeps it across media, so the volume set before play() is the one the
+    output starts with (seen at amem's volume callback: 0.35 before the first buffer).
+    `stop()` destroys it, as does `audio_set_callbacks`; the next play() then opens a new output
+    at 100 % ~10-20 ms later (measured through amem: 87 ms at full volume before a 250 ms GUI
+    poll got the volume in). So the volume is also set again, waiting briefly, the moment an
+    output exists."""
+    player.audio_set_volume(volume)
+    player.play()
+    deadline = time.monotonic() + VOLUME_SETTLE_S
+    while player.audio_set_volume(volume) != 0:
+        if time.monotonic() >= deadline or player.get_state() in done_states:
+            break
+        time.sleep(0.002)
 
 
 # --- Pre-flight probe -------------------------------------------------------------------------
@@ -309,11 +339,14 @@ def _new_instance(args: Sequence[str]) -> tuple[Any, str]:
 #   always reads 0, so nothing is observable. With `amem` callbacks, `audio_set_volume` before
 #   the audio output exists (before and right after `play()`) returns -1 and is lost: the output
 #   starts at 100 % ~10 ms after `play()`; a volume set once playing reaches the volume callback
-#   at once (70 -> 0.70). Each new track's output starts again at 100 % (callbacks seen over two
-#   tracks at volume 40 then 70: 1.0, 0.4, 0.7, 1.0, 0.7). So a deck keeps the wanted volume and
-#   re-applies it after `play()` and on each `position_s()` poll until a call succeeds while the
-#   player is playing and its time has moved (the first position change), anew after every
-#   `play()`/`load()`: the GUI must poll `position_s()` while a track starts (it does, for fades).
+#   at once (70 -> 0.70). `stop()` destroys the output, so a track after a stop started again at
+#   100 % (callbacks seen over two tracks at volume 40 then 70: 1.0, 0.4, 0.7, 1.0, 0.7). So a
+#   deck never calls `stop()` on its player: `set_media()` ends a track as stop() would (it joins
+#   the input thread) and keeps the output, whose volume, set before `play()`, is then in force
+#   from the next track's first buffer (see play_at_volume). Where there is no output yet the deck
+#   keeps the wanted volume and re-applies it after `play()` and on each `position_s()` poll until
+#   a call succeeds while the player is playing and its time has moved (the first position
+#   change), anew after every `play()`/`load()`: the GUI polls `position_s()` while a track starts.
 
 
 # Called on libVLC's own thread with (deck index, "ended" | "error", detail, generation): it
@@ -325,8 +358,6 @@ DeckEventHandler = Callable[[int, str, str, int], None]
 ERROR_DETAIL = "libVLC could not play this file (missing, unreadable or not audio)"
 # Music decks play through the default audio output; no video, no console chatter.
 DECK_ARGS: tuple[str, ...] = ("--quiet", "--no-video")
-# How long play() waits for the audio output to exist so the volume is set before it is heard.
-VOLUME_SETTLE_S = 0.15
 
 
 class VlcDeck:
@@ -340,9 +371,9 @@ class VlcDeck:
         self._player: Any = instance.media_player_new()
         self._volume = 100
         self._volume_pending = True
-        # Bumped after every stop (load stops too). libVLC 3 raises a media's events on its
-        # input thread, which stop() joins: once stop() has returned, the old media raises
-        # nothing more, so an event read with the new generation is the new media's.
+        # Bumped after every stop and load. libVLC 3 raises a media's events on its input
+        # thread, which set_media() joins: once it has returned, the old media raises nothing
+        # more, so an event read with the new generation is the new media's.
         self.generation = 0
         # python-vlc keeps the callbacks on this wrapper: it must live as long as the player.
         self._events: Any = self._player.event_manager()
@@ -363,27 +394,17 @@ class VlcDeck:
 
     def load(self, path: Path | str | bytes) -> None:
         """Stop whatever plays and load `path` (str, Path or raw bytes: undecodable names work)."""
-        self._player.stop()
-        self.generation += 1
         media = self._instance.media_new_path(os.fsencode(path))
+        self._player.set_media(media)  # ends what played, keeps the audio output (see above)
+        self.generation += 1
         if media is None:
             raise OSError("libVLC could not create a media for this path")
-        self._player.set_media(media)
         media.release()  # the player holds its own reference
         self._volume_pending = True
 
     def play(self) -> None:
-        self._player.play()
         self._volume_pending = True
-        # The audio output appears ~10-20 ms after play() and starts at 100 %, whatever volume
-        # was asked for (measured through amem: 87 ms at full volume before a 250 ms GUI poll
-        # got the volume in). So wait here, briefly, for the output and set the volume the
-        # moment it exists: a crossfade's incoming track must not start with a loud blip.
-        deadline = time.monotonic() + VOLUME_SETTLE_S
-        while self._player.audio_set_volume(self._volume) != 0:
-            if time.monotonic() >= deadline or self._player.get_state() in self._done_states:
-                break
-            time.sleep(0.002)
+        play_at_volume(self._player, self._volume, self._done_states)
         self._apply_volume()
 
     def pause(self) -> None:
@@ -391,7 +412,8 @@ class VlcDeck:
         self._player.set_pause(1)
 
     def stop(self) -> None:
-        self._player.stop()
+        """Stop and unload. Not libVLC's stop(): it would destroy the audio output (see above)."""
+        self._player.set_media(None)
         self.generation += 1
 
     def set_volume(self, volume: int) -> None:

@@ -2,18 +2,17 @@
 corrupt and a missing track, the audio output replaced by `amem` callbacks so the volume
 libVLC actually applies can be heard (measured, not assumed).
 
-Waits are generous bounds on a hang, and the tolerances are wide: the machine is shared. The
-timings checked are of the ramps (a fade takes about its length and passes through many steps),
-not of speed."""
+Every wait is on something the session or libVLC reports, with a generous timeout that only
+bounds a hang. The ramps are checked by their order and the levels libVLC applied (they rise or
+fall step by step, never jump, never pass the asked level); how long they take is measured by the
+benchmarks (bench/), not asserted here."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from typing import Any
 import pytest
 from qthelpers import show_active
 
-from kapsession.arc_player import SILENCE_FADE_S
 from kapsession.clock import FakeClock
 from kapsession.session import LiveSession, SessionPlan, SessionService
 from ui.live_view import LiveView
@@ -55,27 +53,62 @@ def sox(path: Path, seconds: float, freq: int) -> Path:
 
 
 class Heard:
-    """What libVLC's audio output was told: (monotonic time, deck, volume) from the amem volume
-    callback, and which decks delivered samples. Recorded on libVLC's threads, read after."""
+    """What libVLC's audio outputs were told, in order: (deck, "volume", level) from the amem
+    volume callback and (deck, "buffer", frames) from its sample callback. Recorded on libVLC's
+    threads under a lock."""
 
     def __init__(self) -> None:
-        self.volumes: list[tuple[float, int, float]] = []
+        self.log: list[tuple[int, str, float]] = []
         self.samples = [0, 0]
+        self._lock = threading.Lock()
         self._keep: list[Any] = []
 
     def attach(self, deck_index: int, player: Any) -> None:
         @vlc.CallbackDecorators.AudioPlayCb  # type: ignore[untyped-decorator]
         def play(_data: Any, _samples: Any, count: int, _pts: int) -> None:
-            self.samples[deck_index] += count
+            with self._lock:
+                self.samples[deck_index] += count
+                self.log.append((deck_index, "buffer", count))
 
         @vlc.CallbackDecorators.AudioSetVolumeCb  # type: ignore[untyped-decorator]
         def volume(_data: Any, level: float, _mute: bool) -> None:
-            self.volumes.append((time.monotonic(), deck_index, round(level, 3)))
+            with self._lock:
+                self.log.append((deck_index, "volume", round(level, 3)))
 
         self._keep += [play, volume]
         player.audio_set_callbacks(play, None, None, None, None, None)
         player.audio_set_volume_callback(volume)
         player.audio_set_format("S16N", 22050, 1)
+        # audio_set_callbacks drops the output libVLC made with the player; make the amem one
+        # now, as media_player_new() does for the default output.
+        assert player.audio_output_set("amem") == 0
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.log)
+
+    def levels(self, deck: int, since: int = 0) -> list[float]:
+        """The volumes deck's output reported, in order."""
+        with self._lock:
+            return [v for d, kind, v in self.log[since:] if d == deck and kind == "volume"]
+
+    def levels_at_buffers(self, deck: int) -> list[float | None]:
+        """The volume in force on deck's output as each of its buffers arrived."""
+        level: float | None = None
+        seen = []
+        with self._lock:
+            for d, kind, value in self.log:
+                if d != deck:
+                    continue
+                if kind == "volume":
+                    level = value
+                else:
+                    seen.append(level)
+        return seen
+
+    def first_deck(self) -> int:
+        with self._lock:
+            return self.log[0][0]
 
 
 class CallThreads:
@@ -220,45 +253,40 @@ def test_four_formats_play_in_order_and_a_corrupt_and_a_missing_track_are_skippe
     assert [e.kind for e in live.events()][:3] == ["dose", "phase", "track_started"]
 
 
-def test_crossfade_and_fade_to_silence_ramp_over_their_length_as_libvlc_applies_them(
+def test_crossfade_and_fade_to_silence_ramp_step_by_step_as_libvlc_applies_them(
     qtbot,
     tmp_path: Path,
     run_arc: Callable[[Path], tuple[LiveView, LiveSession]],
     heard: Heard,
 ) -> None:
-    sox(tmp_path / "a.ogg", 7, 220)
+    sox(tmp_path / "a.ogg", 4, 220)
     sox(tmp_path / "b.flac", 30, 330)
     arc = make_arc(tmp_path, [("a.ogg", "A"), ("b.flac", "B")], fade_in_s=2.0)
     view, live = run_arc(arc)
-    qtbot.waitUntil(lambda: started(live) == ["A", "B"], timeout=30_000)
-    began = time.monotonic()
-    qtbot.wait(3500)  # the crossfade (2 s) completes
-
-    b = 1 - next(deck for _, deck, _ in heard.volumes[:1])  # B plays on the other deck
-    into_b = [(at, v) for at, deck, v in heard.volumes if deck == b and at >= began - 1.0]
-    rising = [(at, v) for at, v in into_b if 0.0 < v < 0.69]
-    assert len(rising) >= 4, into_b  # many steps, not a jump
-    full = next(at for at, v in into_b if at > rising[0][0] and 0.69 <= v < 1.0)
-    assert 1.0 <= full - rising[0][0] <= 4.0, into_b  # a 2 s crossfade
-
-    # libVLC's output opens at 100 % for every track; the deck sets its volume the moment the
-    # output exists (VOLUME_SETTLE_S), so full volume never lasts more than a few milliseconds.
-    for deck in (0, 1):
-        seen = [(at, v) for at, d, v in heard.volumes if d == deck]
-        for (at, v), (next_at, _) in itertools.pairwise(seen):
-            if v == 1.0:
-                assert next_at - at < 0.05, seen
-
     music = view.music
     assert music is not None and music.player is not None
-    silenced_at = time.monotonic()
+    full = music.target_volume / 100
+    qtbot.waitUntil(lambda: started(live) == ["A", "B"], timeout=30_000)
+    a = heard.first_deck()
+    b = 1 - a  # B plays on the other deck
+    qtbot.waitUntil(lambda: full in heard.levels(b), timeout=30_000)  # the crossfade completes
+
+    into_b = heard.levels(b)
+    assert into_b[0] < 0.1 and into_b == sorted(into_b), into_b  # from silence, only rising
+    assert len({v for v in into_b if 0.0 < v < full}) >= 4, into_b  # many steps, not a jump
+    a_levels = heard.levels(a)
+    a_out = a_levels[a_levels.index(max(a_levels)) :]
+    assert a_out == sorted(a_out, reverse=True), a_levels  # A only falls once at its top
+    # No output ever played a buffer louder than asked: libVLC's outputs open at 100 % unless a
+    # volume is set on them first, and the decks keep theirs (set_media, not stop).
+    for deck in (a, b):
+        assert heard.levels_at_buffers(deck) and max(heard.levels(deck)) <= full
+        assert all(v is not None and v <= full for v in heard.levels_at_buffers(deck))
+
+    mark = heard.mark()
     music.toggle_silence()
-    qtbot.waitUntil(
-        lambda: any(d == b and v == 0.0 and at > silenced_at for at, d, v in heard.volumes),
-        timeout=15_000,
-    )
-    falling = [(at, v) for at, d, v in heard.volumes if d == b and at > silenced_at]
-    silent = next(at for at, v in falling if v == 0.0)
-    assert 0.6 * SILENCE_FADE_S <= silent - silenced_at <= SILENCE_FADE_S + 2.0, falling
-    assert len([v for _, v in falling if 0.0 < v < 0.7]) >= 6, falling
+    qtbot.waitUntil(lambda: 0.0 in heard.levels(b, since=mark), timeout=15_000)
+    falling = heard.levels(b, since=mark)
+    assert falling == sorted(falling, reverse=True), falling  # only falling, to silence
+    assert len([v for v in falling if 0.0 < v < full]) >= 6, falling
     assert [e.data["on"] for e in live.events() if e.kind == "silence"] == [True]

@@ -2,8 +2,9 @@
 
 Measured here (libVLC 3.0.24, default file-caching 1000 ms): a 1.5 s WAV's "ended" arrives
 ~0.5 s after `play()` (early by the file-caching value); 200 kB of random bytes named .mp3
-"ends" (no error) after ~0.3 s; a missing file's "error" arrives within ~1 ms. Waits below use
-threading.Event with generous timeouts: they bound a hang, they are not timing assertions."""
+"ends" (no error) after ~0.3 s; a missing file's "error" arrives within ~1 ms. Every wait below
+is on something libVLC reports (an event, a volume or sample callback), with a generous timeout
+that only bounds a hang; nothing is timed and nothing sleeps (durations are in bench/)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import os
 import struct
 import sys
 import threading
-import time
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +22,7 @@ import pytest
 
 from kapsession.vlc_player import ERROR_DETAIL, VlcDeck, open_decks, release_decks
 
+vlc = pytest.importorskip("vlc")
 DUMMY = ("--quiet", "--no-video", "--vout=dummy", "--aout=dummy")
 WAIT_S = 5.0
 
@@ -54,6 +55,7 @@ class Events:
             self.seen.append((index, kind, detail, threading.get_ident()))
             self.generations.append(generation)
             self._changed.notify_all()
+        REPORTS.notify()
 
     def wait_for(self, index: int, kind: str, timeout: float = WAIT_S) -> tuple[int, str, str, int]:
         with self._changed:
@@ -103,6 +105,8 @@ def events() -> Events:
 def decks(events: Events) -> Iterator[tuple[VlcDeck, VlcDeck]]:
     made = open_decks(events, DUMMY)
     assert not isinstance(made, str), made
+    for deck in made:
+        REPORTS.watch(deck._player)
     checkers = [ThreadCheckingPlayer(d._player) for d in made]
     for deck, checker in zip(made, checkers, strict=True):
         deck._player = checker
@@ -113,15 +117,57 @@ def decks(events: Events) -> Iterator[tuple[VlcDeck, VlcDeck]]:
         assert checker.threads == {main}
 
 
-def poll(deck: VlcDeck, until: Callable[[], bool], timeout: float = WAIT_S) -> list[float]:
-    """Poll position_s() like the GUI does until `until()`; the positions seen."""
+class Reports:
+    """Counts everything libVLC reports about the decks' players (state changes, time changes,
+    ends, errors, and the amem callbacks of tests that attach them), so a test can wait for the
+    next report instead of sleeping. Notified on libVLC's threads."""
+
+    # Not the ends and errors the deck itself listens for: python-vlc dispatches one event type
+    # of a player to one handler, so attaching those here would take them from the deck (the
+    # deck's handler, `Events` below, notifies this instead).
+    KINDS = (
+        "MediaPlayerPlaying",
+        "MediaPlayerPaused",
+        "MediaPlayerStopped",
+        "MediaPlayerTimeChanged",
+        "MediaPlayerMediaChanged",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = threading.Condition()
+        self._managers: list[Any] = []
+
+    def notify(self, *_args: Any) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def watch(self, player: Any) -> None:
+        manager = player.event_manager()
+        self._managers.append(manager)  # python-vlc keeps the callbacks on this wrapper
+        for kind in self.KINDS:
+            manager.event_attach(getattr(vlc.EventType, kind), self.notify)
+
+    def wait_after(self, seen: int) -> None:
+        with self._changed:
+            ok = self._changed.wait_for(lambda: self.count > seen, WAIT_S)
+            assert ok, f"libVLC reported nothing for {WAIT_S} s"
+
+
+REPORTS = Reports()
+
+
+def poll(deck: VlcDeck, until: Callable[[], bool]) -> list[float]:
+    """Read position_s() as the GUI does, at each thing libVLC reports, until `until()`; the
+    positions seen."""
     seen = []
-    deadline = time.monotonic() + timeout
-    while not until():
-        assert time.monotonic() < deadline, "condition not reached"
+    while True:
+        count = REPORTS.count
+        if until():
+            return seen
         seen.append(deck.position_s())
-        time.sleep(0.01)
-    return seen
+        REPORTS.wait_after(count)
 
 
 def state(deck: VlcDeck) -> str:
@@ -182,14 +228,18 @@ def test_garbage_named_mp3_just_ends_early(
 def test_pause_resume_and_stop(
     decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
 ) -> None:
-    deck = decks[0]
+    deck, other = decks
     deck.load(make_wav(tmp_path / "a.wav"))
     deck.play()
     poll(deck, lambda: state(deck) == "Playing")
     deck.pause()
     poll(deck, lambda: state(deck) == "Paused")
     held = deck.position_s()
-    time.sleep(0.7)  # longer than the ~0.5 s the track needs to end while playing
+    # The same track from its start on the other deck: had the pause not held, the paused
+    # deck (the shorter remainder) would end first.
+    other.load(make_wav(tmp_path / "same.wav"))
+    other.play()
+    events.wait_for(1, "ended")
     assert state(deck) == "Paused" and deck.position_s() == held
     assert events.kinds(0) == []
     deck.pause()  # pausing twice does not resume
@@ -200,7 +250,7 @@ def test_pause_resume_and_stop(
     deck.play()
     poll(deck, lambda: state(deck) == "Playing")
     deck.stop()
-    assert state(deck) == "Stopped"
+    assert state(deck) == "NothingSpecial"  # unloaded: libVLC's stop() would drop the output
     assert deck.position_s() == 0.0 and deck.length_s() is None
     assert events.kinds(0) == ["ended"]  # stop is not an end
 
@@ -227,27 +277,43 @@ def test_two_decks_play_at_once(
     assert events.kinds(0) == ["ended"] and events.kinds(1) == ["ended"]
 
 
-def test_volume_clamps_and_reaches_the_audio_output(
+def test_volume_clamps_and_is_in_force_from_each_tracks_first_buffer(
     decks: tuple[VlcDeck, VlcDeck], events: Events, tmp_path: Path
 ) -> None:
-    """Observed through `amem` callbacks: a volume set before play() is lost by libVLC (no audio
-    output yet) unless the deck re-applies it once playing, which it does."""
-    import vlc
-
+    """Observed through `amem` callbacks, in one ordered log of the volume libVLC's output
+    reports and the buffers it is handed: every buffer of every track is at the deck's volume,
+    across a stop and a new track (libVLC's own stop() dropped the output, and the next track
+    opened at 100 %)."""
     deck = decks[0]
-    heard: list[float] = []
+    log: list[tuple[str, float]] = []
 
     @vlc.CallbackDecorators.AudioPlayCb  # type: ignore[untyped-decorator]
-    def on_samples(_data: Any, _samples: Any, _count: int, _pts: int) -> None:
-        return None
+    def on_samples(_data: Any, _samples: Any, count: int, _pts: int) -> None:
+        log.append(("buffer", count))  # libVLC thread: record only
+        REPORTS.notify()
 
     @vlc.CallbackDecorators.AudioSetVolumeCb  # type: ignore[untyped-decorator]
     def on_volume(_data: Any, volume: float, _mute: bool) -> None:
-        heard.append(round(volume, 2))  # libVLC thread: record only
+        log.append(("volume", round(volume, 2)))
+        REPORTS.notify()
 
-    deck._player.audio_set_callbacks(on_samples, None, None, None, None, None)
-    deck._player.audio_set_volume_callback(on_volume)
-    deck._player.audio_set_format("S16N", 8000, 1)
+    player = deck._player
+    player.audio_set_callbacks(on_samples, None, None, None, None, None)
+    player.audio_set_volume_callback(on_volume)
+    player.audio_set_format("S16N", 8000, 1)
+    # audio_set_callbacks drops the output libVLC made with the player; make the amem one now,
+    # as media_player_new() does for the default output.
+    assert player.audio_output_set("amem") == 0
+
+    def levels() -> list[float | None]:
+        level: float | None = None
+        at_buffers = []
+        for kind, value in list(log):
+            if kind == "volume":
+                level = value
+            else:
+                at_buffers.append(level)
+        return at_buffers
 
     deck.set_volume(150)
     assert deck.volume == 100
@@ -256,18 +322,19 @@ def test_volume_clamps_and_reaches_the_audio_output(
     deck.set_volume(40)
     deck.load(make_wav(tmp_path / "a.wav"))
     deck.play()
-    poll(deck, lambda: bool(heard) and heard[-1] == 0.4)
+    poll(deck, lambda: bool(levels()))
     deck.set_volume(70)
-    assert heard[-1] == 0.7  # once playing, it applies at once
+    assert log[-1] == ("volume", 0.7)  # with the output there, it applies at once
     events.wait_for(0, "ended")
-    assert heard[-1] == 0.7
-    before = len(heard)
+    first = levels()
+    assert first[0] == 0.4 and set(first) <= {0.4, 0.7}, log[:4]
+    deck.stop()
+    mark = len(first)
     deck.load(make_wav(tmp_path / "b.wav"))  # the next track starts at the deck's volume too
     deck.play()
-    poll(deck, lambda: len(events.kinds(0)) == 2)  # the GUI polls position_s() while playing
-    # The output restarts at 100 % for each track ([..., 0.7, 1.0, 0.7] here); the deck's
-    # re-apply on the polls brings it back to the deck's volume.
-    assert len(heard) > before + 1 and heard[-1] == 0.7, heard
+    events.wait_for_count(0, "ended", 2)
+    assert set(levels()[mark:]) == {0.7}, log
+    assert ("volume", 1.0) not in log
 
 
 def test_release_is_idempotent(events: Events) -> None:
