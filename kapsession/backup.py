@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from . import audit, hygiene, keys
+from . import audit, chain_key, hygiene, keys
 from .errors import DataFolderError, KapsessionError, NeedsKey, WrongKey
 from .instance import InstanceLock
 from .paths import BACKUP_ENV_VAR, DB_NAME
@@ -130,12 +130,17 @@ def to_prune(names: Iterable[str], now: datetime) -> list[str]:
     return sorted(n for n in stamped if n not in keep)
 
 
-def verify_file(path: Path, key: bytes | None = None) -> Verified:
+def verify_file(
+    path: Path, key: bytes | None = None, chain_keys: list[chain_key.ChainKey] | None = None
+) -> Verified:
     """integrity_check, foreign keys and the whole audit chain of a database file, read-only
-    (an encrypted one with its data key: WrongKey if it is not the key it was made with)."""
+    (an encrypted one with its data key: WrongKey if it is not the key it was made with). The
+    chain key: derived from the data key, or the chain key file beside the file."""
     conn = _connect_readonly(path, key)
     try:
-        report = audit.verify(conn)
+        if chain_keys is None:
+            chain_keys = _chain_keys(path.parent, key if not is_plaintext(path) else None)
+        report = audit.verify(conn, chain_keys)
     finally:
         conn.close()
     return Verified(
@@ -254,19 +259,54 @@ def _export_encrypted(source: Path, dest: Path, key: bytes) -> None:
         conn.close()
 
 
+def _chain_keys(folder: Path, key: bytes | None) -> list[chain_key.ChainKey]:
+    try:
+        return chain_key.candidates(folder, key)
+    except DataFolderError:  # a damaged chain key file: verify says the chain was not checked
+        return chain_key.candidates(None, key)
+
+
+# The folder's files kept beside its backups: the key file (wrapped by the passphrase; an
+# encrypted backup cannot be opened without it) and the plain folder's audit chain key.
+KEPT_BESIDE = (keys.KEY_FILE, chain_key.FILE_NAME)
+
+
 def _keep_key_file(data_dir: Path, target: Path) -> None:
-    """The folder's key file beside its backups (wrapped by the passphrase; the backup cannot
-    be opened without it). Rewritten when the passphrase changed since."""
-    if not keys.has_key_file(data_dir):
-        return
-    current = keys.key_path(data_dir).read_bytes()
-    copy = keys.key_path(target)
-    if copy.resolve() == keys.key_path(data_dir).resolve():
-        return
-    with contextlib.suppress(FileNotFoundError):
-        if copy.read_bytes() == current:
+    """The folder's key files beside its backups; rewritten when they changed since."""
+    for name in KEPT_BESIDE:
+        own, copy = data_dir / name, target / name
+        if not own.is_file() or copy.resolve() == own.resolve():
+            continue
+        current = own.read_bytes()
+        with contextlib.suppress(FileNotFoundError):
+            if copy.read_bytes() == current:
+                continue
+        keys.write_private_atomically(copy, current)
+
+
+def _install_chain_key(backup: Path, data_dir: Path, aside_suffix: str, key: bytes | None) -> None:
+    """The restored chain's key into the folder: the folder's own if it is that key (or the
+    chain is keyed by the data key), else the one beside the backup; the folder's own is kept
+    aside with the replaced database."""
+    conn = _connect_readonly(backup, key)
+    own = chain_key.read(data_dir) if chain_key.path(data_dir).is_file() else None
+    try:
+        marker = audit.marker_of(conn)
+        derived = chain_key.candidates(None, key)
+        if marker is not None and audit.key_of_marker(derived, marker):
             return
-    keys.write_private_atomically(copy, current)
+        beside = _chain_keys(backup.parent, None)
+        if marker is None or (own is not None and audit.key_of_marker([own], marker)):
+            return
+        needed = audit.key_of_marker(beside, marker)
+    finally:
+        if conn is not None:
+            conn.close()
+    if own is not None:
+        aside = data_dir / (chain_key.FILE_NAME + (aside_suffix or ".replaced"))
+        os.replace(chain_key.path(data_dir), aside)
+    if needed is not None:
+        chain_key.write(data_dir, chain_key.ChainKey(needed))
 
 
 def is_partial(name: str, prefix: str = PARTIAL_PREFIX) -> bool:
@@ -321,7 +361,7 @@ def create(data_dir: Path, target: Path, now: datetime, key: bytes | None = None
         _copy(source, tmp, key)
         os.chmod(tmp, 0o600)
         _fsync_file(tmp)
-        verified = verify_file(tmp, key)
+        verified = verify_file(tmp, key, _chain_keys(data_dir, key))
         if key is not None and is_plaintext(tmp):  # cannot happen; never keep one if it did
             raise BackupError("The backup was not encrypted and was discarded.")
         if not _integrity_ok(verified.problems):
@@ -329,8 +369,7 @@ def create(data_dir: Path, target: Path, now: datetime, key: bytes | None = None
                 "The backup did not pass SQLite's integrity check and was discarded: "
                 + verified.problems[0]
             )
-        if key is not None:
-            _keep_key_file(data_dir, target)
+        _keep_key_file(data_dir, target)
         os.replace(tmp, final)
         _fsync_dir(target)
     except (OSError, sqlite3.Error) as exc:
@@ -516,6 +555,7 @@ def restore(
                     n += 1
                     aside = db.with_name(f"{stamp}-{n}")
                 _set_aside(db, aside, key)
+            _install_chain_key(backup, data_dir, aside.name[len(DB_NAME) :] if aside else "", key)
             os.replace(tmp, db)
             _fsync_dir(data_dir)
         except BaseException:

@@ -62,7 +62,10 @@ def test_a_backup_is_whole_verified_private_and_named_by_utc_time(
     result = backup.create(folder, target, NOW)  # while the session's store is still open
 
     assert result.path == target / "kapsession-20260302T103005Z.sqlite3"
-    assert sorted(p.name for p in target.iterdir()) == [result.path.name], "no temp file left"
+    assert sorted(p.name for p in target.iterdir()) == [
+        result.path.name,
+        "kapsession.chainkey",  # the plain folder's audit chain key, kept beside its backups
+    ], "no temp file left"
     assert _mode(result.path) == 0o600
     assert _mode(target) == 0o700
     assert _notes(result.path) == [f"note {i}: waves" for i in range(20)]
@@ -194,6 +197,7 @@ def test_a_leftover_partial_file_is_swept_and_never_counted_as_a_backup(
     assert sorted(p.name for p in target.iterdir()) == [
         "holiday.jpg",
         "kapsession-20260302T103005Z.sqlite3",
+        "kapsession.chainkey",
     ]
 
 
