@@ -179,6 +179,7 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     hygiene.private_umask()
+    hygiene.keep_secrets_in_process()
     args = parse_args(argv)
     if not args.command:
         print("kapsession: the app is opened by the kapsession program (ui.app).", file=sys.stderr)
@@ -414,7 +415,7 @@ def _key_command(command: str, folder: Path, out: TextIO) -> int:
                 raise KapsessionError(
                     f"The data in {folder} is not encrypted; use `kapsession encrypt`."
                 )
-            old = os.environ.get(keys.PASSPHRASE_ENV) or _prompt("Current passphrase: ")
+            old = hygiene.secret_from_env(keys.PASSPHRASE_ENV) or _prompt("Current passphrase: ")
             if not old:
                 raise KapsessionError("The current passphrase is needed.")
             key = keys.unlock(folder, old)  # wrong: say so before asking for a new one

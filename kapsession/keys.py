@@ -21,14 +21,13 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import fileio
+from . import fileio, hygiene
 from .errors import DataFolderError, KapsessionError, NeedsKey
 from .errors import WrongKey as WrongKey  # re-exported: callers may catch keys.WrongKey
 
@@ -360,8 +359,8 @@ def key_for(
     key = recall_key(folder)
     if key is not None:
         return key
-    env = os.environ if env is None else env
-    passphrase = env.get(PASSPHRASE_ENV) or (ask() if ask is not None else None)
+    given = hygiene.secret_from_env(PASSPHRASE_ENV) if env is None else env.get(PASSPHRASE_ENV)
+    passphrase = given or (ask() if ask is not None else None)
     if not passphrase:
         raise NeedsKey(
             f"The data in {folder} is encrypted: give its passphrase (at the prompt, or in "

@@ -42,6 +42,7 @@ EXIT_ALREADY_OPEN = 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     hygiene.private_umask()
+    hygiene.keep_secrets_in_process()
     args = cli.parse_args(argv)
     if args.command:
         return cli.run_command(args)
@@ -76,7 +77,7 @@ def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | No
                 return None
             key = found[0]
         return Store.open(folder, key=key), security
-    passphrase = env.get(keys.PASSPHRASE_ENV)
+    passphrase = hygiene.secret_from_env(keys.PASSPHRASE_ENV)
     if security.encryption is None and passphrase and keys.encryption_available():
         key = keys.create_key(folder, passphrase)
         applock.save(folder, replace(security, encryption="on"))
