@@ -179,7 +179,6 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     hygiene.private_umask()
-    hygiene.keep_secrets_in_process()
     args = parse_args(argv)
     if not args.command:
         print("kapsession: the app is opened by the kapsession program (ui.app).", file=sys.stderr)

@@ -1,8 +1,9 @@
 """File hygiene: private permissions, a rotating log without clinical text, and crash output that
 names what failed but never repeats an exception's message (which may quote what was typed).
 
-Called once at start by the app and the command line (private_umask, keep_secrets_in_process,
-setup_logging, install_excepthook) and after the database is opened (tighten)."""
+Called once at start by the app and the command line (private_umask, setup_logging,
+install_excepthook; keep_secrets_in_process by ui.app.main, the one entry point of both) and
+after the database is opened (tighten)."""
 
 from __future__ import annotations
 

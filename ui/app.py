@@ -42,6 +42,8 @@ EXIT_ALREADY_OPEN = 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     hygiene.private_umask()
+    # The one entry point of the app and the command line (gui-script, bundle): here, not in
+    # cli.main, which scripts and tests call in-process.
     hygiene.keep_secrets_in_process()
     args = cli.parse_args(argv)
     if args.command:

@@ -44,11 +44,13 @@ PROBE = textwrap.dedent(
         }))
         return 0
 
+    # `kapsession` (the gui-script and the bundle) starts in ui.app.main, for the window and
+    # for every subcommand alike.
     if sys.argv[1] == "app":
         app.run_gui = report
         sys.exit(app.main([]))
     cli.run_command = report
-    sys.exit(cli.main(["sessions"]))
+    sys.exit(app.main(["sessions"]))
     """
 )
 
