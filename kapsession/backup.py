@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -43,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from . import audit, hygiene, keys, schema, schema_match
+from . import audit, chain_key, hygiene, keys, schema, schema_match
 from .errors import DataFolderError, KapsessionError, NeedsKey, WrongKey
 from .instance import InstanceLock
 from .paths import BACKUP_ENV_VAR, DB_NAME
@@ -66,7 +67,10 @@ DAILY_EVERY = timedelta(hours=24)
 NAME_RE = re.compile(r"^kapsession-(?:([0-9a-f]{12})-)?(\d{8}T\d{6}Z)(?:-(\d+))?\.sqlite3$")
 # The data folder's files that are copied beside its backups, each renamed by the folder id
 # (kapsession.key -> kapsession-<id>.key). Another key file joins by adding its name here.
-KEPT_BESIDE: tuple[str, ...] = (keys.KEY_FILE,)
+# The folder's files kept beside its backups: the key file (the data key wrapped by the
+# passphrase; an encrypted backup cannot be opened without it) and a plain folder's audit chain
+# key (its backups' chains cannot be verified without it).
+KEPT_BESIDE: tuple[str, ...] = (keys.KEY_FILE, chain_key.FILE_NAME)
 PARTIAL_PREFIX = ".kapsession-backup-"
 PARTIAL_SUFFIX = ".partial"
 RESTORE_PREFIX = ".kapsession-restore-"
@@ -174,13 +178,15 @@ def to_prune(names: Iterable[str], now: datetime) -> list[str]:
     return sorted(n for n in stamped if n not in keep)
 
 
-def verify_connection(conn: sqlite3.Connection) -> audit.Report:
+def verify_connection(
+    conn: sqlite3.Connection, chain_keys: list[chain_key.ChainKey] | None = None
+) -> audit.Report:
     """Everything `verify` checks in one database: its schema against the one this version
     creates at its migration level (first, as a hostile schema makes the rest meaningless),
     then integrity, foreign keys and the whole audit chain."""
     differences = [audit.Problem("schema", d) for d in schema_match.differences(conn)]
     try:
-        report = audit.verify(conn)
+        report = audit.verify(conn, chain_keys)
         report.problems += [audit.Problem("audit", p) for p in _restore_points(conn)[1]]
     except (sqlite3.Error, TypeError, ValueError):
         if not differences:
@@ -200,13 +206,18 @@ def holds_records(conn: sqlite3.Connection) -> bool:
     return bool(row[0])
 
 
-def verify_file(path: Path, key: bytes | None = None) -> Verified:
+def verify_file(
+    path: Path, key: bytes | None = None, chain_keys: list[chain_key.ChainKey] | None = None
+) -> Verified:
     """The schema, integrity_check, foreign keys and the whole audit chain of a database file,
     read-only (an encrypted one with its data key: WrongKey if it is not the key it was made
-    with)."""
+    with). The chain key: derived from the data key, or the folder's chain key file kept
+    beside the backup."""
     conn = _connect_readonly(path, key)
     try:
-        report = verify_connection(conn)
+        if chain_keys is None:
+            chain_keys = beside_chain_keys(path, key if not is_plaintext(path) else None)
+        report = verify_connection(conn, chain_keys)
         owner, records = schema.folder_id(conn), holds_records(conn)
     finally:
         conn.close()
@@ -398,6 +409,26 @@ def _export_encrypted(source: Path, dest: Path, key: bytes) -> None:
         conn.close()
 
 
+def _chain_keys(folder: Path, key: bytes | None) -> list[chain_key.ChainKey]:
+    try:
+        return chain_key.candidates(folder, key)
+    except DataFolderError:  # a damaged chain key file: verify says the chain was not checked
+        return chain_key.candidates(None, key)
+
+
+def beside_chain_keys(backup: Path, key: bytes | None) -> list[chain_key.ChainKey]:
+    """The chain keys a backup may have been keyed with: derived from its data key, and its
+    folder's chain key file kept beside it (named by the folder's id; an old-style name
+    without an id finds the plain `kapsession.chainkey`)."""
+    found = chain_key.candidates(None, key)
+    beside = backup.parent / beside_name(chain_key.FILE_NAME, owner_of(backup.name))
+    with contextlib.suppress(DataFolderError):  # damaged: verify says the chain was not checked
+        own = chain_key.read_at(beside)
+        if own is not None:
+            found.append(own)
+    return found
+
+
 def _keep_beside(data_dir: Path, target: Path, owner: str | None) -> None:
     """The folder's key files beside its backups, named by its id (wrapped by the passphrase;
     the backup cannot be opened without them). Rewritten when they changed since (e.g. a new
@@ -414,6 +445,53 @@ def _keep_beside(data_dir: Path, target: Path, owner: str | None) -> None:
             if copy.read_bytes() == current:
                 continue
         keys.write_private_atomically(copy, current)
+
+
+def _restore_chain_keys(
+    backup: Path, data_dir: Path, key: bytes | None
+) -> list[chain_key.ChainKey]:
+    """The keys the restored copy's chain may use. A backup whose chain is keyed says which by
+    its marker: derived from the data key, the folder's own file or the one kept beside the
+    backup. A backup from before the chain was keyed gets its marker now, with the data key's
+    derivation (encrypted) or a new key of its own (plain): never the folder's current file,
+    whose record of where its chain starts belongs to the database being replaced."""
+    derived = chain_key.candidates(None, key)
+    conn = _connect_readonly(backup, key if not is_plaintext(backup) else None)
+    try:
+        marked = audit.marker_of(conn) is not None
+    finally:
+        conn.close()
+    if not marked:
+        return derived or [chain_key.ChainKey(secrets.token_bytes(chain_key.KEY_BYTES))]
+    own: list[chain_key.ChainKey] = []
+    with contextlib.suppress(DataFolderError):  # a damaged own file: the one beside may do
+        own = chain_key.candidates(data_dir)
+    return derived + own + beside_chain_keys(backup, None)
+
+
+def _install_chain_key(
+    data_dir: Path, used: bytes | None, copy: Path, key: bytes | None, aside_suffix: str
+) -> None:
+    """The restored chain's key into the folder, unless it is the data key's derivation or
+    already the folder's own file; the folder's own is kept aside with the replaced database
+    (chain_key.candidates reads such set-aside keys too, so a kill between this and the swap
+    leaves a folder that opens with whichever database is in place)."""
+    if used is None or used in (c.key for c in chain_key.candidates(None, key)):
+        return
+    own_file = chain_key.path(data_dir)
+    with contextlib.suppress(DataFolderError):
+        own = chain_key.read(data_dir)
+        if own is not None and own.key == used:
+            return
+    conn = _connect_readonly(copy, key)
+    try:
+        marker = audit.marker_of(conn)
+    finally:
+        conn.close()
+    anchor = (int(marker.id), str(marker.prev_hash)) if marker is not None else None
+    if own_file.exists():
+        os.replace(own_file, data_dir / (chain_key.FILE_NAME + (aside_suffix or ".replaced")))
+    chain_key.write(data_dir, chain_key.ChainKey(used, anchor))
 
 
 def is_partial(name: str, prefix: str = PARTIAL_PREFIX) -> bool:
@@ -525,7 +603,7 @@ def create(data_dir: Path, target: Path, now: datetime, key: bytes | None = None
         _copy(source, tmp, key)
         os.chmod(tmp, 0o600)
         _fsync_file(tmp)
-        verified = verify_file(tmp, key)
+        verified = verify_file(tmp, key, _chain_keys(data_dir, key))
         if key is not None and is_plaintext(tmp):  # cannot happen; never keep one if it did
             raise BackupError("The backup was not encrypted and was discarded.")
         if not _integrity_ok(verified.problems):
@@ -534,8 +612,7 @@ def create(data_dir: Path, target: Path, now: datetime, key: bytes | None = None
                 + verified.problems[0]
             )
         owner = verified.owner
-        if key is not None:
-            _keep_beside(data_dir, target, owner)
+        _keep_beside(data_dir, target, owner)
         stamp = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
         final = _publish(
             tmp, target, f"kapsession-{owner}-{stamp}" if owner else f"kapsession-{stamp}"
@@ -727,7 +804,8 @@ def restore(
             detail = f"from {backup.name}" + (f"; replaced kept as {aside.name}" if aside else "")
             if target_key is not None and plain_backup:
                 detail += "; encrypted on the way in"
-            _open_and_record(tmp, target_key, now, detail, backup.name)
+            chains = _restore_chain_keys(backup, data_dir, target_key)
+            used = _open_and_record(tmp, target_key, now, detail, backup.name, chains)
             _fsync_file(tmp)
             if target_key is not None and not folder_keyed:
                 # The key file first: a kill after it leaves a folder whose key opens the
@@ -736,6 +814,8 @@ def restore(
                 keys.write_private_atomically(keys.key_path(data_dir), key_file.read_bytes())
             if aside is not None:
                 _set_aside(db, aside, key)
+            suffix = aside.name[len(DB_NAME) :] if aside else ""
+            _install_chain_key(data_dir, used, tmp, target_key, suffix)
             os.replace(tmp, db)
             _fsync_dir(data_dir)
         except BaseException:
@@ -798,7 +878,14 @@ def _aside_name(db: Path, now: datetime) -> Path:
     return aside
 
 
-def _open_and_record(copy: Path, key: bytes | None, now: datetime, detail: str, name: str) -> None:
+def _open_and_record(
+    copy: Path,
+    key: bytes | None,
+    now: datetime,
+    detail: str,
+    name: str,
+    chains: list[chain_key.ChainKey],
+) -> bytes | None:
     """The restored copy, still under its temp name, opened the way the app opens its
     database: migrated to this version's schema, checked again (schema at the new level,
     chain) and given its `restore` audit entry. Anything this version cannot open or that
@@ -810,8 +897,14 @@ def _open_and_record(copy: Path, key: bytes | None, now: datetime, detail: str, 
             f"{name} cannot be opened by this version ({exc}); nothing was restored."
         ) from None
     try:
-        store = Store(db)  # applies pending migrations
-        report = verify_connection(db.conn)
+        try:
+            store = Store(db, chain_keys=chains)  # applies pending migrations
+        except DataFolderError:
+            raise RestoreError(
+                f"{name}'s audit trail is keyed with a chain key that is neither this folder's "
+                f"nor kept beside it ({chain_key.FILE_NAME}); nothing was restored."
+            ) from None
+        report = verify_connection(db.conn, chains)
         if report.problems:
             raise RestoreError(
                 f"{name} did not verify once brought up to date, so it was not restored: "
@@ -821,6 +914,7 @@ def _open_and_record(copy: Path, key: bytes | None, now: datetime, detail: str, 
         # One standalone file before the rename: nothing it holds may stay in a -wal beside
         # the temp name.
         db.execute("PRAGMA journal_mode = DELETE")
+        return store.chain.key
     except sqlite3.Error as exc:
         raise RestoreError(
             f"{name} cannot be brought up to date by this version ({type(exc).__name__}); "

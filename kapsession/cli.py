@@ -311,7 +311,10 @@ def _verify(path: Path, out: TextIO, key: bytes | None = None) -> int:
         _say(f"kapsession: {exc}{hint}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        report = backup_mod.verify_connection(store.db.conn)
+        chains = None
+        if path.is_file():  # a backup: its folder's chain key is kept beside it, by its id
+            chains = store.chain.candidates + backup_mod.beside_chain_keys(path, store.key)
+        report = backup_mod.verify_connection(store.db.conn, chains)
         if path.is_dir():
             backups = backup_mod.backup_dir(None, path)
             problems = backup_mod.cross_check(store.db.conn, backups, key=key)
@@ -458,7 +461,7 @@ def _key_command(command: str, folder: Path, out: TextIO) -> int:
                 raise KapsessionError(
                     f"The data in {folder} is not encrypted; use `kapsession encrypt`."
                 )
-            old = os.environ.get(keys.PASSPHRASE_ENV) or _prompt("Current passphrase: ")
+            old = hygiene.secret_from_env(keys.PASSPHRASE_ENV) or _prompt("Current passphrase: ")
             if not old:
                 raise KapsessionError("The current passphrase is needed.")
             key = keys.unlock(folder, old)  # wrong: say so before asking for a new one

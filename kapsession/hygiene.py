@@ -2,7 +2,8 @@
 names what failed but never repeats an exception's message (which may quote what was typed).
 
 Called once at start by the app and the command line (private_umask, setup_logging,
-install_excepthook) and after the database is opened (tighten)."""
+install_excepthook; keep_secrets_in_process by ui.app.main, the one entry point of both) and
+after the database is opened (tighten)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,86 @@ log = logging.getLogger("kapsession")
 def private_umask() -> None:
     """Everything this process creates is readable by this user only (files 0600, folders 0700)."""
     os.umask(0o077)
+
+
+# Read once at start and taken out of the environment (child processes never inherit them).
+SECRET_ENV = ("KAPSESSION_PASSPHRASE",)
+_taken: dict[str, str] = {}
+PR_SET_DUMPABLE = 4
+PR_GET_DUMPABLE = 3
+
+
+def keep_secrets_in_process() -> None:
+    """What is in memory (the data key, the passphrase, notes) stays in this process:
+
+    - no core dumps: RLIMIT_CORE 0 (soft and hard), and not dumpable (prctl PR_SET_DUMPABLE 0),
+      which also makes /proc/PID/mem, environ, maps... readable by root only and refuses a
+      debugger's attach by this user's other processes;
+    - the passphrase variable is taken out of os.environ (and the C environment), so no child
+      process inherits it, and its value is wiped from the initial environment block that
+      /proc/PID/environ shows.
+
+    What remains: the value in this process's memory while it runs (Python strings cannot be
+    wiped), readable by root. Each step is best effort: a platform without it keeps the rest."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _prctl(PR_SET_DUMPABLE, 0)
+    for name in SECRET_ENV:
+        value = os.environ.pop(name, None)  # unsetenv too
+        if value is not None:
+            _taken[name] = value
+            _wipe_initial_environment(name)
+
+
+def secret_from_env(name: str) -> str | None:
+    """A secret variable: from the environment (a test, a caller that set it since), else the
+    value taken out of it at start."""
+    return os.environ.get(name) or _taken.get(name)
+
+
+def _prctl(option: int, arg: int) -> int | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, arg, 0, 0, 0))
+    except (OSError, AttributeError):
+        return None
+
+
+def dumpable() -> int | None:
+    """prctl(PR_GET_DUMPABLE): 0 once keep_secrets_in_process ran (None: not Linux)."""
+    return _prctl(PR_GET_DUMPABLE, 0)
+
+
+def _wipe_initial_environment(name: str) -> None:
+    """Zero `name`'s value in the block the kernel shows as /proc/self/environ (the strings
+    the process started with, on its stack; unsetenv only drops libc's pointer to them)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (fields 50, 51)
+        if not 0 < start < end or end - start > 1 << 24:
+            return
+        block = ctypes.string_at(start, end - start)
+        prefix = name.encode() + b"="
+        at = 0
+        while (at := block.find(prefix, at)) >= 0:
+            if at == 0 or block[at - 1] == 0:
+                value = at + len(prefix)
+                stop = block.find(b"\0", value)
+                stop = len(block) if stop < 0 else stop
+                ctypes.memset(start + value, 0, stop - value)
+            at += len(prefix)
+    except (OSError, ValueError, IndexError):
+        return
 
 
 def _chmod(path: Path, mode: int) -> None:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import fileio
+from . import fileio, hygiene
 from .errors import DataFolderError, KapsessionError, NeedsKey
 from .errors import WrongKey as WrongKey  # re-exported: callers may catch keys.WrongKey
 
@@ -419,8 +419,8 @@ def key_from_file(
 def _passphrase(
     where: Path, env: Mapping[str, str] | None, ask: Callable[[], str | None] | None
 ) -> str:
-    env = os.environ if env is None else env
-    passphrase = env.get(PASSPHRASE_ENV) or (ask() if ask is not None else None)
+    given = hygiene.secret_from_env(PASSPHRASE_ENV) if env is None else env.get(PASSPHRASE_ENV)
+    passphrase = given or (ask() if ask is not None else None)
     if not passphrase:
         raise NeedsKey(
             f"The data in {where} is encrypted: give its passphrase (at the prompt, or in "

@@ -12,7 +12,7 @@ from datetime import UTC
 
 from sqlite_utils import Database, Migrations
 
-from . import audit
+from . import audit, chain_key
 from .clock import SystemClock
 
 migrations = Migrations("kapsession")
@@ -185,6 +185,23 @@ def m003_audit_trail(db: Database) -> None:
     )
     now = conn.execute("SELECT kap_now()").fetchone()[0]
     audit.baseline(conn, "kapsession", now)
+    db.executescript(audit.trigger_sql(conn, keyed=False))
+
+
+@migrations()
+def m004_keyed_audit_chain(db: Database) -> None:
+    """The audit chain becomes keyed (kapsession/audit.py, chain_key.py): a `chain_keyed` entry
+    whose hash is the first HMAC, and triggers that link every later entry by HMAC. Entries
+    before it stay SHA-256 and verifiable. A bare connection (tests, tools) is keyed with the
+    chain key file beside its database, made now if there is none."""
+    conn = db.conn
+    if not audit.chain_ready(conn):
+        folder = chain_key.database_folder(conn)
+        chain = audit.Chain([chain_key.load_or_create(folder)])
+        chain.resolve(conn)
+        audit.register_functions(conn, _utc_now, os_user, chain)
+    now = conn.execute("SELECT kap_now()").fetchone()[0]
+    audit.start_keyed_chain(conn, "kapsession", now)
     db.executescript(audit.trigger_sql(conn))
 
 
@@ -192,7 +209,7 @@ FOLDER_ID_HEX = 12  # 48 random bits: two folders sharing a backup folder never 
 
 
 @migrations()
-def m004_folder_identity(db: Database) -> None:
+def m005_folder_identity(db: Database) -> None:
     """A random, fixed identity for the data folder's record. It travels inside every backup
     (and so survives a restore onto a new computer); backups are named by it, so folders that
     share a backup folder never take each other's backups, key copies or retention for theirs."""
@@ -214,7 +231,7 @@ def m004_folder_identity(db: Database) -> None:
 
 
 def folder_id(conn: sqlite3.Connection) -> str | None:
-    """The data folder's identity (m004), or None for a database from before it."""
+    """The data folder's identity (m005), or None for a database from before it."""
     try:
         row = conn.execute("SELECT id FROM folder WHERE one = 1").fetchone()
     except sqlite3.OperationalError:  # no such table: an older database

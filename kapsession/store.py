@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,8 @@ from typing import Any, cast
 from sqlite_utils import Database
 
 from . import audit as audit_trail
-from . import hygiene, keys, schema
+from . import chain_key, hygiene, keys, schema
+from .chain_key import ChainKey
 from .clock import Clock, SystemClock
 from .dose_clock import DoseAnchor
 from .errors import DataFolderError, NewerSchemaError, StateError
@@ -428,15 +429,50 @@ class Store:
         clock: Clock | None = None,
         actor: str | None = None,
         migrate: bool = True,
+        chain_keys: Sequence[ChainKey] | None = None,
     ) -> None:
+        """`chain_keys`: the audit chain key candidates (None: the chain key file beside the
+        database). A store that migrates (writes) needs the key its chain was keyed with; a
+        new or older database without one gets the folder's file (made now) for its chain."""
         self.db = db
         # The audit trail's "when" is real time even in a rehearsal, and its "who" is the
         # signed-in user unless an entry names its author.
         self.clock: Clock = clock or SystemClock()
         self.actor = schema.os_user() if actor is None else actor
-        audit_trail.register_functions(db.conn, lambda: iso(self.clock.now()), lambda: self.actor)
-        if migrate:
-            schema.migrations.apply(db)
+        folder = chain_key.database_folder(db.conn)
+        if chain_keys is None:
+            chain_keys = chain_key.candidates(folder) if migrate else _quiet_candidates(folder)
+        self.chain = audit_trail.Chain(chain_keys)
+        audit_trail.register_functions(
+            db.conn, lambda: iso(self.clock.now()), lambda: self.actor, self.chain
+        )
+        if not migrate:
+            self.chain.resolve(db.conn)
+            return
+        if not self.chain.candidates and not audit_trail.schema_is_keyed(db.conn):
+            self.chain.candidates.append(chain_key.load_or_create(folder))
+        self.chain.resolve(db.conn)
+        schema.migrations.apply(db)
+        if self.chain.resolve(db.conn) is None:
+            where = folder or "this database"
+            raise DataFolderError(
+                f"The audit trail's chain key ({chain_key.FILE_NAME}) is missing from {where}: "
+                "copy it back from beside the backups. Nothing was changed."
+            )
+        self._record_anchor(folder)
+
+    def _record_anchor(self, folder: Path | None) -> None:
+        """A plain folder's key file learns where its keyed chain starts, once (so no copy of
+        this database can later pass as unkeyed)."""
+        own = next((c for c in self.chain.candidates if c.key == self.chain.key), None)
+        if folder is None or own is None or own.anchor is not None:
+            return
+        marker = audit_trail.marker_of(self.db.conn)
+        on_disk = chain_key.read(folder)
+        if marker is None or on_disk is None or on_disk.key != own.key:
+            return
+        with contextlib.suppress(OSError):
+            chain_key.write(folder, ChainKey(own.key, (int(marker.id), str(marker.prev_hash))))
 
     @classmethod
     def memory(cls) -> Store:
@@ -475,7 +511,7 @@ class Store:
         with contextlib.suppress(OSError):
             path.chmod(0o600)
         try:
-            store = cls(db)  # applies pending migrations
+            store = cls(db, chain_keys=chain_key.candidates(folder, key))  # and migrates
         except sqlite3.DatabaseError as exc:
             db.close()
             raise DataFolderError(_explain(folder, exc)) from None
@@ -502,8 +538,10 @@ class Store:
             conn = _connect_readonly(file, key)
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(_explain(file.parent, exc)) from None
-        store = cls(Database(conn, execute_plugins=False), migrate=False)
-        store.encrypted = isinstance(conn, _CipherConnection)
+        encrypted = isinstance(conn, _CipherConnection)
+        candidates = _quiet_candidates(file.parent, key if encrypted else None)
+        store = cls(Database(conn, execute_plugins=False), migrate=False, chain_keys=candidates)
+        store.encrypted = encrypted
         store.key = key if store.encrypted else None
         return store
 
@@ -733,6 +771,15 @@ class Store:
         for row in self.db.query("SELECT t FROM heartbeat WHERE session_id = ?", [session_id]):
             return float(row["t"])
         return None
+
+
+def _quiet_candidates(folder: Path | None, key: bytes | None = None) -> list[ChainKey]:
+    """Chain key candidates for reading: a damaged key file counts as missing (verify says the
+    chain was not checked) instead of refusing to open."""
+    try:
+        return chain_key.candidates(folder, key)
+    except DataFolderError:
+        return chain_key.candidates(None, key)
 
 
 def _connect_readonly(file: Path, key: bytes | None = None) -> sqlite3.Connection:

@@ -42,6 +42,9 @@ EXIT_ALREADY_OPEN = 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     hygiene.private_umask()
+    # The one entry point of the app and the command line (gui-script, bundle): here, not in
+    # cli.main, which scripts and tests call in-process.
+    hygiene.keep_secrets_in_process()
     args = cli.parse_args(argv)
     if args.command:
         return cli.run_command(args)
@@ -76,7 +79,7 @@ def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | No
                 return None
             key = found[0]
         return Store.open(folder, key=key), security
-    passphrase = env.get(keys.PASSPHRASE_ENV)
+    passphrase = hygiene.secret_from_env(keys.PASSPHRASE_ENV)
     if security.encryption is None and passphrase and keys.encryption_available():
         key = keys.create_key(folder, passphrase)
         applock.save(folder, replace(security, encryption="on"))

@@ -115,7 +115,12 @@ def test_sigkill_during_backup_never_harms_the_source_or_leaves_a_half_backup(
             verified = backup.verify_file(made)
             assert verified.problems == [], f"{made.name}: {verified.problems} {ctx}"
         names = {p.name for p in target.iterdir()}
-        strays = {n for n in names if backup.stamp_of(n) is None and not backup.is_partial(n)}
+        owner = backup.owner_of(next(iter(backup.backups_in(target))).name)
+        # the folder's key files, kept beside its backups under its id
+        kept = {backup.beside_name(n, owner) for n in backup.KEPT_BESIDE}
+        strays = {
+            n for n in names - kept if backup.stamp_of(n) is None and not backup.is_partial(n)
+        }
         assert strays == set(), f"files that are neither backups nor partials: {strays} {ctx}"
 
     # The next backup after all that is whole and sweeps the partials away.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit, backup, cli, keys
+from kapsession import audit, backup, chain_key, cli, keys
 from kapsession.dose_clock import DoseAnchor
 from kapsession.paths import DB_NAME
 from kapsession.store import Store
@@ -56,8 +56,14 @@ def _add_notes(folder: Path, n: int, key: bytes | None = None) -> None:
 
 
 def _raw(path: Path) -> sqlite3.Connection:
+    """A raw connection with kapsession's functions and the chain key: the forger here holds
+    the key (kept beside the backups, or the folder's own), so what is tested is the check of
+    the crafted content itself, not the keyed chain."""
     conn = sqlite3.connect(path, isolation_level=None)
-    audit.register_functions(conn, lambda: "2026-04-01T12:00:00.000Z", lambda: "x")
+    keys = backup.beside_chain_keys(path, None) or chain_key.candidates(path.parent)
+    chain = audit.Chain(keys)
+    chain.resolve(conn)
+    audit.register_functions(conn, lambda: "2026-04-01T12:00:00.000Z", lambda: "x", chain)
     return conn
 
 
@@ -127,7 +133,7 @@ CRAFTED: dict[str, tuple[Callable[[sqlite3.Connection], None], str]] = {
     "guards dropped": (_drop_guards, "trigger audit_no_delete is missing"),
     "newer level": (_newer_level, "newer version of kapsession (schema change m099_"),
     "skeleton": (_skeleton_without_record_of_migrations, "no record of kapsession's schema"),
-    "restore entry with a bad date": (_restore_entry_with_a_bad_date, "time or link is not valid"),
+    "restore entry with a bad date": (_restore_entry_with_a_bad_date, "at is not a time"),
 }
 
 

@@ -64,7 +64,10 @@ def test_a_backup_is_whole_verified_private_and_named_by_utc_time(
     owner = live.store.db.execute("SELECT id FROM folder").fetchone()[0]
     assert result.verified.owner == owner
     assert result.path == target / f"kapsession-{owner}-20260302T103005Z.sqlite3"
-    assert sorted(p.name for p in target.iterdir()) == [result.path.name], "no temp file left"
+    assert sorted(p.name for p in target.iterdir()) == [
+        result.path.name,
+        f"kapsession-{owner}.chainkey",  # the plain folder's audit chain key, kept beside
+    ], "no temp file left"
     assert _mode(result.path) == 0o600
     assert _mode(target) == 0o700
     assert _notes(result.path) == [f"note {i}: waves" for i in range(20)]
@@ -192,8 +195,13 @@ def test_a_leftover_partial_file_is_swept_and_never_counted_as_a_backup(
     partial.write_bytes(b"half a backup")
     (target / "holiday.jpg").write_bytes(b"not ours")
     assert backup.backups_in(target) == []
-    made = backup.create(folder, target, NOW).path
-    assert sorted(p.name for p in target.iterdir()) == ["holiday.jpg", made.name]
+    made = backup.create(folder, target, NOW)
+    owner = made.verified.owner
+    assert sorted(p.name for p in target.iterdir()) == [
+        "holiday.jpg",
+        made.path.name,
+        f"kapsession-{owner}.chainkey",
+    ]
 
 
 def _name(at: datetime) -> str:

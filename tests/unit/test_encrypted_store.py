@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import secrets
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
-from kapsession import keys
+from kapsession import chain_key, keys
 from kapsession.clock import FakeClock
 from kapsession.errors import DataFolderError, StateError, WrongKey
 from kapsession.paths import DB_NAME
@@ -207,6 +208,7 @@ def test_sigkill_during_migration_always_leaves_a_usable_database(
         folder = tmp_path / f"run{run}"
         folder.mkdir()
         (folder / DB_NAME).write_bytes((template / DB_NAME).read_bytes())
+        shutil.copy(template / chain_key.FILE_NAME, folder)  # the folder's audit chain key
         proc = subprocess.Popen(
             [sys.executable, "-c", MIGRATE, str(folder / DB_NAME), KEY.hex()],
             env=env,

@@ -57,7 +57,7 @@ SCRIPT = textwrap.dedent(
     key = None
     if encrypted:
         from kapsession import keys
-        key = keys.create_key(folder, keys.os.environ[keys.PASSPHRASE_ENV])
+        key = keys.create_key(folder, os.environ[keys.PASSPHRASE_ENV])
     store = Store.open(folder, key=key)
     service = SessionService(store, SystemClock(), "UTC", "drill")
     record = service.plan(

@@ -139,7 +139,10 @@ def _newer_database(folder: Path, journal_mode: str) -> Path:
             }
         )
         db.execute("INSERT INTO clients (code, created_at) VALUES ('FUTURE-1', '2031-01-01')")
-    assert _files(folder) == [DB_NAME], "the last connection closed and took its -wal with it"
+    # The migration to a keyed audit chain made the folder's chain key beside it.
+    assert _files(folder) == ["kapsession.chainkey", DB_NAME], (
+        "the last connection closed and took its -wal with it"
+    )
     return path
 
 
@@ -154,7 +157,9 @@ def test_a_database_from_a_newer_schema_is_refused_and_left_byte_for_byte(
         Store.open(tmp_path)
 
     assert path.read_bytes() == before, "not even the journal mode was switched"
-    assert _files(tmp_path) == [DB_NAME], "no -wal or -shm left behind by the refused open"
+    assert _files(tmp_path) == ["kapsession.chainkey", DB_NAME], (
+        "no -wal or -shm left behind by the refused open"
+    )
 
 
 def test_migrations_of_another_set_in_the_same_database_are_not_mistaken_for_newer(
