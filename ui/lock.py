@@ -21,10 +21,13 @@ from kapsession.store import Event
 
 from .format import t_plus
 
-# What counts as the therapist being there (resets the idle countdown).
+# What counts as the therapist being there (resets the idle countdown). A key that is a
+# shortcut (the review's arrows, J/K, zoom) never arrives as a KeyPress: its ShortcutOverride,
+# which the window sees before every key, counts it.
 _ACTIVITY = frozenset(
     {
         QEvent.Type.KeyPress,
+        QEvent.Type.ShortcutOverride,
         QEvent.Type.MouseButtonPress,
         QEvent.Type.MouseMove,
         QEvent.Type.Wheel,
