@@ -9,6 +9,7 @@ shortcuts."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,8 +17,10 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QWindow
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from kapsession.clock import SystemClock
 from kapsession.session import LiveSession
 from kapsession.store import Event
+from kapsession.unlock_tries import FREE_TRIES, Backoff, UnlockTries
 
 from .format import t_plus
 
@@ -37,16 +40,18 @@ _ACTIVITY = frozenset(
 )
 
 
-FREE_TRIES = 5  # wrong PINs before each further try has to wait
+__all__ = ["FREE_TRIES", "IdleWatcher", "LockConfig", "LockScreen"]
 
 
 @dataclass(frozen=True)
 class LockConfig:
     """`verify` checks what was typed (None: no PIN and no passphrase, Enter unlocks);
-    `idle_ms` locks after that much time without input (0: only on demand)."""
+    `idle_ms` locks after that much time without input (0: only on demand); `tries` keeps
+    the wrong tries (on the audit trail; None: in memory only)."""
 
     verify: Callable[[str], bool] | None
     idle_ms: int = 5 * 60_000
+    tries: UnlockTries | None = None
 
 
 class IdleWatcher(QObject):
@@ -93,9 +98,15 @@ class LockScreen(QWidget):
 
     unlocked = Signal()
 
-    def __init__(self, verify: Callable[[str], bool] | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        verify: Callable[[str], bool] | None,
+        parent: QWidget | None = None,
+        tries: UnlockTries | None = None,
+    ) -> None:
         super().__init__(parent)
         self._verify = verify
+        self._tries = tries if tries is not None else UnlockTries(None, SystemClock())
         self._live: LiveSession | None = None
         self._events: list[Event] = []
         self.title = QLabel("Locked")
@@ -136,7 +147,6 @@ class LockScreen(QWidget):
         layout.addWidget(self.secret, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        self._failures = 0
         self._hold = QTimer(self)
         self._hold.setSingleShot(True)
         self._hold.timeout.connect(self._end_hold)
@@ -153,6 +163,9 @@ class LockScreen(QWidget):
         self.secret.clear()
         if not self._hold.isActive():
             self.status.clear()
+            pending = self._tries.state()  # wrong tries before a restart still count
+            if pending.wait_s > 0:
+                self._hold_off(pending)
         self.refresh()
         self._timer.start()
         self.secret.setFocus()
@@ -192,25 +205,24 @@ class LockScreen(QWidget):
             self.status.setText("Checking…")
             self.status.repaint()
             if not self._verify(typed):
-                self._failures += 1
-                if self._failures >= FREE_TRIES:
-                    self._hold_off()
+                backoff = self._tries.failed()
+                if backoff.wait_s > 0:
+                    self._hold_off(backoff)
                 else:
                     self.status.setText("That is not the PIN or passphrase. Try again.")
                 return
-        self._failures = 0
+        self._tries.succeeded()
         self.status.clear()
         self.unlocked.emit()
 
-    def _hold_off(self) -> None:
-        """After FREE_TRIES wrong tries, each further one waits longer (5 s, 10 s, … 5 min):
-        guessing a 4-digit PIN at the keyboard stops being practical."""
-        seconds = min(300, 5 * 2 ** (self._failures - FREE_TRIES))
+    def _hold_off(self, backoff: Backoff) -> None:
+        """After FREE_TRIES wrong tries, each further one waits longer (kapsession.unlock_tries)."""
+        seconds = math.ceil(backoff.wait_s)
         self.secret.setEnabled(False)
         self.status.setText(
-            f"{self._failures} wrong tries. Wait {seconds} seconds, then try again."
+            f"{backoff.failures} wrong tries. Wait {seconds} seconds, then try again."
         )
-        self._hold.start(seconds * 1000)
+        self._hold.start(math.ceil(backoff.wait_s * 1000))
 
     def _end_hold(self) -> None:
         self.secret.setEnabled(True)

@@ -67,7 +67,10 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.home)
         # The screen lock is a page beside the app, not a layer in it: showing it hides the
         # app's widgets (their text, their shortcuts) while leaving them running.
-        self.lock_screen = LockScreen(screen_lock.verify if screen_lock else None)
+        self.lock_screen = LockScreen(
+            screen_lock.verify if screen_lock else None,
+            tries=screen_lock.tries if screen_lock else None,
+        )
         self.lock_screen.unlocked.connect(self.unlock)
         self._pages = QStackedLayout()
         self._pages.addWidget(self.stack)

@@ -30,6 +30,7 @@ from kapsession import applock
 from kapsession.clock import FakeClock
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import Store
+from kapsession.unlock_tries import FAILED, UnlockTries
 from ui import messages
 from ui.course_view import CourseWindow
 from ui.dialogs import SHORTCUTS, ShortcutsDialog
@@ -63,9 +64,11 @@ def locking_window(
 ) -> Iterator[Callable[..., MainWindow]]:
     windows: list[MainWindow] = []
 
-    def make(live: LiveSession | None, idle_ms: int = 0) -> MainWindow:
+    def make(
+        live: LiveSession | None, idle_ms: int = 0, tries: UnlockTries | None = None
+    ) -> MainWindow:
         pin_hash = applock.hash_pin(PIN)
-        config = LockConfig(lambda typed: applock.pin_matches(pin_hash, typed), idle_ms)
+        config = LockConfig(lambda typed: applock.pin_matches(pin_hash, typed), idle_ms, tries)
         window = MainWindow(
             pservice,
             lambda _scale: pytest.fail("no rehearsal here"),
@@ -452,3 +455,32 @@ def test_ctrl_l_in_a_dialog_of_the_review_locks_and_closes_the_dialog(
     assert set(visible_windows()) == {window, review, course}
     review.close()
     course.close()
+
+
+def test_wrong_tries_before_a_restart_still_hold_the_lock(
+    qtbot, locking_window: Callable[..., MainWindow], store: Store, clock: FakeClock
+) -> None:
+    """The wrong tries are on the audit trail: a lock screen built after a restart (a new
+    UnlockTries over the same store) starts with the wait still to run."""
+    store.clock = clock
+    before = UnlockTries(store, clock)
+    store.audit("lock", "app")
+    for _ in range(FREE_TRIES + 1):
+        before.failed()
+    clock.advance(4)
+
+    after = UnlockTries(store, clock)  # the app started again
+    assert after.locked_at_exit
+    window = locking_window(None, tries=after)
+    window.lock()
+    screen = window.lock_screen
+    assert not screen.secret.isEnabled()
+    assert "Wait 6 seconds" in screen.status.text()
+    assert screen._hold.isActive() and screen._hold.interval() == 6000
+    screen._hold.stop()
+    screen._end_hold()
+    qtbot.keyClicks(screen.secret, "0000")
+    qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert screen._hold.interval() == 20_000  # the count went on from before the restart
+    failed = [a for (a,) in store.db.execute("SELECT action FROM audit") if a == FAILED]
+    assert len(failed) == FREE_TRIES + 2
