@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QWindow
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
 from kapsession.clock import SystemClock
 from kapsession.session import LiveSession
@@ -23,6 +23,7 @@ from kapsession.store import Event
 from kapsession.unlock_tries import FREE_TRIES, Backoff, UnlockTries
 
 from .format import t_plus
+from .plain_text import plain_label
 
 # What counts as the therapist being there (resets the idle countdown). A key that is a
 # shortcut (the review's arrows, J/K, zoom) never arrives as a KeyPress: its ShortcutOverride,
@@ -109,9 +110,9 @@ class LockScreen(QWidget):
         self._tries = tries if tries is not None else UnlockTries(None, SystemClock())
         self._live: LiveSession | None = None
         self._events: list[Event] = []
-        self.title = QLabel("Locked")
+        self.title = plain_label("Locked")
         self.title.setProperty("role", "muted")
-        self.clock = QLabel("")
+        self.clock = plain_label("")
         self.clock.setProperty("role", "clock")
         self.clock.setAccessibleName("Time since dose")
         font = QFont("DejaVu Sans Mono")  # as on the live screen: read from across the room
@@ -119,9 +120,9 @@ class LockScreen(QWidget):
         font.setBold(True)
         font.setPixelSize(120)
         self.clock.setFont(font)
-        self.phase = QLabel("")
+        self.phase = plain_label("")
         self.phase.setStyleSheet("font-size: 18pt;")
-        self.check = QLabel("")
+        self.check = plain_label("")
         self.check.setStyleSheet("font-size: 14pt; padding: 6px 18px;")
         self.secret = QLineEdit()
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
@@ -132,7 +133,7 @@ class LockScreen(QWidget):
             "PIN or passphrase, then Enter" if verify else "No PIN is set: press Enter"
         )
         self.secret.returnPressed.connect(self._on_enter)
-        self.status = QLabel("")
+        self.status = plain_label("")
         self.status.setProperty("role", "status")
         for label in (self.title, self.clock, self.phase, self.check, self.status):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
