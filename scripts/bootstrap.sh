@@ -18,7 +18,7 @@ app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libe
 # poppler-utils: pdftotext/pdffonts read the PDF exports back in the tests.
 # libsox-fmt-mp3: MP3 test audio; binutils: `strings` over the data folder (and objdump for
 # PyInstaller); desktop-file-utils: the bundle's desktop file is validated.
-test_pkgs=(xvfb xauth xdotool imagemagick sox poppler-utils libsox-fmt-mp3 binutils desktop-file-utils)
+test_pkgs=(xvfb xauth xdotool openbox x11-utils imagemagick sox poppler-utils libsox-fmt-mp3 binutils desktop-file-utils)
 # PyInstaller (the bundle the suite builds) needs Python's shared library.
 pyver=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
 [ -n "$pyver" ] && test_pkgs+=("libpython$pyver")

@@ -29,6 +29,7 @@ from kapsession.preflight import check_arc_tracks
 from kapsession.protocol import available_protocols
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import SessionRecord, Store, prepare_folder
+from kapsession.unlock_tries import UnlockTries
 
 if TYPE_CHECKING:
     from .backup_runner import BackupRunner
@@ -182,6 +183,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
         return MusicController(live, live.record.arc, report=report)
 
+    tries = UnlockTries(store, SystemClock())
     window = MainWindow(
         service(SystemClock()),
         start_rehearsal,
@@ -193,7 +195,9 @@ def run_gui(args: argparse.Namespace) -> int:
         check_arc=lambda arc, minutes: check_arc_tracks(arc.tracks(), minutes),
         screen_lock=None
         if args.smoke
-        else LockConfig(applock.unlocker(security, folder, store.encrypted), security.idle_ms),
+        else LockConfig(
+            applock.unlocker(security, folder, store.encrypted), security.idle_ms, tries
+        ),
     )
     if problems and not args.smoke:
         messages.inform(
@@ -229,6 +233,10 @@ def run_gui(args: argparse.Namespace) -> int:
         _backups(window, store, folder)
     audit_locks(window, store)
     window.show()
+    if tries.locked_at_exit and not args.smoke:
+        # Stopped while locked (killed, logged out): it opens locked, with any wait still
+        # to run; a restart is no way round the lock or its back-off.
+        window.lock()
     if args.smoke:
         return messages.exit_after_first_paint(app, window)
     code = app.exec()

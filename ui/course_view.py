@@ -11,7 +11,6 @@ from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QLabel,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -22,6 +21,7 @@ from kapsession.review import CourseRow, course
 from kapsession.store import Store
 
 from . import geometry, theme
+from .plain_text import plain_label
 
 COLUMNS = (
     "#",
@@ -75,10 +75,10 @@ class CourseWindow(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Course · {client_code}")
         self.store, self.client_code, self._open_review = store, client_code, open_review
-        title = QLabel(f"{client_code} · course of sessions")
+        title = plain_label(f"{client_code} · course of sessions")
         title.setStyleSheet("font-size: 15pt; font-weight: bold;")
         title.setTextFormat(Qt.TextFormat.PlainText)
-        hint = QLabel(
+        hint = plain_label(
             "Enter or double click: review the session · F5: reload · Ctrl+W: close. "
             "MOAA/S: lower is deeper sedation (5 responds readily … 0 no response to pain); "
             "dissociation is the quick clinician rating (0 none … 4 extreme)."
@@ -106,7 +106,7 @@ class CourseWindow(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
         # Enter, and a double click (which Qt reports as an activation too).
         self.table.activated.connect(lambda index: self._open(index.row()))
-        self.empty = QLabel()
+        self.empty = plain_label()
         self.empty.setProperty("role", "muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)

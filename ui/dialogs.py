@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
@@ -21,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from kapsession.errors import KapsessionError
 from kapsession.notes import TAGS
+
+from .plain_text import plain_label
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Type, then Enter", "Save a note (the note field always has the focus)"),
@@ -86,7 +87,7 @@ class AmendDialog(QDialog):
             box.setChecked(tag in tags)
             self.tag_boxes[tag] = box
             tag_row.addWidget(box, i // 3, i % 3)
-        self.error = QLabel()
+        self.error = plain_label()
         self.error.setProperty("role", "status")
         self.error.setWordWrap(True)
         form = QFormLayout()
@@ -98,7 +99,9 @@ class AmendDialog(QDialog):
         )
         buttons.accepted.connect(self._on_save)
         buttons.rejected.connect(self.reject)
-        hint = QLabel("The original note stays on the record; this correction is added beside it.")
+        hint = plain_label(
+            "The original note stays on the record; this correction is added beside it."
+        )
         hint.setProperty("role", "muted")
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -125,10 +128,10 @@ class ShortcutsDialog(QDialog):
         self.setWindowTitle("Keyboard shortcuts")
         grid = QGridLayout()
         for row, (keys, what) in enumerate(SHORTCUTS):
-            key_label = QLabel(keys)
+            key_label = plain_label(keys)
             key_label.setStyleSheet("font-weight: bold;")
             key_label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-            what_label = QLabel(what)
+            what_label = plain_label(what)
             what_label.setWordWrap(True)
             grid.addWidget(key_label, row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(what_label, row, 1)

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QVBoxLayout,
@@ -24,6 +23,8 @@ from kapsession import exports, outpaths
 from kapsession.clock import SystemClock
 from kapsession.errors import KapsessionError
 from kapsession.store import Store
+
+from .plain_text import plain_label
 
 log = logging.getLogger("kapsession.ui.export")
 
@@ -105,7 +106,7 @@ class ExportDialog(QDialog):
         self._choose = choose
         self.written: Path | None = None
         rehearsal = " (rehearsal: marked as such in every export)" if record.rehearsal else ""
-        heading = QLabel(f"Export {record.client_code}, session #{record.id}{rehearsal}")
+        heading = plain_label(f"Export {record.client_code}, session #{record.id}{rehearsal}")
         heading.setWordWrap(True)
         self.choices = QListWidget()
         self.choices.setAccessibleName("What to export")
@@ -115,8 +116,7 @@ class ExportDialog(QDialog):
             self.choices.addItem(item)
         self.choices.setCurrentRow(0)
         self.choices.itemActivated.connect(lambda _item: self._export())
-        self.status = QLabel()
-        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it quotes paths a user typed
+        self.status = plain_label()  # it quotes paths a user typed
         self.status.setWordWrap(True)
         self.status.setProperty("role", "status")
         self.status.setAccessibleName("Message")

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -40,6 +39,7 @@ from kapsession.store import SessionRecord, parse_iso
 
 from .dialogs import ShortcutsDialog
 from .format import minutes_seconds
+from .plain_text import plain_label
 from .preparation_view import PreparationDialog
 from .worksheet_view import WorksheetDialog
 
@@ -92,9 +92,9 @@ class HomeView(QWidget):
         self.refresh()
 
     def _build(self, data_dir: str) -> None:
-        title = QLabel("kapsession")
+        title = plain_label("kapsession")
         title.setStyleSheet("font-size: 22pt; font-weight: bold;")
-        where = QLabel(f"Data folder: {data_dir}")
+        where = plain_label(f"Data folder: {data_dir}")
         where.setProperty("role", "muted")
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -141,7 +141,7 @@ class HomeView(QWidget):
         self.arc.addItem("No music", NO_MUSIC)
         self.arc.currentIndexChanged.connect(lambda _i: self._on_arc_chosen())
         self.planned.valueChanged.connect(lambda _v: self._on_arc_chosen())
-        self.arc_status = QLabel()
+        self.arc_status = plain_label()
         self.arc_status.setWordWrap(True)
         self.arc_status.setProperty("role", "muted")
         self.arc_status.setAccessibleName("Music pre-flight")
@@ -162,7 +162,7 @@ class HomeView(QWidget):
         self.dose_button = QPushButton("Give dose now  ▶")
         self.dose_button.setDefault(True)
         self.dose_button.clicked.connect(self._on_dose_now)
-        self.form_status = QLabel()
+        self.form_status = plain_label()
         self.form_status.setWordWrap(True)
         self.form_status.setAccessibleName("Message")
         buttons = QHBoxLayout()
@@ -204,7 +204,7 @@ class HomeView(QWidget):
         list_buttons.addWidget(self.rehearsal_button)
 
         # The first launch explains itself and offers a rehearsal; gone once a session exists.
-        self.welcome = QLabel(WELCOME)
+        self.welcome = plain_label(WELCOME)
         self.welcome.setWordWrap(True)
         self.welcome.setTextFormat(Qt.TextFormat.RichText)
         self.welcome.setAccessibleName("Welcome")

@@ -17,7 +17,6 @@ from PySide6.QtGui import QColor, QFont, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -45,6 +44,7 @@ from .dialogs import AmendDialog, ShortcutsDialog
 from .format import describe_event, minutes_seconds, t_plus
 from .monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
 from .music import VOLUME_STEP, MusicController
+from .plain_text import plain_label, plain_tip
 from .scheduler import GuiScheduler
 from .vitals_form import VitalsForm
 
@@ -104,16 +104,16 @@ class LiveView(QWidget):
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
         record = self.live.record
-        who = QLabel(record.client_code)
+        who = plain_label(record.client_code)
         who.setStyleSheet("font-size: 15pt; font-weight: bold;")
         who.setAccessibleName("Client code")
         protocol = self.live.monitoring.protocol.name if self.live.monitoring else record.protocol
-        plan = QLabel(f"{record.dose_mg:g} mg {record.route} · {protocol}")
+        plan = plain_label(f"{record.dose_mg:g} mg {record.route} · {protocol}")
         plan.setProperty("role", "muted")
         top = QHBoxLayout()
         top.addWidget(who)
         if record.rehearsal:
-            badge = QLabel(
+            badge = plain_label(
                 "REHEARSAL" + (f" ×{record.time_scale:g}" if record.time_scale != 1 else "")
             )
             badge.setProperty("role", "badge")
@@ -128,13 +128,13 @@ class LiveView(QWidget):
 
         # The client's intention from the latest preparation (else the plan's), shown quietly.
         shown = shown_intention(self.live.store, record)
-        self.intention = QLabel(f"Intention: {shown}" if shown else "")
+        self.intention = plain_label(f"Intention: {shown}" if shown else "")
         self.intention.setProperty("role", "muted")
         self.intention.setVisible(bool(shown))
         self.intention.setWordWrap(False)
         self.intention.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        self.clock = QLabel("T+00:00")
+        self.clock = plain_label("T+00:00")
         self.clock.setProperty("role", "clock")
         self.clock.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.clock.setAccessibleName("Time since dose")
@@ -144,16 +144,16 @@ class LiveView(QWidget):
         clock_font.setPixelSize(120)
         self.clock.setFont(clock_font)
 
-        self.phase = QLabel()
+        self.phase = plain_label()
         self.phase.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.phase.setStyleSheet("font-size: 18pt;")
         self.phase.setAccessibleName("Planned length and phase")
-        self.next_up = QLabel()
+        self.next_up = plain_label()
         self.next_up.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.next_up.setProperty("role", "muted")
         self.next_up.setStyleSheet("font-size: 14pt;")
         self.next_up.setAccessibleName("What is due next")
-        self.music_line = QLabel()
+        self.music_line = plain_label()
         self.music_line.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.music_line.setProperty("role", "muted")
         self.music_line.setStyleSheet("font-size: 13pt;")
@@ -164,17 +164,17 @@ class LiveView(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName("Progress through the planned session")
 
-        self.check_badge = QLabel()
+        self.check_badge = plain_label()
         self.check_badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.check_badge.setWordWrap(True)
         self.check_badge.setAccessibleName("Protocol check")
         self.check_badge.setStyleSheet("font-size: 14pt; padding: 6px 12px;")
-        self.alert_banner = QLabel()
+        self.alert_banner = plain_label()
         self.alert_banner.setProperty("role", "alert")
         self.alert_banner.setWordWrap(True)
         self.alert_banner.setAccessibleName("Alert to acknowledge")
         self.alert_banner.setVisible(False)
-        self.last_vitals = QLabel()
+        self.last_vitals = plain_label()
         self.last_vitals.setProperty("role", "muted")
         self.last_vitals.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.last_vitals.setAccessibleName("Latest vitals and trend from baseline")
@@ -227,7 +227,7 @@ class LiveView(QWidget):
         self.note.setAccessibleName("Note")
         self.note.setStyleSheet("font-size: 14pt; padding: 10px;")
         self.note.returnPressed.connect(self._on_note_entered)
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setProperty("role", "status")
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Message")
@@ -459,7 +459,7 @@ class LiveView(QWidget):
         item = self._items[event.amends]
         original = self.live.store.event(event.amends)
         item.setText(self._note_line(original.t if original else None, text, tags) + "   (amended)")
-        item.setToolTip(f"Amended at {t_plus(event.t or 0)}: {event.reason}")
+        item.setToolTip(plain_tip(f"Amended at {t_plus(event.t or 0)}: {event.reason}"))
 
     @staticmethod
     def _note_line(t: float | None, text: str, tags: tuple[str, ...]) -> str:

@@ -9,22 +9,29 @@ shortcuts."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QWindow
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
+from kapsession.clock import SystemClock
 from kapsession.session import LiveSession
 from kapsession.store import Event
+from kapsession.unlock_tries import FREE_TRIES, Backoff, UnlockTries
 
 from .format import t_plus
+from .plain_text import plain_label
 
-# What counts as the therapist being there (resets the idle countdown).
+# What counts as the therapist being there (resets the idle countdown). A key that is a
+# shortcut (the review's arrows, J/K, zoom) never arrives as a KeyPress: its ShortcutOverride,
+# which the window sees before every key, counts it.
 _ACTIVITY = frozenset(
     {
         QEvent.Type.KeyPress,
+        QEvent.Type.ShortcutOverride,
         QEvent.Type.MouseButtonPress,
         QEvent.Type.MouseMove,
         QEvent.Type.Wheel,
@@ -34,16 +41,18 @@ _ACTIVITY = frozenset(
 )
 
 
-FREE_TRIES = 5  # wrong PINs before each further try has to wait
+__all__ = ["FREE_TRIES", "IdleWatcher", "LockConfig", "LockScreen"]
 
 
 @dataclass(frozen=True)
 class LockConfig:
     """`verify` checks what was typed (None: no PIN and no passphrase, Enter unlocks);
-    `idle_ms` locks after that much time without input (0: only on demand)."""
+    `idle_ms` locks after that much time without input (0: only on demand); `tries` keeps
+    the wrong tries (on the audit trail; None: in memory only)."""
 
     verify: Callable[[str], bool] | None
     idle_ms: int = 5 * 60_000
+    tries: UnlockTries | None = None
 
 
 class IdleWatcher(QObject):
@@ -90,14 +99,20 @@ class LockScreen(QWidget):
 
     unlocked = Signal()
 
-    def __init__(self, verify: Callable[[str], bool] | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        verify: Callable[[str], bool] | None,
+        parent: QWidget | None = None,
+        tries: UnlockTries | None = None,
+    ) -> None:
         super().__init__(parent)
         self._verify = verify
+        self._tries = tries if tries is not None else UnlockTries(None, SystemClock())
         self._live: LiveSession | None = None
         self._events: list[Event] = []
-        self.title = QLabel("Locked")
+        self.title = plain_label("Locked")
         self.title.setProperty("role", "muted")
-        self.clock = QLabel("")
+        self.clock = plain_label("")
         self.clock.setProperty("role", "clock")
         self.clock.setAccessibleName("Time since dose")
         font = QFont("DejaVu Sans Mono")  # as on the live screen: read from across the room
@@ -105,9 +120,9 @@ class LockScreen(QWidget):
         font.setBold(True)
         font.setPixelSize(120)
         self.clock.setFont(font)
-        self.phase = QLabel("")
+        self.phase = plain_label("")
         self.phase.setStyleSheet("font-size: 18pt;")
-        self.check = QLabel("")
+        self.check = plain_label("")
         self.check.setStyleSheet("font-size: 14pt; padding: 6px 18px;")
         self.secret = QLineEdit()
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
@@ -118,7 +133,7 @@ class LockScreen(QWidget):
             "PIN or passphrase, then Enter" if verify else "No PIN is set: press Enter"
         )
         self.secret.returnPressed.connect(self._on_enter)
-        self.status = QLabel("")
+        self.status = plain_label("")
         self.status.setProperty("role", "status")
         for label in (self.title, self.clock, self.phase, self.check, self.status):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -133,7 +148,6 @@ class LockScreen(QWidget):
         layout.addWidget(self.secret, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        self._failures = 0
         self._hold = QTimer(self)
         self._hold.setSingleShot(True)
         self._hold.timeout.connect(self._end_hold)
@@ -150,6 +164,9 @@ class LockScreen(QWidget):
         self.secret.clear()
         if not self._hold.isActive():
             self.status.clear()
+            pending = self._tries.state()  # wrong tries before a restart still count
+            if pending.wait_s > 0:
+                self._hold_off(pending)
         self.refresh()
         self._timer.start()
         self.secret.setFocus()
@@ -189,25 +206,24 @@ class LockScreen(QWidget):
             self.status.setText("Checking…")
             self.status.repaint()
             if not self._verify(typed):
-                self._failures += 1
-                if self._failures >= FREE_TRIES:
-                    self._hold_off()
+                backoff = self._tries.failed()
+                if backoff.wait_s > 0:
+                    self._hold_off(backoff)
                 else:
                     self.status.setText("That is not the PIN or passphrase. Try again.")
                 return
-        self._failures = 0
+        self._tries.succeeded()
         self.status.clear()
         self.unlocked.emit()
 
-    def _hold_off(self) -> None:
-        """After FREE_TRIES wrong tries, each further one waits longer (5 s, 10 s, … 5 min):
-        guessing a 4-digit PIN at the keyboard stops being practical."""
-        seconds = min(300, 5 * 2 ** (self._failures - FREE_TRIES))
+    def _hold_off(self, backoff: Backoff) -> None:
+        """After FREE_TRIES wrong tries, each further one waits longer (kapsession.unlock_tries)."""
+        seconds = math.ceil(backoff.wait_s)
         self.secret.setEnabled(False)
         self.status.setText(
-            f"{self._failures} wrong tries. Wait {seconds} seconds, then try again."
+            f"{backoff.failures} wrong tries. Wait {seconds} seconds, then try again."
         )
-        self._hold.start(seconds * 1000)
+        self._hold.start(math.ceil(backoff.wait_s * 1000))
 
     def _end_hold(self) -> None:
         self.secret.setEnabled(True)

@@ -12,7 +12,6 @@ from PySide6.QtCore import QByteArray, QSettings, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
     QMainWindow,
     QStackedLayout,
     QStackedWidget,
@@ -28,6 +27,7 @@ from kapsession.store import SessionRecord
 from . import messages
 from .home_view import ArcCheck, HomeView
 from .lock import IdleWatcher, LockConfig, LockScreen
+from .lock_coordinator import LockCoordinator
 
 if TYPE_CHECKING:
     from .live_view import LiveView, MusicFactory
@@ -67,7 +67,10 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.home)
         # The screen lock is a page beside the app, not a layer in it: showing it hides the
         # app's widgets (their text, their shortcuts) while leaving them running.
-        self.lock_screen = LockScreen(screen_lock.verify if screen_lock else None)
+        self.lock_screen = LockScreen(
+            screen_lock.verify if screen_lock else None,
+            tries=screen_lock.tries if screen_lock else None,
+        )
         self.lock_screen.unlocked.connect(self.unlock)
         self._pages = QStackedLayout()
         self._pages.addWidget(self.stack)
@@ -79,12 +82,14 @@ class MainWindow(QMainWindow):
         self._title = "kapsession"
         self._shutting_down = False
         self._refocus: QWidget | None = None
+        # Which windows the lock hides, what may show while locked, Ctrl+L and the idle time
+        # in every window: decided in one place, for the whole app.
+        self.locks: LockCoordinator | None = None
         self.idle: IdleWatcher | None = None
         if screen_lock is not None:
-            self.idle = IdleWatcher(screen_lock.idle_ms, self)
-            self.idle.idle.connect(self.lock)
-            lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
-            lock_shortcut.activated.connect(self.lock)
+            self.locks = LockCoordinator(self, screen_lock.idle_ms)
+            self.locks.lock_requested.connect(self.lock)
+            self.idle = self.locks.idle
         quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
         quit_shortcut.activated.connect(self.close)
         self._settings = QSettings()
@@ -133,19 +138,20 @@ class MainWindow(QMainWindow):
         return self._pages.currentWidget() is self.lock_screen
 
     def lock(self) -> None:
-        """Show only the dose clock, the phase and whether a check is due. An open form
-        (idle for the whole lock time) is closed unsaved: it may show clinical text."""
+        """Show only the dose clock, the phase and whether a check is due; every other window
+        of the app leaves the screen until the unlock (an open form is closed unsaved: it
+        may show clinical text)."""
         if self.locked:
             return
         focus = QApplication.focusWidget()
         self._refocus = focus if focus is not None and self.isAncestorOf(focus) else None
-        for widget in QApplication.topLevelWidgets():
-            if isinstance(widget, QDialog) and widget.isVisible():
-                widget.reject()
-        if self.idle is not None:
-            self.idle.paused = True
+        if self.locks is not None:
+            self.locks.engage()
         self.lock_screen.engage(self.live_view.live if self.live_view is not None else None)
         self._pages.setCurrentWidget(self.lock_screen)
+        # Hidden is not enough: a form closed by the lock gives the focus back to the note
+        # field when its exec() returns, and keys would then go to a field nobody sees.
+        self.stack.setEnabled(False)
         self.setWindowTitle("kapsession · locked")
         self.lock_screen.secret.setFocus()
         self.lock_changed.emit(True)
@@ -154,17 +160,17 @@ class MainWindow(QMainWindow):
         if not self.locked:
             return
         self.lock_screen.detach()
+        self.stack.setEnabled(True)
         self._pages.setCurrentWidget(self.stack)
         self.setWindowTitle(self._title)
-        if self.idle is not None:
-            self.idle.paused = False
-            self.idle.restart()
         target = self._refocus
         if target is None and self.live_view is not None:
             target = self.live_view.note
         if target is not None:
             target.setFocus()
         self._refocus = None
+        if self.locks is not None:
+            self.locks.release()
         self.lock_changed.emit(False)
 
     def _on_rehearsal(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 log = logging.getLogger("kapsession.ui")
@@ -18,29 +18,36 @@ def fatal(message: str, code: int, show: bool = True) -> int:
     """A problem that stops the app before it opens: one line on stderr, a dialog if possible."""
     print(f"kapsession: {message}", file=sys.stderr)
     if show:
-        box = QMessageBox(QMessageBox.Icon.Critical, "kapsession", message)
-        box.exec()
+        _ask(None, QMessageBox.Icon.Critical, "kapsession", message)
     return code
+
+
+def _ask(
+    parent: QWidget | None,
+    icon: QMessageBox.Icon,
+    title: str,
+    message: str,
+    buttons: QMessageBox.StandardButton = QMessageBox.StandardButton.Ok,
+) -> int:
+    """A message box whose text is shown as it is: messages carry file names, client codes
+    and protocol names, which must never be read as markup."""
+    box = QMessageBox(icon, title, message, buttons, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    return box.exec()
 
 
 def error(parent: QWidget | None, message: str) -> None:
     log.warning("shown to user: error dialog")
-    QMessageBox.warning(parent, "kapsession", message)
+    _ask(parent, QMessageBox.Icon.Warning, "kapsession", message)
 
 
 def inform(parent: QWidget | None, title: str, message: str) -> None:
-    QMessageBox.information(parent, title, message)
+    _ask(parent, QMessageBox.Icon.Information, title, message)
 
 
 def confirm(parent: QWidget | None, title: str, message: str) -> bool:
-    answer = QMessageBox.question(
-        parent,
-        title,
-        message,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.Yes,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    return _ask(parent, QMessageBox.Icon.Question, title, message, yes | no) == yes
 
 
 class _FirstPaint(QObject):

@@ -35,17 +35,18 @@ from kapsession.observations import QUICK_EVENTS, Scale
 from kapsession.schema import ROUTES
 
 from .format import t_plus
+from .plain_text import plain_label
 
 
 def _muted(text: str) -> QLabel:
-    label = QLabel(text)
+    label = plain_label(text)
     label.setProperty("role", "muted")
     label.setWordWrap(True)
     return label
 
 
 def _error_label() -> QLabel:
-    label = QLabel()
+    label = plain_label()
     label.setProperty("role", "status")
     label.setWordWrap(True)
     label.setAccessibleName("Message")
@@ -71,12 +72,12 @@ class EndDialog(QDialog):
         self.ready_at_t: float | None = None
         hints = hints or {}
 
-        intro = QLabel(f"End the session at {t_plus(t)}?")
+        intro = plain_label(f"End the session at {t_plus(t)}?")
         intro.setStyleSheet("font-size: 16pt;")
         grid = QGridLayout()
         self.groups: dict[str, QButtonGroup] = {}
         for row, item in enumerate(ITEMS):
-            name = QLabel(item.name)
+            name = plain_label(item.name)
             name.setStyleSheet("font-weight: bold;")
             grid.addWidget(name, row * 2, 0, Qt.AlignmentFlag.AlignTop)
             group = QButtonGroup(self)
@@ -99,7 +100,7 @@ class EndDialog(QDialog):
         ready_row.addWidget(self.ready_button)
         ready_row.addWidget(self.ready_label, 1)
 
-        self.score_label = QLabel()
+        self.score_label = plain_label()
         self.score_label.setStyleSheet("font-size: 14pt;")
         self.score_label.setAccessibleName("Discharge score")
         self.reason_edit = QLineEdit()
@@ -118,7 +119,7 @@ class EndDialog(QDialog):
         layout.addLayout(ready_row)
         layout.addWidget(self.score_label)
         reason_row = QFormLayout()
-        reason_label = QLabel("&Reason")  # Alt+R jumps here from anywhere in the dialog
+        reason_label = plain_label("&Reason")  # Alt+R jumps here from anywhere in the dialog
         reason_label.setBuddy(self.reason_edit)
         reason_row.addRow(reason_label, self.reason_edit)
         layout.addLayout(reason_row)
@@ -202,7 +203,7 @@ class ObservationDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Observation")
         self._scales, self._save, self._index = list(scales), save, 0
-        self.title = QLabel()
+        self.title = plain_label()
         self.title.setStyleSheet("font-size: 16pt; font-weight: bold;")
         self.options = QVBoxLayout()
         self.note = _muted("")
@@ -361,7 +362,7 @@ class CheckActionDialog(QDialog):
         )
         self.error = _error_label()
         form = QFormLayout()
-        form.addRow("Check", QLabel(label))
+        form.addRow("Check", plain_label(label))
         if snooze:
             form.addRow("Snooze for", self.minutes)
         form.addRow("Reason", self.reason_edit)

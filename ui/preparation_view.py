@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -39,6 +38,7 @@ from kapsession.preparation import (
 from kapsession.store import Event, Store
 
 from . import theme
+from .plain_text import plain_label, plain_tip
 from .record_dialog import RecordDialog, saved_on
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -90,7 +90,7 @@ class PreparationDialog(RecordDialog):
         return edit
 
     def _labelled(self, layout: QVBoxLayout, mnemonic: str, edit: QWidget) -> None:
-        label = QLabel(mnemonic)
+        label = plain_label(mnemonic)
         label.setBuddy(edit)
         label.setProperty("role", "muted")
         layout.addWidget(label)
@@ -102,7 +102,7 @@ class PreparationDialog(RecordDialog):
         return box
 
     def _build(self) -> None:
-        self.header = QLabel()
+        self.header = plain_label()
         self.header.setStyleSheet("font-size: 15pt; font-weight: bold;")
         self.intention = self._text(
             "Intention", "What the client wants to bring into the session, in their own words"
@@ -129,12 +129,12 @@ class PreparationDialog(RecordDialog):
                 self.prescriber.textChanged.connect(self._on_changed)
                 row = QHBoxLayout()
                 row.setContentsMargins(26, 0, 0, 0)
-                prescriber_label = QLabel("P&rescriber")
+                prescriber_label = plain_label("P&rescriber")
                 prescriber_label.setBuddy(self.prescriber)
                 row.addWidget(prescriber_label)
                 row.addWidget(self.prescriber, 1)
                 screen.addLayout(row)
-        self.open_items = QLabel()
+        self.open_items = plain_label()
         self.open_items.setWordWrap(True)
         self.open_items.setAccessibleName("Open screening items")
         screen.addWidget(self.open_items)
@@ -157,7 +157,7 @@ class PreparationDialog(RecordDialog):
         self.grounding_buttons: list[QPushButton] = []
         for n, exercise in enumerate(GROUNDING, 1):
             button = QPushButton(f"Read aloud: {exercise.title}   Alt+{n}")
-            button.setToolTip(exercise.when)
+            button.setToolTip(plain_tip(exercise.when))
             button.setAccessibleName(f"Read aloud: {exercise.title}")
             button.setAutoDefault(False)
             button.clicked.connect(lambda _=False, e=exercise: self.read_aloud(e))
@@ -177,7 +177,7 @@ class PreparationDialog(RecordDialog):
         columns.addLayout(words, 1)
         columns.addLayout(right, 1)
 
-        self.version = QLabel()
+        self.version = plain_label()
         self.version.setProperty("role", "muted")
         buttons = QDialogButtonBox()
         self.save_button = buttons.addButton("Save  Ctrl+S", QDialogButtonBox.ButtonRole.ActionRole)
@@ -312,16 +312,16 @@ class GroundingPanel(QDialog):
         self.exercise = exercise
         self.step = 0
         self.setWindowTitle(exercise.title)
-        title = QLabel(exercise.title)
+        title = plain_label(exercise.title)
         title.setStyleSheet("font-size: 17pt; font-weight: bold;")
-        when = QLabel(exercise.when)
+        when = plain_label(exercise.when)
         when.setProperty("role", "muted")
-        self.script = QLabel()
+        self.script = plain_label()
         self.script.setWordWrap(True)
         self.script.setTextFormat(Qt.TextFormat.RichText)
         self.script.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.script.setAccessibleName("Script")
-        hint = QLabel("Space, Enter or → next step · ← back · Ctrl+Enter done · Esc close")
+        hint = plain_label("Space, Enter or → next step · ← back · Ctrl+Enter done · Esc close")
         hint.setProperty("role", "muted")
         buttons = QDialogButtonBox()
         done = buttons.addButton(

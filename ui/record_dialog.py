@@ -10,13 +10,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QLabel, QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
 from kapsession.clock import Clock
 from kapsession.errors import KapsessionError
 from kapsession.store import Event, Store, parse_iso
 
 from . import messages
+from .plain_text import plain_label
 
 log = logging.getLogger("kapsession.ui.record")
 
@@ -60,7 +61,7 @@ class RecordDialog(QDialog):
         self.tz, self.author, self._elapsed = tz, author, elapsed
         self.record = store.session(session_id)
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Save status")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -47,6 +46,7 @@ from kapsession.store import Event, Store, parse_iso
 
 from . import geometry, theme
 from .format import describe_event, t_plus
+from .plain_text import plain_label, plain_tip
 
 # Series colours: warm and low, told apart by hue and line style rather than brightness.
 SERIES = (
@@ -255,14 +255,14 @@ class ReviewWindow(QWidget):
 
     # --- building ------------------------------------------------------------------------
     def _build(self) -> None:
-        self.header = QLabel()
+        self.header = plain_label()
         self.header.setStyleSheet("font-size: 15pt; font-weight: bold;")
         self.header.setTextFormat(Qt.TextFormat.PlainText)
-        self.subheader = QLabel()
+        self.subheader = plain_label()
         self.subheader.setProperty("role", "muted")
         self.subheader.setTextFormat(Qt.TextFormat.PlainText)
         self.subheader.setWordWrap(True)
-        self.badge = QLabel("REHEARSAL")
+        self.badge = plain_label("REHEARSAL")
         self.badge.setProperty("role", "badge")
         self.badge.hide()
         self.search = QLineEdit()
@@ -277,7 +277,7 @@ class ReviewWindow(QWidget):
             f" {html.escape(label)}"
             for _key, label, colour, style in SERIES
         )
-        self.legend = QLabel(
+        self.legend = plain_label(
             f"{swatches}   <span style='background:{_colour(theme.ALERT, 60).name(QColor.NameFormat.HexArgb)}'>"
             "&nbsp;&nbsp;&nbsp;</span> outside the protocol's range"
             f"   <span style='background:{theme.BORDER}'>&nbsp;&nbsp;&nbsp;</span> laptop asleep or app closed"
@@ -286,7 +286,7 @@ class ReviewWindow(QWidget):
         )
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setProperty("role", "muted")
-        self.hint = QLabel(
+        self.hint = plain_label(
             "←/→ or J/K: previous/next marker · +/−: zoom · 0: whole session · F1: all keys"
         )
         self.hint.setProperty("role", "muted")
@@ -330,7 +330,7 @@ class ReviewWindow(QWidget):
         self.results = QListWidget()
         self.results.setAccessibleName("Search results")
         self.results.itemActivated.connect(self._on_hit_activated)
-        self.results_label = QLabel("Search results")
+        self.results_label = plain_label("Search results")
         self.results_label.setProperty("role", "muted")
         self.results.hide()
         self.results_label.hide()
@@ -338,7 +338,7 @@ class ReviewWindow(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_label = QLabel("Selected entry")
+        side_label = plain_label("Selected entry")
         side_label.setProperty("role", "muted")
         side_layout.addWidget(side_label)
         side_layout.addWidget(self.detail, 3)
@@ -513,7 +513,7 @@ class ReviewWindow(QWidget):
                     brush=_colour(theme.MUTED, 45),
                     pen=pg.mkPen(None),
                 )
-                region.setToolTip(band.label)
+                region.setToolTip(plain_tip(band.label))
                 p.addItem(region, ignoreBounds=True)
 
         self._draw_lanes(review)
@@ -580,7 +580,7 @@ class ReviewWindow(QWidget):
                         "anchors": [(1, 0), (1, 0)] if word == ">" else [(1, 1), (1, 1)],
                     },
                 )
-                line.setToolTip(band.source)
+                line.setToolTip(plain_tip(band.source))
                 line.setZValue(-10)
                 target.addItem(line, ignoreBounds=True)
 

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -22,6 +21,8 @@ from PySide6.QtWidgets import (
 from kapsession import keys
 from kapsession.applock import check_pin
 from kapsession.errors import KapsessionError
+
+from .plain_text import plain_label
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class SetupDialog(QDialog):
         self.setWindowTitle("kapsession · protect this data folder")
         self._apply = apply
         self._available = available
-        intro = QLabel(
+        intro = plain_label(
             "<h2>Protect the session records</h2>"
             "<p>kapsession can encrypt everything it keeps in this data folder, so that the "
             "records cannot be read without the clinic's passphrase, even if the laptop is "
@@ -68,7 +69,7 @@ class SetupDialog(QDialog):
         intro.setTextFormat(Qt.TextFormat.RichText)
         self.passphrase = _secret("Passphrase", f"at least {keys.MIN_PASSPHRASE} characters")
         self.repeat = _secret("Passphrase again")
-        self.hint = QLabel(keys.strength_hint(""))
+        self.hint = plain_label(keys.strength_hint(""))
         self.hint.setProperty("role", "muted")
         self.passphrase.textChanged.connect(
             lambda text: self.hint.setText(keys.strength_hint(text))
@@ -78,7 +79,7 @@ class SetupDialog(QDialog):
             self.remember.setEnabled(False)
             self.remember.setText("Remember it on this computer: no OS keyring is available here")
         self.pin = _secret("Screen-lock PIN", "optional, 4–12 digits")
-        pin_hint = QLabel(
+        pin_hint = plain_label(
             "The screen locks after 5 idle minutes and with Ctrl+L. A PIN unlocks it; "
             "without one, the passphrase does."
         )
@@ -91,7 +92,7 @@ class SetupDialog(QDialog):
         form.addRow("", self.remember)
         form.addRow("Lock PIN", self.pin)
         form.addRow("", pin_hint)
-        self.error = QLabel()
+        self.error = plain_label()
         self.error.setProperty("role", "status")
         self.error.setWordWrap(True)
         self.encrypt_button = QPushButton("Encrypt (recommended)")
@@ -107,7 +108,7 @@ class SetupDialog(QDialog):
         layout.addWidget(intro)
         if available:
             layout.addLayout(form)
-            later_hint = QLabel(
+            later_hint = plain_label(
                 "Not now: the records stay unencrypted; `kapsession encrypt` encrypts them later."
             )
         else:
@@ -116,14 +117,14 @@ class SetupDialog(QDialog):
             self.encrypt_button.setEnabled(False)
             self.later_button.setText("Continue unencrypted")
             self.later_button.setDefault(True)
-            unavailable = QLabel(keys.UNAVAILABLE)
+            unavailable = plain_label(keys.UNAVAILABLE)
             unavailable.setProperty("role", "status")
             unavailable.setWordWrap(True)
             layout.addWidget(unavailable)
             pin_form = QFormLayout()
             pin_form.addRow("Lock PIN", self.pin)
             layout.addLayout(pin_form)
-            later_hint = QLabel("")
+            later_hint = plain_label("")
         later_hint.setProperty("role", "muted")
         later_hint.setWordWrap(True)
         layout.addWidget(later_hint)
@@ -176,13 +177,13 @@ class UnlockDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("kapsession · unlock")
         self._unlock = unlock
-        title = QLabel("<h2>The session records are encrypted</h2>")
-        where = QLabel(f"Type the clinic passphrase to open {folder}.")
+        title = plain_label("<h2>The session records are encrypted</h2>")
+        where = plain_label(f"Type the clinic passphrase to open {folder}.")
         where.setWordWrap(True)
         where.setProperty("role", "muted")
         self.passphrase = _secret("Passphrase")
         self.passphrase.returnPressed.connect(self._on_open)
-        self.error = QLabel()
+        self.error = plain_label()
         self.error.setProperty("role", "status")
         self.error.setWordWrap(True)
         open_button = QPushButton("Open")

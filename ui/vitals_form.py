@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
-    QLabel,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -20,6 +19,8 @@ from PySide6.QtWidgets import (
 
 from kapsession.errors import InvalidEntry, KapsessionError
 from kapsession.vitals import LIMITS, Vitals
+
+from .plain_text import plain_label
 
 _BLANK = "—"
 
@@ -49,7 +50,7 @@ class VitalsForm(QDialog):
             box.setAccessibleName(limit.label)
             form.addRow(limit.label, box)
             self.fields[name] = box
-        self.error = QLabel()
+        self.error = plain_label()
         self.error.setProperty("role", "status")
         self.error.setWordWrap(True)
         buttons = QDialogButtonBox(

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -40,6 +39,7 @@ from kapsession.worksheet import (
     worksheet_history,
 )
 
+from .plain_text import plain_label
 from .record_dialog import RecordDialog, saved_on
 
 _TAG_LABEL = {tag: label for tag, _letter, label in TAGS}
@@ -89,7 +89,7 @@ class WorksheetDialog(RecordDialog):
         self.share: dict[str, QCheckBox] = {}
         form = QVBoxLayout()
         for n, (key, question) in enumerate(QUESTIONS, 1):
-            label = QLabel(f"&{n}  {question}")
+            label = plain_label(f"&{n}  {question}")
             label.setStyleSheet("font-weight: bold;")
             edit = QPlainTextEdit()
             edit.setAccessibleName(question)
@@ -103,7 +103,7 @@ class WorksheetDialog(RecordDialog):
             form.addWidget(edit)
             form.addWidget(share)
             form.addSpacing(6)
-        follow_label = QLabel("&Follow-up items (one per line)")
+        follow_label = plain_label("&Follow-up items (one per line)")
         follow_label.setStyleSheet("font-weight: bold;")
         self.follow_up = QPlainTextEdit()
         self.follow_up.setAccessibleName("Follow-up items, one per line")
@@ -113,7 +113,7 @@ class WorksheetDialog(RecordDialog):
         follow_label.setBuddy(self.follow_up)
         form.addWidget(follow_label)
         form.addWidget(self.follow_up)
-        reason_label = QLabel("Reason for this change (optional, kept with the version)")
+        reason_label = plain_label("Reason for this change (optional, kept with the version)")
         reason_label.setProperty("role", "muted")
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason for this change")
@@ -133,7 +133,7 @@ class WorksheetDialog(RecordDialog):
         scroll.setWidget(holder)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
-        self.source_note = QLabel()
+        self.source_note = plain_label()
         self.source_note.setWordWrap(True)
         self.source_note.setProperty("role", "muted")
         self.sources = QListWidget()
@@ -148,7 +148,7 @@ class WorksheetDialog(RecordDialog):
         self.history.setAccessibleName("Earlier versions")
         self.history.setWordWrap(True)
         self.history.itemActivated.connect(self._on_version_opened)
-        history_hint = QLabel("Enter or double-click opens a version")
+        history_hint = plain_label("Enter or double-click opens a version")
         history_hint.setProperty("role", "muted")
         history_box = QGroupBox("Versions")
         history_layout = QVBoxLayout(history_box)
@@ -166,7 +166,7 @@ class WorksheetDialog(RecordDialog):
         split.setChildrenCollapsible(False)
 
         when = f" · dose given {parse_iso(dose_at).astimezone():%Y-%m-%d %H:%M}" if dose_at else ""
-        header = QLabel(f"Integration worksheet for {client}{when}")
+        header = plain_label(f"Integration worksheet for {client}{when}")
         header.setStyleSheet("font-size: 15pt; font-weight: bold;")
 
         buttons = QDialogButtonBox()

@@ -26,6 +26,7 @@ from kapsession.store import Event, Store
 from ui.dialogs import AmendDialog
 from ui.live_view import NOTE_ROLE, LiveView
 from ui.monitor_dialogs import EndDialog
+from ui.plain_text import plain_tip
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -144,7 +145,7 @@ def test_amend_the_selected_note_with_a_reason(
     )
     assert "later note" in row_of(view, notes_in(store, live.record.id)[1].seq)
     item = view.stream.findItems("I see the sea", Qt.MatchFlag.MatchContains)[0]
-    assert item.toolTip() == "Amended at T+01:30: typo"
+    assert item.toolTip() == plain_tip("Amended at T+01:30: typo")  # the reason, as text
 
 
 def test_ctrl_e_without_a_selection_amends_the_latest_note(

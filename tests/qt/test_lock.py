@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import shiboken6
@@ -19,7 +20,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPlainTextEdit,
+    QWidget,
 )
 from qthelpers import ModalDriver, show_active
 
@@ -27,10 +30,14 @@ from kapsession import applock
 from kapsession.clock import FakeClock
 from kapsession.session import LiveSession, SessionService
 from kapsession.store import Store
-from ui.dialogs import SHORTCUTS
+from kapsession.unlock_tries import FAILED, UnlockTries
+from ui import messages
+from ui.course_view import CourseWindow
+from ui.dialogs import SHORTCUTS, ShortcutsDialog
 from ui.format import t_plus
 from ui.lock import FREE_TRIES, LockConfig
 from ui.main_window import MainWindow
+from ui.review_view import ReviewWindow
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 CLIENT = "CANARY-C9"
@@ -57,9 +64,11 @@ def locking_window(
 ) -> Iterator[Callable[..., MainWindow]]:
     windows: list[MainWindow] = []
 
-    def make(live: LiveSession | None, idle_ms: int = 0) -> MainWindow:
+    def make(
+        live: LiveSession | None, idle_ms: int = 0, tries: UnlockTries | None = None
+    ) -> MainWindow:
         pin_hash = applock.hash_pin(PIN)
-        config = LockConfig(lambda typed: applock.pin_matches(pin_hash, typed), idle_ms)
+        config = LockConfig(lambda typed: applock.pin_matches(pin_hash, typed), idle_ms, tries)
         window = MainWindow(
             pservice,
             lambda _scale: pytest.fail("no rehearsal here"),
@@ -293,3 +302,185 @@ def test_repeated_wrong_pins_make_each_next_try_wait(
     qtbot.keyClicks(screen.secret, PIN)
     qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
     assert not window.locked
+
+
+# --- every window of the app, not only the main one ----------------------------------------
+
+
+def visible_windows() -> list[QWidget]:
+    return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+def on_screen(widget: QWidget) -> bool:
+    """Mapped by the platform, not only flagged visible by Qt."""
+    handle = widget.windowHandle()
+    return handle is not None and handle.isVisible()
+
+
+def the_one(kind: type[QWidget]) -> QWidget:
+    found = [w for w in visible_windows() if isinstance(w, kind)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def with_review_and_course(qtbot, window: MainWindow) -> tuple[ReviewWindow, CourseWindow]:
+    """The home screen's own keys open the newest session's review and its client's course."""
+    qtbot.keyClick(window.home, Qt.Key.Key_C, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    course = the_one(CourseWindow)
+    show_active(qtbot, window)
+    qtbot.keyClick(window.home, Qt.Key.Key_R, CTRL)
+    review = the_one(ReviewWindow)
+    qtbot.waitUntil(review.isActiveWindow)
+    # Its search finds the note in every session: what must not stay usable under the lock.
+    review.search.setText("river")
+    qtbot.keyClick(review.search, Qt.Key.Key_Return)
+    assert CLIENT in visible_text() and NOTE in visible_text()  # the check can see them
+    review.plot.setFocus()
+    return cast(ReviewWindow, review), cast(CourseWindow, course)
+
+
+def unlock_with_pin(qtbot, window: MainWindow) -> None:
+    qtbot.keyClicks(window.lock_screen.secret, PIN)
+    qtbot.keyClick(window.lock_screen.secret, Qt.Key.Key_Return)
+    assert not window.locked
+
+
+def assert_only_the_lock_shows(window: MainWindow) -> None:
+    assert visible_windows() == [window]
+    assert window.locked and window.windowTitle() == "kapsession · locked"
+    shown = visible_text()
+    assert CLIENT not in shown and NOTE not in shown
+
+
+# Keys sent at hidden or disabled widgets are refused, which QTest reports: that is the point.
+@pytest.mark.qt_log_ignore("Keyboard event not accepted by receiving widget")
+def test_ctrl_l_in_the_review_window_locks_every_window_and_the_unlock_brings_them_back(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(None)
+    review, course = with_review_and_course(qtbot, window)
+
+    qtbot.keyClick(review.plot, Qt.Key.Key_L, CTRL)  # pressed where the therapist is
+    assert_only_the_lock_shows(window)
+    assert not on_screen(review) and not on_screen(course)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.lock_screen.secret)
+
+    # Their keys cannot bring them back: the home screen's, typed at the main window (as the
+    # window system delivers them, and straight at the hidden home screen)...
+    handle = window.windowHandle()
+    assert handle is not None
+    shift = Qt.KeyboardModifier.ShiftModifier
+    for key, modifiers in ((Qt.Key.Key_R, CTRL), (Qt.Key.Key_C, CTRL | shift)):
+        QTest.keyClick(handle, key, modifiers)
+        qtbot.keyClick(window.home, key, modifiers)
+    # ... nor the review's own keys (its search), sent to a window that is no longer shown.
+    qtbot.keyClick(review, Qt.Key.Key_F, CTRL)
+    qtbot.keyClick(review, Qt.Key.Key_F5)
+    assert_only_the_lock_shows(window)
+    assert window.lock_screen.secret.text() == ""  # none of it was typed anywhere
+
+    unlock_with_pin(qtbot, window)
+    assert set(visible_windows()) == {window, review, course}
+    assert on_screen(review) and on_screen(course)
+    qtbot.waitUntil(review.isActiveWindow)  # the keyboard goes back where it was
+    review.close()
+    course.close()
+
+
+def test_the_idle_lock_hides_the_review_and_course_and_typing_there_counts_as_activity(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    window = locking_window(None, idle_ms=60_000)
+    watcher = window.idle
+    assert watcher is not None
+    review, course = with_review_and_course(qtbot, window)
+    handle = review.windowHandle()
+    assert handle is not None
+    # Typing in the review (as the window system delivers it) restarts the countdown.
+    watcher._timer.stop()
+    QTest.keyClick(handle, Qt.Key.Key_Right)
+    assert watcher._timer.isActive() and watcher._timer.interval() == 60_000
+
+    watcher._timer.start(50)  # as if the therapist had then left the room for the idle time
+    qtbot.waitUntil(lambda: window.locked)
+    assert_only_the_lock_shows(window)
+    unlock_with_pin(qtbot, window)
+    assert set(visible_windows()) == {window, review, course}
+    review.close()
+    course.close()
+
+
+def test_nothing_shows_while_locked_and_what_asked_to_show_comes_after_the_unlock(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession
+) -> None:
+    """A timer, a menu action, another window's key: whatever opens a window while locked,
+    it never reaches the screen; a message is kept and shown after the unlock."""
+    window = locking_window(None)
+    window.lock()
+    window.home._on_review()  # what the home screen's key or a timer would run
+    late = [w for w in QApplication.topLevelWidgets() if isinstance(w, ReviewWindow)]
+    assert len(late) == 1 and not on_screen(late[0])
+    messages.error(window, "Backup not written: the backup folder is full.")  # returns: closed
+    qtbot.waitUntil(lambda: visible_windows() == [window])
+    assert_only_the_lock_shows(window)
+    assert not any(on_screen(w) for w in QApplication.topLevelWidgets() if w is not window)
+
+    unlock_with_pin(qtbot, window)
+    assert on_screen(late[0])
+    box = the_one(QMessageBox)
+    assert box.text() == "Backup not written: the backup folder is full."
+    box.close()
+    late[0].close()
+
+
+def test_ctrl_l_in_a_dialog_of_the_review_locks_and_closes_the_dialog(
+    qtbot, locking_window: Callable[..., MainWindow], mlive: LiveSession, modal: ModalDriver
+) -> None:
+    window = locking_window(None)
+    review, course = with_review_and_course(qtbot, window)
+
+    def lock_from(dialog: QWidget) -> None:
+        qtbot.waitUntil(dialog.isActiveWindow)
+        handle = dialog.windowHandle()
+        assert handle is not None
+        QTest.keyClick(handle, Qt.Key.Key_L, CTRL)  # as the window system delivers it
+
+    modal.next(lock_from, ShortcutsDialog)
+    review_handle = review.windowHandle()
+    assert review_handle is not None
+    QTest.keyClick(review_handle, Qt.Key.Key_F1)  # the review's key list, a modal dialog
+    modal.check()
+    assert_only_the_lock_shows(window)
+    unlock_with_pin(qtbot, window)
+    assert set(visible_windows()) == {window, review, course}
+    review.close()
+    course.close()
+
+
+def test_wrong_tries_before_a_restart_still_hold_the_lock(
+    qtbot, locking_window: Callable[..., MainWindow], store: Store, clock: FakeClock
+) -> None:
+    """The wrong tries are on the audit trail: a lock screen built after a restart (a new
+    UnlockTries over the same store) starts with the wait still to run."""
+    store.clock = clock
+    before = UnlockTries(store, clock)
+    store.audit("lock", "app")
+    for _ in range(FREE_TRIES + 1):
+        before.failed()
+    clock.advance(4)
+
+    after = UnlockTries(store, clock)  # the app started again
+    assert after.locked_at_exit
+    window = locking_window(None, tries=after)
+    window.lock()
+    screen = window.lock_screen
+    assert not screen.secret.isEnabled()
+    assert "Wait 6 seconds" in screen.status.text()
+    assert screen._hold.isActive() and screen._hold.interval() == 6000
+    screen._hold.stop()
+    screen._end_hold()
+    qtbot.keyClicks(screen.secret, "0000")
+    qtbot.keyClick(screen.secret, Qt.Key.Key_Return)
+    assert screen._hold.interval() == 20_000  # the count went on from before the restart
+    failed = [a for (a,) in store.db.execute("SELECT action FROM audit") if a == FAILED]
+    assert len(failed) == FREE_TRIES + 2

@@ -1,0 +1,129 @@
+"""The lock on a real desktop: the real app under Xvfb with a window manager (openbox), the
+review and course windows opened with their keys, Ctrl+L pressed in the review. Then the X
+server itself is asked which of the app's windows are viewable: only the main window, titled
+"kapsession · locked". The PIN typed at the keyboard brings the review and the course back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kapsession import applock
+from kapsession.clock import FakeClock
+from kapsession.session import SessionPlan, SessionService
+from kapsession.store import Store
+
+from .conftest import App, wait_for
+
+CLIENT = "CANARY-E2E"
+NOTE = "canary-note-e2e: the lantern in the reeds"
+PIN = "6140"
+LOCKED = "kapsession · locked"
+
+
+@pytest.fixture
+def window_manager(app_env: dict[str, str]) -> Iterator[None]:
+    """openbox on the test's display: focus and activation as on a desktop."""
+    if shutil.which("openbox") is None:
+        pytest.fail("this test needs openbox (./test installs it)")
+    wm = subprocess.Popen(
+        ["openbox", "--sm-disable"],
+        env=app_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def managed() -> bool:
+        if wm.poll() is not None:
+            raise AssertionError("openbox exited at start")
+        root = subprocess.run(
+            ["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"],
+            env=app_env,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return "window id" in root
+
+    wait_for(managed, what="openbox to manage the display")
+    yield
+    wm.terminate()
+    wm.wait(10)
+
+
+def prepared_folder(tmp_path: Path) -> Path:
+    """A data folder with a PIN and one ended session whose client and note are canaries."""
+    folder = tmp_path / "data"
+    store = Store.open(folder)
+    service = SessionService(store, FakeClock(), "Europe/Berlin", "therapist")
+    record = service.plan(SessionPlan(CLIENT, "KAP sublingual", "sublingual", 200.0, 60, ""))
+    live = service.give_dose(record.id)
+    live.add_note(NOTE)
+    live.end("rehearsed lock test")
+    store.close()
+    settings = replace(applock.load(folder), encryption="declined").with_pin(PIN)
+    applock.save(folder, settings)
+    return folder
+
+
+def viewable(app: App) -> dict[str, str]:
+    """The app's viewable windows, as the X server reports them: id -> title."""
+    ids = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--pid", str(app.proc.pid), "--name", "."],
+        env=app.env,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    titles = {}
+    for window in ids:
+        name = subprocess.run(
+            ["xdotool", "getwindowname", window], env=app.env, capture_output=True, text=True
+        )
+        state = subprocess.run(
+            ["xwininfo", "-id", window], env=app.env, capture_output=True, text=True
+        ).stdout
+        if name.returncode == 0 and "Map State: IsViewable" in state:
+            titles[window] = name.stdout.strip()
+    return titles
+
+
+def window_titled(app: App, prefix: str) -> str:
+    def find() -> str | None:
+        return next((w for w, t in viewable(app).items() if t.startswith(prefix)), None)
+
+    return str(wait_for(find, what=f"a window titled {prefix!r}"))
+
+
+def test_ctrl_l_in_the_review_leaves_only_the_locked_main_window_viewable(
+    app_env: dict[str, str], window_manager: None, tmp_path: Path
+) -> None:
+    app = App(app_env, prepared_folder(tmp_path))
+    main = app.window
+    app.xdo("key", "--window", main, "ctrl+shift+c")
+    course = window_titled(app, f"Course · {CLIENT}")
+    app.xdo("windowactivate", "--sync", main)
+    app.xdo("key", "--clearmodifiers", "ctrl+r")
+    review = window_titled(app, f"Review · {CLIENT}")
+    app.xdo("windowactivate", "--sync", review)
+    assert set(viewable(app)) >= {main, course, review}
+
+    app.xdo("key", "--clearmodifiers", "ctrl+l")  # typed where the therapist is: the review
+    wait_for(lambda: viewable(app) == {main: LOCKED}, what="only the locked window")
+    shot = app.screenshot(tmp_path / "locked.png")
+    assert shot.stat().st_size > 0
+    # A canary in the pixels cannot be grepped; the window list above is the assertion: the
+    # only viewable window of the app is the lock, whose page shows no client data. Asked
+    # again after the screenshot, nothing has come back.
+    assert viewable(app) == {main: LOCKED}
+
+    app.xdo("windowactivate", "--sync", main)
+    app.type_line(PIN)
+    wait_for(lambda: review in viewable(app), what="the review back after the unlock")
+    titles = viewable(app)
+    assert titles[main].startswith("kapsession") and titles[main] != LOCKED
+    assert titles[review].startswith(f"Review · {CLIENT}")
+    assert titles[course].startswith(f"Course · {CLIENT}")
