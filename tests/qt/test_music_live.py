@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from qthelpers import show_active
 
 from kapsession.arc_player import PAUSE_FADE_S
@@ -266,7 +266,7 @@ def test_libvlc_events_cross_to_the_gui_thread_and_stale_ones_are_dropped(
     worker = threading.Thread(target=rig.hand_on, args=(0, "ended", "", stale))
     worker.start()
     worker.join()
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents()  # the queued hand-over is delivered now, not "soon"
     assert rig.playing() == ["a.ogg"]  # an end raised for a replaced media changes nothing
 
     current = rig.decks[0].generation
