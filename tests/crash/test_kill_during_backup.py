@@ -9,44 +9,31 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
-import time
+from collections import Counter
+from collections.abc import Callable
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from kapsession import audit, backup
-from kapsession.clock import FakeClock
 from kapsession.paths import DB_NAME
-from kapsession.session import SessionPlan, SessionService
 from kapsession.store import Store
+
+from . import drill
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 20
-NOTES = 1000
-FUSE_S = 60.0
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ANYWHERE_EVERY = 5  # every fifth kill lands anywhere in the run, start-up included
+NOTES = 3000  # a copy long enough to be caught in the act on a busy machine
+T0 = drill.T0
 
 
 def _seed(folder: Path) -> None:
-    clock = FakeClock(T0)
-    store = Store.open(folder)
-    try:
-        service = SessionService(store, clock, "UTC", "crash-backup")
-        live = service.give_dose(
-            service.plan(SessionPlan("KILL-1", "Sublingual", "sublingual", 200.0, 75)).id
-        )
-        with store.db.atomic():
-            for i in range(NOTES):
-                clock.advance(1)
-                live.add_note(f"note {i}: " + "the tide comes in and goes out " * 5)
-    finally:
-        store.close()
+    drill.fill(folder, "KILL-1", NOTES)
 
 
 def _backup_cmd(folder: Path, target: Path) -> list[str]:
@@ -64,6 +51,22 @@ def _backup_cmd(folder: Path, target: Path) -> list[str]:
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def _names(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def _finals(folder: Path) -> set[str]:
+    return {p.name for p in backup.backups_in(folder)} if folder.is_dir() else set()
+
+
+def _landed_where(landed: bool, partial_left: set[str], new_backups: set[str]) -> str:
+    if not landed:
+        return "after it ended"
+    if partial_left:
+        return "mid-copy"
+    return "after the rename" if new_backups else "before the copy"
 
 
 def _check_source(folder: Path, ctx: str) -> int:
@@ -84,44 +87,53 @@ def test_sigkill_during_backup_never_harms_the_source_or_leaves_a_half_backup(
     ctx = f"(seed {seed})"
     folder, target = tmp_path / "data", tmp_path / "backups"
     _seed(folder)
+    with closing(Store.open_readonly(folder / DB_NAME)) as seeded:
+        owner = backup.owner_of_store(seeded)
 
-    # One undisturbed run says how long a backup takes here; kills land across that span
-    # (start-up included: a kill before the copy must be harmless too).
-    started = time.monotonic()
-    subprocess.run(_backup_cmd(folder, target), env=_env(), check=True, capture_output=True)
-    span = time.monotonic() - started
+    def begun(before: set[str]) -> Callable[[object], bool]:
+        # The copy has begun once this run's .partial (or, missed, its backup) is there.
+        return lambda _proc: bool(_names(target) - before)
 
+    # One undisturbed run says how long the copy (partial -> backup's name) and the rest take.
+    before = _names(target)
+    span = drill.calibrate(
+        _backup_cmd(folder, target),
+        _env(),
+        begun(before),
+        {"renamed": lambda: bool(_finals(target) - before)},
+    )
+
+    where: Counter[str] = Counter()
     partials: set[str] = set()
-    for _ in range(KILLS):
-        proc = subprocess.Popen(
-            _backup_cmd(folder, target),
-            env=_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            # Not a timing assertion: only where the kill lands.
-            time.sleep(rng.uniform(0.2, 1.05) * span)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=FUSE_S)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        partials |= {p.name for p in target.iterdir() if backup.is_partial(p.name)}
+    checked: set[Path] = set()
+    for i in range(KILLS):
+        before = _names(target)
+        if i % ANYWHERE_EVERY == 0:  # anywhere in the run: a kill at start-up is harmless too
+            landed = drill.kill_after(
+                _backup_cmd(folder, target), _env(), rng.uniform(0.0, 1.0) * span["whole"]
+            )
+        else:  # once the copy has begun, somewhere before its rename
+            landed = drill.kill_after(
+                _backup_cmd(folder, target),
+                _env(),
+                rng.uniform(0.0, 0.9) * span["renamed"],
+                begun(before),
+            )
+        left = drill.partials(target) - before
+        where[_landed_where(landed, left, _finals(target) - before)] += 1
+        partials |= left
         _check_source(folder, ctx)
-        for made in backup.backups_in(target):
+        for made in set(backup.backups_in(target)) - checked:
             verified = backup.verify_file(made)
             assert verified.problems == [], f"{made.name}: {verified.problems} {ctx}"
-        names = {p.name for p in target.iterdir()}
-        owner = backup.owner_of(next(iter(backup.backups_in(target))).name)
+            checked.add(made)  # a backup under its final name is never written again
+        names = _names(target)
         # the folder's key files, kept beside its backups under its id
         kept = {backup.beside_name(n, owner) for n in backup.KEPT_BESIDE}
-        strays = {
-            n for n in names - kept if backup.stamp_of(n) is None and not backup.is_partial(n)
-        }
+        strays = {n for n in names - kept if backup.stamp_of(n) is None and ".partial" not in n}
         assert strays == set(), f"files that are neither backups nor partials: {strays} {ctx}"
+    # Judged by the evidence: a kill that left its .partial landed while the copy was going on.
+    drill.assert_landed(where, ["mid-copy"], KILLS, ctx)
 
     # The next backup after all that is whole and sweeps the partials away.
     result = backup.create(folder, target, T0 + timedelta(days=1))
@@ -131,13 +143,14 @@ def test_sigkill_during_backup_never_harms_the_source_or_leaves_a_half_backup(
     completed = len(backup.backups_in(target)) - 2  # minus the calibration and the final one
     with capsys.disabled():
         print(
-            f"crash: {KILLS} kills during `kapsession backup` ({completed} had finished, "
-            f"{len(partials)} partial files left by kills, all swept), source verified after each: "
+            f"crash: {KILLS} kills during `kapsession backup` landed: {drill.tally_line(where)} "
+            f"({completed} backups completed, {len(partials)} partials left, all swept); "
+            f"undisturbed copy {span['renamed']:.3f} s of {span['exit']:.3f} s; source verified: "
             f"{entries} audit entries, {NOTES} notes; every backup verified {ctx}"
         )
 
 
-RESTORE_KILLS = 10
+RESTORE_KILLS = 12
 
 
 def _notes(db: Path) -> list[str]:
@@ -162,41 +175,56 @@ def test_sigkill_during_restore_always_leaves_a_whole_database_in_place(
     cmd = [sys.executable, "-m", "kapsession.cli", "restore", str(made)]
     cmd += ["--data-dir", str(folder), "--yes"]
 
-    started = time.monotonic()
-    subprocess.run(cmd, env=_env(), check=True, capture_output=True)
-    span = time.monotonic() - started
+    db = folder / DB_NAME
 
-    outcomes = {"old": 0, "restored": 0}
+    def begun(before: set[str]) -> Callable[[object], bool]:
+        # The restore's copy has begun once a .partial of any name is in the data folder.
+        return lambda _proc: bool(drill.partials(folder) - before)
+
+    # One undisturbed run says how long it takes from the copy's start to the swap.
+    first = drill.inode(db)
+    span = drill.calibrate(
+        cmd, _env(), begun(drill.partials(folder)), {"swapped": lambda: drill.inode(db) != first}
+    )
+
+    where: Counter[str] = Counter()
+    checked: set[Path] = set()
     for i in range(RESTORE_KILLS):
         # New work since the backup, so the old and the restored database differ.
         store = Store.open(folder)
         store.append(1, "note", T0 + timedelta(hours=3, seconds=i), "UTC", None, {"text": "x"})
         store.close()
-        old = _notes(folder / DB_NAME)
-        proc = subprocess.Popen(
-            cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            # Only where the kill lands: the replacing happens in the run's second half.
-            time.sleep(rng.uniform(0.4, 1.1) * span)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=FUSE_S)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert (folder / DB_NAME).is_file(), f"run {i}: no database in place {ctx}"
+        old = _notes(db)
+        before = drill.partials(folder)
+        if i % 6 == 0:  # anywhere in the run, start-up included
+            landed = drill.kill_after(cmd, _env(), rng.uniform(0.0, 1.0) * span["whole"])
+        elif i % 6 == 3:  # once the copy has begun, between the swap and the end
+            delay = rng.uniform(span["swapped"], span["exit"])
+            landed = drill.kill_after(cmd, _env(), delay, begun(before))
+        else:  # once the copy has begun, somewhere before the swap
+            delay = rng.uniform(0.0, 0.5) * span["swapped"]
+            landed = drill.kill_after(cmd, _env(), delay, begun(before))
+        assert db.is_file(), f"run {i}: no database in place {ctx}"
         entries = _check_source(folder, f"run {i} {ctx}")
-        now = _notes(folder / DB_NAME)
+        now = _notes(db)
         assert now in (old, restored), f"run {i}: neither the old nor the restored notes {ctx}"
-        outcomes["old" if now == old and old != restored else "restored"] += 1
-        for aside in folder.glob(f"{DB_NAME}.replaced-*"):
+        # Judged by what is on disk (whatever the partials are called and whatever is checked
+        # before the swap): the restored notes, or the old ones with a copy under way.
+        if not landed:
+            where["after it ended"] += 1
+        elif now == restored:
+            where["after the swap"] += 1
+        else:
+            where["mid-copy" if drill.partials(folder) - before else "before the copy"] += 1
+        for aside in set(folder.glob(f"{DB_NAME}.replaced-*")) - checked:
             if not aside.name.endswith(("-wal", "-shm")):
                 assert backup.verify_file(aside).problems == [], f"{aside.name} {ctx}"
+            checked.add(aside)
+    drill.assert_landed(where, ["mid-copy"], RESTORE_KILLS, ctx)
     with capsys.disabled():
         print(
-            f"\ncrash: {RESTORE_KILLS} kills during `kapsession restore`: {outcomes['old']} left "
-            f"the old database, {outcomes['restored']} the restored one, never none; last "
-            f"check {entries} audit entries verified {ctx}"
+            f"\ncrash: {RESTORE_KILLS} kills during `kapsession restore` landed: "
+            f"{drill.tally_line(where)}; the old or the restored database in place after each, "
+            f"never none; undisturbed copy to swap {span['swapped']:.3f} s of {span['exit']:.3f} s; "
+            f"last check {entries} audit entries verified {ctx}"
         )

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from kapsession import audit, backup, keys
-from kapsession.clock import FakeClock
 from kapsession.errors import WrongKey
-from kapsession.session import SessionPlan, SessionService
+from kapsession.paths import LOCK_NAME
 from kapsession.store import Store, is_plaintext
 
+from . import drill
+
 REPO = Path(__file__).resolve().parents[2]
-FUSE_S = 60.0
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+T0 = drill.T0
 PASSES = ["orchard pebble winter song", "tidal compass amber frost"]
 CANARY = b"canary-crash-tapir"
 BACKUP_KILLS = 12
@@ -39,19 +37,7 @@ NOTES = 3000
 def _seed_encrypted(folder: Path) -> bytes:
     folder.mkdir()
     key = keys.create_key(folder, PASSES[0])
-    store = Store.open(folder, key=key)
-    try:
-        clock = FakeClock(T0)
-        service = SessionService(store, clock, "UTC", "crash-encrypted")
-        live = service.give_dose(
-            service.plan(SessionPlan("KILL-E", "Sublingual", "sublingual", 200.0, 75)).id
-        )
-        with store.db.atomic():
-            for i in range(NOTES):
-                clock.advance(1)
-                live.add_note(f"note {i} {CANARY.decode()}: " + "the tide comes and goes " * 5)
-    finally:
-        store.close()
+    drill.fill(folder, "KILL-E", NOTES, CANARY.decode(), key)
     return key
 
 
@@ -77,26 +63,14 @@ def _check(folder: Path, key: bytes, ctx: str) -> audit.Report:
     return report
 
 
-def _kill_at(
-    cmd: list[str], env: dict[str, str], delay: float, after: Callable[[], bool] | None = None
-) -> bool:
-    """Run, SIGKILL `delay` s after start (or after `after()` first holds) unless it finished;
-    True if the kill landed."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _key_changes(folder: Path, key: bytes) -> int:
+    store = Store.open_readonly(folder, key)
     try:
-        if after is not None:
-            while not after() and proc.poll() is None:
-                time.sleep(0.001)
-        time.sleep(delay)  # not a timing assertion: only where the kill lands
-        landed = proc.poll() is None
-        if landed:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=FUSE_S)
-        return landed
+        return int(
+            store.db.execute("SELECT count(*) FROM audit WHERE action = 'key_change'").fetchone()[0]
+        )
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        store.close()
 
 
 def _seeded_rng(capsys: pytest.CaptureFixture[str]) -> tuple[random.Random, str]:
@@ -115,26 +89,34 @@ def test_sigkill_during_an_encrypted_backup(
     key = _seed_encrypted(folder)
     cmd = _cli("backup", "--data-dir", str(folder), "--to", str(target))
     env = _env(PASSES[0])
-    started = time.monotonic()
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
-    span = time.monotonic() - started
-    started = time.monotonic()
-    backup.create(folder, tmp_path / "calibration", T0, key=key)
-    copying = time.monotonic() - started  # the copy, fsync, verify and rename
 
-    def copy_begun() -> bool:  # a .partial this run made (an older one is swept at its start)
-        return any(backup.is_partial(p.name) and p.name not in before for p in target.iterdir())
+    def copy_begun(_proc: object) -> bool:  # a .partial (of any name) this run made
+        return bool(drill.partials(target) - before)
 
-    landed = 0
+    before: set[str] = set()
+    span = drill.calibrate(
+        cmd, env, copy_begun, {"renamed": lambda: bool(set(backup.backups_in(target)))}
+    )
+
+    where: Counter[str] = Counter()
     partials: set[str] = set()
     for i in range(BACKUP_KILLS):
         before = {p.name for p in target.iterdir()}
+        finals = set(backup.backups_in(target))
         if i % 4 == 0:  # anywhere in the run, start-up and key derivation included
-            landed += _kill_at(cmd, env, rng.uniform(0.2, 1.05) * span)
+            landed = drill.kill_after(cmd, env, rng.uniform(0.0, 1.0) * span["whole"])
         else:  # once the encrypted .partial exists: copying, verifying or renaming
-            landed += _kill_at(cmd, env, rng.uniform(0.0, 1.2) * copying, copy_begun)
+            delay = rng.uniform(0.0, 0.6) * span["renamed"]
+            landed = drill.kill_after(cmd, env, delay, copy_begun)
+        left = drill.partials(target) - before
+        if not landed:
+            where["after it ended"] += 1
+        elif left:
+            where["mid-copy"] += 1
+        else:
+            where["after the rename" if set(backup.backups_in(target)) - finals else "before"] += 1
+        partials |= left
         names = {p.name for p in target.iterdir()}
-        partials |= {n for n in names if backup.is_partial(n)}
         _check(folder, key, f"run {i} {ctx}")
         for path in target.iterdir():
             assert CANARY not in path.read_bytes(), f"{path.name} holds plaintext {ctx}"
@@ -147,21 +129,23 @@ def test_sigkill_during_an_encrypted_backup(
             n
             for n in names
             if backup.stamp_of(n) is None
-            and not backup.is_partial(n)
+            and ".partial" not in n
             and not (n.startswith("kapsession-") and n.endswith(".key"))  # the key copy
         }
         assert strays == set(), f"neither backups nor partials: {strays} {ctx}"
         beside = backup.key_file_beside(backup.backups_in(target)[-1])
         assert keys.key_from_file(beside, env={keys.PASSPHRASE_ENV: PASSES[0]}) == key
 
+    drill.assert_landed(where, ["mid-copy"], BACKUP_KILLS, ctx)
     result = backup.create(folder, target, T0 + timedelta(days=1), key=key)
     assert result.verified.problems == [], ctx
     assert not [p for p in target.iterdir() if backup.is_partial(p.name)], ctx
     report = _check(folder, key, ctx)
     with capsys.disabled():
         print(
-            f"crash: {BACKUP_KILLS} kills during an encrypted `kapsession backup` ({landed} "
-            f"landed mid-run, {len(partials)} partials left, all swept); {len(backup.backups_in(target))} "
+            f"crash: {BACKUP_KILLS} kills during an encrypted `kapsession backup` landed: "
+            f"{drill.tally_line(where)} ({len(partials)} partials left, all swept); "
+            f"{len(backup.backups_in(target))} "
             f"backups, every one encrypted and verified with the key; source {report.entries} "
             f"audit entries verified after each kill {ctx}"
         )
@@ -176,40 +160,52 @@ def test_sigkill_during_a_passphrase_change(
     key = _seed_encrypted(folder)
     current = 0
     cmd = _cli("passphrase", "--data-dir", str(folder))
-    started = time.monotonic()
-    subprocess.run(
-        cmd, env=_env(PASSES[0], PASSES[1]), check=True, capture_output=True, timeout=FUSE_S
-    )
-    span = time.monotonic() - started
-    current = 1
-    changes = 1
+    key_file, lock = keys.key_path(folder), folder / LOCK_NAME
 
-    landed = outcomes = 0
+    def begun(proc: subprocess.Popen[bytes]) -> bool:  # it holds the folder: the change is on
+        return drill.holds_flock(proc.pid, lock)
+
+    first = drill.inode(key_file)
+    span = drill.calibrate(
+        cmd, _env(PASSES[0], PASSES[1]), begun, {"swapped": lambda: drill.inode(key_file) != first}
+    )
+    current = 1
+    recorded = _key_changes(folder, key)
+    assert recorded == 1, ctx
+
+    where: Counter[str] = Counter()
     for i in range(KEY_KILLS):
         old, new = PASSES[current], PASSES[1 - current]
-        landed += _kill_at(cmd, _env(old, new), rng.uniform(0.1, 1.1) * span)
+        if i % 5 == 0:  # anywhere in the run, start-up included
+            delay, after = rng.uniform(0.0, 1.0) * span["whole"], None
+        elif i % 3 == 2:  # between the new key file and the end (its audit entry)
+            delay, after = rng.uniform(span["swapped"], span["exit"]), begun
+        else:  # while the key is re-derived and re-wrapped, before the new file is in place
+            delay, after = rng.uniform(0.0, 0.8) * span["swapped"], begun
+        landed = drill.kill_after(cmd, _env(old, new), delay, after)
+        temps = list(folder.glob(f".{keys.KEY_FILE}-*"))
         try:
             found = keys.unlock(folder, new)
-            current, changes = 1 - current, changes + 1
-            outcomes += 1
+            current, changed = 1 - current, True
         except WrongKey:
-            found = keys.unlock(folder, old)
+            found, changed = keys.unlock(folder, old), False
         assert found == key, f"run {i}: another data key {ctx}"
         report = _check(folder, key, f"run {i} {ctx}")
-        store = Store.open_readonly(folder, key)
-        try:
-            recorded = store.db.execute(
-                "SELECT count(*) FROM audit WHERE action = 'key_change'"
-            ).fetchone()[0]
-        finally:
-            store.close()
-        # Recorded only once done: never more entries than changes (a kill between the new
-        # key file and its entry leaves one change unrecorded).
-        assert recorded <= changes, f"run {i}: {recorded} entries for {changes} changes {ctx}"
+        was, recorded = recorded, _key_changes(folder, key)
+        # Recorded only once done: a kill between the new key file and its entry leaves one
+        # change unrecorded, never an entry for a change that did not happen.
+        assert recorded in ((was, was + 1) if changed else (was,)), f"run {i}: {recorded} {ctx}"
+        if not landed:
+            where["after it ended"] += 1
+        elif not changed:
+            where["mid-write" if temps else "before the new key file"] += 1
+        else:
+            where["after the audit entry" if recorded > was else "before the audit entry"] += 1
+    drill.assert_landed(where, ["before the new key file", "mid-write"], KEY_KILLS, ctx)
     with capsys.disabled():
         print(
-            f"crash: {KEY_KILLS} kills during `kapsession passphrase` ({landed} landed mid-run; "
-            f"{outcomes} had already re-wrapped the key): the key file always opened with the old "
+            f"crash: {KEY_KILLS} kills during `kapsession passphrase` landed: "
+            f"{drill.tally_line(where)}; the key file always opened with the old "
             f"or the new passphrase to the same data key; integrity_check and the audit chain "
             f"({report.entries} entries, {recorded} key_change) verified after each {ctx}"
         )

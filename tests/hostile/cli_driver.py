@@ -39,7 +39,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out, err
 
 
-def refused(argv: list[str], capsys: pytest.CaptureFixture[str], why: str) -> str:
+def expect_refused(argv: list[str], capsys: pytest.CaptureFixture[str], why: str) -> str:
     """Exit 2, nothing on standard output, one line on standard error that says WHY."""
     code, out, err = run(argv, capsys)
     assert (code, out) == (2, ""), (argv, code, out, err)

@@ -15,7 +15,7 @@ import pytest
 
 from kapsession import paths
 
-from .cli_driver import dosed_store, refused, run
+from .cli_driver import dosed_store, expect_refused, run
 
 ESC = "\x1b[2J\x1b[31m"  # clear the screen, then red
 RAW = ("\x1b", "\r", "\x07", "\u202e")  # none of these may reach the terminal raw
@@ -63,14 +63,14 @@ def files_in(folder: Path) -> list[str]:
 def test_an_empty_path_is_refused_and_never_means_stdout_or_the_default(
     data: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    refused([*argv, "--data-dir", str(data)], capsys, "is empty")
+    expect_refused([*argv, "--data-dir", str(data)], capsys, "is empty")
     assert not (data / "backups").exists()  # `backup --to ''` did not use the default
 
 
 def test_an_empty_data_dir_never_means_the_default_folder(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    refused(["sessions", "--data-dir", ""], capsys, "--data-dir is empty")
+    expect_refused(["sessions", "--data-dir", ""], capsys, "--data-dir is empty")
 
 
 # --- --session with a huge number ----------------------------------------------------------
@@ -83,7 +83,7 @@ def test_a_huge_session_number_names_no_session(
     data: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
     huge = "99999999999999999999999"
-    err = refused([*command, "--data-dir", str(data), "--session", huge], capsys, huge)
+    err = expect_refused([*command, "--data-dir", str(data), "--session", huge], capsys, huge)
     assert "no session" in err
 
 
@@ -94,7 +94,7 @@ def test_playlist_import_and_export_into_a_missing_folder_say_so(
     data: Path, tmp_path: Path, playlist: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "no-such-folder"
-    refused(
+    expect_refused(
         [
             "playlist",
             "--data-dir",
@@ -112,7 +112,7 @@ def test_playlist_import_and_export_into_a_missing_folder_say_so(
         ["playlist", "--data-dir", str(data), "import", str(playlist), "--to", str(arc)], capsys
     )
     assert (code, err) == (0, "")
-    refused(
+    expect_refused(
         ["playlist", "--data-dir", str(data), "export", str(arc), "-o", str(missing / "mix.m3u8")],
         capsys,
         "no such folder",
@@ -143,7 +143,7 @@ def test_an_over_long_name_leaves_no_file_behind(
     out = tmp_path / "out"
     out.mkdir()
     target = out / "mix.arc.toml"
-    err = refused(
+    err = expect_refused(
         [
             "playlist",
             "--data-dir",
@@ -187,7 +187,7 @@ def test_an_output_file_name_beyond_255_bytes_is_refused_before_anything_is_writ
         encoding="utf-8",
     )
     given = [a.format(long=str(out / ("é" * 130)), playlist=playlist, arc=arc) for a in argv]
-    refused([*given, "--data-dir", str(data)], capsys, "longer than 255 bytes")
+    expect_refused([*given, "--data-dir", str(data)], capsys, "longer than 255 bytes")
     assert files_in(out) == []
 
 
@@ -262,7 +262,7 @@ def test_a_data_folder_that_is_a_file_is_said_to_be_one(
 ) -> None:
     not_a_folder = tmp_path / "notes.txt"
     not_a_folder.write_text("synthetic\n")
-    refused(["sessions", "--data-dir", str(not_a_folder)], capsys, "is not a folder")
+    expect_refused(["sessions", "--data-dir", str(not_a_folder)], capsys, "is not a folder")
 
 
 def test_a_backup_into_a_folder_whose_name_is_not_utf8_is_written_and_verified(

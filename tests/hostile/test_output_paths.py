@@ -107,10 +107,10 @@ def snapshot(files: list[Path]) -> dict[Path, tuple[int, str | None]]:
     }
 
 
-def refused(
+def expect_refused(
     argv: list[str], capsys: pytest.CaptureFixture[str], why: str = "Refusing to write to"
 ) -> str:
-    return cli_driver.refused(argv, capsys, why)
+    return cli_driver.expect_refused(argv, capsys, why)
 
 
 def variants(owned: Path, scratch: Path) -> Iterator[Path]:
@@ -137,7 +137,7 @@ def test_export_never_writes_onto_a_file_the_app_owns(
     tried = 0
     for n, owned in enumerate(files):
         for target in variants(owned, tmp_path / f"elsewhere-{n}"):
-            err = refused(
+            err = expect_refused(
                 ["export", "--data-dir", str(folder.data), "--format", "json", "-o", str(target)],
                 capsys,
             )
@@ -156,15 +156,15 @@ def test_handout_and_playlist_export_are_refused_the_same_way(
     link = tmp_path / "key.m3u8"
     link.symlink_to(key)
     arc = folder.data / "arcs" / "synthetic.arc.toml"
-    refused(
+    expect_refused(
         ["handout", "--data-dir", str(folder.data), "--which", "integration", "-o", str(key)],
         capsys,
     )
-    refused(
+    expect_refused(
         ["playlist", "--data-dir", str(folder.data), "export", str(arc), "-o", str(link)], capsys
     )
     inside = folder.offsite / "mix.xspf"
-    refused(
+    expect_refused(
         ["playlist", "--data-dir", str(folder.data), "export", str(arc), "-o", str(inside)],
         capsys,
     )
@@ -188,7 +188,7 @@ def test_playlist_import_may_add_a_new_arc_to_arcs_but_nothing_else_in_the_data_
         data / "backups" / "mix.arc.toml",
         folder.offsite / "mix.arc.toml",
     ):
-        refused(
+        expect_refused(
             ["playlist", "--data-dir", str(data), "import", str(playlist), "--to", str(target)],
             capsys,
         )
@@ -229,7 +229,7 @@ def test_a_folder_a_fifo_or_a_device_is_refused_without_being_opened(
             os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
         except PermissionError:
             pytest.skip("creating a device node needs root")
-    err = refused(
+    err = expect_refused(
         ["export", "--data-dir", str(folder.data), "--format", "md", "-o", str(target)],
         capsys,
         why="Cannot write to",

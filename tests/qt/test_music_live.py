@@ -265,8 +265,8 @@ def test_libvlc_events_cross_to_the_gui_thread_and_stale_ones_are_dropped(
     stale = rig.decks[0].generation - 1
     worker = threading.Thread(target=rig.hand_on, args=(0, "ended", "", stale))
     worker.start()
-    worker.join()  # the event is now queued for the GUI thread: deliver it, then look
-    QCoreApplication.sendPostedEvents()
+    worker.join()
+    QCoreApplication.sendPostedEvents()  # the queued hand-over is delivered now, not "soon"
     assert rig.playing() == ["a.ogg"]  # an end raised for a replaced media changes nothing
 
     current = rig.decks[0].generation

@@ -450,7 +450,8 @@ def test_a_broken_arc_names_line_and_field(
 
 
 def test_the_good_text_has_no_problem_so_the_table_tests_one_thing_each() -> None:
-    parse_arc(HEAD + PHASE + TRACK, "ok.arc.toml")
+    arc = parse_arc(HEAD + PHASE + TRACK, "ok.arc.toml")
+    assert (arc.id, arc.name, [p.name for p in arc.phases], arc.warnings) == ("a", "A", ["p"], ())
 
 
 def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:

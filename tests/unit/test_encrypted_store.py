@@ -1,26 +1,18 @@
 """Encryption at rest: an encrypted data folder is unreadable without its key (plain sqlite3 and
 `strings` see nothing), a wrong key is refused cleanly, and a plaintext database is encrypted in
-place without losing a row, even when the migration is killed at a random moment."""
+place without losing a row (tests/crash/test_kill_migration.py kills it mid-way)."""
 
 from __future__ import annotations
 
-import os
-import random
 import secrets
-import shutil
-import signal
 import sqlite3
 import subprocess
-import sys
-import textwrap
-import time
 from contextlib import closing
 from pathlib import Path
 
 import pytest
-import sqlcipher3
 
-from kapsession import chain_key, keys
+from kapsession import keys
 from kapsession.clock import FakeClock
 from kapsession.errors import DataFolderError, StateError, WrongKey
 from kapsession.paths import DB_NAME
@@ -149,92 +141,6 @@ def test_a_plaintext_database_is_encrypted_in_place_with_every_row(
     assert sorted(p.name for p in folder.iterdir() if "encrypting" in p.name) == []
     assert CANARY_NOTE.encode() not in _strings(folder)
     assert oct((folder / DB_NAME).stat().st_mode & 0o777) == "0o600"
-
-
-# --- killed mid-migration ------------------------------------------------------------------------
-
-MIGRATE = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from kapsession.store import encrypt_in_place
-    sys.stdout.write("go\\n"); sys.stdout.flush()
-    encrypt_in_place(Path(sys.argv[1]), bytes.fromhex(sys.argv[2]))
-    """
-)
-
-
-def _rows(path: Path, key: bytes | None) -> dict[str, int]:
-    if key is None:
-        conn = sqlite3.connect(path)
-    else:
-        conn = sqlcipher3.connect(str(path))
-        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        return {
-            t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-            for t in ("clients", "sessions", "events")
-        }
-    finally:
-        conn.close()
-
-
-@pytest.mark.crash
-def test_sigkill_during_migration_always_leaves_a_usable_database(
-    tmp_path: Path, clock: FakeClock, make_plan: PlanFactory
-) -> None:
-    template = tmp_path / "template"
-    store = Store.open(template)
-    _fill(store, clock, make_plan, notes=3000)  # big enough that the copy takes a while
-    store.close()
-    expected = _rows(template / DB_NAME, None)
-    rng = random.Random(20261123)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    # How long an uninterrupted migration takes here, to spread the kills over all of it.
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    (probe / DB_NAME).write_bytes((template / DB_NAME).read_bytes())
-    started = time.monotonic()
-    subprocess.run(
-        [sys.executable, "-c", MIGRATE, str(probe / DB_NAME), KEY.hex()],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    whole = time.monotonic() - started
-    outcomes = {"plaintext": 0, "encrypted": 0}
-    for run in range(12):
-        folder = tmp_path / f"run{run}"
-        folder.mkdir()
-        (folder / DB_NAME).write_bytes((template / DB_NAME).read_bytes())
-        shutil.copy(template / chain_key.FILE_NAME, folder)  # the folder's audit chain key
-        proc = subprocess.Popen(
-            [sys.executable, "-c", MIGRATE, str(folder / DB_NAME), KEY.hex()],
-            env=env,
-            stdout=subprocess.PIPE,
-        )
-        assert proc.stdout is not None and proc.stdout.readline() == b"go\n"
-        time.sleep(rng.uniform(0, whole))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-        proc.stdout.close()
-        path = folder / DB_NAME
-        if is_plaintext(path):
-            outcomes["plaintext"] += 1
-            assert _rows(path, None) == expected
-        else:
-            outcomes["encrypted"] += 1
-            assert _rows(path, KEY) == expected
-        # Either way the next open with the key finishes the job and keeps every row.
-        reopened = Store.open(folder, key=KEY)
-        try:
-            assert _rows(path, KEY) == expected
-        finally:
-            reopened.close()
-        assert not Path(f"{path}.encrypting").exists()
-    print(f"migration kills: {outcomes}, uninterrupted migration {whole:.2f} s")
-    assert sum(outcomes.values()) == 12
 
 
 def test_a_verification_failure_keeps_the_plaintext(

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import keyring
@@ -233,42 +234,54 @@ i = 0
 while True:
     keys.change_passphrase(folder, names[i % 2], names[(i + 1) % 2], fast)
     i += 1
+    sys.stdout.write(f"changed {i}\\n"); sys.stdout.flush()
 """
 
 
 @pytest.mark.crash
 def test_sigkill_during_passphrase_changes_keeps_the_key(tmp_path: Path) -> None:
-    """Killed at random moments while re-wrapping over and over: the key file always opens
-    with one of the two passphrases, to the same data key, and the next change cleans up."""
+    """Killed at random moments while re-wrapping over and over: the key file always opens, to
+    the same data key, with the passphrase of the last change the process reported done (or the
+    next, when the kill fell between the rename and the report), and the next change cleans up."""
     other = "second passphrase here"
+    names = [PASS, other]
     key = keys.create_key(tmp_path, PASS, FAST)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     rng = random.Random(611)
-    opened_with = {PASS: 0, other: 0}
-    for _ in range(10):
+    where: Counter[str] = Counter()
+    for run in range(10):
         proc = subprocess.Popen(
             [sys.executable, "-c", CHANGER, str(tmp_path), PASS, other],
             env=env,
             stdout=subprocess.PIPE,
         )
         assert proc.stdout is not None and proc.stdout.readline() == b"go\n"
-        time.sleep(rng.uniform(0.0, 0.3))
+        time.sleep(rng.uniform(0.0, 0.3))  # where the kill lands, nothing else
         proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
+        assert proc.wait(30) == -signal.SIGKILL
+        done = len(proc.stdout.read().splitlines())  # whole changes reported before the kill
         proc.stdout.close()
-        for passphrase in (PASS, other):
-            try:
-                assert keys.unlock(tmp_path, passphrase) == key
-            except WrongKey:
-                continue
-            opened_with[passphrase] += 1
-            # Put it back to PASS for the next round (this also clears killed temp files).
-            if passphrase != PASS:
-                keys.change_passphrase(tmp_path, other, PASS, FAST)
-            break
+        mid_write = any(tmp_path.glob(f".{keys.KEY_FILE}-*"))
+        reported, unreported = names[done % 2], names[(done + 1) % 2]
+        try:
+            assert keys.unlock(tmp_path, reported) == key
+            opened = reported
+        except WrongKey:
+            # Only a kill between the rename and the report leaves the next passphrase.
+            assert keys.unlock(tmp_path, unreported) == key, f"run {run}: after {done} changes"
+            opened = unreported
+        if not done:
+            where["in the first change"] += 1
+        elif opened == unreported:
+            where["after a rename, unreported"] += 1
         else:
-            pytest.fail("the key file opened with neither passphrase")
-    print(f"passphrase-change kills: 10, opened with {opened_with}")
-    assert sum(opened_with.values()) == 10
+            where["mid-write" if mid_write else "in a later change"] += 1
+        # Put it back to PASS for the next round (this also clears killed temp files).
+        if opened != PASS:
+            keys.change_passphrase(tmp_path, other, PASS, FAST)
+    print(f"passphrase-change kills: 10, landed {dict(where)}")
+    # A third of the kills at least land deep in the loop, after whole changes: judged by the
+    # reports, not by time.
+    assert 10 - where["in the first change"] >= 4, dict(where)
     keys.change_passphrase(tmp_path, PASS, other, FAST)
     assert sorted(p.name for p in tmp_path.iterdir()) == [keys.KEY_FILE]

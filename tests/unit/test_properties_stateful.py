@@ -10,12 +10,20 @@ import contextlib
 import io
 import json
 import shutil
+import sqlite3
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from kapsession import applock, audit, cli
 from kapsession.clock import FakeClock
@@ -153,6 +161,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.live: LiveSession = service.give_dose(record.id)
         self.notes: dict[int, str] = {}  # seq -> the latest text the therapist saw saved
         self.crashes = 0
+        self.rolled_back = 0  # entries written, never committed, gone after the reopening
 
     def _service(self) -> SessionService:
         return SessionService(self.store, self.clock, "Europe/Berlin", "tester", self.protocols)
@@ -186,16 +195,31 @@ class SessionMachine(RuleBasedStateMachine):
         self.live.tick()
         self.live.evaluate_checks()
 
-    @rule()
-    def crash_and_reopen(self) -> None:
-        # SIGKILL-like: nothing is closed or recorded; the next launch reopens the file.
+    @rule(text=NOTE_TEXT)
+    def crash_mid_save_and_reopen(self, text: str) -> None:
+        """Killed mid-save: a note is written inside a transaction that never commits, and the
+        connection goes away without COMMIT (as when the process dies); the next launch opens
+        the file with a new Store and finds the uncommitted note rolled back."""
         self.crashes += 1
+        conn = self.store.db.conn
+        before = self._event_rows(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        with contextlib.suppress(KapsessionError):  # a refused note writes nothing anyway
+            self.live.add_note(text)  # never committed: never shown as saved
+        pending = self._event_rows(conn) - before
+        conn.close()  # no COMMIT: SQLite rolls the transaction back
         self.clock.advance(30)
         self.store = Store.open(self.tmp / "data")
+        assert self._event_rows(self.store.db.conn) == before, "uncommitted work survived"
+        self.rolled_back += pending
         resumed = self._service().resume()
         assert resumed is not None, "the running session resumes"
         self.live = resumed
         self.live.evaluate_checks()
+
+    @staticmethod
+    def _event_rows(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
 
     @invariant()
     def every_saved_note_is_there_with_its_latest_text(self) -> None:
@@ -221,9 +245,19 @@ class SessionMachine(RuleBasedStateMachine):
         assert report.ok, [str(p) for p in report.problems]
         gaps = [e for e in self.live.events() if e.kind == "gap"]
         assert len(gaps) == self.crashes  # each reopening is on the timeline, once
+        SEEN.update({"crashes": self.crashes, "rolled back": self.rolled_back})
         self.store.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-SessionMachine.TestCase.settings = settings(max_examples=15, stateful_step_count=25, deadline=None)
-test_any_session_keeps_its_invariants = SessionMachine.TestCase
+# 15 whole sessions under the dev profile, 100 under ci (tests/conftest.py).
+CI = settings.default.max_examples >= settings.get_profile("ci").max_examples
+STATEFUL = settings(max_examples=100 if CI else 15, stateful_step_count=25, deadline=None)
+SEEN: Counter[str] = Counter()
+
+
+def test_any_session_keeps_its_invariants() -> None:
+    SEEN.clear()
+    run_state_machine_as_test(SessionMachine, settings=STATEFUL)
+    # The crashes were real: uncommitted notes were written and then found rolled back.
+    assert SEEN["crashes"] >= 5 and SEEN["rolled back"] >= 5, SEEN

@@ -171,7 +171,11 @@ def test_migrations_of_another_set_in_the_same_database_are_not_mistaken_for_new
             "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
             "VALUES ('some-plugin', 'm001_plugin', '2026-01-01')"
         )
-    Store.open(tmp_path).close()
+        ours = conn.execute("SELECT * FROM _sqlite_migrations ORDER BY rowid").fetchall()
+    Store.open(tmp_path).close()  # opens: the other set's migration is not "newer"
+    with closing(sqlite3.connect(tmp_path / DB_NAME)) as conn:
+        after = conn.execute("SELECT * FROM _sqlite_migrations ORDER BY rowid").fetchall()
+    assert after == ours, "nothing re-applied, the other set's row left alone"
 
 
 def _seed_with_m001_sql(db: Database) -> None:

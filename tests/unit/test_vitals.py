@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import example, given
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from kapsession.errors import InvalidEntry
@@ -305,17 +307,42 @@ def likely_entry(draw: st.DrawFn) -> str:
     return sep.join(tokens)
 
 
-@given(st.one_of(st.text(), likely_entry()))
+def run_counting(prop: Callable[[], None], outcomes: Counter[str]) -> Counter[str]:
+    """Run a @given property once through and return how often each of its branches ran, so the
+    test can say that its point (the plausibility assertion) was reached, and how often."""
+    outcomes.clear()
+    prop()
+    return outcomes
+
+
+def enough() -> int:
+    """Examples each branch must reach: a tenth of the run (the profile sets its length)."""
+    return max(settings.default.max_examples // 10, 5)
+
+
+PARSED: Counter[str] = Counter()
+
+
+@given(st.one_of(st.text(), likely_entry(), st.deferred(lambda: valid_vitals()).map(format_vitals)))
 @example("1e309/82 76 98")
 @example("128/82 76 98 14 " + "1" * 5000)
 @example("9" * 5000)
-def test_any_text_gives_plausible_vitals_or_invalid_entry(text: str) -> None:
+def any_text_gives_plausible_vitals_or_invalid_entry(text: str) -> None:
     try:
         v = parse_vitals(text)
     except InvalidEntry as e:
         assert str(e).strip()
+        event("refused")
+        PARSED["refused"] += 1
         return
+    event("accepted")
+    PARSED["accepted"] += 1
     assert_plausible(v)
+
+
+def test_any_text_gives_plausible_vitals_or_invalid_entry() -> None:
+    seen = run_counting(any_text_gives_plausible_vitals_or_invalid_entry, PARSED)
+    assert seen["accepted"] >= enough() and seen["refused"] >= enough(), seen
 
 
 def valid_vitals() -> st.SearchStrategy[Vitals]:
@@ -354,13 +381,40 @@ ANY_VALUE = st.one_of(
 )
 
 
-@given(st.fixed_dictionaries({f: ANY_VALUE for f in VITAL_FIELDS}))
-def test_any_form_values_give_plausible_vitals_or_invalid_entry(values: dict[str, object]) -> None:
+def in_range(field: str) -> st.SearchStrategy[object]:
+    lim = LIMITS[field]
+    if lim.integer:
+        return st.integers(int(lim.low), int(lim.high))
+    return st.floats(lim.low, lim.high)
+
+
+# Whole valid forms, wholly arbitrary ones, and valid fields mixed with arbitrary ones: the
+# arbitrary ones alone are refused every time, and the plausibility assertion never ran.
+FORM_VALUES = st.one_of(
+    valid_vitals().map(lambda v: v.as_dict()),
+    st.fixed_dictionaries({f: ANY_VALUE for f in VITAL_FIELDS}),
+    st.fixed_dictionaries({f: st.one_of(in_range(f), ANY_VALUE) for f in VITAL_FIELDS}),
+)
+FORMED: Counter[str] = Counter()
+
+
+@given(FORM_VALUES)
+def any_form_values_give_plausible_vitals_or_invalid_entry(values: dict[str, object]) -> None:
     try:
         v = validate_vitals(Vitals(**values))  # type: ignore[arg-type]
-    except InvalidEntry:
+    except InvalidEntry as e:
+        assert str(e).strip()
+        event("refused")
+        FORMED["refused"] += 1
         return
+    event("accepted")
+    FORMED["accepted"] += 1
     assert_plausible(v)
+
+
+def test_any_form_values_give_plausible_vitals_or_invalid_entry() -> None:
+    seen = run_counting(any_form_values_give_plausible_vitals_or_invalid_entry, FORMED)
+    assert seen["accepted"] >= enough() and seen["refused"] >= enough(), seen
 
 
 # --- threshold alerts -----------------------------------------------------------------------
