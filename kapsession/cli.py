@@ -553,7 +553,7 @@ def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int
     from .preflight import MediaProbe, format_report, summarize
     from .vlc_player import probe_media
 
-    if not path.exists():
+    if not os.path.exists(path):  # False, not an error, for a name too long to exist
         raise KapsessionError(f"There is no playlist or arc at {path}.")
     if path.name.endswith(".toml"):
         arc = load_arc(path)
@@ -588,7 +588,7 @@ def _playlist_import(args: argparse.Namespace, out: TextIO) -> int:
     from .playlist_formats import arc_from_playlist, read_playlist
 
     source, target = Path(args.path), Path(args.to)
-    if not source.is_file():
+    if not os.path.isfile(source):  # False, not an error, for a name too long to exist
         raise KapsessionError(f"There is no playlist at {source}.")
     if not target.name.endswith(ARC_SUFFIX):
         raise KapsessionError(f"The arc's file name must end in {ARC_SUFFIX}.")
