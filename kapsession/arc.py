@@ -67,10 +67,14 @@ SUGGESTED_PHASES: tuple[str, ...] = (
 TAGS: tuple[str, ...] = ("no_lyrics", "familiar", "lyrics")
 MAX_MINUTES = 240
 MAX_FADE_S = 60.0
+MAX_TITLE_CHARS = 200
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: no longer name is a file
 DEFAULT_FADE_IN_S = 3.0
 DEFAULT_FADE_OUT_S = 5.0
-# An arc imported from a 10,000-entry playlist is about 1 MB; far bigger is not an arc.
-MAX_FILE_BYTES = 8 * 1024 * 1024
+# An arc holds at most 240 minutes: even of one-minute tracks with long paths that is about
+# 60 KB. 1 MB leaves room for any real arc (and a 5,000-entry imported playlist) while keeping
+# what the TOML parser is handed small enough to read in well under a second.
+MAX_FILE_BYTES = 1024 * 1024
 
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _ROOT_KEYS = ("arc", "phases")
@@ -479,16 +483,9 @@ def load_arc(path: Path | str) -> Arc:
     Raises ArcError (also for an unreadable or non-UTF-8 file)."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ArcError(
-            path.name, None, None, f"cannot be read ({exc.strerror or type(exc).__name__})"
-        ) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ArcError(
-            path.name, None, None, f"is larger than {MAX_FILE_BYTES // 2**20} MB; not an arc file"
-        )
+        raw = fileio.read_handed_in(path, MAX_FILE_BYTES, "an arc file")
+    except fileio.UnreadableFile as exc:
+        raise ArcError(path.name, None, None, exc.problem) from None
     try:
         text = raw.decode("utf-8-sig")  # tolerate the byte-order mark some editors write
     except UnicodeDecodeError as exc:
@@ -638,10 +635,10 @@ def _item(
         raise r.fail('must be a track {path = "..."} or a silence {silence_s = 30}', p, t)
     block = r.table(raw, _TRACK_KEYS, p, t)
     # Not stripped: a file name may really begin or end with a space.
-    location = r.text(block, "path", p, t, limit=4096, strip=False)
+    location = r.text(block, "path", p, t, limit=MAX_PATH_CHARS, strip=False)
     written = Path(location)
     path = base / written if base is not None and not written.is_absolute() else written
-    title = r.text(block, "title", p, t, limit=200, required=False) or _stem(written)
+    title = r.text(block, "title", p, t, limit=MAX_TITLE_CHARS, required=False) or _stem(written)
     tags = r.words(block, "tags", TAGS, p, t)
     if "lyrics" in tags and "no_lyrics" in tags:
         raise r.fail("cannot be both lyrics and no_lyrics", p, t, "tags")

@@ -38,6 +38,8 @@ from .arc import (
     DEFAULT_FADE_IN_S,
     DEFAULT_FADE_OUT_S,
     MAX_MINUTES,
+    MAX_PATH_CHARS,
+    MAX_TITLE_CHARS,
     Arc,
     Phase,
     Track,
@@ -47,8 +49,13 @@ from .errors import InvalidEntry
 M3U_SUFFIXES = (".m3u", ".m3u8")
 XSPF_SUFFIX = ".xspf"
 XSPF_NS = "http://xspf.org/ns/0/"
-# 10,000 entries with long paths are ~2 MB; far bigger is not a playlist.
-MAX_FILE_BYTES = 32 * 1024 * 1024
+# 10,000 entries with long paths are ~2 MB (a whole music library exported as one list; a
+# session plays a few dozen). 8 MB holds four times that and reads in about a second; a bigger
+# file is not a playlist and is not read.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+# XSPF nests four deep (playlist, trackList, track, location); extensions add a few levels.
+# Deeper is refused as it is read: expat keeps every open element (4 million cost 590 MB).
+MAX_XSPF_DEPTH = 64
 DEFAULT_ARC_MINUTES = 60
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -103,15 +110,9 @@ def read_playlist(path: Path | str) -> list[PlaylistEntry]:
     an unknown suffix is sniffed (XML is XSPF, anything else M3U). Raises PlaylistError."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise PlaylistError(path.name, None, f"cannot be read ({reason})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise PlaylistError(
-            path.name, None, f"is larger than {MAX_FILE_BYTES // 2**20} MB; not a playlist"
-        )
+        raw = fileio.read_handed_in(path, MAX_FILE_BYTES, "a playlist")
+    except fileio.UnreadableFile as exc:
+        raise PlaylistError(path.name, None, exc.problem) from None
     suffix = path.suffix.lower()
     base = path.parent.absolute()
     if suffix == XSPF_SUFFIX or (
@@ -183,21 +184,30 @@ def _prefer_raw_name(entry: PlaylistEntry, raw: bytes, base: Path | None) -> Pla
     """A non-UTF-8 line was read as Latin-1 ("café.ogg"). On Linux the file may carry those
     very bytes as its name (b"caf\xe9.ogg"), which the Latin-1 text does not reach: use the
     raw name when only it exists."""
-    if os.name == "nt" or entry.path is None or entry.path.exists():
-        return entry
     try:
         raw.decode("utf-8")
         return entry  # a UTF-8 line needs no second reading
     except UnicodeDecodeError:
         pass
+    if os.name == "nt" or entry.path is None or _exists(entry.path):
+        return entry
     raw_path = Path(os.fsdecode(raw))
     if base is not None and not raw_path.is_absolute():
         raw_path = base / raw_path
-    if raw_path.exists():
+    if _exists(raw_path):
         return PlaylistEntry(
             entry.location, raw_path, None, entry.title, entry.duration_s, entry.line
         )
     return entry
+
+
+def _exists(path: Path) -> bool:
+    """Path.exists() that says False, not raises, for a name too long for the file system or
+    a folder that cannot be entered: the pre-flight names those tracks, reading never fails."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _extinf(rest: str) -> tuple[float | None, str | None]:
@@ -272,6 +282,10 @@ class _Doctype(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    pass
+
+
 def parse_xspf(raw: bytes, name: str, base_dir: Path | None = None) -> list[PlaylistEntry]:
     """Entries of an XSPF file's bytes; relative locations are joined to ``base_dir``."""
     parser = expat.ParserCreate(namespace_separator=" ")
@@ -289,6 +303,8 @@ def parse_xspf(raw: bytes, name: str, base_dir: Path | None = None) -> list[Play
 
     def start(tag: str, _attrs: dict[str, str]) -> None:
         tag = tag.rsplit(" ", 1)[-1]
+        if len(stack) >= MAX_XSPF_DEPTH:
+            raise _TooDeep
         if not stack:
             roots.append(tag)
         if tag == "track" and stack[-1:] == ["trackList"] and not current["depth"]:
@@ -322,6 +338,12 @@ def parse_xspf(raw: bytes, name: str, base_dir: Path | None = None) -> list[Play
     except _Doctype:
         raise PlaylistError(
             name, parser.CurrentLineNumber, "has a DOCTYPE or entities; not accepted in XSPF"
+        ) from None
+    except _TooDeep:
+        raise PlaylistError(
+            name,
+            parser.CurrentLineNumber,
+            f"nests elements more than {MAX_XSPF_DEPTH} deep; not an XSPF playlist",
         ) from None
     except expat.ExpatError as exc:
         problem = expat.ErrorString(exc.code) if exc.code else "not well-formed"
@@ -463,9 +485,11 @@ def arc_from_playlist(
     warnings: list[str] = []
     local: list[PlaylistEntry] = []
     for entry in entries:
+        where = f"line {entry.line}: " if entry.line is not None else ""
         if entry.path is None:
-            where = f"line {entry.line}: " if entry.line is not None else ""
             warnings.append(f"{where}{entry.location[:200]} is a URL and was left out (offline)")
+        elif len(str(entry.path.absolute())) > MAX_PATH_CHARS:
+            warnings.append(f"{where}a name too long to be a file was left out")
         else:
             local.append(entry)
     if not local:
@@ -493,7 +517,9 @@ def arc_from_playlist(
         tracks = tuple(
             Track(
                 e.path,
-                e.title or e.path.stem or e.location,
+                # A title the arc file could not hold (a 300-character file name) is shortened
+                # here, or the written arc would not load.
+                (e.title or e.path.stem or e.location)[:MAX_TITLE_CHARS],
                 location=e.location,
                 line=e.line,
             )

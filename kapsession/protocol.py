@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import fileio
 from .errors import InvalidEntry
 from .schema import ROUTES
 from .tomlfile import TomlProblem, load_toml, shown_field
@@ -284,12 +285,14 @@ class _Lines:
                 self.headers.append((number, name, is_array))
 
     def _key_line(self, key: str, start: int, stop: int) -> int | None:
-        pattern = re.compile(
-            rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
-        )
+        # Plain string tests, not a pattern built from the key: compiling a pattern of a very
+        # long key took time growing with the square of its length (40,000 characters: 2 s).
+        spellings = (key, f'"{key}"', f"'{key}'")
         for number in range(start, min(stop, len(self.lines)) + 1):
-            if pattern.match(self.lines[number - 1]):
-                return number
+            line = self.lines[number - 1].lstrip()
+            for spelling in spellings:
+                if line.startswith(spelling) and line[len(spelling) :].lstrip().startswith("="):
+                    return number
         return None
 
     def _block(self, table: str, index: int | None) -> tuple[int, int] | None:
@@ -440,12 +443,9 @@ def load_protocol(path: Path | str) -> Protocol:
 
 def _load(path: Path) -> tuple[Protocol, _Lines]:
     try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ProtocolError(
-            path.name, None, None, f"cannot be read ({exc.strerror or type(exc).__name__})"
-        ) from None
+        raw = fileio.read_handed_in(path, MAX_FILE_BYTES, "a protocol file")
+    except fileio.UnreadableFile as exc:
+        raise ProtocolError(path.name, None, None, exc.problem) from None
     return _parse_bytes(raw, path.name, str(path))
 
 

@@ -199,18 +199,6 @@ def run_gui(args: argparse.Namespace) -> int:
             applock.unlocker(security, folder, store.encrypted), security.idle_ms, tries
         ),
     )
-    if problems and not args.smoke:
-        messages.inform(
-            window,
-            "Some protocol files were not loaded",
-            "\n\n".join(str(p) for p in problems) + "\n\nThe other protocols are available.",
-        )
-    if arc_problems and not args.smoke:
-        messages.inform(
-            window,
-            "Some music arcs were not loaded",
-            "\n\n".join(str(p) for p in arc_problems) + "\n\nThe other arcs are available.",
-        )
     try:
         if not args.smoke:
             live = resume()
@@ -239,10 +227,29 @@ def run_gui(args: argparse.Namespace) -> int:
         window.lock()
     if args.smoke:
         return messages.exit_after_first_paint(app, window)
+    # Files that were skipped are named once the window (and any reopened session) is up: a
+    # bad clinic file never holds up a running session behind a dialog.
+    _name_skipped(window, "protocol files", "protocols", problems)
+    _name_skipped(window, "music arcs", "arcs", arc_problems)
     code = app.exec()
     store.close()
     lock.release()
     return code
+
+
+def _name_skipped(
+    window: MainWindow, what: str, others: str, problems: Sequence[KapsessionError]
+) -> None:
+    """Name the files that were not loaded, from the event loop (never before it runs)."""
+    if not problems:
+        return
+    from PySide6.QtCore import QTimer
+
+    from . import messages
+
+    text = "\n\n".join(str(p) for p in problems) + f"\n\nThe other {others} are available."
+    title = f"Some {what} were not loaded"
+    QTimer.singleShot(0, window, lambda: messages.inform(window, title, text))
 
 
 def audit_locks(window: MainWindow, store: Store) -> None:
@@ -287,7 +294,8 @@ def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
     window.session_ended.connect(lambda: runner.start(after_session=True))
 
     def daily() -> None:
-        if window.live_view is None:
+        # Not from a window already closed (the app ending; a test's window left behind).
+        if window.isVisible() and window.live_view is None:
             runner.start(after_session=False)
 
     timer = QTimer(window)

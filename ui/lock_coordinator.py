@@ -30,7 +30,7 @@ class LockCoordinator(QObject):
     def __init__(self, main: QWidget, idle_ms: int) -> None:
         super().__init__(main)  # the main window, found again as the parent: no cycle
         self.idle = IdleWatcher(idle_ms, self)
-        self.idle.idle.connect(self.lock_requested)
+        self.idle.idle.connect(self._request)
         self.engaged = False
         self._hidden: list[QWidget] = []  # put away by the lock, in the order they were shown
         self._resume: QWidget | None = None  # the window that had the keyboard
@@ -47,7 +47,15 @@ class LockCoordinator(QObject):
         return main
 
     # --- Ctrl+L in every window ----------------------------------------------------------------
+    def _request(self) -> None:
+        # A main window that was closed (the app is ending, or a test's window left behind)
+        # no longer answers: only the window on screen locks and records it.
+        if self._main.isVisible():
+            self.lock_requested.emit()
+
     def _on_focus_window_changed(self, window: QWindow | None) -> None:
+        if not self._main.isVisible():
+            return
         widget = _widget_of(window)
         if widget is not None:
             self._give_lock_key(widget)
@@ -57,7 +65,7 @@ class LockCoordinator(QObject):
             return
         widget.setProperty(_HAS_LOCK_KEY, True)
         shortcut = QShortcut(QKeySequence(LOCK_KEYS), widget)
-        shortcut.activated.connect(self.lock_requested)
+        shortcut.activated.connect(self._request)
 
     # --- lock and unlock -------------------------------------------------------------------
     def engage(self) -> None:
