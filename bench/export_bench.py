@@ -8,7 +8,7 @@ session with a monitor feeding vitals: vitals every ~3 s with alerts, checks, sc
 notes (some amended), the music (phases, tracks, volume) and a preparation and worksheet.
 
 Measured, each as the median of --runs runs after one warm-up, every step timed on its own:
-  read      export_json.timeline: the session read from SQLite into the JSON document
+  read      timeline_json.timeline: the session read from SQLite into the JSON document
   json      read + dumps                 (the floor the other exports are compared with)
   md        read + Markdown
   fhir      read + FHIR bundle (built and validated by the models)
@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reportlab.platypus import Paragraph
 
-from kapsession import export_fhir, export_json, export_md, export_pdf, pdf_base
 from kapsession.clock import FakeClock
-from kapsession.protocol import builtin_protocols
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.exports import fhir_bundle, markdown_summary, pdf_base, pdf_summary, timeline_json
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TZ = "Europe/Berlin"
@@ -203,14 +203,14 @@ def bench_export(
 ) -> ExportResult:
     """Times each of `steps` (see the module's text) `runs` times on the session `sid`; every
     step but pdf-1page reads the session from SQLite inside the timed part."""
-    doc = export_json.timeline(store, sid, now)
-    pdf = export_pdf.render(doc)
+    doc = timeline_json.timeline(store, sid, now)
+    pdf = pdf_summary.render(doc)
     every: dict[str, Callable[[], object]] = {
-        "read": lambda: export_json.timeline(store, sid, now),
-        "json": lambda: export_json.dumps(export_json.timeline(store, sid, now)),
-        "md": lambda: export_md.render(export_json.timeline(store, sid, now)),
-        "fhir": lambda: export_fhir.render(export_json.timeline(store, sid, now)),
-        "pdf": lambda: export_pdf.render(export_json.timeline(store, sid, now)),
+        "read": lambda: timeline_json.timeline(store, sid, now),
+        "json": lambda: timeline_json.dumps(timeline_json.timeline(store, sid, now)),
+        "md": lambda: markdown_summary.render(timeline_json.timeline(store, sid, now)),
+        "fhir": lambda: fhir_bundle.render(timeline_json.timeline(store, sid, now)),
+        "pdf": lambda: pdf_summary.render(timeline_json.timeline(store, sid, now)),
         "pdf-1page": one_page_pdf,
     }
     return ExportResult(

@@ -86,7 +86,7 @@ def tracks_started(data: Path) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from kapsession.errors import KapsessionError
-    from kapsession.store import Store
+    from kapsession.storage.store import Store
 
     try:
         store = Store.open(data, create=False)

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kapsession.clock import SystemClock
-from kapsession.paths import DB_NAME
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import BUSY_TIMEOUT_MS, Store, iso
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import BUSY_TIMEOUT_MS, Store, iso
 
 TZ = "Europe/Berlin"
 AUTHOR = "bench"

@@ -36,8 +36,8 @@ def child(data_dir: str, session_id: int) -> None:
     from PySide6.QtWidgets import QApplication, QWidget
 
     app = QApplication(sys.argv[:1])
-    from kapsession.review import build_review
-    from kapsession.store import Store
+    from kapsession.integration.review import build_review
+    from kapsession.storage.store import Store
     from ui import theme
     from ui.review_view import ReviewWindow
 
@@ -130,7 +130,7 @@ def make_session(folder: Path, entries: int) -> tuple[int, int]:
     returns (session id, entries written)."""
     from bench.review_data import T0, big_session
     from kapsession.clock import FakeClock
-    from kapsession.store import Store
+    from kapsession.storage.store import Store
 
     store = Store.open(folder)
     try:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from kapsession.clock import FakeClock
-from kapsession.protocol import builtin_protocols
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 TZ = "Europe/Berlin"
 AUTHOR = "Dr. Demo"

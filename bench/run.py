@@ -913,7 +913,7 @@ def measure_long_session(
 
     from review_data import T0
 
-    from kapsession.store import Store
+    from kapsession.storage.store import Store
 
     ok = True
     with tempfile.TemporaryDirectory(prefix="kapsession-bench-review-", dir=args.tmp_dir) as tmp:

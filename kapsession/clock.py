@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -133,3 +134,13 @@ class FakeClock:
         self._mono = 5.0
         self._awake = 5.0
         self._boot = boot
+
+
+@dataclass(frozen=True)
+class DoseAnchor:
+    """When the dose was given: on the wall clock (for records) and on the monotonic clock of
+    one boot (for counting)."""
+
+    at: datetime
+    mono: float
+    boot_id: str

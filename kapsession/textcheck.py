@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidEntry
+from kapsession.errors import InvalidEntry
 
 # Line breaks and tabs belong in free text; other control characters (and lone surrogates,
 # which cannot be stored as UTF-8) never come from typing and are refused.

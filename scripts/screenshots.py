@@ -63,8 +63,8 @@ COURSE_CLIENT = "C-031"  # bench/review_data.py's demo course
 FIRST_ALERT = """
 import sys
 from pathlib import Path
-from kapsession.review import build_review
-from kapsession.store import Store
+from kapsession.integration.review import build_review
+from kapsession.storage.store import Store
 store = Store.open(Path(sys.argv[1]), create=False)
 review = build_review(store, store.sessions()[-1].id)
 print(next(i for i, m in enumerate(review.markers) if m.lane == "alerts") + 1)

@@ -17,19 +17,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kapsession import applock, cli, hygiene, keys
-from kapsession.applock import SecuritySettings
-from kapsession.arc import available_arcs
-from kapsession.audio import PLAYLISTS, REHEARSAL_ARC, CuePlayer
+from kapsession.cli import commands
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
-from kapsession.exports import session_clock
-from kapsession.instance import InstanceLock
-from kapsession.preflight import check_arc_tracks
-from kapsession.protocol import available_protocols
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import SessionRecord, Store, prepare_folder
-from kapsession.unlock_tries import UnlockTries
+from kapsession.exports.session_export import session_clock
+from kapsession.monitoring.protocol import available_protocols
+from kapsession.music.arc import available_arcs
+from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC, CuePlayer
+from kapsession.music.preflight import check_arc_tracks
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage import datakey, privacy, security_settings
+from kapsession.storage.instance_lock import InstanceLock
+from kapsession.storage.security_settings import SecuritySettings
+from kapsession.storage.store import SessionRecord, Store, prepare_folder
+from kapsession.storage.unlock_tries import UnlockTries
 
 if TYPE_CHECKING:
     from .backup_runner import BackupRunner
@@ -42,13 +43,13 @@ EXIT_ALREADY_OPEN = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    hygiene.private_umask()
+    privacy.private_umask()
     # The one entry point of the app and the command line (gui-script, bundle): here, not in
-    # cli.main, which scripts and tests call in-process.
-    hygiene.keep_secrets_in_process()
-    args = cli.parse_args(argv)
+    # commands.main, which scripts and tests call in-process.
+    privacy.keep_secrets_in_process()
+    args = commands.parse_args(argv)
     if args.command:
-        return cli.run_command(args)
+        return commands.run_command(args)
     return run_gui(args)
 
 
@@ -65,26 +66,28 @@ def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | No
     from .setup_view import SetupChoice, SetupDialog, UnlockDialog
 
     env = os.environ
-    security = applock.load(folder)
-    if keys.has_key_file(folder):
+    security = security_settings.load(folder)
+    if datakey.has_key_file(folder):
         try:
-            key = keys.key_for(folder)
+            key = datakey.key_for(folder)
         except (NeedsKey, WrongKey):
             if smoke:
                 raise
             key = None
         if key is None:
             found: list[bytes] = []
-            prompt = UnlockDialog(lambda text: found.append(keys.unlock(folder, text)), str(folder))
+            prompt = UnlockDialog(
+                lambda text: found.append(datakey.unlock(folder, text)), str(folder)
+            )
             if not prompt.exec() or not found:
                 return None
             key = found[0]
         return Store.open(folder, key=key), security
-    passphrase = hygiene.secret_from_env(keys.PASSPHRASE_ENV)
-    if security.encryption is None and passphrase and keys.encryption_available():
-        key = keys.create_key(folder, passphrase)
-        applock.save(folder, replace(security, encryption="on"))
-        return Store.open(folder, key=key), applock.load(folder)
+    passphrase = privacy.secret_from_env(datakey.PASSPHRASE_ENV)
+    if security.encryption is None and passphrase and datakey.encryption_available():
+        key = datakey.create_key(folder, passphrase)
+        security_settings.save(folder, replace(security, encryption="on"))
+        return Store.open(folder, key=key), security_settings.load(folder)
     if security.encryption is not None or smoke or env.get("KAPSESSION_ENCRYPTION") == "off":
         return Store.open(folder), security
 
@@ -93,18 +96,20 @@ def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | No
     def apply(choice: SetupChoice) -> None:
         settings = security.with_pin(choice.pin)
         if not choice.encrypt:
-            applock.save(folder, replace(settings, encryption="declined"))
+            security_settings.save(folder, replace(settings, encryption="declined"))
             opened.append((Store.open(folder), settings))
             return
         assert choice.passphrase is not None
-        key = keys.create_key(folder, choice.passphrase)  # first: a crash later re-encrypts
-        applock.save(folder, replace(settings, encryption="on"))
+        key = datakey.create_key(folder, choice.passphrase)  # first: a crash later re-encrypts
+        security_settings.save(folder, replace(settings, encryption="on"))
         if choice.remember:
-            with contextlib.suppress(keys.KeyringUnavailable):
-                keys.remember_key(folder, key)
+            with contextlib.suppress(datakey.KeyringUnavailable):
+                datakey.remember_key(folder, key)
         opened.append((Store.open(folder, key=key), settings))
 
-    dialog = SetupDialog(apply, str(folder), keys.encryption_available(), keys.keyring_available())
+    dialog = SetupDialog(
+        apply, str(folder), datakey.encryption_available(), datakey.keyring_available()
+    )
     if not dialog.exec() or not opened:
         return None
     return opened[0]
@@ -118,8 +123,8 @@ def clock_for(record: SessionRecord | None) -> Clock:
 def run_gui(args: argparse.Namespace) -> int:
     # Messages in logs name what failed, never what was written (no clinical text); uncaught
     # exceptions are logged by type and place only.
-    hygiene.setup_logging(None)
-    hygiene.install_excepthook()
+    privacy.setup_logging(None)
+    privacy.install_excepthook()
     from PySide6.QtWidgets import QApplication
 
     from . import messages, theme
@@ -133,7 +138,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setDesktopFileName("kapsession")
     theme.apply(app)
 
-    folder = cli.data_dir_of(args)
+    folder = commands.data_dir_of(args)
     lock = InstanceLock(folder)
     try:
         prepare_folder(folder)
@@ -142,17 +147,17 @@ def run_gui(args: argparse.Namespace) -> int:
     except AlreadyOpenError as exc:
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
-        return messages.fatal(str(exc), cli.EXIT_USAGE, show=not args.smoke)
+        return messages.fatal(str(exc), commands.EXIT_USAGE, show=not args.smoke)
     if opened is None:  # the therapist chose Quit at the passphrase prompt
         lock.release()
         return 0
     store, security = opened
-    hygiene.setup_logging(folder)  # the rotating log in the (now private) data folder
+    privacy.setup_logging(folder)  # the rotating log in the (now private) data folder
 
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
     arcs, arc_problems = available_arcs([PLAYLISTS, Path(folder) / "arcs"])
-    tz = cli.now_local_zone()
+    tz = commands.now_local_zone()
     author = getpass.getuser()
 
     def service(clock: Clock) -> SessionService:
@@ -173,7 +178,7 @@ def run_gui(args: argparse.Namespace) -> int:
     def cue_player() -> CuePlayer:
         # libVLC is loaded the first time a cue actually plays, never at start-up.
         if not players:
-            from kapsession.vlc_player import open_cue_player
+            from kapsession.music.vlc_player import open_cue_player
 
             players.append(open_cue_player())
         return players[0]
@@ -196,7 +201,7 @@ def run_gui(args: argparse.Namespace) -> int:
         screen_lock=None
         if args.smoke
         else LockConfig(
-            applock.unlocker(security, folder, store.encrypted), security.idle_ms, tries
+            security_settings.unlocker(security, folder, store.encrypted), security.idle_ms, tries
         ),
     )
     try:
@@ -275,7 +280,7 @@ def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
     $KAPSESSION_BACKUP_DIR, else `backups` in the data folder). Never during a live session."""
     from PySide6.QtCore import QSettings, QTimer
 
-    from kapsession import backup
+    from kapsession.storage import backup
 
     from . import messages
     from .backup_runner import BackupRunner

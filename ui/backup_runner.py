@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from kapsession import backup
 from kapsession.clock import Clock
 from kapsession.errors import KapsessionError
-from kapsession.store import Store
+from kapsession.storage import backup
+from kapsession.storage.store import Store
 
 log = logging.getLogger("kapsession.ui.backup")
 

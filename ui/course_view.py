@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession.review import CourseRow, course
-from kapsession.store import Store
+from kapsession.integration.review import CourseRow, course
+from kapsession.storage.store import Store
 
 from . import geometry, theme
 from .plain_text import plain_label

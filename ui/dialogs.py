@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.errors import KapsessionError
-from kapsession.notes import TAGS
+from kapsession.session.notes import TAGS
 
 from .plain_text import plain_label
 

@@ -19,10 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession import exports, outpaths
 from kapsession.clock import SystemClock
 from kapsession.errors import KapsessionError
-from kapsession.store import Store
+from kapsession.exports import session_export
+from kapsession.storage import outpaths
+from kapsession.storage.store import Store
 
 from .plain_text import plain_label
 
@@ -57,15 +58,15 @@ def export_session(
     backups = outpaths.backup_folders(folder, _chosen_backup_folder()) if folder else []
     outpaths.check_output_path(path, folder, backups)
     record = store.session(session_id)
-    doc = exports.timeline(store, session_id, SystemClock().now())
+    doc = session_export.timeline(store, session_id, SystemClock().now())
     try:
         if key.startswith("handout:"):
             which = key.split(":", 1)[1]
             kind, data = "handout", {"which": which}
-            payload = exports.render_handout(doc, which)
+            payload = session_export.render_handout(doc, which)
         else:
             kind, data = "export", {"format": key}
-            payload = exports.render(doc, key)
+            payload = session_export.render(doc, key)
     except KapsessionError:
         raise
     except Exception as exc:
@@ -76,7 +77,7 @@ def export_session(
     outpaths.write_output(path, payload, folder, backups)
     data["to"] = "file"
     try:
-        exports.record_output(store, record, kind, data, payload, tz, author)
+        session_export.record_output(store, record, kind, data, payload, tz, author)
     except (sqlite3.Error, OSError) as exc:
         log.error("export not noted on the timeline: %s", type(exc).__name__)
     return path

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kapsession.dose_clock import t_plus as t_plus  # re-exported: the screens' one format
-from kapsession.store import Event
+from kapsession.session.dose_clock import t_plus as t_plus  # re-exported: the screens' one format
+from kapsession.storage.store import Event
 
 
 def minutes_seconds(seconds: float) -> str:

@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession.arc import Arc
 from kapsession.errors import KapsessionError
-from kapsession.preflight import PreflightReport, short_summary
-from kapsession.preparation import readiness, session_readiness
-from kapsession.schema import ROUTES
-from kapsession.session import LiveSession, SessionPlan, SessionService, validate_plan
-from kapsession.store import SessionRecord, parse_iso
+from kapsession.integration.preparation import readiness, session_readiness
+from kapsession.music.arc import Arc
+from kapsession.music.preflight import PreflightReport, short_summary
+from kapsession.session.live import LiveSession, SessionPlan, SessionService, validate_plan
+from kapsession.storage.schema import ROUTES
+from kapsession.storage.store import SessionRecord, parse_iso
 
 from .dialogs import ShortcutsDialog
 from .format import minutes_seconds

@@ -28,16 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession.audio import CHIME, CHIME_VOLUME, CuePlayer
-from kapsession.checks import CheckState
-from kapsession.discharge import circulation_score, spo2_score
 from kapsession.errors import KapsessionError
-from kapsession.notes import TAGS
-from kapsession.observations import SCALES
-from kapsession.preparation import shown_intention
-from kapsession.session import LiveSession
-from kapsession.store import Event, SessionRecord
-from kapsession.vitals import Vitals
+from kapsession.integration.preparation import shown_intention
+from kapsession.monitoring.checks import CheckState
+from kapsession.monitoring.discharge import circulation_score, spo2_score
+from kapsession.monitoring.observations import SCALES
+from kapsession.monitoring.vitals import Vitals
+from kapsession.music.cue import CHIME, CHIME_VOLUME, CuePlayer
+from kapsession.session.live import LiveSession
+from kapsession.session.notes import TAGS
+from kapsession.storage.store import Event, SessionRecord
 
 from . import theme
 from .dialogs import AmendDialog, ShortcutsDialog

@@ -18,9 +18,9 @@ from PySide6.QtGui import QFont, QGuiApplication, QWindow
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
 from kapsession.clock import SystemClock
-from kapsession.session import LiveSession
-from kapsession.store import Event
-from kapsession.unlock_tries import FREE_TRIES, Backoff, UnlockTries
+from kapsession.session.live import LiveSession
+from kapsession.storage.store import Event
+from kapsession.storage.unlock_tries import FREE_TRIES, Backoff, UnlockTries
 
 from .format import t_plus
 from .plain_text import plain_label
@@ -217,7 +217,7 @@ class LockScreen(QWidget):
         self.unlocked.emit()
 
     def _hold_off(self, backoff: Backoff) -> None:
-        """After FREE_TRIES wrong tries, each further one waits longer (kapsession.unlock_tries)."""
+        """After FREE_TRIES wrong tries, each further one waits longer (kapsession.storage.unlock_tries)."""
         seconds = math.ceil(backoff.wait_s)
         self.secret.setEnabled(False)
         self.status.setText(

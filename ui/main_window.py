@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession.arc import Arc
-from kapsession.audio import CuePlayer
 from kapsession.errors import KapsessionError
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import SessionRecord
+from kapsession.music.arc import Arc
+from kapsession.music.cue import CuePlayer
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage.store import SessionRecord
 
 from . import messages
 from .home_view import ArcCheck, HomeView

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession.discharge import ITEMS, PASS_MARK, assess, can_end_complete
 from kapsession.errors import KapsessionError
-from kapsession.observations import QUICK_EVENTS, Scale
-from kapsession.schema import ROUTES
+from kapsession.monitoring.discharge import ITEMS, PASS_MARK, assess, can_end_complete
+from kapsession.monitoring.observations import QUICK_EVENTS, Scale
+from kapsession.storage.schema import ROUTES
 
 from .format import t_plus
 from .plain_text import plain_label

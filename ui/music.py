@@ -17,10 +17,10 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
 
-from kapsession.arc import Arc, load_arc
-from kapsession.arc_player import PAUSE_FADE_S, ArcPlayer, Deck
 from kapsession.errors import KapsessionError
-from kapsession.session import LiveSession
+from kapsession.music.arc import Arc, load_arc
+from kapsession.music.arc_player import PAUSE_FADE_S, ArcPlayer, Deck
+from kapsession.session.live import LiveSession
 
 from .format import minutes_seconds
 
@@ -42,7 +42,7 @@ def open_vlc_decks(on_event: Callable[[int, str, str, int], None]) -> tuple[Deck
     """The real decks; libVLC is imported only now, and only through its adapter.
     ``KAPSESSION_AUDIO_OUTPUT`` picks libVLC's audio output (``dummy`` for tests and headless
     machines); unset, libVLC uses the system's default."""
-    from kapsession.vlc_player import DECK_ARGS, open_decks
+    from kapsession.music.vlc_player import DECK_ARGS, open_decks
 
     output = os.environ.get("KAPSESSION_AUDIO_OUTPUT", "").strip()
     args = DECK_ARGS + ((f"--aout={output}",) if output else ())
@@ -50,7 +50,7 @@ def open_vlc_decks(on_event: Callable[[int, str, str, int], None]) -> tuple[Deck
 
 
 def release_vlc_decks(decks: tuple[Deck, Deck]) -> None:
-    from kapsession.vlc_player import VlcDeck, release_decks
+    from kapsession.music.vlc_player import VlcDeck, release_decks
 
     if all(isinstance(d, VlcDeck) for d in decks):
         release_decks(decks)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.clock import Clock
-from kapsession.preparation import (
+from kapsession.integration.preparation import (
     GROUNDING,
     SCREENING_ITEMS,
     SETTING_ITEMS,
@@ -35,7 +35,7 @@ from kapsession.preparation import (
     readiness,
     save_preparation,
 )
-from kapsession.store import Event, Store
+from kapsession.storage.store import Event, Store
 
 from . import theme
 from .plain_text import plain_label, plain_tip

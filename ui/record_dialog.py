@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from kapsession.clock import Clock
 from kapsession.errors import KapsessionError
-from kapsession.store import Event, Store, parse_iso
+from kapsession.storage.store import Event, Store, parse_iso
 
 from . import messages
 from .plain_text import plain_label

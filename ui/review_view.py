@@ -41,8 +41,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession.review import NoteHit, Review, build_review, search_notes
-from kapsession.store import Event, Store, parse_iso
+from kapsession.integration.review import NoteHit, Review, build_review, search_notes
+from kapsession.storage.store import Event, Store, parse_iso
 
 from . import geometry, theme
 from .format import describe_event, t_plus

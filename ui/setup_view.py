@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapsession import keys
-from kapsession.applock import check_pin
 from kapsession.errors import KapsessionError
+from kapsession.storage import datakey
+from kapsession.storage.security_settings import check_pin
 
 from .plain_text import plain_label
 
@@ -67,12 +67,12 @@ class SetupDialog(QDialog):
         )
         intro.setWordWrap(True)
         intro.setTextFormat(Qt.TextFormat.RichText)
-        self.passphrase = _secret("Passphrase", f"at least {keys.MIN_PASSPHRASE} characters")
+        self.passphrase = _secret("Passphrase", f"at least {datakey.MIN_PASSPHRASE} characters")
         self.repeat = _secret("Passphrase again")
-        self.hint = plain_label(keys.strength_hint(""))
+        self.hint = plain_label(datakey.strength_hint(""))
         self.hint.setProperty("role", "muted")
         self.passphrase.textChanged.connect(
-            lambda text: self.hint.setText(keys.strength_hint(text))
+            lambda text: self.hint.setText(datakey.strength_hint(text))
         )
         self.remember = QCheckBox("Remember it on this computer (OS keyring): no typing at start")
         if not keyring_available:
@@ -117,7 +117,7 @@ class SetupDialog(QDialog):
             self.encrypt_button.setEnabled(False)
             self.later_button.setText("Continue unencrypted")
             self.later_button.setDefault(True)
-            unavailable = plain_label(keys.UNAVAILABLE)
+            unavailable = plain_label(datakey.UNAVAILABLE)
             unavailable.setProperty("role", "status")
             unavailable.setWordWrap(True)
             layout.addWidget(unavailable)
@@ -149,7 +149,7 @@ class SetupDialog(QDialog):
 
     def _on_encrypt(self) -> None:
         try:
-            keys.check_passphrase(self.passphrase.text(), self.repeat.text())
+            datakey.check_passphrase(self.passphrase.text(), self.repeat.text())
             pin = self._pin()
         except KapsessionError as exc:
             self.error.setText(str(exc))

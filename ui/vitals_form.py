@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.errors import InvalidEntry, KapsessionError
-from kapsession.vitals import LIMITS, Vitals
+from kapsession.monitoring.vitals import LIMITS, Vitals
 
 from .plain_text import plain_label
 

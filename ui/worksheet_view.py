@@ -25,10 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.clock import Clock
-from kapsession.notes import TAGS
-from kapsession.session import current_notes
-from kapsession.store import Event, Store, parse_iso
-from kapsession.worksheet import (
+from kapsession.integration.worksheet import (
     ANSWER_KEYS,
     QUESTIONS,
     Worksheet,
@@ -38,6 +35,9 @@ from kapsession.worksheet import (
     t_mark,
     worksheet_history,
 )
+from kapsession.session.live import current_notes
+from kapsession.session.notes import TAGS
+from kapsession.storage.store import Event, Store, parse_iso
 
 from .plain_text import plain_label
 from .record_dialog import RecordDialog, saved_on

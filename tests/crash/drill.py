@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kapsession.clock import FakeClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # Fuses against a hung command, not timings.

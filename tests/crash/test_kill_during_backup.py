@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit, backup
-from kapsession.paths import DB_NAME
-from kapsession.store import Store
+from kapsession.storage import audit, backup
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 from . import drill
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit, backup, keys
 from kapsession.errors import WrongKey
-from kapsession.paths import LOCK_NAME
-from kapsession.store import Store, is_plaintext
+from kapsession.storage import audit, backup, datakey
+from kapsession.storage.paths import LOCK_NAME
+from kapsession.storage.store import Store, is_plaintext
 
 from . import drill
 
@@ -36,13 +36,13 @@ NOTES = 3000
 
 def _seed_encrypted(folder: Path) -> bytes:
     folder.mkdir()
-    key = keys.create_key(folder, PASSES[0])
+    key = datakey.create_key(folder, PASSES[0])
     drill.fill(folder, "KILL-E", NOTES, CANARY.decode(), key)
     return key
 
 
 def _env(passphrase: str, new: str | None = None) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), keys.PASSPHRASE_ENV: passphrase}
+    env = {**os.environ, "PYTHONPATH": str(REPO), datakey.PASSPHRASE_ENV: passphrase}
     env.pop("KAPSESSION_NEW_PASSPHRASE", None)
     if new is not None:
         env["KAPSESSION_NEW_PASSPHRASE"] = new
@@ -134,7 +134,7 @@ def test_sigkill_during_an_encrypted_backup(
         }
         assert strays == set(), f"neither backups nor partials: {strays} {ctx}"
         beside = backup.key_file_beside(backup.backups_in(target)[-1])
-        assert keys.key_from_file(beside, env={keys.PASSPHRASE_ENV: PASSES[0]}) == key
+        assert datakey.key_from_file(beside, env={datakey.PASSPHRASE_ENV: PASSES[0]}) == key
 
     drill.assert_landed(where, ["mid-copy"], BACKUP_KILLS, ctx)
     result = backup.create(folder, target, T0 + timedelta(days=1), key=key)
@@ -160,7 +160,7 @@ def test_sigkill_during_a_passphrase_change(
     key = _seed_encrypted(folder)
     current = 0
     cmd = _cli("passphrase", "--data-dir", str(folder))
-    key_file, lock = keys.key_path(folder), folder / LOCK_NAME
+    key_file, lock = datakey.key_path(folder), folder / LOCK_NAME
 
     def begun(proc: subprocess.Popen[bytes]) -> bool:  # it holds the folder: the change is on
         return drill.holds_flock(proc.pid, lock)
@@ -183,12 +183,12 @@ def test_sigkill_during_a_passphrase_change(
         else:  # while the key is re-derived and re-wrapped, before the new file is in place
             delay, after = rng.uniform(0.0, 0.8) * span["swapped"], begun
         landed = drill.kill_after(cmd, _env(old, new), delay, after)
-        temps = list(folder.glob(f".{keys.KEY_FILE}-*"))
+        temps = list(folder.glob(f".{datakey.KEY_FILE}-*"))
         try:
-            found = keys.unlock(folder, new)
+            found = datakey.unlock(folder, new)
             current, changed = 1 - current, True
         except WrongKey:
-            found, changed = keys.unlock(folder, old), False
+            found, changed = datakey.unlock(folder, old), False
         assert found == key, f"run {i}: another data key {ctx}"
         report = _check(folder, key, f"run {i} {ctx}")
         was, recorded = recorded, _key_changes(folder, key)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
-from kapsession import chain_key
-from kapsession.paths import DB_NAME
-from kapsession.store import ENCRYPTING_SUFFIX, Store, is_plaintext
+from kapsession.storage import chain_key
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import ENCRYPTING_SUFFIX, Store, is_plaintext
 
 from . import drill
 
@@ -34,7 +34,7 @@ MIGRATE = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from kapsession.store import encrypt_in_place
+    from kapsession.storage.store import encrypt_in_place
     encrypt_in_place(Path(sys.argv[1]), bytes.fromhex(sys.argv[2]))
     """
 )

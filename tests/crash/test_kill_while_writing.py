@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit
 from kapsession.clock import SystemClock
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionService
+from kapsession.storage import audit
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("writer.py")

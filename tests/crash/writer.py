@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from kapsession.clock import SystemClock
-from kapsession.instance import InstanceLock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store, prepare_folder
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.instance_lock import InstanceLock
+from kapsession.storage.store import Store, prepare_folder
 
 # A fuse, not a timing: if the test that should kill us is gone, do not write forever.
 GIVE_UP_AFTER_S = 120.0

@@ -155,9 +155,9 @@ def _ended_session(data: Path) -> None:
     from datetime import UTC, datetime
 
     from kapsession.clock import SystemClock
-    from kapsession.protocol import builtin_protocols
-    from kapsession.session import SessionService
-    from kapsession.store import Store, prepare_folder
+    from kapsession.monitoring.protocol import builtin_protocols
+    from kapsession.session.live import SessionService
+    from kapsession.storage.store import Store, prepare_folder
 
     prepare_folder(data)
     store = Store.open(data)

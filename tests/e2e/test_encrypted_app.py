@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import keys
-from kapsession.paths import DB_NAME
+from kapsession.storage import datakey
+from kapsession.storage.paths import DB_NAME
 
 from .conftest import App, cli, export, wait_for
 
@@ -71,7 +71,7 @@ def test_first_run_encrypts_and_nothing_clinical_is_readable_on_disk(
     wait_for(lambda: _title(app).startswith("kapsession · DEMO"), what="the unlock")
     app.kill()
 
-    assert keys.has_key_file(data)
+    assert datakey.has_key_file(data)
     files = sorted(p for p in data.rglob("*") if p.is_file())  # database, WAL, key, logs, ...
     assert any(p.name == DB_NAME for p in files)
     for path in files:

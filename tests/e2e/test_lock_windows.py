@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import applock
 from kapsession.clock import FakeClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage import security_settings
+from kapsession.storage.store import Store
 
 from .conftest import App, wait_for
 
@@ -65,8 +65,8 @@ def prepared_folder(tmp_path: Path) -> Path:
     live.add_note(NOTE)
     live.end("rehearsed lock test")
     store.close()
-    settings = replace(applock.load(folder), encryption="declined").with_pin(PIN)
-    applock.save(folder, settings)
+    settings = replace(security_settings.load(folder), encryption="declined").with_pin(PIN)
+    security_settings.save(folder, settings)
     return folder
 
 

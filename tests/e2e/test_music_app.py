@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from kapsession.arc import Track, load_arc
-from kapsession.audio import PLAYLISTS, REHEARSAL_ARC
+from kapsession.music.arc import Track, load_arc
+from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC
 
 from .conftest import App, export, wait_for
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kapsession.paths import DB_NAME
+from kapsession.storage.paths import DB_NAME
 
 from .conftest import App, cli, export, wait_for
 

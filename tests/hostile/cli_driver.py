@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import cli
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -31,7 +31,7 @@ def dosed_store(folder: Path, key: bytes | None = None) -> Store:
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """The exit code, standard output and standard error of `kapsession ARGV`."""
     try:
-        code = cli.main(argv)
+        code = commands.main(argv)
     except SystemExit as exc:  # argparse's refusals
         assert isinstance(exc.code, int)
         code = exc.code

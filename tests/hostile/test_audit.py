@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kapsession import audit, chain_key
 from kapsession.clock import SystemClock
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage import audit, chain_key
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 COLUMNS = ("id", "at", "author", "action", "target", "target_id", "digest", "fields", "detail")
 

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit, backup, chain_key, cli, keys
-from kapsession.dose_clock import DoseAnchor
-from kapsession.paths import DB_NAME
-from kapsession.store import Store
+from kapsession.cli import commands
+from kapsession.clock import DoseAnchor
+from kapsession.storage import audit, backup, chain_key, datakey
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
-FAST = keys.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
+FAST = datakey.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
 
 
 def _record(folder: Path, notes: int = 3, key: bytes | None = None, code: str = "C-1") -> None:
@@ -69,7 +70,7 @@ def _raw(path: Path) -> sqlite3.Connection:
 
 def _verify(path: Path) -> tuple[int, str]:
     out = io.StringIO()
-    code = cli.run_command(cli.parse_args(["verify", str(path)]), out)
+    code = commands.run_command(commands.parse_args(["verify", str(path)]), out)
     return code, out.getvalue()
 
 
@@ -151,7 +152,7 @@ def test_a_crafted_backup_is_refused_by_restore_and_flagged_by_verify(
     assert code == 1, out
     assert expected in out.splitlines()[1], out
 
-    assert cli.main(["restore", str(made), "--data-dir", str(folder), "--yes"]) == 2
+    assert commands.main(["restore", str(made), "--data-dir", str(folder), "--yes"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kapsession: ") and expected in err and "Traceback" not in err
     assert (folder / DB_NAME).read_bytes() == before, "the data folder is left as it was"
@@ -262,16 +263,16 @@ def test_a_hostile_key_file_beside_a_backup_is_refused_before_any_derivation(
 ) -> None:
     data = tmp_path / "enc"
     data.mkdir()
-    key = keys.create_key(data, "orchard pebble winter song", FAST)
+    key = datakey.create_key(data, "orchard pebble winter song", FAST)
     _record(data, key=key)
     made = backup.create(data, tmp_path / "usb", NOW, key=key).path
     _hostile_key_file(backup.key_file_beside(made), **kdf)
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, "orchard pebble winter song")
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, "orchard pebble winter song")
     monkeypatch.setenv("KAPSESSION_DATA_DIR", str(tmp_path / "nowhere"))
-    assert cli.main(["verify", str(made)]) == 2
+    assert commands.main(["verify", str(made)]) == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
-    assert cli.main(["restore", str(made), "--data-dir", str(tmp_path / "new")]) == 2
+    assert commands.main(["restore", str(made), "--data-dir", str(tmp_path / "new")]) == 2
     assert says in capsys.readouterr().err
     assert not (tmp_path / "new" / DB_NAME).exists()
 
@@ -284,7 +285,7 @@ def _share(tmp_path: Path, passes: tuple[str | None, str | None]) -> None:
     for i, passphrase in enumerate(passes):
         data = tmp_path / f"data{i}"
         data.mkdir()
-        key = keys.create_key(data, passphrase, FAST) if passphrase else None
+        key = datakey.create_key(data, passphrase, FAST) if passphrase else None
         _record(data, key=key, code=f"C-{i}")
         folders.append(data)
         dkeys.append(key)
@@ -315,18 +316,18 @@ def _share(tmp_path: Path, passes: tuple[str | None, str | None]) -> None:
             assert backup.verify_file(made, dkeys[i]).owner == owner
         if passes[i]:
             copy = backup.key_file_beside(own[-1])
-            assert keys.key_from_file(copy, env={keys.PASSPHRASE_ENV: passes[i]}) == dkeys[i]
+            assert datakey.key_from_file(copy, env={datakey.PASSPHRASE_ENV: passes[i]}) == dkeys[i]
         monkeypatch_env = {"KAPSESSION_BACKUP_DIR": str(shared)}
         with pytest.MonkeyPatch.context() as mp:
             for k, v in monkeypatch_env.items():
                 mp.setenv(k, v)
             if passes[i]:
-                mp.setenv(keys.PASSPHRASE_ENV, passes[i])
+                mp.setenv(datakey.PASSPHRASE_ENV, passes[i])
             assert _verify(data)[0] == 0, _verify(data)[1]
             fresh = tmp_path / f"restored{i}"
             out = io.StringIO()
             args = ["restore", str(own[-1]), "--data-dir", str(fresh)]
-            assert cli.run_command(cli.parse_args(args), out) == 0
+            assert commands.run_command(commands.parse_args(args), out) == 0
             assert _verify(fresh)[0] == 0
         store = Store.open(fresh, key=dkeys[i])
         assert [c.code for c in store.clients()] == [f"C-{i}"]

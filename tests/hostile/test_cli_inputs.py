@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import paths
+from kapsession.storage import paths
 
 from .cli_driver import dosed_store, expect_refused, run
 
@@ -312,7 +312,7 @@ def test_control_characters_from_a_playlist_are_printed_escaped(
 
 
 def test_the_escaping_keeps_ordinary_text_and_escapes_what_a_terminal_acts_on() -> None:
-    from kapsession.terminal_text import printable
+    from kapsession.cli.terminal_text import printable
 
     assert printable("Ólafur Arnalds – Near Light (5:02)") == "Ólafur Arnalds – Near Light (5:02)"
     assert printable("a\x1b[2Jb\rc\x07d\u202ee\u2028f\udcff") == (

@@ -17,8 +17,8 @@ from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 
 from kapsession.clock import FakeClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 from ui.live_view import LiveView
 from ui.main_window import MainWindow
 from ui.messages import _ask

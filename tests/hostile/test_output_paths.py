@@ -19,9 +19,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is first loaded
 
-from kapsession import backup, keys, outpaths, paths
-from kapsession.instance import InstanceLock
-from kapsession.store import Store, prepare_folder
+from kapsession.storage import backup, datakey, outpaths, paths
+from kapsession.storage.instance_lock import InstanceLock
+from kapsession.storage.store import Store, prepare_folder
 
 from . import cli_driver
 from .cli_driver import T0, dosed_store, run
@@ -51,7 +51,7 @@ class Folder:
 def _build(root: Path, encrypted: bool) -> Folder:
     data, offsite = root / "data", root / "offsite"
     prepare_folder(data)
-    key = keys.create_key(data, PASS) if encrypted else None
+    key = datakey.create_key(data, PASS) if encrypted else None
     store = dosed_store(data, key)
     backup.create(data, offsite, T0, key=key)
     backup.create(data, data / backup.DEFAULT_SUBFOLDER, T0, key=key)
@@ -72,10 +72,10 @@ def folder(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Folder]:
     encrypted = request.param == "encrypted"
-    if encrypted and not keys.encryption_available():
+    if encrypted and not datakey.encryption_available():
         pytest.skip("SQLCipher is not installed")
     monkeypatch.setenv(paths.BACKUP_ENV_VAR, str(tmp_path / "offsite"))
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     built = _build(tmp_path, encrypted)
     yield built
@@ -88,8 +88,8 @@ def owned_files(f: Folder) -> list[Path]:
     assert paths.DB_NAME in names and paths.LOCK_NAME in names
     if f.store.encrypted:  # the key, and its copy beside the backups
         owner = backup.owner_of_store(f.store)
-        assert (f.data / keys.KEY_FILE) in found
-        assert (f.offsite / backup.beside_name(keys.KEY_FILE, owner)) in found
+        assert (f.data / datakey.KEY_FILE) in found
+        assert (f.offsite / backup.beside_name(datakey.KEY_FILE, owner)) in found
     assert f"{paths.DB_NAME}-wal" in names and f"{paths.DB_NAME}-shm" in names
     assert any(p.parent == f.offsite and p.suffix == ".sqlite3" for p in found)
     return found
@@ -152,7 +152,7 @@ def test_handout_and_playlist_export_are_refused_the_same_way(
 ) -> None:
     files = owned_files(folder)
     before = snapshot(files)
-    key = folder.data / (keys.KEY_FILE if folder.store.encrypted else paths.DB_NAME)
+    key = folder.data / (datakey.KEY_FILE if folder.store.encrypted else paths.DB_NAME)
     link = tmp_path / "key.m3u8"
     link.symlink_to(key)
     arc = folder.data / "arcs" / "synthetic.arc.toml"
@@ -287,7 +287,7 @@ def test_the_export_dialog_refuses_and_says_so_in_the_dialog(
     QSettings().setValue("backup/folder", str(usb))
     files = owned_files(folder)
     before = snapshot(files)
-    key = folder.data / (keys.KEY_FILE if folder.store.encrypted else paths.DB_NAME)
+    key = folder.data / (datakey.KEY_FILE if folder.store.encrypted else paths.DB_NAME)
     hard = tmp_path / "summary.pdf"
     os.link(key, hard)
     session_id = folder.store.sessions()[-1].id

@@ -24,16 +24,21 @@ from typing import Any, TypeVar
 
 import pytest
 
-from kapsession import fileio
-from kapsession.arc import ArcError, available_arcs, load_arc, parse_arc
-from kapsession.playlist_formats import (
+from kapsession.monitoring.protocol import (
+    ProtocolError,
+    available_protocols,
+    load_protocol,
+    parse_protocol,
+)
+from kapsession.music.arc import ArcError, available_arcs, load_arc, parse_arc
+from kapsession.music.playlist_formats import (
     MAX_XSPF_DEPTH,
     PlaylistError,
     arc_from_playlist,
     read_playlist,
 )
-from kapsession.preflight import check_file
-from kapsession.protocol import ProtocolError, available_protocols, load_protocol, parse_protocol
+from kapsession.music.probe import check_file
+from kapsession.storage import safe_files
 from kapsession.tomlfile import MAX_KEY_CHARS, MAX_KEY_PARTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,9 +208,11 @@ def test_a_fifo_swapped_in_after_the_check_still_cannot_block(
     regular.write_text("a.ogg\n", encoding="utf-8")
     real_stat = os.stat
     monkeypatch.setattr(
-        fileio.os, "stat", lambda p, *a, **k: real_stat(regular if p == fifo else p, *a, **k)
+        safe_files.os, "stat", lambda p, *a, **k: real_stat(regular if p == fifo else p, *a, **k)
     )
-    message = refused(lambda: fileio.read_regular_file(fifo, 1024), fileio.NotARegularFile, fifos)
+    message = refused(
+        lambda: safe_files.read_regular_file(fifo, 1024), safe_files.NotARegularFile, fifos
+    )
     assert message == "[Errno 22] a named pipe"
 
 
@@ -314,7 +321,7 @@ def test_dots_and_long_text_inside_strings_and_comments_are_not_keys() -> None:
 _DEEP_XSPF_PEAK = """
 import resource, sys
 from pathlib import Path
-from kapsession.playlist_formats import PlaylistError, read_playlist
+from kapsession.music.playlist_formats import PlaylistError, read_playlist
 try:
     read_playlist(sys.argv[1])
     print("read")

@@ -15,8 +15,8 @@ from PySide6.QtCore import QCoreApplication, QSettings
 from qthelpers import ModalDriver, show_active
 
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage.store import Store
 from ui.live_view import LiveView
 from ui.main_window import MainWindow
 

@@ -9,9 +9,9 @@ from PySide6.QtCore import Qt
 from qthelpers import show_active
 
 from kapsession.clock import FakeClock
-from kapsession.protocol import builtin_protocols
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Event, Store
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage.store import Event, Store
 from ui.live_view import LiveView
 
 ALT = Qt.KeyboardModifier.AltModifier

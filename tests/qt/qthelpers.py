@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QListWidget, QWidget
 
-from kapsession.store import Event, Store
+from kapsession.storage.store import Event, Store
 
 
 def show_active(qtbot, widget: QWidget) -> None:

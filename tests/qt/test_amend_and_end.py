@@ -19,10 +19,10 @@ from qthelpers import (
 )
 
 from kapsession.clock import FakeClock
-from kapsession.discharge import ITEM_IDS
 from kapsession.errors import InvalidEntry
-from kapsession.session import LiveSession, current_notes
-from kapsession.store import Event, Store
+from kapsession.monitoring.discharge import ITEM_IDS
+from kapsession.session.live import LiveSession, current_notes
+from kapsession.storage.store import Event, Store
 from ui.dialogs import AmendDialog
 from ui.live_view import NOTE_ROLE, LiveView
 from ui.monitor_dialogs import EndDialog

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from kapsession import backup
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession
-from kapsession.store import Store
+from kapsession.session.live import LiveSession
+from kapsession.storage import backup
+from kapsession.storage.store import Store
 from ui import app
 from ui.backup_runner import BackupRunner
 from ui.main_window import MainWindow

@@ -9,7 +9,7 @@ from monitorhelpers import ALT, protocol_service, start_sublingual
 from PySide6.QtCore import QSettings, Qt
 from qthelpers import show_active
 
-from kapsession.audio import CHIME, CHIME_VOLUME
+from kapsession.music.cue import CHIME, CHIME_VOLUME
 from ui.live_view import LiveView
 
 

@@ -22,15 +22,16 @@ from monitorhelpers import open_view
 from PySide6.QtCore import Qt
 from qthelpers import stream_texts
 
-from kapsession import cli, keys
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage import datakey
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 from ui.live_view import NOT_SAVED, LiveView
 
 PASS = "orchard pebble winter song"
-FAST = keys.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
+FAST = datakey.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
 SIZE = "4m"
 
 
@@ -87,7 +88,7 @@ def test_a_full_disk_mid_session_keeps_the_note_and_the_retry_saves_it_once(
 ) -> None:
     folder = tmpfs / "data"
     folder.mkdir()
-    key = keys.create_key(folder, PASS, FAST) if encrypted else None
+    key = datakey.create_key(folder, PASS, FAST) if encrypted else None
     store = Store.open(folder, key=key)
     try:
         service = SessionService(store, clock, "Europe/Berlin", "therapist")
@@ -154,13 +155,13 @@ def test_a_full_disk_mid_session_keeps_the_note_and_the_retry_saves_it_once(
     finally:
         reopened.close()
     if encrypted:
-        monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+        monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
         with (
             closing(sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True)) as plain,
             pytest.raises(sqlite3.DatabaseError),
         ):
             plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    assert commands.main(["verify", "--data-dir", str(folder)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("OK: integrity ok") and err == "", (out, err)
     assert os.statvfs(tmpfs).f_bavail > 0
@@ -217,7 +218,7 @@ def test_a_file_system_turned_read_only_mid_session_keeps_the_note_and_loses_not
     image, mount, trigger = ext4
     folder = mount / "data"
     folder.mkdir()
-    key = keys.create_key(folder, PASS, FAST)
+    key = datakey.create_key(folder, PASS, FAST)
     store = Store.open(folder, key=key)
     saved: list[str] = []
     try:
@@ -263,7 +264,7 @@ def test_a_file_system_turned_read_only_mid_session_keeps_the_note_and_loses_not
         assert reopened.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         reopened.close()
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
-    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
+    assert commands.main(["verify", "--data-dir", str(folder)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("OK: integrity ok") and err == "", (out, err)

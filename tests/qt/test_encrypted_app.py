@@ -14,10 +14,11 @@ import shiboken6
 from PySide6.QtCore import QSettings, Qt
 from qthelpers import show_active
 
-from kapsession import applock, backup, cli, keys
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Store, is_plaintext
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage import backup, datakey, security_settings
+from kapsession.storage.store import Store, is_plaintext
 from ui import app
 from ui.lock import LockConfig
 from ui.main_window import MainWindow
@@ -25,7 +26,7 @@ from ui.main_window import MainWindow
 PASS = "orchard pebble winter song"
 PIN = "4821"
 NOTE = "canary-app-note-pangolin"
-FAST = keys.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
+FAST = datakey.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def estore(folder: Path) -> Iterator[Store]:
     folder.mkdir()
-    s = Store.open(folder, key=keys.create_key(folder, PASS, FAST))
+    s = Store.open(folder, key=datakey.create_key(folder, PASS, FAST))
     yield s
     s.close()
 
@@ -55,13 +56,13 @@ def elive(estore: Store, clock: FakeClock) -> LiveSession:
 def ewindow(
     qtbot, estore: Store, clock: FakeClock, folder: Path, settings_sandbox: None
 ) -> Iterator[MainWindow]:
-    pin_hash = applock.hash_pin(PIN)
+    pin_hash = security_settings.hash_pin(PIN)
     window = MainWindow(
         SessionService(estore, clock, "Europe/Berlin", "therapist"),
         lambda _scale: pytest.fail("no rehearsal here"),
         data_dir=folder,
         confirm=lambda _title, _text: True,
-        screen_lock=LockConfig(lambda typed: applock.pin_matches(pin_hash, typed), 0),
+        screen_lock=LockConfig(lambda typed: security_settings.pin_matches(pin_hash, typed), 0),
     )
     app.audit_locks(window, estore)
     window.resize(1100, 760)
@@ -101,8 +102,8 @@ def test_ctrl_l_and_unlock_are_audited_and_verify_stays_ok(
     ).fetchall()
     assert rows == [("app", ""), ("app", "")]
 
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
-    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
+    assert commands.main(["verify", "--data-dir", str(folder)]) == 0
     out, err = capsys.readouterr()
     assert err == "" and out.startswith("OK: integrity ok")
     assert not is_plaintext(folder / "kapsession.sqlite3")
@@ -136,5 +137,5 @@ def test_the_automatic_backup_of_an_encrypted_store_is_encrypted_with_its_key(
     verified = backup.verify_file(made, estore.key)
     assert verified.problems == []
     beside = backup.key_file_beside(made)  # the wrapped key beside the backups, by folder id
-    assert keys.key_from_file(beside, env={keys.PASSPHRASE_ENV: PASS}) == estore.key
+    assert datakey.key_from_file(beside, env={datakey.PASSPHRASE_ENV: PASS}) == estore.key
     assert _actions(estore)[-1] == "backup"

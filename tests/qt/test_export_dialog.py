@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from kapsession.session import LiveSession
-from kapsession.store import Store
+from kapsession.session.live import LiveSession
+from kapsession.storage.store import Store
 from ui.export_dialog import CHOICES, ExportDialog
 from ui.main_window import MainWindow
 

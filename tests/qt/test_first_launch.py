@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kapsession.session import SessionPlan
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan
+from kapsession.storage.store import Store
 from ui.main_window import MainWindow
 
 

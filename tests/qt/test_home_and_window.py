@@ -12,8 +12,8 @@ from qthelpers import ModalDriver, kinds, notes_in, stream_texts
 
 from kapsession.clock import FakeClock
 from kapsession.errors import StateError
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage.store import Store
 from ui.home_view import NO_PROTOCOL, HomeView
 from ui.live_view import LiveView
 from ui.main_window import MainWindow

@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QLabel
 from qthelpers import show_active, stream_texts
 
 from kapsession.clock import FakeClock
-from kapsession.phases import _STARTS, phase_at
-from kapsession.session import HEARTBEAT_S, LiveSession, SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import HEARTBEAT_S, LiveSession, SessionPlan, SessionService
+from kapsession.session.phases import _STARTS, phase_at
+from kapsession.storage.store import Store
 from ui.format import t_plus
 from ui.live_view import LiveView
 

@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 from qthelpers import committed, notes_in, stream_texts
 
-from kapsession.notes import TAGS
-from kapsession.session import LiveSession
-from kapsession.store import Event, Store
+from kapsession.session.live import LiveSession
+from kapsession.session.notes import TAGS
+from kapsession.storage.store import Event, Store
 from ui.live_view import STREAM_PREVIEW_CHARS, LiveView
 
 ALT = Qt.KeyboardModifier.AltModifier

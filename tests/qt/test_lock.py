@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 from qthelpers import ModalDriver, show_active
 
-from kapsession import applock
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
-from kapsession.unlock_tries import FAILED, UnlockTries
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage import security_settings
+from kapsession.storage.store import Store
+from kapsession.storage.unlock_tries import FAILED, UnlockTries
 from ui import messages
 from ui.course_view import CourseWindow
 from ui.dialogs import SHORTCUTS, ShortcutsDialog
@@ -67,8 +67,10 @@ def locking_window(
     def make(
         live: LiveSession | None, idle_ms: int = 0, tries: UnlockTries | None = None
     ) -> MainWindow:
-        pin_hash = applock.hash_pin(PIN)
-        config = LockConfig(lambda typed: applock.pin_matches(pin_hash, typed), idle_ms, tries)
+        pin_hash = security_settings.hash_pin(PIN)
+        config = LockConfig(
+            lambda typed: security_settings.pin_matches(pin_hash, typed), idle_ms, tries
+        )
         window = MainWindow(
             pservice,
             lambda _scale: pytest.fail("no rehearsal here"),

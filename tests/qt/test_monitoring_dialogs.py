@@ -23,8 +23,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, Q
 from qthelpers import ModalDriver, committed, reactivate, stream_texts
 
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage.store import Store
 from ui.live_view import LiveView
 from ui.monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
 

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QApplication
 from qthelpers import ModalDriver, show_active
 
 from kapsession.clock import FakeClock
-from kapsession.protocol import builtin_protocols
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage.store import Store
 from ui.home_view import NO_PROTOCOL, HomeView
 from ui.main_window import MainWindow
 from ui.monitor_dialogs import EndDialog, ObservationDialog

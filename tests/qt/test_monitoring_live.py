@@ -23,8 +23,8 @@ from PySide6.QtWidgets import QApplication
 from qthelpers import committed, stream_texts
 
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage.store import Store
 from ui.live_view import LiveView
 
 

@@ -13,12 +13,12 @@ import shiboken6
 from monitorhelpers import protocol_service
 from qthelpers import show_active
 
-from kapsession.arc import Arc, available_arcs
-from kapsession.audio import PLAYLISTS
 from kapsession.clock import FakeClock
-from kapsession.preflight import PreflightReport, check_arc_tracks
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
+from kapsession.music.arc import Arc, available_arcs
+from kapsession.music.cue import PLAYLISTS
+from kapsession.music.preflight import PreflightReport, check_arc_tracks
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage.store import Store
 from ui.home_view import NO_MUSIC
 from ui.main_window import MainWindow
 

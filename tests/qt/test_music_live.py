@@ -13,9 +13,9 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from qthelpers import show_active
 
-from kapsession.arc_player import PAUSE_FADE_S
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession, SessionPlan, SessionService
+from kapsession.music.arc_player import PAUSE_FADE_S
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from ui.live_view import LiveView
 from ui.music import MUSIC_NOT_SAVED, MusicController
 
@@ -410,7 +410,7 @@ def test_a_broken_or_missing_arc_file_is_named_and_the_session_works(
 def test_the_live_screen_shows_the_prepared_intention_quietly(
     qtbot, service: SessionService
 ) -> None:
-    from kapsession.preparation import Preparation, save_preparation
+    from kapsession.integration.preparation import Preparation, save_preparation
 
     record = service.plan(SessionPlan("C-040", "KAP IM", "intramuscular", 50.0, 45, "plan's words"))
     save_preparation(

@@ -21,7 +21,7 @@ import pytest
 from qthelpers import show_active
 
 from kapsession.clock import FakeClock
-from kapsession.session import LiveSession, SessionPlan, SessionService
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from ui.live_view import LiveView
 from ui.music import MusicController, open_vlc_decks, release_vlc_decks
 

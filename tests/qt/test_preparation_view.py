@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from qthelpers import ModalDriver, committed, show_active
 
 from kapsession.clock import FakeClock
-from kapsession.preparation import (
+from kapsession.integration.preparation import (
     GROUNDING,
     Preparation,
     Screening,
@@ -19,8 +19,8 @@ from kapsession.preparation import (
     preparation_history,
     save_preparation,
 )
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Event, Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Event, Store
 from ui.preparation_view import GroundingPanel, PreparationDialog
 from ui.record_dialog import UNSAVED
 

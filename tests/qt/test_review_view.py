@@ -14,9 +14,9 @@ from qthelpers import show_active
 
 from bench.review_data import demo_course
 from kapsession.clock import FakeClock
-from kapsession.review import build_review
-from kapsession.session import LiveSession
-from kapsession.store import Store
+from kapsession.integration.review import build_review
+from kapsession.session.live import LiveSession
+from kapsession.storage.store import Store
 from ui.course_view import CourseWindow
 from ui.review_view import ReviewWindow
 

@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from qthelpers import ModalDriver
 
-from kapsession import applock, keys
 from kapsession.errors import NeedsKey
-from kapsession.paths import DB_NAME
-from kapsession.store import Store, is_plaintext
+from kapsession.storage import datakey, security_settings
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store, is_plaintext
 from ui.app import open_store
 from ui.setup_view import SetupDialog, UnlockDialog
 
@@ -26,7 +26,7 @@ PASS = "lantern orchard quiet seven"
 
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(keys.PASSPHRASE_ENV, raising=False)
+    monkeypatch.delenv(datakey.PASSPHRASE_ENV, raising=False)
     monkeypatch.delenv("KAPSESSION_ENCRYPTION", raising=False)
 
 
@@ -37,7 +37,7 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def close(opened: tuple[Store, applock.SecuritySettings] | None) -> Store:
+def close(opened: tuple[Store, security_settings.SecuritySettings] | None) -> Store:
     assert opened is not None
     store, _settings = opened
     store.close()
@@ -75,11 +75,11 @@ def test_first_run_encrypts_after_a_mismatch_is_pointed_out(
     assert "differ" in seen[0]
     assert seen[1].startswith("Strong")
     assert store.encrypted
-    assert keys.has_key_file(folder) and not is_plaintext(folder / DB_NAME)
-    settings = applock.load(folder)
+    assert datakey.has_key_file(folder) and not is_plaintext(folder / DB_NAME)
+    settings = security_settings.load(folder)
     assert settings.encryption == "on"
-    assert settings.pin_hash and applock.pin_matches(settings.pin_hash, "4821")
-    assert "4821" not in (folder / applock.SETTINGS_FILE).read_text()
+    assert settings.pin_hash and security_settings.pin_matches(settings.pin_hash, "4821")
+    assert "4821" not in (folder / security_settings.SETTINGS_FILE).read_text()
 
 
 def test_not_now_keeps_it_unencrypted_and_is_not_asked_again(
@@ -93,14 +93,14 @@ def test_not_now_keeps_it_unencrypted_and_is_not_asked_again(
     store = close(open_store(folder, smoke=False))
     modal.check()
     assert not store.encrypted and is_plaintext(folder / DB_NAME)
-    assert applock.load(folder).encryption == "declined"
+    assert security_settings.load(folder).encryption == "declined"
     close(open_store(folder, smoke=False))  # no dialog this time (a dialog would hang here)
 
 
 def test_later_starts_ask_for_the_passphrase_wrong_then_right(
     qtbot, folder: Path, modal: ModalDriver
 ) -> None:
-    keys.create_key(folder, PASS)
+    datakey.create_key(folder, PASS)
     messages: list[str] = []
 
     def handle(dialog: QWidget) -> None:
@@ -120,7 +120,7 @@ def test_later_starts_ask_for_the_passphrase_wrong_then_right(
 
 
 def test_quit_at_the_prompt_opens_nothing(qtbot, folder: Path, modal: ModalDriver) -> None:
-    keys.create_key(folder, PASS)
+    datakey.create_key(folder, PASS)
     modal.next(lambda dialog: dialog.reject(), UnlockDialog)  # type: ignore[attr-defined]
     assert open_store(folder, smoke=False) is None
     modal.check()
@@ -130,14 +130,14 @@ def test_quit_at_the_prompt_opens_nothing(qtbot, folder: Path, modal: ModalDrive
 def test_scripted_starts_never_show_a_dialog(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # --smoke on a new folder: unencrypted, nothing recorded as chosen.
     assert not close(open_store(folder, smoke=True)).encrypted
-    assert applock.load(folder).encryption is None
+    assert security_settings.load(folder).encryption is None
     # KAPSESSION_PASSPHRASE on a folder never asked: encryption set up with it (in place).
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
     assert close(open_store(folder, smoke=True)).encrypted
     assert not is_plaintext(folder / DB_NAME)
     assert close(open_store(folder, smoke=True)).encrypted  # and reopened with it
     # --smoke on an encrypted folder without the passphrase: a clear error, not a dialog.
-    monkeypatch.delenv(keys.PASSPHRASE_ENV)
+    monkeypatch.delenv(datakey.PASSPHRASE_ENV)
     with pytest.raises(NeedsKey):
         open_store(folder, smoke=True)
 

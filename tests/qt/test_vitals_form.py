@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kapsession.vitals import LIMITS, Vitals, validate_vitals
+from kapsession.monitoring.vitals import LIMITS, Vitals, validate_vitals
 from ui.vitals_form import VitalsForm
 
 

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit
 from qthelpers import ModalDriver, committed, show_active
 
 from kapsession.clock import FakeClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Event, Store
-from kapsession.worksheet import current_worksheet, worksheet_history
+from kapsession.integration.worksheet import current_worksheet, worksheet_history
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Event, Store
 from ui.record_dialog import UNSAVED
 from ui.worksheet_view import VersionView, WorksheetDialog
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kapsession.clock import FakeClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TZ = "Europe/Berlin"

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from kapsession.clock import FakeClock
-from kapsession.protocol import builtin_protocols
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TZ = "Europe/Berlin"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry, StateError
-from kapsession.paths import DB_NAME
-from kapsession.session import LiveSession, SessionService, current_notes
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionService, current_notes
+from kapsession.storage import audit
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 from .conftest import PlanFactory
 

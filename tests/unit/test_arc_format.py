@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kapsession.arc import (
+from kapsession.errors import InvalidEntry
+from kapsession.music.arc import (
     DEFAULT_FADE_IN_S,
     DEFAULT_FADE_OUT_S,
     Arc,
@@ -26,7 +27,6 @@ from kapsession.arc import (
     parse_arc,
     write_arc,
 )
-from kapsession.errors import InvalidEntry
 
 GOOD = """\
 [arc]

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kapsession.arc import Arc, Item, Phase, Silence, Track
-from kapsession.arc_player import (
+from kapsession.music.arc import Arc, Item, Phase, Silence, Track
+from kapsession.music.arc_player import (
     PAUSE_FADE_S,
     SILENCE_FADE_S,
     SILENCE_TITLE,

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from kapsession import audit, backup, chain_key, cli, schema
+from kapsession.cli import commands
 from kapsession.errors import DataFolderError
-from kapsession.paths import DB_NAME
-from kapsession.store import Store
+from kapsession.storage import audit, backup, chain_key, schema
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 NOW = datetime(2026, 3, 2, 10, 30, 5, tzinfo=UTC)
 
@@ -90,7 +91,7 @@ def test_without_its_chain_key_a_database_opens_for_reading_and_verify_says_so(
 
     assert _verify(folder) == ["audit chain not checked: the chain key is missing"]
     out = io.StringIO()
-    assert cli._verify(folder, out) == cli.EXIT_BROKEN
+    assert commands._verify(folder, out) == commands.EXIT_BROKEN
     assert "audit chain not checked: the chain key is missing" in out.getvalue()
     with pytest.raises(DataFolderError, match=r"chain key \(kapsession.chainkey\) is missing"):
         Store.open(folder)

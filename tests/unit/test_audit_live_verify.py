@@ -8,10 +8,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from kapsession import audit
 from kapsession.clock import SystemClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage import audit
+from kapsession.storage.store import Store
 
 RUNS = 200
 NOTES_PER_SECOND = 50

@@ -13,11 +13,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kapsession import audit
 from kapsession.clock import FakeClock
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage import audit
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # Words after a fixed start: the note parser's own properties are tested in test_notes.py.

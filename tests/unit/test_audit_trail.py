@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit, cli
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
-from kapsession.paths import DB_NAME
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage import audit
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 from .conftest import AUTHOR, PlanFactory
 
@@ -239,7 +240,10 @@ def test_verify_on_the_command_line(live: LiveSession, folder: Path) -> None:
     folder.chmod(0o500)  # a backup folder may be read-only: verify writes nothing
     try:
         out = io.StringIO()
-        assert cli.run_command(cli.parse_args(["verify", "--data-dir", str(folder)]), out) == 0
+        assert (
+            commands.run_command(commands.parse_args(["verify", "--data-dir", str(folder)]), out)
+            == 0
+        )
         (line,) = out.getvalue().splitlines()
         assert line.startswith("OK: integrity ok, foreign keys ok, ")
         assert "1 clients, 1 sessions" in line
@@ -249,7 +253,7 @@ def test_verify_on_the_command_line(live: LiveSession, folder: Path) -> None:
         conn.execute("DROP TRIGGER events_no_delete")
         conn.execute("DELETE FROM events WHERE kind = 'vitals'")
     out = io.StringIO()
-    assert cli.run_command(cli.parse_args(["verify", str(folder)]), out) == 1
+    assert commands.run_command(commands.parse_args(["verify", str(folder)]), out) == 1
     lines = out.getvalue().splitlines()
     assert lines[0] == f"BROKEN: 2 problem(s) in {folder}"
     assert lines[1] == "  schema: trigger events_no_delete is missing (kapsession's schema has it)"
@@ -259,17 +263,17 @@ def test_verify_on_the_command_line(live: LiveSession, folder: Path) -> None:
 def test_verify_says_when_there_is_nothing_to_verify(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["verify", "--data-dir", str(tmp_path / "missing")]) == 2
+    assert commands.main(["verify", "--data-dir", str(tmp_path / "missing")]) == 2
     assert "There is no kapsession database" in capsys.readouterr().err
     (tmp_path / "junk.sqlite3").write_bytes(b"not a database at all\n" * 100)
-    assert cli.main(["verify", str(tmp_path / "junk.sqlite3")]) == 2
+    assert commands.main(["verify", str(tmp_path / "junk.sqlite3")]) == 2
     assert "not a readable kapsession database" in capsys.readouterr().err
 
 
 def test_an_older_database_gets_a_baseline_entry_for_each_existing_row(tmp_path: Path) -> None:
     from sqlite_utils import Database
 
-    from kapsession import schema
+    from kapsession.storage import schema
 
     with closing(sqlite3.connect(tmp_path / DB_NAME)) as conn:
         db = Database(conn)

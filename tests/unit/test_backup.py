@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit, backup, cli
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
 from kapsession.errors import AlreadyOpenError
-from kapsession.instance import InstanceLock
-from kapsession.paths import DB_NAME
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage import audit, backup
+from kapsession.storage.instance_lock import InstanceLock
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 from .conftest import T0, PlanFactory
 
@@ -99,8 +100,8 @@ def test_backup_and_restore_round_trip_on_the_command_line(
     target = tmp_path / "backups"
     out = io.StringIO()
     assert (
-        cli.run_command(
-            cli.parse_args(["backup", "--data-dir", str(folder), "--to", str(target)]), out
+        commands.run_command(
+            commands.parse_args(["backup", "--data-dir", str(folder), "--to", str(target)]), out
         )
         == 0
     )
@@ -114,11 +115,13 @@ def test_backup_and_restore_round_trip_on_the_command_line(
     store.close()
 
     args = ["restore", str(made), "--data-dir", str(folder)]
-    assert cli.run_command(cli.parse_args(args), io.StringIO()) == 2, "refused without --yes"
+    assert commands.run_command(commands.parse_args(args), io.StringIO()) == 2, (
+        "refused without --yes"
+    )
     assert _notes(folder / DB_NAME)[-1] == "after the backup", "left untouched"
 
     out = io.StringIO()
-    assert cli.run_command(cli.parse_args([*args, "--yes"]), out) == 0
+    assert commands.run_command(commands.parse_args([*args, "--yes"]), out) == 0
     assert _notes(folder / DB_NAME) == saved
     (aside,) = [
         p
@@ -150,7 +153,7 @@ def test_restore_refuses_while_the_app_holds_the_folder(
     try:
         with pytest.raises(AlreadyOpenError):
             backup.restore(made, folder, NOW, replace=True)
-        assert cli.main(["restore", str(made), "--data-dir", str(folder), "--yes"]) == 3
+        assert commands.main(["restore", str(made), "--data-dir", str(folder), "--yes"]) == 3
         assert "close it before restoring" in capsys.readouterr().err
     finally:
         lock.release()
@@ -292,7 +295,9 @@ def test_verify_holds_the_trail_against_the_newest_backups(
     live.store.close()
     backup.create(folder, target, NOW)
     out = io.StringIO()
-    assert cli.run_command(cli.parse_args(["verify", "--data-dir", str(folder)]), out) == 0
+    assert (
+        commands.run_command(commands.parse_args(["verify", "--data-dir", str(folder)]), out) == 0
+    )
 
     with closing(sqlite3.connect(folder / DB_NAME, isolation_level=None)) as conn:
         seq, entry = conn.execute(
@@ -312,7 +317,9 @@ def test_verify_holds_the_trail_against_the_newest_backups(
             conn.execute(sql)
 
     out = io.StringIO()
-    assert cli.run_command(cli.parse_args(["verify", "--data-dir", str(folder)]), out) == 1
+    assert (
+        commands.run_command(commands.parse_args(["verify", "--data-dir", str(folder)]), out) == 1
+    )
     (made,) = backup.backups_in(target)
     assert out.getvalue().splitlines()[1:] == [
         f"  audit #{entry}: recorded in backup {made.name} but not in "

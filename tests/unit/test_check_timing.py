@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kapsession.checks import (
+from kapsession.monitoring.checks import (
     CHECK_DUE,
     CHECK_LATE,
     CHECK_MISSED,
@@ -26,9 +26,9 @@ from kapsession.checks import (
     next_wakeup,
     pending_transitions,
 )
-from kapsession.protocol import CheckSpec, Protocol, builtin_protocols
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Event, Store
+from kapsession.monitoring.protocol import CheckSpec, Protocol, builtin_protocols
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Event, Store
 
 from .conftest import AUTHOR, TZ, PlanFactory
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import cli, paths
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionService
+from kapsession.storage import paths
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 from .conftest import AUTHOR, T0, TZ, PlanFactory
 
@@ -21,7 +22,7 @@ from .conftest import AUTHOR, T0, TZ, PlanFactory
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Exit code, stdout and stderr, whether main returned or argparse exited."""
     try:
-        code = cli.main(argv)
+        code = commands.main(argv)
     except SystemExit as exc:
         assert isinstance(exc.code, int)
         code = exc.code

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import cli, keys
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionService
-from kapsession.store import Store, is_plaintext
+from kapsession.session.live import SessionService
+from kapsession.storage import datakey
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store, is_plaintext
 
 from .conftest import AUTHOR, T0, TZ, PlanFactory
 
@@ -22,7 +23,7 @@ NEW = "tidal compass amber frost"
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = cli.main(argv)
+    code = commands.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -43,24 +44,24 @@ def data(tmp_path: Path, make_plan: PlanFactory) -> Path:
 def test_encrypt_then_read_with_the_passphrase(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(keys.PASSPHRASE_ENV, raising=False)
+    monkeypatch.delenv(datakey.PASSPHRASE_ENV, raising=False)
     monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", PASS)
     code, out, err = run(["encrypt", "--data-dir", str(data)], capsys)
     assert (code, err) == (0, "")
     assert "now encrypted" in out
     assert not is_plaintext(data / DB_NAME)
-    assert keys.has_key_file(data)
+    assert datakey.has_key_file(data)
 
     # No passphrase and no terminal: one clear line, exit 2.
     code, out, err = run(["sessions", "--data-dir", str(data)], capsys)
     assert code == 2 and out == ""
-    assert "encrypted" in err and keys.PASSPHRASE_ENV in err
+    assert "encrypted" in err and datakey.PASSPHRASE_ENV in err
 
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, "not the passphrase at all")
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, "not the passphrase at all")
     code, out, err = run(["sessions", "--data-dir", str(data)], capsys)
     assert code == 2 and "does not unlock" in err
 
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
     code, out, err = run(["sessions", "--data-dir", str(data)], capsys)
     assert code == 0 and "C-ENC" in out
     code, out, err = run(["export", "--data-dir", str(data), "--format", "json"], capsys)
@@ -97,32 +98,32 @@ def test_changing_the_passphrase_rewraps_the_key_and_is_audited(
     change is one `key_change` entry on the audit trail, after `encrypt`; verify stays OK."""
     monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", PASS)
     assert run(["encrypt", "--data-dir", str(data)], capsys)[0] == 0
-    key = keys.unlock(data, PASS)
+    key = datakey.unlock(data, PASS)
     before = (data / DB_NAME).read_bytes()
     rows = _clinical_rows(data, key)
     assert _audit_actions(data, key)[-1] == "encrypt"
 
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, "wrong passphrase here")
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, "wrong passphrase here")
     monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", NEW)
     code, _out, err = run(["passphrase", "--data-dir", str(data)], capsys)
     assert code == 2 and "does not unlock" in err
     assert (data / DB_NAME).read_bytes() == before  # a refused change touches nothing
 
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
     code, out, err = run(["passphrase", "--data-dir", str(data)], capsys)
     assert code == 0 and "re-wrapped" in out
-    assert keys.unlock(data, NEW) == key
+    assert datakey.unlock(data, NEW) == key
     assert _clinical_rows(data, key) == rows
     assert _audit_actions(data, key)[-2:] == ["encrypt", "key_change"]
     assert not is_plaintext(data / DB_NAME)
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, NEW)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, NEW)
     code, out, err = run(["verify", "--data-dir", str(data)], capsys)
     assert (code, err) == (0, "") and out.startswith("OK: integrity ok")
 
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, NEW)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, NEW)
     code, out, _err = run(["sessions", "--data-dir", str(data)], capsys)
     assert code == 0 and "C-ENC" in out
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
     assert run(["sessions", "--data-dir", str(data)], capsys)[0] == 2
 
 
@@ -132,7 +133,7 @@ def test_a_too_short_new_passphrase_is_refused_and_nothing_changes(
     monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", "short")
     code, _out, err = run(["encrypt", "--data-dir", str(data)], capsys)
     assert code == 2 and "at least 10" in err
-    assert is_plaintext(data / DB_NAME) and not keys.has_key_file(data)
+    assert is_plaintext(data / DB_NAME) and not datakey.has_key_file(data)
 
 
 def test_an_interrupted_set_up_is_finished_by_the_next_open(
@@ -140,9 +141,9 @@ def test_an_interrupted_set_up_is_finished_by_the_next_open(
 ) -> None:
     """The key file is written first; if the app stopped before encrypting the database, the
     next open with the passphrase encrypts it (nothing is ever read without the key)."""
-    keys.create_key(data, PASS)
+    datakey.create_key(data, PASS)
     assert is_plaintext(data / DB_NAME)
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
     code, out, _err = run(["sessions", "--data-dir", str(data)], capsys)
     assert code == 0 and "C-ENC" in out
     assert not is_plaintext(data / DB_NAME)

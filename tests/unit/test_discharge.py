@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kapsession.discharge import (
+from kapsession.errors import InvalidEntry
+from kapsession.monitoring.discharge import (
     ITEM_IDS,
     ITEMS,
     PASS_MARK,
@@ -21,7 +22,6 @@ from kapsession.discharge import (
     spo2_score,
     validate_discharge,
 )
-from kapsession.errors import InvalidEntry
 
 ALL_TWO = dict.fromkeys(ITEM_IDS, 2)
 

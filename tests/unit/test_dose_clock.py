@@ -11,16 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kapsession.clock import FakeClock, ScaledClock
-from kapsession.dose_clock import (
+from kapsession.clock import DoseAnchor, FakeClock, ScaledClock
+from kapsession.session.dose_clock import (
     JUMP_TOLERANCE_S,
     SUSPEND_TOLERANCE_S,
     ContinuityWatch,
-    DoseAnchor,
     DoseClock,
 )
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.storage.store import Store
 
 from .conftest import AUTHOR, T0, TZ, PlanFactory
 
@@ -268,7 +267,7 @@ def test_a_full_disk_at_restart_still_reopens_the_session(
 def test_an_export_written_while_the_app_was_closed_does_not_hide_the_clean_close(
     tmp_path: Path, clock: FakeClock, make_plan: PlanFactory
 ) -> None:
-    from kapsession.exports import record_output
+    from kapsession.exports.session_export import record_output
 
     store = Store.open(tmp_path)
     live = _start(SessionService(store, clock, TZ, AUTHOR), make_plan)

@@ -12,25 +12,26 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import backup, cli, keys
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
 from kapsession.errors import NeedsKey, WrongKey
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionService
-from kapsession.store import Store, is_plaintext
+from kapsession.session.live import SessionService
+from kapsession.storage import backup, datakey
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store, is_plaintext
 
 from .conftest import AUTHOR, T0, TZ, PlanFactory
 
 PASS = "orchard pebble winter song"
 OTHER = "lantern meadow quiet river"
-FAST = keys.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
+FAST = datakey.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
 NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
 CANARY = "canary-backup-okapi"
 
 
 def _encrypted_folder(folder: Path, make_plan: PlanFactory, passphrase: str = PASS) -> bytes:
     folder.mkdir(parents=True)
-    key = keys.create_key(folder, passphrase, FAST)
+    key = datakey.create_key(folder, passphrase, FAST)
     store = Store.open(folder, key=key)
     try:
         clock = FakeClock(T0)
@@ -81,10 +82,10 @@ def test_a_backup_of_an_encrypted_folder_is_encrypted_with_its_key(
     assert result.verified.problems == []
     assert _notes(result.path, key) == [f"she said {CANARY}"]
     # The wrapped key beside the backups (useless without the passphrase), nothing else.
-    copy = backup.beside_name(keys.KEY_FILE, result.verified.owner)
+    copy = backup.beside_name(datakey.KEY_FILE, result.verified.owner)
     assert copy == f"kapsession-{result.verified.owner}.key"
     assert sorted(p.name for p in target.iterdir()) == [result.path.name, copy]
-    assert keys.key_from_file(target / copy, env={keys.PASSPHRASE_ENV: PASS}) == key
+    assert datakey.key_from_file(target / copy, env={datakey.PASSPHRASE_ENV: PASS}) == key
     with pytest.raises(WrongKey):
         backup.verify_file(result.path, bytes(32))
     with pytest.raises(sqlite3.DatabaseError):
@@ -97,12 +98,12 @@ def test_the_backup_key_file_follows_a_passphrase_change(
     key = _encrypted_folder(folder, make_plan)
     target = tmp_path / "usb"
     made = backup.create(folder, target, NOW, key=key).path
-    keys.change_passphrase(folder, PASS, OTHER, FAST)
+    datakey.change_passphrase(folder, PASS, OTHER, FAST)
     backup.create(folder, target, NOW + timedelta(days=1), key=key)
     copy = backup.key_file_beside(made)
-    assert keys.key_from_file(copy, env={keys.PASSPHRASE_ENV: OTHER}) == key
+    assert datakey.key_from_file(copy, env={datakey.PASSPHRASE_ENV: OTHER}) == key
     with pytest.raises(WrongKey):
-        keys.key_from_file(copy, env={keys.PASSPHRASE_ENV: PASS})
+        datakey.key_from_file(copy, env={datakey.PASSPHRASE_ENV: PASS})
 
 
 def test_cli_backup_verify_and_restore_on_an_encrypted_folder(
@@ -114,50 +115,50 @@ def test_cli_backup_verify_and_restore_on_an_encrypted_folder(
 ) -> None:
     key = _encrypted_folder(folder, make_plan)
     target = tmp_path / "usb"
-    monkeypatch.delenv(keys.PASSPHRASE_ENV, raising=False)
-    assert cli.main(["backup", "--data-dir", str(folder), "--to", str(target)]) == 2
+    monkeypatch.delenv(datakey.PASSPHRASE_ENV, raising=False)
+    assert commands.main(["backup", "--data-dir", str(folder), "--to", str(target)]) == 2
     assert "encrypted" in capsys.readouterr().err
     assert backup.backups_in(target) == []
 
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
-    assert cli.main(["backup", "--data-dir", str(folder), "--to", str(target)]) == 0
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
+    assert commands.main(["backup", "--data-dir", str(folder), "--to", str(target)]) == 0
     out, err = capsys.readouterr()
     assert err == "" and "Backup written and verified" in out
     (made,) = backup.backups_in(target)
     _unreadable_to_sqlite3(made)
 
     # verify PATH: the key file beside the backup; or --data-dir's; the folder itself.
-    assert cli.main(["verify", str(made)]) == 0
+    assert commands.main(["verify", str(made)]) == 0
     assert capsys.readouterr().out.startswith("OK: integrity ok")
     alone = tmp_path / "alone"
     alone.mkdir()
     lone = alone / made.name
     lone.write_bytes(made.read_bytes())
     monkeypatch.setenv("KAPSESSION_DATA_DIR", str(tmp_path / "nowhere"))
-    assert cli.main(["verify", str(lone)]) == 2
+    assert commands.main(["verify", str(lone)]) == 2
     assert "--data-dir" in capsys.readouterr().err
-    assert cli.main(["verify", "--data-dir", str(folder), str(lone)]) == 0
+    assert commands.main(["verify", "--data-dir", str(folder), str(lone)]) == 0
     assert capsys.readouterr().out.startswith("OK: integrity ok")
-    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    assert commands.main(["verify", "--data-dir", str(folder)]) == 0
     assert capsys.readouterr().out.startswith("OK: integrity ok")
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, OTHER)
-    assert cli.main(["verify", str(made)]) == 2
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, OTHER)
+    assert commands.main(["verify", str(made)]) == 2
     assert "does not unlock" in capsys.readouterr().err
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
 
     # A later entry, then restore over it: the backup's state comes back, still encrypted,
     # with the same key file; the replaced database is kept aside, encrypted too.
-    key_file_before = keys.key_path(folder).read_bytes()
+    key_file_before = datakey.key_path(folder).read_bytes()
     store = Store.open(folder, key=key)
     store.audit("export", "sessions", target_id=1, detail="json")
     store.close()
-    assert cli.main(["restore", "--data-dir", str(folder), str(made)]) == 2
+    assert commands.main(["restore", "--data-dir", str(folder), str(made)]) == 2
     assert "--yes" in capsys.readouterr().err
-    assert cli.main(["restore", "--data-dir", str(folder), "--yes", str(made)]) == 0
+    assert commands.main(["restore", "--data-dir", str(folder), "--yes", str(made)]) == 0
     out = capsys.readouterr().out
     assert "Restored" in out and "kept as" in out
     _unreadable_to_sqlite3(folder / DB_NAME)
-    assert keys.key_path(folder).read_bytes() == key_file_before
+    assert datakey.key_path(folder).read_bytes() == key_file_before
     (aside,) = folder.glob(f"{DB_NAME}.replaced-*")
     _unreadable_to_sqlite3(aside)
     assert backup.verify_file(aside, key).problems == []
@@ -166,7 +167,7 @@ def test_cli_backup_verify_and_restore_on_an_encrypted_folder(
     store.close()
     assert actions[-1] == "restore" and "export" not in actions[-3:]
     assert _notes(folder, key) == [f"she said {CANARY}"]
-    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    assert commands.main(["verify", "--data-dir", str(folder)]) == 0
     assert capsys.readouterr().out.startswith("OK: integrity ok")
 
 
@@ -181,13 +182,13 @@ def test_restore_into_a_new_folder_installs_the_key_file_beside_the_backup(
     key = _encrypted_folder(folder, make_plan)
     made = backup.create(folder, tmp_path / "usb", NOW, key=key).path
     fresh = tmp_path / "new-laptop"
-    monkeypatch.setenv(keys.PASSPHRASE_ENV, PASS)
-    assert cli.main(["restore", "--data-dir", str(fresh), str(made)]) == 0
+    monkeypatch.setenv(datakey.PASSPHRASE_ENV, PASS)
+    assert commands.main(["restore", "--data-dir", str(fresh), str(made)]) == 0
     capsys.readouterr()
-    assert keys.unlock(fresh, PASS) == key
+    assert datakey.unlock(fresh, PASS) == key
     _unreadable_to_sqlite3(fresh / DB_NAME)
     assert _notes(fresh, key) == [f"she said {CANARY}"]
-    assert cli.main(["sessions", "--data-dir", str(fresh)]) == 0
+    assert commands.main(["sessions", "--data-dir", str(fresh)]) == 0
     assert "C-BAK" in capsys.readouterr().out
 
 
@@ -242,7 +243,7 @@ def test_setting_up_or_migrating_encryption_is_on_the_audit_trail(
 
     old = tmp_path / "old"
     Store.open(old).close()  # plaintext, then encrypted in place (as the set-up screen does)
-    key = keys.create_key(old, PASS, FAST)
+    key = datakey.create_key(old, PASS, FAST)
     Store.open(old, key=key).close()
     Store.open(old, key=key).close()  # a second open encrypts nothing and records nothing
     store = Store.open_readonly(old, key)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import keys
 from kapsession.clock import FakeClock
 from kapsession.errors import DataFolderError, StateError, WrongKey
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionService
-from kapsession.store import NeedsKey, Store, connect, encrypt_in_place, is_plaintext
+from kapsession.session.live import SessionService
+from kapsession.storage import datakey
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import NeedsKey, Store, connect, encrypt_in_place, is_plaintext
 
 from .conftest import AUTHOR, TZ, PlanFactory
 
@@ -88,7 +88,7 @@ def test_a_wrong_key_is_refused_and_never_opens_plaintext(tmp_path: Path) -> Non
 def test_a_folder_with_a_key_file_needs_its_key(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
-    key = keys.create_key(folder, "violet harbour lantern")
+    key = datakey.create_key(folder, "violet harbour lantern")
     Store.open(folder, key=key).close()
     with pytest.raises(NeedsKey, match="passphrase is needed"):
         Store.open(folder)
@@ -149,7 +149,7 @@ def test_a_verification_failure_keeps_the_plaintext(
     folder = tmp_path / "data"
     Store.open(folder).close()
     before = (folder / DB_NAME).read_bytes()
-    import kapsession.store as store_module
+    import kapsession.storage.store as store_module
 
     real = store_module._row_counts
     calls = iter([False, True])

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import cli
+from kapsession.cli import commands
 from kapsession.clock import SystemClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 from . import rich_session as rs
 from .exporthelpers import pdftotext
@@ -25,7 +25,7 @@ from .exporthelpers import pdftotext
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     try:
-        code = cli.main(argv)
+        code = commands.main(argv)
     except SystemExit as exc:
         assert isinstance(exc.code, int)
         code = exc.code
@@ -222,8 +222,8 @@ def test_a_pdf_is_not_poured_into_a_terminal(
             return True
 
     terminal = Terminal()
-    args = cli.parse_args(["export", "--data-dir", str(data), "--format", "pdf"])
-    assert cli.run_command(args, terminal) == 2
+    args = commands.parse_args(["export", "--data-dir", str(data), "--format", "pdf"])
+    assert commands.run_command(args, terminal) == 2
     assert "give a file name with -o FILE" in one_line(capsys.readouterr().err)
     assert terminal.buffer.getvalue() == b"" and terminal.getvalue() == ""
     assert _events(data, "export") == []

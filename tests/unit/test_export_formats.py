@@ -13,11 +13,11 @@ import pydantic
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from kapsession import export_fhir, export_json, export_md, export_pdf
 from kapsession.clock import FakeClock
-from kapsession.protocol import builtin_protocols
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.exports import fhir_bundle, markdown_summary, pdf_summary, timeline_json
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 from . import rich_session as rs
 from .exporthelpers import Html, flowing, pdf_pages, pdftotext, render_markdown
@@ -66,7 +66,7 @@ def rehearsal(tmp_path: Path) -> Iterator[rs.Rich]:
 
 
 def _doc(r: rs.Rich) -> dict[str, Any]:
-    return export_json.timeline(r.store, r.session_id, r.clock.now())
+    return timeline_json.timeline(r.store, r.session_id, r.clock.now())
 
 
 # --- JSON --------------------------------------------------------------------------------------
@@ -75,13 +75,13 @@ def _doc(r: rs.Rich) -> dict[str, Any]:
 def test_the_session_holds_every_kind_of_entry_and_json_round_trips(rich: rs.Rich) -> None:
     doc = _doc(rich)
     assert {e["kind"] for e in doc["events"]} >= EVERY_KIND
-    text = export_json.dumps(doc)
+    text = timeline_json.dumps(doc)
     assert json.loads(text) == doc
     # The file on disk (real SQLite) gives the same document after a reopen.
     rich.store.close()
     again = Store.open(rich.folder)
     try:
-        assert export_json.timeline(again, rich.session_id, rich.clock.now()) == doc
+        assert timeline_json.timeline(again, rich.session_id, rich.clock.now()) == doc
     finally:
         again.close()
         rich.store = Store.open(rich.folder)
@@ -91,7 +91,7 @@ def test_the_session_holds_every_kind_of_entry_and_json_round_trips(rich: rs.Ric
 
 
 def test_markdown_shows_every_section_in_order(rich: rs.Rich) -> None:
-    md = export_md.render(_doc(rich))
+    md = markdown_summary.render(_doc(rich))
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == [
         "## Preparation",
@@ -120,7 +120,7 @@ def test_markdown_shows_every_section_in_order(rich: rs.Rich) -> None:
 
 
 def test_markdown_keeps_the_original_note_and_shows_its_amendment(rich: rs.Rich) -> None:
-    html = render_markdown(export_md.render(_doc(rich)))
+    html = render_markdown(markdown_summary.render(_doc(rich)))
     text = Html(html).text
     assert rs.AMENDED_ORIGINAL in text and rs.AMENDED_TEXT in text
     assert "reason: misheard: warm, not cold" in text
@@ -128,7 +128,7 @@ def test_markdown_keeps_the_original_note_and_shows_its_amendment(rich: rs.Rich)
 
 
 def test_hostile_note_text_renders_literally_and_intact(rich: rs.Rich) -> None:
-    md = export_md.render(_doc(rich))
+    md = markdown_summary.render(_doc(rich))
     html = render_markdown(md)
     page = Html(html)
     # Nothing the therapist typed became markup: only the summary's own elements appear.
@@ -139,10 +139,10 @@ def test_hostile_note_text_renders_literally_and_intact(rich: rs.Rich) -> None:
     # Every table row has as many cells as its header: pipes in text did not split cells.
     assert len(set(page.rows[:11])) == 1 and all(n in (2, 3, 5, 9) for n in page.rows)
     # The hostile note, rendered on its own, reads back exactly (line breaks included).
-    alone = Html(render_markdown(export_md.text(rs.HOSTILE)))
+    alone = Html(render_markdown(markdown_summary.text(rs.HOSTILE)))
     assert set(alone.tags) <= {"p", "br"}
     assert alone.text.strip() == rs.HOSTILE
-    assert export_md.text(rs.HOSTILE) in md
+    assert markdown_summary.text(rs.HOSTILE) in md
     # The observation remark with a pipe, markup and a line break stays in its cell.
     assert "smiling | settled, <calm>\nbreathing slowly" in page.text
     # 100 kB survive whole.
@@ -153,7 +153,7 @@ def test_hostile_note_text_renders_literally_and_intact(rich: rs.Rich) -> None:
 
 
 def test_pdf_holds_the_notes_the_worksheet_and_the_vitals(rich: rs.Rich, tmp_path: Path) -> None:
-    pdf = export_pdf.render(_doc(rich))
+    pdf = pdf_summary.render(_doc(rich))
     assert pdf.startswith(b"%PDF-")
     text = pdftotext(pdf, tmp_path)
     flow = flowing(text)
@@ -178,7 +178,7 @@ def test_pdf_holds_the_notes_the_worksheet_and_the_vitals(rich: rs.Rich, tmp_pat
 def test_pdf_prints_what_dejavu_lacks_in_a_fallback_font(tmp_path: Path) -> None:
     note = "海は私と一緒に呼吸している 🌊 <i>not italic</i> ˪"
     built = rs.build(tmp_path / "data", note=note)
-    pdf = export_pdf.render(_doc(built))
+    pdf = pdf_summary.render(_doc(built))
     built.store.close()
     assert note in flowing(pdftotext(pdf, tmp_path))
     path = tmp_path / "s.pdf"
@@ -188,7 +188,7 @@ def test_pdf_prints_what_dejavu_lacks_in_a_fallback_font(tmp_path: Path) -> None
 
 
 def test_pdf_embeds_dejavu_and_draws_the_timeline(rich: rs.Rich, tmp_path: Path) -> None:
-    pdf = export_pdf.render(_doc(rich))
+    pdf = pdf_summary.render(_doc(rich))
     path = tmp_path / "s.pdf"
     path.write_bytes(pdf)
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
@@ -203,14 +203,14 @@ def test_pdf_embeds_dejavu_and_draws_the_timeline(rich: rs.Rich, tmp_path: Path)
 
 
 def test_rehearsal_pdf_is_marked_on_every_page(rehearsal: rs.Rich, tmp_path: Path) -> None:
-    pages = pdf_pages(export_pdf.render(_doc(rehearsal)), tmp_path)
+    pages = pdf_pages(pdf_summary.render(_doc(rehearsal)), tmp_path)
     assert len(pages) > 5
     assert all("REHEARSAL - training data, not a clinical record" in p for p in pages)
 
 
 def test_rehearsal_markdown_and_json_are_marked(rehearsal: rs.Rich) -> None:
     doc = _doc(rehearsal)
-    md = export_md.render(doc)
+    md = markdown_summary.render(doc)
     assert md.startswith("**REHEARSAL - training data, not a clinical record**\n")
     assert "| Rehearsal | **yes - training data** |" in md
     assert doc["notice"].startswith("REHEARSAL")
@@ -228,7 +228,7 @@ def _coded(resources: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:
 
 
 def test_fhir_bundle_validates_and_carries_codes_units_and_values(rich: rs.Rich) -> None:
-    text = export_fhir.render(_doc(rich))
+    text = fhir_bundle.render(_doc(rich))
     model = Bundle.model_validate_json(text)  # the R4(B) models validate every resource
     assert model.type == "collection"
     bundle = json.loads(text)
@@ -324,17 +324,17 @@ def test_fhir_bundle_validates_and_carries_codes_units_and_values(rich: rs.Rich)
 )
 def test_fhir_models_refuse_a_spoiled_observation(rich: rs.Rich, spoil: Any) -> None:
     """The validation is real: the exported bundle with one observation spoiled is refused."""
-    bundle = json.loads(export_fhir.render(_doc(rich)))
+    bundle = json.loads(fhir_bundle.render(_doc(rich)))
     heart_rate = _coded(_resources(bundle, "Observation"), "8867-4")[0]
     spoil(heart_rate)
     with pytest.raises(pydantic.ValidationError):
-        export_fhir.validate(bundle)  # what render() runs before it writes anything
+        fhir_bundle.validate(bundle)  # what render() runs before it writes anything
     with pytest.raises(pydantic.ValidationError):
         Bundle.model_validate(bundle)
 
 
 def test_rehearsal_bundle_is_tagged_as_test_data(rehearsal: rs.Rich) -> None:
-    bundle = json.loads(export_fhir.render(_doc(rehearsal)))
+    bundle = json.loads(fhir_bundle.render(_doc(rehearsal)))
     Bundle.model_validate(bundle)
     tags = {(t["system"], t["code"]) for t in bundle["meta"]["tag"]}
     assert ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST") in tags
@@ -351,7 +351,7 @@ def test_esketamine_protocol_exports_esketamine_by_nasal_route(tmp_path: Path) -
     record = service.plan(SessionPlan("C-9", "esketamine-rems", "intranasal", 84.0, 120))
     live = service.give_dose(record.id)
     live.add_vitals("132/84 72 97")
-    bundle = json.loads(export_fhir.render(export_json.timeline(store, record.id, clock.now())))
+    bundle = json.loads(fhir_bundle.render(timeline_json.timeline(store, record.id, clock.now())))
     store.close()
     (dose,) = _resources(bundle, "MedicationAdministration")
     assert dose["medicationCodeableConcept"]["text"] == "esketamine"
@@ -365,12 +365,12 @@ def test_a_planned_session_without_entries_exports_to_every_format(tmp_path: Pat
     store = Store.open(tmp_path / "data")
     service = SessionService(store, FakeClock(rs.T0), rs.TZ, rs.AUTHOR)
     record = service.plan(SessionPlan("C-3", "KAP", "intramuscular", 50, 45))
-    doc = export_json.timeline(store, record.id, rs.T0)
+    doc = timeline_json.timeline(store, record.id, rs.T0)
     store.close()
-    md = export_md.render(doc)
+    md = markdown_summary.render(doc)
     assert "No notes were taken." in md and "| Dose given | - |" in md
-    text = flowing(pdftotext(export_pdf.render(doc), tmp_path))
+    text = flowing(pdftotext(pdf_summary.render(doc), tmp_path))
     assert "No vitals were recorded." in text and "No worksheet has been saved yet." in text
-    bundle = json.loads(export_fhir.render(doc))
+    bundle = json.loads(fhir_bundle.render(doc))
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient", "Encounter"]
     assert bundle["entry"][1]["resource"]["status"] == "planned"

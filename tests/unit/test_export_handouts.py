@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from kapsession import export_json, handouts
 from kapsession.clock import FakeClock
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
-from kapsession.summary import WORKSHEET_QUESTIONS
+from kapsession.exports import handouts, timeline_json
+from kapsession.exports.summary import WORKSHEET_QUESTIONS
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 from . import rich_session as rs
 from .exporthelpers import flowing, pdf_pages, pdftotext
@@ -42,7 +42,7 @@ CLINICAL = (
 @pytest.fixture
 def doc(tmp_path: Path) -> Iterator[dict[str, Any]]:
     built = rs.build(tmp_path / "data")
-    yield export_json.timeline(built.store, built.session_id, built.clock.now())
+    yield timeline_json.timeline(built.store, built.session_id, built.clock.now())
     built.store.close()
 
 
@@ -103,7 +103,7 @@ def test_preparation_sheet_falls_back_to_the_planned_intention(tmp_path: Path) -
     record = service.plan(
         SessionPlan("C-2", "KAP", "sublingual", 150, 60, "To listen to what my body knows 🌿")
     )
-    doc = export_json.timeline(store, record.id, rs.T0)
+    doc = timeline_json.timeline(store, record.id, rs.T0)
     store.close()
     text = flowing(pdftotext(handouts.preparation(doc), tmp_path))
     assert "To listen to what my body knows" in text
@@ -114,7 +114,7 @@ def test_preparation_sheet_falls_back_to_the_planned_intention(tmp_path: Path) -
 
 def test_rehearsal_handouts_are_marked_on_every_page(tmp_path: Path) -> None:
     built = rs.build(tmp_path / "data", rehearsal=True)
-    doc = export_json.timeline(built.store, built.session_id, built.clock.now())
+    doc = timeline_json.timeline(built.store, built.session_id, built.clock.now())
     built.store.close()
     for which in handouts.WHICH:
         pages = pdf_pages(handouts.render(doc, which), tmp_path)

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kapsession import export_json, export_md, export_pdf, pdf_base
 from kapsession.clock import FakeClock
-from kapsession.notes import make_note
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.exports import markdown_summary, pdf_base, pdf_summary, timeline_json
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.session.notes import make_note
+from kapsession.storage.store import Store
 
 from .exporthelpers import Html, flowing, pdftotext, render_markdown
 
@@ -40,7 +40,7 @@ def _session_with(note: str) -> dict[str, object]:
     live = service.give_dose(service.plan(SessionPlan("C-1", "KAP", "sublingual", 100, 60)).id)
     clock.advance(60)
     live.add_note(note)
-    doc = export_json.timeline(store, live.record.id, clock.now())
+    doc = timeline_json.timeline(store, live.record.id, clock.now())
     store.close()
     return doc
 
@@ -57,12 +57,12 @@ def _markdown_lines(text: str) -> list[str]:
 def test_any_note_survives_json_and_markdown(raw: str) -> None:
     saved = make_note(raw).text
     doc = _session_with(raw)
-    assert json.loads(export_json.dumps(doc)) == doc
+    assert json.loads(timeline_json.dumps(doc)) == doc
     (note,) = [e for e in doc["events"] if e["kind"] == "note"]  # type: ignore[union-attr, index]
     assert note["text"] == saved
-    md = export_md.render(doc)
-    assert export_md.text(saved) in md
-    alone = Html(render_markdown(export_md.text(saved)))
+    md = markdown_summary.render(doc)
+    assert markdown_summary.text(saved) in md
+    alone = Html(render_markdown(markdown_summary.text(saved)))
     assert set(alone.tags) <= {"p", "br"}, alone.tags
     assert _markdown_lines(alone.text.strip("\n")) == _markdown_lines(saved)
 
@@ -70,7 +70,7 @@ def test_any_note_survives_json_and_markdown(raw: str) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(notes)
 def test_any_note_exports_to_a_pdf(raw: str) -> None:
-    pdf = export_pdf.render(_session_with(raw))
+    pdf = pdf_summary.render(_session_with(raw))
     with tempfile.TemporaryDirectory() as folder:
         assert "Notes" in pdftotext(pdf, Path(folder))
 
@@ -79,7 +79,7 @@ def test_any_note_exports_to_a_pdf(raw: str) -> None:
 @given(printable_notes)
 def test_printable_note_text_comes_back_out_of_the_pdf(raw: str) -> None:
     saved = make_note(raw).text
-    pdf = export_pdf.render(_session_with(raw))
+    pdf = pdf_summary.render(_session_with(raw))
     with tempfile.TemporaryDirectory() as folder:
         assert " ".join(saved.split()) in flowing(pdftotext(pdf, Path(folder)))
 
@@ -109,7 +109,7 @@ TRICKY = [
 
 @pytest.mark.parametrize("raw", TRICKY)
 def test_markdown_edge_cases_render_literally(raw: str) -> None:
-    md = export_md.text(raw)
+    md = markdown_summary.text(raw)
     shown = Html(render_markdown(md))
     assert set(shown.tags) <= {"p", "br"}, shown.tags
     assert _markdown_lines(shown.text.strip("\n")) == _markdown_lines(raw)

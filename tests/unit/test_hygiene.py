@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import hygiene
-from kapsession.paths import DB_NAME
-from kapsession.store import Store
+from kapsession.storage import privacy
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,7 +53,7 @@ def restore_logging() -> Iterator[None]:
 def test_private_umask_makes_new_files_0600_and_folders_0700(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        hygiene.private_umask()
+        privacy.private_umask()
         (tmp_path / "f").write_text("x")
         (tmp_path / "d").mkdir()
     finally:
@@ -83,7 +83,7 @@ def test_the_log_rotates_and_every_log_file_is_private(
     tmp_path: Path, loose_umask: None, restore_logging: None
 ) -> None:
     stream = io.StringIO()
-    path = hygiene.setup_logging(tmp_path, stream)
+    path = privacy.setup_logging(tmp_path, stream)
     assert path == tmp_path / "logs" / "kapsession.log"
     log = logging.getLogger("kapsession.test")
     for i in range(12000):  # ~3 MB: more than the log and its 4 rotations hold
@@ -91,10 +91,10 @@ def test_the_log_rotates_and_every_log_file_is_private(
     files = sorted((tmp_path / "logs").iterdir())
     assert [f.name for f in files] == [
         "kapsession.log",
-        *(f"kapsession.log.{n}" for n in range(1, hygiene.LOG_BACKUPS + 1)),
+        *(f"kapsession.log.{n}" for n in range(1, privacy.LOG_BACKUPS + 1)),
     ]
     assert all(_mode(f) == 0o600 for f in files)
-    assert all(f.stat().st_size <= hygiene.LOG_MAX_BYTES for f in files)
+    assert all(f.stat().st_size <= privacy.LOG_MAX_BYTES for f in files)
     assert _mode(tmp_path / "logs") == 0o700
     assert stream.getvalue() == "", "info stays in the file; stderr gets warnings only"
 
@@ -103,13 +103,13 @@ def test_an_uncaught_exception_is_logged_by_type_and_place_never_its_message(
     restore_logging: None,
 ) -> None:
     stream = io.StringIO()
-    hygiene.setup_logging(None, stream)
+    privacy.setup_logging(None, stream)
     try:
         raise ValueError("the client said: I saw my mother")
     except ValueError:
         kind, value, tb = sys.exc_info()
     assert kind is not None and value is not None
-    hygiene._excepthook(kind, value, tb)
+    privacy._excepthook(kind, value, tb)
     out = stream.getvalue()
     assert "unexpected error builtins.ValueError" in out
     assert "test_hygiene.py:" in out

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from kapsession import export_json
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry
-from kapsession.protocol import builtin_protocols
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.exports import timeline_json
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 from .conftest import AUTHOR, TZ
 
@@ -194,7 +194,7 @@ def test_the_json_export_shows_checks_vitals_alerts_and_acknowledgements(
     live.add_observation("dissociation", 2)
     clock.advance(40 * 60)
     live.evaluate_checks()
-    doc = export_json.timeline(store, live.record.id, clock.now())
+    doc = timeline_json.timeline(store, live.record.id, clock.now())
     by_kind = {e["kind"]: e for e in doc["events"]}
     assert {"check_due", "check_late", "check_missed", "vitals", "alert", "alert_ack"} <= set(
         by_kind

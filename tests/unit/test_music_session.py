@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsession.arc import Arc, Phase, Track
-from kapsession.arc_player import ArcPlayer
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry
-from kapsession.export_json import timeline
-from kapsession.session import LiveSession, SessionService
+from kapsession.exports.timeline_json import timeline
+from kapsession.music.arc import Arc, Phase, Track
+from kapsession.music.arc_player import ArcPlayer
+from kapsession.session.live import LiveSession, SessionService
 
 from .conftest import PlanFactory
 from .test_arc_player import FakeDeck

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import keys
-from kapsession.paths import DB_NAME
+from kapsession.storage import datakey
+from kapsession.storage.paths import DB_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 CANARIES = {
@@ -37,18 +37,19 @@ SCRIPT = textwrap.dedent(
     import os
     import sys
     from pathlib import Path
-    from kapsession import cli, hygiene
+    from kapsession.cli import commands
+    from kapsession.storage import privacy
     from kapsession.clock import SystemClock
-    from kapsession.session import SessionPlan, SessionService
-    from kapsession.store import Store
+    from kapsession.session.live import SessionPlan, SessionService
+    from kapsession.storage.store import Store
 
     folder, exports, backups = (Path(a) for a in sys.argv[1:4])
     c = dict(zip(("code", "name", "intention", "note", "amend"), sys.argv[4:9]))
     encrypted = sys.argv[9] == "encrypted"
-    hygiene.private_umask()
+    privacy.private_umask()
     folder.mkdir(mode=0o700)
-    hygiene.setup_logging(folder)
-    hygiene.install_excepthook()
+    privacy.setup_logging(folder)
+    privacy.install_excepthook()
     logged = sys.excepthook
     def die_hard(*exc_info):  # the crash leaves the open database as a kill would (its WAL)
         logged(*exc_info)
@@ -56,8 +57,8 @@ SCRIPT = textwrap.dedent(
     sys.excepthook = die_hard
     key = None
     if encrypted:
-        from kapsession import keys
-        key = keys.create_key(folder, os.environ[keys.PASSPHRASE_ENV])
+        from kapsession.storage import datakey
+        key = datakey.create_key(folder, os.environ[datakey.PASSPHRASE_ENV])
     store = Store.open(folder, key=key)
     service = SessionService(store, SystemClock(), "UTC", "drill")
     record = service.plan(
@@ -73,11 +74,11 @@ SCRIPT = textwrap.dedent(
         print(f"refused: {exc}", file=sys.stderr)
     live.end(reason="drill")
     store.close()
-    assert cli.main(["export", "--data-dir", str(folder), "--format", "json",
+    assert commands.main(["export", "--data-dir", str(folder), "--format", "json",
                      "-o", str(exports / "session.json")]) == 0
-    assert cli.main(["backup", "--data-dir", str(folder), "--to", str(backups)]) == 0
-    assert cli.main(["backup", "--data-dir", str(folder)]) == 0  # into the data folder
-    assert cli.main(["verify", "--data-dir", str(folder)]) == 0
+    assert commands.main(["backup", "--data-dir", str(folder), "--to", str(backups)]) == 0
+    assert commands.main(["backup", "--data-dir", str(folder)]) == 0  # into the data folder
+    assert commands.main(["verify", "--data-dir", str(folder)]) == 0
     # Reopened and written, then the crash: the WAL stays behind holding the last entry.
     store = Store.open(folder, key=key)
     store.append(record.id, "amendment", SystemClock().now(), "UTC", None,
@@ -105,9 +106,9 @@ def test_no_canary_reaches_a_file_a_temp_file_the_output_or_the_log(
     exports.mkdir()
     temp.mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp), "PYTHONIOENCODING": "utf-8"}
-    env.pop(keys.PASSPHRASE_ENV, None)
+    env.pop(datakey.PASSPHRASE_ENV, None)
     if mode == "encrypted":
-        env[keys.PASSPHRASE_ENV] = "canary drill passphrase"
+        env[datakey.PASSPHRASE_ENV] = "canary drill passphrase"
     args = [str(folder), str(exports), str(backups), *CANARIES.values(), mode]
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, *args], capture_output=True, env=env, timeout=60

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry
-from kapsession.notes import MAX_NOTE_CHARS, TAG_NAMES, make_note, parse_note
-from kapsession.paths import DB_NAME
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Event, Store
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.session.notes import MAX_NOTE_CHARS, TAG_NAMES, make_note, parse_note
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Event, Store
 
 from .conftest import AUTHOR, TZ, PlanFactory
 

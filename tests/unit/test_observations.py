@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kapsession.errors import InvalidEntry
-from kapsession.observations import (
+from kapsession.monitoring.observations import (
     FREE_TEXT,
     QUICK_EVENT_KINDS,
     QUICK_EVENTS,
@@ -22,7 +22,7 @@ from kapsession.observations import (
     validate_observation_text,
     validate_quick_event,
 )
-from kapsession.schema import ROUTES
+from kapsession.storage.schema import ROUTES
 
 # --- the scales as data ---------------------------------------------------------------------
 

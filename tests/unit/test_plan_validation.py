@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from kapsession.errors import InvalidEntry
-from kapsession.session import REHEARSAL_CLIENT, SessionService, validate_plan
-from kapsession.store import Store
+from kapsession.session.live import REHEARSAL_CLIENT, SessionService, validate_plan
+from kapsession.storage.store import Store
 
 from .conftest import PlanFactory
 
@@ -153,7 +153,7 @@ def test_the_demo_client_cannot_be_used_for_a_real_session(
 
 def test_a_huge_integer_dose_is_refused_not_an_overflow() -> None:
     from kapsession.errors import InvalidEntry
-    from kapsession.session import SessionPlan, validate_plan
+    from kapsession.session.live import SessionPlan, validate_plan
 
     with pytest.raises(InvalidEntry, match="Dose"):
         validate_plan(SessionPlan("C-1", "KAP", "sublingual", 10**400, 60))  # type: ignore[arg-type]

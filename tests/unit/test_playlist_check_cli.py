@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import cli
-from kapsession.arc import load_arc
+from kapsession.cli import commands
+from kapsession.music.arc import load_arc
 
 PLAYLISTS = Path(__file__).resolve().parents[2] / "playlists"
 ARCS = sorted(PLAYLISTS.glob("*.arc.toml"))
@@ -19,7 +19,7 @@ ARCS = sorted(PLAYLISTS.glob("*.arc.toml"))
 
 def _check(path: Path, *extra: str) -> tuple[int, list[str]]:
     out = io.StringIO()
-    code = cli.run_command(cli.parse_args(["playlist", "check", str(path), *extra]), out)
+    code = commands.run_command(commands.parse_args(["playlist", "check", str(path), *extra]), out)
     return code, out.getvalue().splitlines()
 
 
@@ -90,7 +90,7 @@ def test_a_missing_or_broken_arc_is_one_line_and_exit_2(tmp_path: Path, capsys) 
 
 def _run(*argv: str) -> tuple[int, list[str]]:
     out = io.StringIO()
-    code = cli.run_command(cli.parse_args(list(argv)), out)
+    code = commands.run_command(commands.parse_args(list(argv)), out)
     return code, out.getvalue().splitlines()
 
 
@@ -123,7 +123,7 @@ def test_a_clinics_m3u_becomes_an_arc_that_passes_its_preflight(tmp_path: Path) 
         out = tmp_path / f"back.{suffix}"
         code, lines = _run("playlist", "export", str(arc_path), "-o", str(out))
         assert code == 0 and lines[0].startswith(f"Wrote {out}: 4 tracks")
-        from kapsession.playlist_formats import read_playlist
+        from kapsession.music.playlist_formats import read_playlist
 
         assert [e.path for e in read_playlist(out)] == [audio / n for n in names]
 

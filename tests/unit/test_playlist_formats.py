@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kapsession.arc import Silence, Track, load_arc, write_arc
 from kapsession.errors import InvalidEntry
-from kapsession.playlist_formats import (
+from kapsession.music.arc import Silence, Track, load_arc, write_arc
+from kapsession.music.playlist_formats import (
     PlaylistEntry,
     PlaylistError,
     arc_from_playlist,

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from kapsession.preflight import MediaProbe, check_file, format_report, summarize
-from kapsession.vlc_player import probe_media
+from kapsession.music.preflight import format_report, summarize
+from kapsession.music.probe import MediaProbe, check_file
+from kapsession.music.vlc_player import probe_media
 
 WAV_SECONDS = 1.5
 HAVE_SOX = shutil.which("sox") is not None
@@ -299,7 +300,7 @@ def test_the_probe_survives_a_second_ctypes_pointer_class(tmp_path: Path) -> Non
     probe = textwrap.dedent(
         f"""
         import ctypes
-        from kapsession.vlc_player import probe_media
+        from kapsession.music.vlc_player import probe_media
         first = [p.status for p in probe_media([{str(wav)!r}])]
         ctypes._reset_cache()  # what a second LP_MediaTrack class amounts to
         second = [p.status for p in probe_media([{str(wav)!r}])]

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry, StateError
-from kapsession.export_json import timeline
-from kapsession.preparation import (
+from kapsession.exports.timeline_json import timeline
+from kapsession.integration.preparation import (
     GROUNDING,
     Preparation,
     Screening,
@@ -24,8 +24,8 @@ from kapsession.preparation import (
     session_readiness,
     shown_intention,
 )
-from kapsession.session import SessionService
-from kapsession.store import Store, connect
+from kapsession.session.live import SessionService
+from kapsession.storage.store import Store, connect
 
 from .conftest import AUTHOR, TZ, PlanFactory
 

@@ -25,12 +25,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from kapsession import applock, audit, cli
+from kapsession.cli import commands
 from kapsession.clock import FakeClock
 from kapsession.errors import KapsessionError
-from kapsession.protocol import builtin_protocols
-from kapsession.session import LiveSession, SessionPlan, SessionService, current_notes
-from kapsession.store import Store
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import LiveSession, SessionPlan, SessionService, current_notes
+from kapsession.storage import audit, security_settings
+from kapsession.storage.store import Store
 
 from .conftest import T0
 
@@ -40,8 +41,8 @@ from .conftest import T0
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
 def test_any_settings_file_gives_usable_settings(tmp_path: Path, raw: bytes) -> None:
-    (tmp_path / applock.SETTINGS_FILE).write_bytes(raw)
-    _assert_usable(applock.load(tmp_path))
+    (tmp_path / security_settings.SETTINGS_FILE).write_bytes(raw)
+    _assert_usable(security_settings.load(tmp_path))
 
 
 json_values = st.recursive(
@@ -58,11 +59,11 @@ json_values = st.recursive(
     )
 )
 def test_any_settings_values_give_usable_settings(tmp_path: Path, doc: dict[str, object]) -> None:
-    (tmp_path / applock.SETTINGS_FILE).write_text(json.dumps(doc), encoding="utf-8")
-    _assert_usable(applock.load(tmp_path))
+    (tmp_path / security_settings.SETTINGS_FILE).write_text(json.dumps(doc), encoding="utf-8")
+    _assert_usable(security_settings.load(tmp_path))
 
 
-def _assert_usable(found: applock.SecuritySettings) -> None:
+def _assert_usable(found: security_settings.SecuritySettings) -> None:
     assert found.encryption in (None, "on", "declined")
     assert found.pin_hash is None or found.pin_hash.startswith("$argon2id$")
     assert 0.05 <= found.idle_minutes <= 240
@@ -124,7 +125,7 @@ def test_any_command_line_parses_or_is_refused_with_exit_2(argv: list[str]) -> N
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
-            args = cli.parse_args(argv)
+            args = commands.parse_args(argv)
     except SystemExit as exc:
         assert exc.code == 2
         text = err.getvalue()

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kapsession.errors import InvalidEntry
-from kapsession.protocol import (
+from kapsession.monitoring.protocol import (
     SCALES,
     THRESHOLD_FIELDS,
     CheckSpec,
@@ -30,7 +30,7 @@ from kapsession.protocol import (
     plan_from_data,
     plan_to_data,
 )
-from kapsession.schema import ROUTES
+from kapsession.storage.schema import ROUTES
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "kapsession" / "protocols"
 
@@ -657,13 +657,13 @@ def test_a_stray_key_is_shown_escaped_in_the_message() -> None:
 
 
 def test_scale_names_are_the_observation_scales() -> None:
-    from kapsession.observations import SCALES as OBSERVATION_SCALES
+    from kapsession.monitoring.observations import SCALES as OBSERVATION_SCALES
 
     assert tuple(OBSERVATION_SCALES) == SCALES
 
 
 def test_thresholds_drive_vitals_alerts_with_their_source() -> None:
-    from kapsession.vitals import Vitals, check_thresholds
+    from kapsession.monitoring.vitals import Vitals, check_thresholds
 
     rems = builtin_protocols()["esketamine-rems"]
     baseline, later = rems.plan()[0], rems.plan()[1]

@@ -12,9 +12,9 @@ import pytest
 
 from kapsession.clock import FakeClock
 from kapsession.errors import DataFolderError
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.session.live import SessionPlan, SessionService
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -66,10 +66,11 @@ def test_verify_and_restore_work_from_a_read_only_folder_and_touch_nothing(
 ) -> None:
     """A data folder on read-only media (or a backup folder mounted read-only) can be verified
     and restored from, with not a byte written there."""
-    from kapsession import backup, cli
+    from kapsession.cli import commands
+    from kapsession.storage import backup
 
     before = _digest(read_only_copy)
-    assert cli.main(["verify", "--data-dir", str(read_only_copy)]) == 0
+    assert commands.main(["verify", "--data-dir", str(read_only_copy)]) == 0
     assert capsys.readouterr().out.startswith("OK: integrity ok, foreign keys ok, ")
     result = backup.restore(read_only_copy / DB_NAME, tmp_path / "elsewhere", FakeClock().now())
     assert result.verified.problems == []

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audio, paths
+from kapsession.music import cue
+from kapsession.storage import paths
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -15,8 +16,8 @@ REPO = Path(__file__).resolve().parent.parent.parent
 def test_from_the_source_tree_the_chime_is_the_repositorys_file() -> None:
     assert not hasattr(sys, "_MEIPASS")
     assert paths.resource_root() == REPO
-    assert audio.CHIME == REPO / "playlists" / "cues" / "soft-chime.wav"
-    assert audio.CHIME.is_file()
+    assert cue.CHIME == REPO / "playlists" / "cues" / "soft-chime.wav"
+    assert cue.CHIME.is_file()
 
 
 def test_inside_a_bundle_resources_come_from_its_unpacked_folder(

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from kapsession.clock import FakeClock
-from kapsession.protocol import builtin_protocols
-from kapsession.review import build_review, course, search_notes, snippet
-from kapsession.session import LiveSession, SessionPlan, SessionService
-from kapsession.store import Store
+from kapsession.integration.review import build_review, course, search_notes, snippet
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage.store import Store
 
 from .conftest import AUTHOR, TZ
 
@@ -226,7 +226,7 @@ def test_course_lists_a_clients_sessions_with_their_figures(
 def test_the_fast_reader_gives_exactly_what_the_store_gives(
     file_store: Store, clock: FakeClock
 ) -> None:
-    from kapsession.review import read_events
+    from kapsession.integration.review import read_events
 
     live, _ = _rich(file_store, clock)
     assert read_events(file_store, live.record.id) == file_store.events(live.record.id)

@@ -22,23 +22,25 @@ PROBE = textwrap.dedent(
     """
     import json, os, resource, subprocess, sys
     from pathlib import Path
-    from kapsession import cli, hygiene, keys
-    from kapsession.store import Store
+    from kapsession.cli import commands
+    from kapsession.storage import privacy
+    from kapsession.storage import datakey
+    from kapsession.storage.store import Store
     import ui.app as app
 
     def report(*_args, **_kwargs):
         folder = Path(sys.argv[2])
         folder.mkdir(mode=0o700)
-        keys.create_key(folder, hygiene.secret_from_env(keys.PASSPHRASE_ENV))
-        Store.open(folder, key=keys.key_for(folder)).close()
+        datakey.create_key(folder, privacy.secret_from_env(datakey.PASSPHRASE_ENV))
+        Store.open(folder, key=datakey.key_for(folder)).close()
         child = subprocess.run(
             [sys.executable, "-c", "import os; print(os.environ.get('KAPSESSION_PASSPHRASE'))"],
             capture_output=True, text=True, check=True,
         )
         print(json.dumps({
             "core": resource.getrlimit(resource.RLIMIT_CORE),
-            "dumpable": hygiene.dumpable(),
-            "in_environ": keys.PASSPHRASE_ENV in os.environ,
+            "dumpable": privacy.dumpable(),
+            "in_environ": datakey.PASSPHRASE_ENV in os.environ,
             "child": child.stdout.strip(),
             "proc_environ": sys.argv[3].encode() in Path("/proc/self/environ").read_bytes(),
         }))
@@ -49,7 +51,7 @@ PROBE = textwrap.dedent(
     if sys.argv[1] == "app":
         app.run_gui = report
         sys.exit(app.main([]))
-    cli.run_command = report
+    commands.run_command = report
     sys.exit(app.main(["sessions"]))
     """
 )

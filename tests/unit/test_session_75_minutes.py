@@ -6,11 +6,11 @@ import json
 import re
 from datetime import timedelta
 
-from kapsession import export_json
 from kapsession.clock import FakeClock
-from kapsession.phases import PHASE_NAMES
-from kapsession.session import HEARTBEAT_S, SessionService, current_notes
-from kapsession.store import Event, Store, iso, parse_iso
+from kapsession.exports import timeline_json
+from kapsession.session.live import HEARTBEAT_S, SessionService, current_notes
+from kapsession.session.phases import PHASE_NAMES
+from kapsession.storage.store import Event, Store, iso, parse_iso
 
 from .conftest import PlanFactory
 
@@ -99,7 +99,7 @@ def test_a_whole_75_minute_sublingual_session_runs_and_exports(
     ] == [e.data["text"] for e in shown]
 
     # The JSON export, exactly as DESIGN.md documents it, and valid strict JSON.
-    doc = json.loads(export_json.dumps(export_json.timeline(store, ended.id, clock.now())))
+    doc = json.loads(timeline_json.dumps(timeline_json.timeline(store, ended.id, clock.now())))
     assert doc["format"] == "kapsession.timeline/1"
     assert "notice" not in doc, "only rehearsals carry the training-data notice"
     session = doc["session"]
@@ -153,7 +153,7 @@ def test_export_orders_events_by_time_since_dose_not_by_entry_order(
     )
     same_t = live.add_note("also at ten minutes")
 
-    events = export_json.timeline(store, live.record.id, clock.now())["events"]
+    events = timeline_json.timeline(store, live.record.id, clock.now())["events"]
 
     assert [e["seq"] for e in events] == [1, back_dated.seq, late.seq, same_t.seq]
     assert events[1]["systolic"] == 128
@@ -165,7 +165,7 @@ def test_rehearsal_export_is_marked_as_training_data(clock: FakeClock, store: St
     live = service.give_dose(service.plan_rehearsal(time_scale=60, clock_origin=clock.now()).id)
     live.add_note("practising")
 
-    doc = export_json.timeline(store, live.record.id, clock.now())
+    doc = timeline_json.timeline(store, live.record.id, clock.now())
 
     assert doc["session"]["rehearsal"] is True
     assert doc["session"]["client"] == "DEMO-REHEARSAL"

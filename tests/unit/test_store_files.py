@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from kapsession import schema
 from kapsession.clock import FakeClock
 from kapsession.errors import AlreadyOpenError, DataFolderError, NewerSchemaError
-from kapsession.instance import InstanceLock
-from kapsession.paths import DB_NAME
-from kapsession.session import SessionService
-from kapsession.store import BUSY_TIMEOUT_MS, Store, connect
+from kapsession.session.live import SessionService
+from kapsession.storage import schema
+from kapsession.storage.instance_lock import InstanceLock
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import BUSY_TIMEOUT_MS, Store, connect
 
 from .conftest import AUTHOR, TZ, PlanFactory
 
@@ -291,7 +291,7 @@ def test_a_lock_held_by_a_killed_process_is_free_again(tmp_path: Path) -> None:
         """
         import sys
         from pathlib import Path
-        from kapsession.instance import InstanceLock
+        from kapsession.storage.instance_lock import InstanceLock
         lock = InstanceLock(Path(sys.argv[1]))  # kept referenced: a collected lock is released
         lock.acquire()
         print("LOCKED", flush=True)

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 import kapsession.clock as clock_module
-from kapsession.clock import SystemClock
-from kapsession.dose_clock import ContinuityWatch, DoseAnchor, DoseClock
+from kapsession.clock import DoseAnchor, SystemClock
+from kapsession.session.dose_clock import ContinuityWatch, DoseClock
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="CLOCK_BOOTTIME and time namespaces are Linux"
@@ -38,7 +38,8 @@ CHILD = """
 import json, sys, time
 from datetime import datetime
 from kapsession.clock import SystemClock
-from kapsession.dose_clock import ContinuityWatch, DoseAnchor, DoseClock
+from kapsession.session.dose_clock import ContinuityWatch, DoseClock
+from kapsession.clock import DoseAnchor
 given = json.loads(sys.argv[1])
 clock = SystemClock()
 anchor = DoseAnchor(datetime.fromisoformat(given["at"]), given["mono"], given["boot_id"])
@@ -127,7 +128,7 @@ def test_time_a_frozen_process_spent_stopped_counts_on_its_dose_clock() -> None:
     script = (
         "import json, sys\n"
         "from kapsession.clock import SystemClock\n"
-        "from kapsession.dose_clock import DoseAnchor, DoseClock\n"
+        "from kapsession.session.dose_clock import DoseAnchor, DoseClock\n"
         "clock = SystemClock()\n"
         "dose = DoseClock(clock, DoseAnchor(clock.now(), clock.monotonic(), clock.boot_id()))\n"
         "print('anchored', flush=True)\n"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kapsession import audit
 from kapsession.clock import FakeClock
-from kapsession.store import Store
-from kapsession.unlock_tries import FAILED, FREE_TRIES, MAX_WAIT_S, UnlockTries, wait_after
+from kapsession.storage import audit
+from kapsession.storage.store import Store
+from kapsession.storage.unlock_tries import FAILED, FREE_TRIES, MAX_WAIT_S, UnlockTries, wait_after
 
 
 def opened(folder: Path, clock: FakeClock) -> Store:

@@ -15,7 +15,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from kapsession.errors import InvalidEntry
-from kapsession.vitals import (
+from kapsession.monitoring.vitals import (
     LIMITS,
     VITAL_FIELDS,
     Alert,
@@ -422,7 +422,7 @@ def test_any_form_values_give_plausible_vitals_or_invalid_entry() -> None:
 
 @dataclass(frozen=True)
 class Threshold:
-    """The shape kapsession.protocol.Threshold has; defined here so the test does not depend
+    """The shape kapsession.monitoring.protocol.Threshold has; defined here so the test does not depend
     on protocol.py."""
 
     field: str

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from kapsession.audio import CHIME, CHIME_VOLUME, SilentPlayer
-from kapsession.vlc_player import VlcCuePlayer, open_cue_player
+from kapsession.music.cue import CHIME, CHIME_VOLUME, SilentPlayer
+from kapsession.music.vlc_player import VlcCuePlayer, open_cue_player
 
 vlc = pytest.importorskip("vlc")
 WAIT_S = 10.0

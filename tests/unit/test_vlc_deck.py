@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from kapsession.vlc_player import ERROR_DETAIL, VlcDeck, open_decks, release_decks
+from kapsession.music.vlc_player import ERROR_DETAIL, VlcDeck, open_decks, release_decks
 
 vlc = pytest.importorskip("vlc")
 DUMMY = ("--quiet", "--no-video", "--vout=dummy", "--aout=dummy")

@@ -11,12 +11,8 @@ from hypothesis import strategies as st
 
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry, StateError
-from kapsession.export_json import timeline
-from kapsession.notes import TAG_NAMES
-from kapsession.paths import DB_NAME
-from kapsession.session import LiveSession, SessionService
-from kapsession.store import Store, connect
-from kapsession.worksheet import (
+from kapsession.exports.timeline_json import timeline
+from kapsession.integration.worksheet import (
     ANSWER_KEYS,
     Worksheet,
     changes,
@@ -27,6 +23,10 @@ from kapsession.worksheet import (
     validate_worksheet,
     worksheet_history,
 )
+from kapsession.session.live import LiveSession, SessionService
+from kapsession.session.notes import TAG_NAMES
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store, connect
 
 from .conftest import AUTHOR, TZ, PlanFactory
 

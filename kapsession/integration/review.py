@@ -1,0 +1,618 @@
+"""A finished (or running) session read back as one timeline: the review model, note search
+across sessions, and a client's course of sessions at a glance.
+
+Qt-free and read-only: everything here is built from the append-only ``events`` table, so a
+review always shows exactly what was recorded, amendments beside their originals.
+
+- ``build_review(store, session_id)``: the vitals series, the protocol's threshold bands (from
+  the snapshot frozen in the dose entry), music bands by phase and by track, and one marker per
+  entry the therapist may want to look at (notes with their current text, observations, checks,
+  alerts, faults...), each keeping its ``seq`` so a selection can show the entry and its
+  amendments.
+- ``search_notes(store, query, client=None)``: case-insensitive search in notes' current and
+  original text, across sessions.
+- ``course(store, client_code)``: the client's sessions in order with dose, route, protocol,
+  peak vitals, deepest sedation, strongest dissociation, alerts and the worksheet's next step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kapsession.monitoring.observations import DISSOCIATION, FREE_TEXT, MOAAS, SCALES
+from kapsession.storage.store import Event, SessionRecord, Store, parse_iso
+
+# The series a review plots, in the order they are drawn.
+SERIES_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "resp_rate")
+
+CHECK_KINDS = {
+    "check_due": "due",
+    "check_late": "late",
+    "check_missed": "missed",
+    "check_skipped": "skipped",
+    "check_snoozed": "snoozed",
+}
+FAULT_KINDS = ("gap", "suspend", "clock_jump", "playback_fault")
+QUICK_KINDS = (
+    "booster_dose",
+    "vomiting",
+    "emergence_reaction",
+    "touch_offered",
+    "touch_accepted",
+    "client_spoke",
+)
+SESSION_KINDS = ("dose", "discharge", "session_ended", "app_closed")
+MUSIC_KINDS = ("phase", "track_started", "track_ended", "skip", "volume", "silence", "pause")
+
+# Marker lanes, top to bottom on the timeline.
+LANES = ("notes", "observations", "checks", "alerts", "faults", "music", "session")
+
+SNIPPET_CHARS = 60
+
+
+@dataclass(frozen=True)
+class VitalsSeries:
+    """One row per vitals entry, ordered by time; a value not measured is None."""
+
+    t: tuple[float, ...] = ()
+    seq: tuple[int, ...] = ()
+    systolic: tuple[float | None, ...] = ()
+    diastolic: tuple[float | None, ...] = ()
+    heart_rate: tuple[float | None, ...] = ()
+    spo2: tuple[float | None, ...] = ()
+    resp_rate: tuple[float | None, ...] = ()
+
+    def values(self, name: str) -> tuple[float | None, ...]:
+        if name not in SERIES_FIELDS:
+            raise KeyError(name)
+        values: tuple[float | None, ...] = getattr(self, name)
+        return values
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass(frozen=True)
+class ThresholdBand:
+    """Outside [low, high] is out of range (the edges are in range), with where it comes from."""
+
+    field: str
+    low: float | None
+    high: float | None
+    source: str
+    applies_to: str = "all"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A stretch of time on the music lane (a phase or a track) or a fault that lasted."""
+
+    kind: str  # "phase" | "track" | "gap" | "suspend"
+    label: str
+    start_t: float
+    end_t: float
+    seq: int
+
+
+class Marker:
+    """One entry on the timeline. A note's label (its current text on one line) is made when
+    first asked for: a long session has 9,000 notes and a screen shows a few of them."""
+
+    __slots__ = ("_label", "_source", "amended", "kind", "lane", "seq", "status", "t")
+
+    def __init__(
+        self,
+        seq: int,
+        t: float,
+        kind: str,
+        lane: str,
+        label: str | None,
+        status: str = "",  # checks: due/late/missed/skipped/snoozed
+        amended: bool = False,
+        source: Event | None = None,  # where a note's current text is
+    ) -> None:
+        self.seq, self.t, self.kind, self.lane = seq, t, kind, lane
+        self.status, self.amended = status, amended
+        self._label, self._source = label, source
+
+    @property
+    def label(self) -> str:
+        if self._label is None:
+            text = self._source.data.get("text", "") if self._source is not None else ""
+            self._label = _one_line(str(text))
+        return self._label
+
+    def __repr__(self) -> str:
+        return f"Marker(seq={self.seq}, t={self.t}, kind={self.kind!r}, lane={self.lane!r})"
+
+
+class _LazyData(Mapping[str, Any]):
+    """An entry's data, decoded from its JSON on first use."""
+
+    __slots__ = ("_data", "_raw")
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._data: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self._raw)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+
+@dataclass(frozen=True)
+class EntryDetail:
+    """One entry as a selection shows it: the entry, its current text (for notes) and every
+    amendment or acknowledgement that followed it, oldest first."""
+
+    event: Event
+    current_text: str | None
+    amendments: tuple[Event, ...]
+    acknowledgements: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class Review:
+    record: SessionRecord
+    events: tuple[Event, ...]  # every entry, in reading order (see entry_order)
+    vitals: VitalsSeries
+    thresholds: tuple[ThresholdBand, ...]
+    phases: tuple[Band, ...]
+    tracks: tuple[Band, ...]
+    fault_bands: tuple[Band, ...]
+    markers: tuple[Marker, ...]  # by (t, seq)
+    start_t: float
+    end_t: float
+    _by_seq: Mapping[int, Event] = field(repr=False, default_factory=dict)
+    _amendments: Mapping[int, tuple[Event, ...]] = field(repr=False, default_factory=dict)
+    _acks: Mapping[int, tuple[Event, ...]] = field(repr=False, default_factory=dict)
+
+    def event(self, seq: int) -> Event | None:
+        return self._by_seq.get(seq)
+
+    def detail(self, seq: int) -> EntryDetail | None:
+        event = self._by_seq.get(seq)
+        if event is None:
+            return None
+        target = event.amends if event.kind == "amendment" and event.amends else seq
+        original = self._by_seq.get(target, event)
+        amendments = self._amendments.get(target, ())
+        current = None
+        if original.kind == "note":
+            current = str((amendments[-1] if amendments else original).data.get("text", ""))
+        return EntryDetail(original, current, amendments, self._acks.get(target, ()))
+
+    def marker_index(self, seq: int) -> int | None:
+        """The marker an entry belongs to (an amendment belongs to the note it amends)."""
+        event = self._by_seq.get(seq)
+        if event is not None and event.kind == "amendment" and event.amends is not None:
+            seq = event.amends
+        for i, marker in enumerate(self.markers):
+            if marker.seq == seq:
+                return i
+        return None
+
+    def alerts(self) -> tuple[Marker, ...]:
+        return tuple(m for m in self.markers if m.lane == "alerts")
+
+
+# --- building the review -----------------------------------------------------------------
+
+
+def entry_order(events: Iterable[Event]) -> list[Event]:
+    """Reading order: entries before the dose first, then by time since dose, then entries
+    made after the end (no time since dose, e.g. the worksheet); seq breaks ties."""
+    listed = list(events)
+    dose_seq = next((e.seq for e in listed if e.kind == "dose"), None)
+
+    def key(e: Event) -> tuple[int, float, int]:
+        if e.t is not None:
+            return (1, e.t, e.seq)
+        before = dose_seq is None or e.seq < dose_seq
+        return (0 if before else 2, 0.0, e.seq)
+
+    return sorted(listed, key=key)
+
+
+def build_review(store: Store, session_id: int) -> Review:
+    record = store.session(session_id)
+    return review_from_events(record, read_events(store, session_id))
+
+
+def read_events(store: Store, session_id: int) -> list[Event]:
+    """The session's entries in seq order, equal to what Store.events gives, read as plain
+    tuples with each entry's data decoded when first used: a 10,000-entry session loads in a
+    fraction of the time (the notes' JSON is only decoded for the notes looked at)."""
+    cursor = store.db.execute(
+        "SELECT seq, session_id, kind, at, tz, t, author, amends, reason, data "
+        "FROM events WHERE session_id = ? ORDER BY seq",
+        [session_id],
+    )
+    return [
+        Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data))
+        for seq, sid, kind, at, tz, t, author, amends, reason, data in cursor.fetchall()
+    ]
+
+
+def review_from_events(record: SessionRecord, events: Sequence[Event]) -> Review:
+    ordered = entry_order(events)
+    by_seq = {e.seq: e for e in ordered}
+    amendments: dict[int, list[Event]] = {}
+    acks: dict[int, list[Event]] = {}
+    for e in events:  # seq order: oldest first
+        if e.kind == "amendment" and e.amends is not None:
+            amendments.setdefault(e.amends, []).append(e)
+        elif e.kind == "alert_ack" and isinstance(e.data.get("alert"), int):
+            acks.setdefault(int(e.data["alert"]), []).append(e)
+
+    timed = [e for e in ordered if e.t is not None]
+    start_t = min((float(e.t) for e in timed if e.t is not None), default=0.0)
+    start_t = min(start_t, 0.0)
+    end_t = max((float(e.t) for e in timed if e.t is not None), default=0.0)
+    if record.ended_t is not None:
+        end_t = max(end_t, record.ended_t)
+    end_t = max(end_t, 60.0)
+
+    markers: list[Marker] = []
+    for e in timed:
+        marker = _marker(e, amendments)
+        if marker is not None:
+            markers.append(marker)
+
+    return Review(
+        record=record,
+        events=tuple(ordered),
+        vitals=_series(timed),
+        thresholds=_thresholds(ordered),
+        phases=_phase_bands(timed, end_t),
+        tracks=_track_bands(timed, end_t),
+        fault_bands=_fault_bands(timed),
+        markers=tuple(markers),
+        start_t=start_t,
+        end_t=end_t,
+        _by_seq=by_seq,
+        _amendments={k: tuple(v) for k, v in amendments.items()},
+        _acks={k: tuple(v) for k, v in acks.items()},
+    )
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _series(timed: Sequence[Event]) -> VitalsSeries:
+    rows = [e for e in timed if e.kind == "vitals"]
+    return VitalsSeries(
+        t=tuple(float(e.t or 0.0) for e in rows),
+        seq=tuple(e.seq for e in rows),
+        **{name: tuple(_num(e.data.get(name)) for e in rows) for name in SERIES_FIELDS},
+    )
+
+
+def _thresholds(events: Sequence[Event]) -> tuple[ThresholdBand, ...]:
+    dose = next((e for e in events if e.kind == "dose"), None)
+    snapshot = dose.data.get("monitoring") if dose is not None else None
+    if not isinstance(snapshot, Mapping):
+        return ()
+    bands: list[ThresholdBand] = []
+    for item in snapshot.get("thresholds", ()):
+        if not isinstance(item, Mapping) or item.get("field") not in (
+            *SERIES_FIELDS,
+            "temperature",
+        ):
+            continue
+        bands.append(
+            ThresholdBand(
+                field=str(item["field"]),
+                low=_num(item.get("low")),
+                high=_num(item.get("high")),
+                source=str(item.get("source", "")),
+                applies_to=str(item.get("applies_to", "all")),
+            )
+        )
+    return tuple(bands)
+
+
+def _phase_bands(timed: Sequence[Event], end_t: float) -> tuple[Band, ...]:
+    phases = [e for e in timed if e.kind == "phase"]
+    bands: list[Band] = []
+    for i, e in enumerate(phases):
+        # The phase holds from when the arc entered it until the next phase (or the end).
+        start = float(e.t or 0.0)
+        stop = float(phases[i + 1].t or 0.0) if i + 1 < len(phases) else end_t
+        bands.append(Band("phase", str(e.data.get("name", "")), start, max(start, stop), e.seq))
+    return tuple(bands)
+
+
+def _track_bands(timed: Sequence[Event], end_t: float) -> tuple[Band, ...]:
+    bands: list[Band] = []
+    playing: dict[str, Event] = {}  # by path: two decks can overlap in a crossfade
+    for e in timed:
+        if e.kind not in ("track_started", "track_ended", "playback_fault"):
+            continue
+        path = str(e.data.get("path", ""))
+        if e.kind == "track_started":
+            if path in playing:  # restarted without an end: close the earlier play
+                bands.append(_track_band(playing.pop(path), float(e.t or 0.0)))
+            playing[path] = e
+        elif e.kind in ("track_ended", "playback_fault") and path in playing:
+            bands.append(_track_band(playing.pop(path), float(e.t or 0.0)))
+    bands += [_track_band(e, end_t) for e in playing.values()]
+    return tuple(sorted(bands, key=lambda b: (b.start_t, b.seq)))
+
+
+def _track_band(start: Event, stop: float) -> Band:
+    begin = float(start.t or 0.0)
+    title = str(start.data.get("title") or start.data.get("path") or "track")
+    return Band("track", title, begin, max(begin, stop), start.seq)
+
+
+def _fault_bands(timed: Sequence[Event]) -> tuple[Band, ...]:
+    bands: list[Band] = []
+    for e in timed:
+        if e.kind == "gap":
+            start = _num(e.data.get("from_t"))
+            stop = _num(e.data.get("to_t"))
+            if start is not None and stop is not None:
+                bands.append(Band("gap", "kapsession not running", start, stop, e.seq))
+        elif e.kind == "suspend":
+            slept = _num(e.data.get("seconds")) or 0.0
+            t = float(e.t or 0.0)
+            bands.append(Band("suspend", "laptop asleep", max(0.0, t - slept), t, e.seq))
+    return tuple(bands)
+
+
+def _marker(e: Event, amendments: Mapping[int, list[Event]]) -> Marker | None:
+    kind = e.kind
+    t = float(e.t or 0.0)
+    if kind == "note":
+        chain = amendments.get(e.seq)
+        current = chain[-1] if chain else e
+        return Marker(e.seq, t, kind, "notes", None, amended=bool(chain), source=current)
+    lane = _LANE_OF.get(kind)
+    if lane is None:
+        return None
+    data = e.data
+    if lane == "observations":
+        label = (
+            observation_label(data)
+            if kind == "observation"
+            else kind.replace("_", " ").capitalize()
+        )
+        return Marker(e.seq, t, kind, lane, label)
+    if lane == "checks":
+        status = CHECK_KINDS[kind]
+        label = f"{data.get('label') or data.get('check') or 'Check'} {status}"
+        return Marker(e.seq, t, kind, lane, label, status=status)
+    if lane == "alerts":
+        return Marker(e.seq, t, kind, lane, str(data.get("message", "Alert")))
+    if lane == "faults":
+        return Marker(e.seq, t, kind, lane, fault_label(e))
+    if lane == "music":
+        if kind == "phase":
+            label = f"{str(data.get('name', '')).capitalize()} phase"
+        else:
+            label = f"♪ {data.get('title') or data.get('path') or 'track'}"
+        return Marker(e.seq, t, kind, lane, label)
+    return Marker(e.seq, t, kind, lane, kind.replace("_", " ").capitalize())
+
+
+_LANE_OF: dict[str, str] = {
+    "observation": "observations",
+    **dict.fromkeys(QUICK_KINDS, "observations"),
+    **dict.fromkeys(CHECK_KINDS, "checks"),
+    "alert": "alerts",
+    **dict.fromkeys(FAULT_KINDS, "faults"),
+    "phase": "music",
+    "track_started": "music",
+    **dict.fromkeys(SESSION_KINDS, "session"),
+}
+
+
+def observation_label(data: Mapping[str, Any]) -> str:
+    scale = str(data.get("scale", ""))
+    if scale == FREE_TEXT:
+        return _one_line(str(data.get("text", "")))
+    name = SCALES[scale].name if scale in SCALES else scale
+    return f"{name} {data.get('value')}: {data.get('label', '')}"
+
+
+def fault_label(e: Event) -> str:
+    seconds = _num(e.data.get("seconds")) or 0.0
+    if e.kind == "gap":
+        return f"App not running for {_mmss(seconds)}"
+    if e.kind == "suspend":
+        return f"Laptop slept {_mmss(seconds)}"
+    if e.kind == "clock_jump":
+        return f"Wall clock changed by {'+' if seconds >= 0 else '−'}{_mmss(abs(seconds))}"
+    return f"Playback fault: {e.data.get('detail') or e.data.get('path') or ''}".strip()
+
+
+def _mmss(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    if len(text) <= limit and text.isprintable() and "  " not in text and text == text.strip():
+        return text  # the usual note: already one clean line
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- note search ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoteHit:
+    session_id: int
+    client_code: str
+    seq: int  # the note (an amended note is found under its own seq)
+    t: float | None
+    snippet: str
+    in_current: bool  # False: only an earlier version of the note matched
+
+
+def search_notes(store: Store, query: str, client: str | None = None) -> list[NoteHit]:
+    """Notes whose current or any earlier text contains ``query`` (case-insensitive, any
+    script), newest session first, then in the order the notes were taken."""
+    needle = query.strip().casefold()
+    if not needle:
+        return []
+    sql = (
+        "SELECT e.seq, e.session_id, e.kind, e.t, e.amends, e.data, c.code "
+        "FROM events e JOIN sessions s ON s.id = e.session_id "
+        "JOIN clients c ON c.id = s.client_id "
+        "WHERE e.kind IN ('note', 'amendment')"
+    )
+    params: list[Any] = []
+    if client is not None:
+        sql += " AND c.code = ?"
+        params.append(client)
+    notes: dict[int, dict[str, Any]] = {}
+    versions: dict[int, list[str]] = {}
+    for row in store.db.query(sql + " ORDER BY e.seq", params):
+        text = str(json.loads(row["data"]).get("text", ""))
+        if row["kind"] == "note":
+            notes[row["seq"]] = row
+            versions[row["seq"]] = [text]
+        elif row["amends"] in versions:
+            versions[row["amends"]].append(text)
+    hits: list[NoteHit] = []
+    for seq, row in notes.items():
+        texts = versions[seq]
+        current = texts[-1]
+        if needle in current.casefold():
+            hits.append(_hit(row, current, needle, True))
+        else:
+            earlier = next((x for x in reversed(texts[:-1]) if needle in x.casefold()), None)
+            if earlier is not None:
+                hits.append(_hit(row, earlier, needle, False))
+    hits.sort(key=lambda h: (-h.session_id, h.t if h.t is not None else -math.inf, h.seq))
+    return hits
+
+
+def _hit(row: Mapping[str, Any], text: str, needle: str, in_current: bool) -> NoteHit:
+    return NoteHit(
+        session_id=int(row["session_id"]),
+        client_code=str(row["code"]),
+        seq=int(row["seq"]),
+        t=row["t"],
+        snippet=snippet(text, needle),
+        in_current=in_current,
+    )
+
+
+def snippet(text: str, needle: str, width: int = SNIPPET_CHARS) -> str:
+    """The text around the first match, on one line, with … where it was cut."""
+    flat = " ".join(text.split())
+    at = flat.casefold().find(needle.casefold())
+    if at < 0:
+        return _one_line(flat, 2 * width)
+    start = max(0, at - width // 2)
+    stop = min(len(flat), at + len(needle) + width)
+    return ("…" if start else "") + flat[start:stop] + ("…" if stop < len(flat) else "")
+
+
+# --- a client's course ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    session_id: int
+    number: int  # 1-based place in the client's course
+    date: str  # local date of the dose (or of planning, before the dose)
+    state: str
+    rehearsal: bool
+    dose_mg: float
+    route: str
+    protocol: str
+    peak_systolic: float | None
+    peak_diastolic: float | None
+    peak_heart_rate: float | None
+    lowest_spo2: float | None
+    deepest_moaas: int | None  # MOAA/S: lower is deeper sedation
+    max_dissociation: int | None
+    alerts: int
+    notes: int
+    next_step: str | None  # the current worksheet's next step, if one was written
+
+
+def course(store: Store, client_code: str) -> list[CourseRow]:
+    sessions = [s for s in store.sessions() if s.client_code == client_code]
+    sessions.sort(key=lambda s: (s.dose_at or s.created_at, s.id))
+    return [_course_row(i + 1, s, store.events(s.id)) for i, s in enumerate(sessions)]
+
+
+def _course_row(number: int, record: SessionRecord, events: Sequence[Event]) -> CourseRow:
+    vitals = [e.data for e in events if e.kind == "vitals"]
+    observations = [e.data for e in events if e.kind == "observation"]
+
+    def peak(name: str, pick: Any = max) -> float | None:
+        values = [v for v in (_num(d.get(name)) for d in vitals) if v is not None]
+        return pick(values) if values else None
+
+    def scale(scale_id: str, pick: Any) -> int | None:
+        values = [
+            int(d["value"])
+            for d in observations
+            if d.get("scale") == scale_id and isinstance(d.get("value"), int)
+        ]
+        return int(pick(values)) if values else None
+
+    worksheets = [e for e in events if e.kind == "worksheet"]
+    next_step = None
+    if worksheets:
+        answers = worksheets[-1].data.get("answers")
+        if isinstance(answers, Mapping):
+            text = str(answers.get("next_step") or "").strip()
+            next_step = text or None
+    return CourseRow(
+        session_id=record.id,
+        number=number,
+        date=_local_date(record),
+        state=record.state,
+        rehearsal=record.rehearsal,
+        dose_mg=record.dose_mg,
+        route=record.route,
+        protocol=record.protocol,
+        peak_systolic=peak("systolic"),
+        peak_diastolic=peak("diastolic"),
+        peak_heart_rate=peak("heart_rate"),
+        lowest_spo2=peak("spo2", min),
+        deepest_moaas=scale(MOAAS.id, min),
+        max_dissociation=scale(DISSOCIATION.id, max),
+        alerts=sum(1 for e in events if e.kind == "alert"),
+        notes=sum(1 for e in events if e.kind == "note"),
+        next_step=next_step,
+    )
+
+
+def _local_date(record: SessionRecord) -> str:
+    stamp = parse_iso(record.dose_at or record.created_at)
+    try:
+        zone = ZoneInfo(record.dose_tz) if record.dose_tz else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return stamp.astimezone(zone).date().isoformat()

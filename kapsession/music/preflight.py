@@ -1,0 +1,150 @@
+"""Pre-flight check of a playlist's audio files, before the dose is given.
+
+Everything here is plain Python (no Qt, no libVLC): the per-track result (`MediaProbe`), the
+file-system half of the check (`check_file`, which needs no libVLC), the summary of a whole
+playlist against the planned session (`summarize`) and its one-line-per-track text
+(`format_report`). The libVLC half (parse for duration, then a short real decode) is
+`kapsession.music.vlc_player.probe_media`, which calls into here.
+
+Why a decode check at all: libVLC "parses" garbage without complaint. Measured on libVLC 3.0.24
+(see `probe_media` for the numbers): 200 kB of random bytes named .mp3 parses as `done` with an
+audio track (0 channels, 0 Hz) and duration 0; a FLAC whose header is intact but whose body is
+random parses with its full duration and a proper audio track, yet plays no sample at all. So a
+track is "ok" only when libVLC both parsed a duration and an audio stream and then actually
+produced decoded samples.
+
+Trade-off for very long playlists: the file-system check costs microseconds per entry and is
+done for every entry; the libVLC check costs ~5-30 ms per valid file (more for garbage) and is
+the caller's to schedule. For 10,000 entries, run `check_file` over all of them
+(`check_files`) and `probe_media` on the tracks of the arc actually chosen, or lazily on the
+next few tracks ahead of playback; a track that fails later is still caught during playback
+(an early end or an error event skips it and is recorded)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kapsession.music.probe import STATUSES, MediaProbe, Status
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    probes: tuple[MediaProbe, ...]
+    counts: dict[Status, int] = field(hash=False)
+    playable_s: float  # total duration of the "ok" tracks (a duplicate entry counts each time)
+    planned_s: float | None
+    # True/False when known; None without a plan, or when unchecked tracks might make up for it.
+    covers_plan: bool | None
+    failed: bool  # any track would fail
+
+    @property
+    def shortfall_s(self) -> float | None:
+        if self.planned_s is None:
+            return None
+        return max(0.0, self.planned_s - self.playable_s)
+
+
+def summarize(probes: Sequence[MediaProbe], planned_minutes: int | None) -> PreflightReport:
+    counts: dict[Status, int] = dict.fromkeys(STATUSES, 0)
+    for p in probes:
+        counts[p.status] += 1
+    playable = sum(p.duration_s or 0.0 for p in probes if p.status == "ok")
+    planned = None if planned_minutes is None else float(planned_minutes) * 60.0
+    covers: bool | None
+    if planned is None:
+        covers = None
+    elif playable >= planned:
+        covers = True
+    elif counts["unchecked"]:
+        covers = None
+    else:
+        covers = False
+    return PreflightReport(
+        probes=tuple(probes),
+        counts=counts,
+        playable_s=playable,
+        planned_s=planned,
+        covers_plan=covers,
+        failed=any(p.failed for p in probes),
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """m:ss, or h:mm:ss from an hour on (rounded to the second)."""
+    total = round(seconds)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def display_path(path: Path) -> str:
+    """The path as printable text: undecodable bytes of a non-UTF-8 name shown as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def format_report(report: PreflightReport) -> list[str]:
+    """One line per track, then one summary line, e.g.
+
+    ok          3:12  playlists/audio/onset-1.ogg
+    missing           playlists/audio/peak-2.ogg
+    undecodable       playlists/audio/bad.mp3 (parsed but did not play)
+    """
+    lines = []
+    for p in report.probes:
+        dur = format_duration(p.duration_s) if p.status == "ok" and p.duration_s else ""
+        line = f"{p.status:<11}{dur:>5}  {p.shown or display_path(p.path)}"
+        if p.detail and p.status not in ("ok", "missing"):
+            line += f" ({p.detail})"
+        lines.append(line)
+    lines.append(_summary_line(report))
+    return lines
+
+
+def _summary_line(report: PreflightReport) -> str:
+    n = len(report.probes)
+    parts = [f"{report.counts[s]} {s.replace('_', ' ')}" for s in STATUSES if report.counts[s]]
+    text = f"{n} track{'' if n == 1 else 's'}: {', '.join(parts) or 'none'}"
+    text += f"; {format_duration(report.playable_s)} playable"
+    if report.planned_s is not None:
+        text += f" of {format_duration(report.planned_s)} planned"
+        if report.covers_plan is False and report.shortfall_s:
+            text += f" (short by {format_duration(report.shortfall_s)})"
+        elif report.covers_plan is None:
+            text += " (unknown: some tracks unchecked)"
+    if report.failed:
+        text += "; FAILED: fix or remove the tracks above"
+    return text
+
+
+def check_arc_tracks(tracks: Sequence[Path], planned_minutes: int | None) -> PreflightReport:
+    """The whole pre-flight of an arc's tracks: files, then libVLC's parse and decode check
+    (tracks come back "unchecked" when libVLC is unavailable)."""
+    from kapsession.music.vlc_player import probe_media
+
+    return summarize(probe_media(tracks), planned_minutes)
+
+
+def short_summary(report: PreflightReport) -> str:
+    """One line for a screen: what would fail by name, else that everything plays."""
+    failing = [p for p in report.probes if p.failed]
+    if failing:
+        names = ", ".join(
+            f"{(p.shown or display_path(p.path)).rsplit('/', 1)[-1]} ({p.status.replace('_', ' ')})"
+            for p in failing[:3]
+        )
+        more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
+        return (
+            f"{len(failing)} of {len(report.probes)} tracks would not play: {names}{more}. "
+            "They will be skipped."
+        )
+    if report.counts["unchecked"]:
+        return "Music cannot be checked: libVLC is unavailable, so no music will play."
+    text = f"All {len(report.probes)} tracks play · {format_duration(report.playable_s)}"
+    if report.planned_s is not None:
+        text += f" for {format_duration(report.planned_s)} planned"
+        if report.covers_plan is False and report.shortfall_s:
+            text += f" (short by {format_duration(report.shortfall_s)}: phases repeat)"
+    return text

@@ -1,0 +1,563 @@
+"""Session lifecycle: plan -> dose given (running) -> ended, and the live session's timeline."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kapsession.clock import Clock, DoseAnchor
+from kapsession.errors import InvalidEntry, StateError
+from kapsession.monitoring.checks import Monitoring
+from kapsession.monitoring.discharge import assess, can_end_complete
+from kapsession.monitoring.observations import (
+    validate_observation,
+    validate_observation_text,
+    validate_quick_event,
+)
+from kapsession.monitoring.protocol import Protocol
+from kapsession.monitoring.vitals import (
+    VITAL_FIELDS,
+    Vitals,
+    check_thresholds,
+    format_trend,
+    parse_vitals,
+    trend,
+    validate_vitals,
+)
+from kapsession.music.arc_player import MUSIC_KINDS
+from kapsession.session.dose_clock import ContinuityWatch, DoseClock
+from kapsession.session.notes import Note, make_note, parse_note
+from kapsession.session.phases import PhaseInfo, phase_at
+from kapsession.signals import Signal
+from kapsession.storage.schema import ROUTES
+from kapsession.storage.store import Event, SessionRecord, Store, iso
+
+log = logging.getLogger("kapsession.session.live")
+
+# How often the live session proves it is alive, so a restart can tell how long it was gone.
+HEARTBEAT_S = 15.0
+
+REHEARSAL_CLIENT = "DEMO-REHEARSAL"
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    client_code: str
+    protocol: str
+    route: str
+    dose_mg: float
+    planned_minutes: int
+    intention: str = ""
+    display_name: str | None = None
+    # The music arc file (a path), or None for a session without music.
+    arc: str | None = None
+
+
+def _clean_label(value: str, field: str, limit: int) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidEntry(f"{field} is required.")
+    if len(text) > limit:
+        raise InvalidEntry(f"{field} can be at most {limit} characters.")
+    if any(unicodedata.category(c).startswith("C") for c in text):
+        raise InvalidEntry(f"{field} contains control characters.")
+    return text
+
+
+def validate_plan(plan: SessionPlan) -> SessionPlan:
+    """Return a cleaned plan or raise InvalidEntry naming the field."""
+    code = _clean_label(plan.client_code, "Client code", 40)
+    protocol = _clean_label(plan.protocol, "Protocol", 100)
+    if plan.route not in ROUTES:
+        raise InvalidEntry(f"Route must be one of: {', '.join(ROUTES)}.")
+    dose = plan.dose_mg
+    if isinstance(dose, bool) or not isinstance(dose, int | float):
+        raise InvalidEntry("Dose must be a number of milligrams.")
+    if isinstance(dose, float) and not math.isfinite(dose):
+        raise InvalidEntry("Dose must be a number of milligrams.")
+    if not 0 < dose <= 1000:
+        raise InvalidEntry("Dose must be more than 0 and at most 1000 mg.")
+    minutes = plan.planned_minutes
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 45 <= minutes <= 120:
+        raise InvalidEntry("Planned length must be a whole number of minutes from 45 to 120.")
+    name = plan.display_name.strip() if plan.display_name else None
+    if name:
+        name = _clean_label(name, "Display name", 80)
+    if len(plan.intention) > 10_000:
+        raise InvalidEntry("Intention can be at most 10,000 characters.")
+    arc = plan.arc.strip() if plan.arc else None
+    if arc:
+        arc = _clean_label(arc, "Music arc", 4096)
+    return SessionPlan(
+        code,
+        protocol,
+        plan.route,
+        float(dose),
+        minutes,
+        plan.intention.strip(),
+        name or None,
+        arc or None,
+    )
+
+
+class SessionService:
+    """Creates, starts and resumes sessions. Collaborators come in; nothing is global."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        tz: str,
+        author: str,
+        protocols: Mapping[str, Protocol] | None = None,
+    ) -> None:
+        self.store, self.clock, self.tz, self.author = store, clock, tz, author
+        # Monitoring protocols by id; a session whose protocol is not among them has no timed checks.
+        self.protocols: Mapping[str, Protocol] = protocols or {}
+
+    def plan(
+        self,
+        plan: SessionPlan,
+        rehearsal: bool = False,
+        time_scale: float = 1.0,
+        clock_origin: datetime | None = None,
+    ) -> SessionRecord:
+        plan = validate_plan(plan)
+        now = self.clock.now()
+        with self.store.db.atomic():
+            client = self.store.client_by_code(plan.client_code)
+            if client is None:
+                client = self.store.add_client(plan.client_code, plan.display_name, rehearsal, now)
+            elif client.rehearsal != rehearsal:
+                raise InvalidEntry(
+                    "That client code belongs to a rehearsal client."
+                    if client.rehearsal
+                    else "That client code belongs to a real client; rehearsals use the demo client."
+                )
+            return self.store.plan_session(
+                {
+                    "client_id": client.id,
+                    "protocol": plan.protocol,
+                    "route": plan.route,
+                    "dose_mg": plan.dose_mg,
+                    "planned_minutes": plan.planned_minutes,
+                    "intention": plan.intention,
+                    "arc": plan.arc,
+                    "rehearsal": int(rehearsal),
+                    "time_scale": time_scale,
+                    "clock_origin": iso(clock_origin) if clock_origin else None,
+                    "created_at": iso(now),
+                }
+            )
+
+    def plan_rehearsal(
+        self, time_scale: float, clock_origin: datetime, arc: str | None = None
+    ) -> SessionRecord:
+        return self.plan(
+            SessionPlan(
+                client_code=REHEARSAL_CLIENT,
+                display_name="Demo client (rehearsal)",
+                # The lozenge protocol when it is available, so rehearsals practise real checks.
+                protocol="sublingual" if "sublingual" in self.protocols else "Rehearsal",
+                route="sublingual",
+                dose_mg=200.0,
+                planned_minutes=75,
+                intention="Practise the live screen: notes, the dose clock, ending a session.",
+                arc=arc,
+            ),
+            rehearsal=True,
+            time_scale=time_scale,
+            clock_origin=clock_origin,
+        )
+
+    def give_dose(self, session_id: int) -> LiveSession:
+        """The moment the medicine is given: the session is running from here."""
+        record = self.store.session(session_id)
+        if record.state != "planned":
+            raise StateError("Only a planned session can be started.")
+        dose: dict[str, Any] = {
+            "mg": record.dose_mg,
+            "route": record.route,
+            "protocol": record.protocol,
+        }
+        protocol = self.protocols.get(record.protocol)
+        if protocol is not None:
+            dose["monitoring"] = Monitoring.start(protocol, record.planned_minutes).snapshot()
+        anchor = DoseAnchor(self.clock.now(), self.clock.monotonic(), self.clock.boot_id())
+        self.store.start_session(session_id, anchor, self.tz, dose, self.author)
+        return self._live(self.store.session(session_id), DoseClock(self.clock, anchor))
+
+    def resume(self) -> LiveSession | None:
+        """Reopen the running session after a close, crash or kill, at the right elapsed time,
+        and put the time the app was gone on the timeline."""
+        record = self.store.running_session()
+        if record is None or record.anchor is None:
+            return None
+        dose_clock, reanchored = DoseClock.resume(self.clock, record.anchor)
+        live = self._live(self.store.session(record.id), dose_clock)
+        try:
+            if reanchored:
+                self.store.reanchor(record.id, dose_clock.anchor)
+            live.record_gap()
+        except (sqlite3.Error, OSError) as exc:
+            # A full or read-only disk must not keep the therapist out of the running session:
+            # the clock runs from the stored anchor; what could not be written is logged (no
+            # clinical text) and the live screen reports every later failed save.
+            log.error("could not record the restart on the timeline: %s", type(exc).__name__)
+        return live
+
+    def _live(self, record: SessionRecord, dose_clock: DoseClock) -> LiveSession:
+        return LiveSession(self.store, self.clock, record, dose_clock, self.tz, self.author)
+
+
+class LiveSession:
+    """A running session: the dose clock, the timeline and the notes."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        record: SessionRecord,
+        dose_clock: DoseClock,
+        tz: str,
+        author: str,
+    ) -> None:
+        self.store, self.clock, self.record = store, clock, record
+        self.dose_clock, self.tz, self.author = dose_clock, tz, author
+        self.entry_added: Signal[Event] = Signal()
+        self.ended: Signal[SessionRecord] = Signal()
+        self._watch = ContinuityWatch(clock, dose_clock)
+        self._last_heartbeat = -math.inf
+        dose = next((e for e in store.events(record.id) if e.kind == "dose"), None)
+        snapshot = dose.data.get("monitoring") if dose is not None else None
+        self.monitoring: Monitoring | None = (
+            Monitoring.from_snapshot(snapshot) if isinstance(snapshot, Mapping) else None
+        )
+
+    # --- time ----------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return self.dose_clock.elapsed()
+
+    def phase(self) -> PhaseInfo:
+        return phase_at(self.record.route, self.elapsed())
+
+    @property
+    def planned_seconds(self) -> float:
+        return self.record.planned_minutes * 60.0
+
+    def next_up(self) -> list[tuple[str, float]]:
+        """What comes next, soonest first: (label, seconds since dose)."""
+        phase = self.phase()
+        items: list[tuple[str, float]] = []
+        if phase.next_name is not None and phase.next_at is not None:
+            items.append((f"{phase.next_name} phase", phase.next_at))
+        items.append(("planned end", self.planned_seconds))
+        now = self.elapsed()
+        return sorted((item for item in items if item[1] > now), key=lambda item: item[1])
+
+    def tick(self) -> list[Event]:
+        """Called about once a second: records discontinuities and keeps the heartbeat."""
+        if self.record.state == "ended":
+            # A timer firing once more after the end must neither write a stale heartbeat
+            # nor try to put a clock event on a closed timeline.
+            return []
+        added = [self._append(d.kind, {"seconds": d.seconds}, t=d.t) for d in self._watch.check()]
+        t = self.elapsed()
+        if t - self._last_heartbeat >= HEARTBEAT_S or t < self._last_heartbeat:
+            self.store.heartbeat(self.record.id, t, self.clock.now())
+            self._last_heartbeat = t
+        return added
+
+    def record_gap(self) -> Event:
+        """The app was not running from the last sign of life until now."""
+        events = self.store.events(self.record.id)
+        last_t = max((e.t for e in events if e.t is not None), default=0.0)
+        beat = self.store.last_heartbeat(self.record.id)
+        if beat is not None:
+            last_t = max(last_t, beat)
+        # Exports and handouts can be written by the command line while the app is away: they
+        # say nothing about how the app stopped.
+        life = [e for e in events if e.kind not in ("export", "handout")]
+        closed = bool(life) and life[-1].kind == "app_closed"
+        now = self.elapsed()
+        return self._append(
+            "gap",
+            {
+                "from_t": round(last_t, 3),
+                "to_t": round(now, 3),
+                "seconds": round(max(0.0, now - last_t), 3),
+                "cause": "app_closed" if closed else "app_stopped_unexpectedly",
+            },
+        )
+
+    # --- entries -------------------------------------------------------------------------
+    def _append(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        t: float | None = None,
+        amends: int | None = None,
+        reason: str | None = None,
+    ) -> Event:
+        if self.record.state == "ended" and kind != "amendment":
+            # The database refuses it too; this says so in the user's words, not SQLite's.
+            raise StateError("The session has ended; only amendments can be added.")
+        event = self.store.append(
+            self.record.id,
+            kind,
+            self.clock.now(),
+            self.tz,
+            round(self.elapsed() if t is None else t, 3),
+            data,
+            author=self.author,
+            amends=amends,
+            reason=reason,
+        )
+        # Only after the commit returned may anyone show it as saved.
+        self.entry_added.emit(event)
+        return event
+
+    def _append_many(self, items: Sequence[tuple[str, dict[str, Any], str | None]]) -> list[Event]:
+        """Several entries in one transaction (e.g. vitals and the alerts they raise): all are
+        committed before any is announced."""
+        if self.record.state == "ended":
+            raise StateError("The session has ended; only amendments can be added.")
+        t = round(self.elapsed(), 3)
+        at = self.clock.now()
+        with self.store.db.atomic():
+            events = [
+                self.store.append(
+                    self.record.id, kind, at, self.tz, t, data, self.author, reason=reason
+                )
+                for kind, data, reason in items
+            ]
+        for event in events:
+            self.entry_added.emit(event)
+        return events
+
+    def add_note(self, raw: str, tags: tuple[str, ...] | list[str] = ()) -> Event:
+        note = parse_note(raw, tags)
+        return self._append("note", {"text": note.text, "tags": list(note.tags)})
+
+    def amend_note(
+        self, seq: int, text: str, tags: tuple[str, ...] | list[str], reason: str
+    ) -> Event:
+        """A correction is a new entry; the original stays on the record."""
+        original = self.store.event(seq)
+        if original is None or original.session_id != self.record.id:
+            raise InvalidEntry("That entry is not part of this session.")
+        if original.kind not in ("note", "amendment"):
+            raise InvalidEntry("Only notes can be amended here.")
+        if not reason.strip():
+            raise InvalidEntry("An amendment needs a reason.")
+        target = original.amends if original.kind == "amendment" and original.amends else seq
+        note: Note = make_note(text, tags)
+        return self._append(
+            "amendment",
+            {"text": note.text, "tags": list(note.tags)},
+            amends=target,
+            reason=reason.strip(),
+        )
+
+    # --- monitoring ------------------------------------------------------------------------
+    def evaluate_checks(self) -> list[Event]:
+        """Record whatever the protocol's checks owe the timeline now (due, late, missed).
+        Idempotent: called again at once it records nothing."""
+        if self.monitoring is None or self.record.state == "ended":
+            return []
+        owed = self.monitoring.transitions(self.events(), self.elapsed())
+        return self._append_many([(kind, data, None) for kind, data in owed]) if owed else []
+
+    def next_check_wakeup(self) -> float | None:
+        """Seconds since dose at which evaluate_checks next has something to do."""
+        if self.monitoring is None or self.record.state == "ended":
+            return None
+        return self.monitoring.next_wakeup(self.events(), self.elapsed())
+
+    def vitals_history(self) -> list[Vitals]:
+        return [
+            Vitals.from_dict({k: e.data.get(k) for k in VITAL_FIELDS})
+            for e in self.events()
+            if e.kind == "vitals"
+        ]
+
+    def baseline(self) -> Vitals | None:
+        """The first vitals of the session: what trends are measured against."""
+        history = self.vitals_history()
+        return history[0] if history else None
+
+    def add_vitals(self, entry: str | Vitals, check: str | None = None) -> list[Event]:
+        """Vitals typed on one line ("128/82 76 98 [RR [temp]]") or from the form. Impossible
+        values are refused naming the field; protocol thresholds raise alerts, stored with the
+        vitals in one transaction. Returns the vitals entry and its alerts."""
+        vitals = parse_vitals(entry) if isinstance(entry, str) else validate_vitals(entry)
+        spec = None
+        if self.monitoring is not None:
+            events = self.events()
+            spec = (
+                self.monitoring.spec(check)
+                if check
+                else self.monitoring.waiting_for(events, self.elapsed(), "vitals")
+            )
+        baseline = self.baseline()
+        data: dict[str, Any] = vitals.as_dict()
+        if spec is not None:
+            data["check"] = spec.key
+        changes = trend(vitals, baseline)
+        if changes:
+            data["trend"] = changes
+            data["trend_text"] = format_trend(changes)
+        thresholds = self.monitoring.protocol.thresholds_for(spec) if self.monitoring else ()
+        items: list[tuple[str, dict[str, Any], str | None]] = [("vitals", data, None)]
+        items += [("alert", dict(a.as_dict()), None) for a in check_thresholds(vitals, thresholds)]
+        return self._append_many(items)
+
+    def open_alerts(self) -> list[Event]:
+        """Alerts not yet acknowledged, oldest first."""
+        events = self.events()
+        acknowledged = {e.data.get("alert") for e in events if e.kind == "alert_ack"}
+        return [e for e in events if e.kind == "alert" and e.seq not in acknowledged]
+
+    def acknowledge_alert(self, seq: int, note: str = "") -> Event:
+        """The therapist saw the alert; who and when is recorded."""
+        if seq not in {e.seq for e in self.open_alerts()}:
+            raise InvalidEntry("That alert is not open in this session.")
+        data: dict[str, Any] = {"alert": seq}
+        if note.strip():
+            data["text"] = note.strip()
+        return self._append("alert_ack", data)
+
+    def add_observation(
+        self, scale: str, value: int | str, text: str = "", check: str | None = None
+    ) -> Event:
+        data = validate_observation(scale, value, text)
+        return self._append("observation", self._answering(data, scale, check))
+
+    def add_observation_text(self, text: str) -> Event:
+        return self._append("observation", validate_observation_text(text))
+
+    def _answering(self, data: dict[str, Any], asks: str, check: str | None) -> dict[str, Any]:
+        if self.monitoring is not None:
+            spec = (
+                self.monitoring.spec(check)
+                if check
+                else self.monitoring.waiting_for(self.events(), self.elapsed(), asks)
+            )
+            if spec is not None:
+                data["check"] = spec.key
+        return data
+
+    def quick_event(self, kind: str, /, **fields: object) -> Event:
+        event_kind, data = validate_quick_event(kind, **fields)
+        return self._append(event_kind, data)
+
+    def _open_check(self, key: str) -> str:
+        if self.monitoring is None or self.monitoring.spec(key) is None:
+            raise InvalidEntry("That check is not part of this session's protocol.")
+        return key
+
+    def skip_check(self, key: str, reason: str) -> Event:
+        if not reason.strip():
+            raise InvalidEntry("Skipping a check needs a reason.")
+        return self._append(
+            "check_skipped", {"check": self._open_check(key)}, reason=reason.strip()
+        )
+
+    def snooze_check(self, key: str, minutes: int, reason: str) -> Event:
+        if not reason.strip():
+            raise InvalidEntry("Snoozing a check needs a reason.")
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 60:
+            raise InvalidEntry("Snooze for a whole number of minutes from 1 to 60.")
+        data = {"check": self._open_check(key), "minutes": minutes}
+        return self._append("check_snoozed", data, reason=reason.strip())
+
+    def events(self) -> list[Event]:
+        return self.store.events(self.record.id)
+
+    def record_music(self, kind: str, data: Mapping[str, Any]) -> Event:
+        """A music entry (track started or ended, skip, volume, silence, pause, phase, fault),
+        as the arc player reports it."""
+        if kind not in MUSIC_KINDS:
+            raise InvalidEntry(f"{kind!r} is not a music entry.")
+        return self._append(kind, dict(data))
+
+    def close(self) -> None:
+        """The app is closing with the session still running (it resumes on next launch)."""
+        self._append("app_closed", {})
+
+    def end(
+        self,
+        reason: str = "",
+        discharge: Mapping[str, Any] | None = None,
+        closing: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    ) -> SessionRecord:
+        """End the session. It ends as complete only with a passing discharge check (modified
+        Aldrete >= 9, ride home confirmed, ready time recorded); ending anyway needs a reason.
+        ``closing``: music entries that close with the session (the last ``track_ended``),
+        written in the same transaction."""
+        if self.record.state == "ended":
+            raise StateError("This session has already ended.")
+        reason = reason.strip()
+        t = round(self.elapsed(), 3)
+        assessment = None
+        if discharge is not None:
+            assessment = assess(
+                discharge.get("scores", {}),
+                bool(discharge.get("ride_home")),
+                discharge.get("ready_at_t"),
+                now_t=t,
+            )
+        complete, blockers = can_end_complete(assessment)
+        if not complete and not reason:
+            raise InvalidEntry(
+                "Ending without a passing discharge check needs a reason. " + " ".join(blockers)
+            )
+        # The discharge check and the end are one transaction: a failed end leaves no stray
+        # discharge entry on a session that is still running.
+        for kind, _ in closing:
+            if kind not in MUSIC_KINDS:
+                raise InvalidEntry(f"{kind!r} is not a music entry.")
+        discharge_event = None
+        closing_events: list[Event] = []
+        with self.store.db.atomic():
+            for kind, data in closing:
+                closing_events.append(
+                    self.store.append(
+                        self.record.id, kind, self.clock.now(), self.tz, t, data, self.author
+                    )
+                )
+            if assessment is not None:
+                discharge_event = self.store.append(
+                    self.record.id,
+                    "discharge",
+                    self.clock.now(),
+                    self.tz,
+                    t,
+                    assessment.as_dict(),
+                    author=self.author,
+                )
+            self.store.end_session(
+                self.record.id, self.clock.now(), self.tz, t, reason, self.author, complete=complete
+            )
+        for event in closing_events:
+            self.entry_added.emit(event)
+        if discharge_event is not None:
+            self.entry_added.emit(discharge_event)
+        self.record = self.store.session(self.record.id)
+        self.ended.emit(self.record)
+        return self.record
+
+
+def current_notes(events: list[Event]) -> list[tuple[Event, Event | None]]:
+    """Each note with its latest amendment (if any), in the order the notes were taken."""
+    latest: dict[int, Event] = {}
+    for event in events:
+        if event.kind == "amendment" and event.amends is not None:
+            latest[event.amends] = event
+    return [(e, latest.get(e.seq)) for e in events if e.kind == "note"]

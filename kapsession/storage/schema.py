@@ -1,0 +1,272 @@
+"""The database schema, as sqlite-utils migrations. Each step runs in one transaction.
+
+Append-only is enforced by the database itself: triggers refuse UPDATE and DELETE on clinical
+rows, so not even a bug or a hand-run SQL statement can rewrite what was recorded."""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+import sqlite3
+from datetime import UTC
+
+from sqlite_utils import Database, Migrations
+
+from kapsession.clock import SystemClock
+from kapsession.storage import audit, chain_key
+
+migrations = Migrations("kapsession")
+
+ROUTES = ("sublingual", "intramuscular", "intravenous", "intranasal")
+STATES = ("planned", "running", "ended")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    routes = ", ".join(f"'{r}'" for r in ROUTES)
+    states = ", ".join(f"'{s}'" for s in STATES)
+    db.executescript(
+        f"""
+        CREATE TABLE clients (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE CHECK (length(trim(code)) > 0),
+            display_name TEXT,
+            rehearsal INTEGER NOT NULL DEFAULT 0 CHECK (rehearsal IN (0, 1)),
+            created_at TEXT NOT NULL
+        );
+        CREATE TRIGGER clients_keep BEFORE DELETE ON clients
+        BEGIN SELECT RAISE(ABORT, 'clients are never deleted'); END;
+        CREATE TRIGGER clients_code_fixed BEFORE UPDATE OF code ON clients
+        BEGIN SELECT RAISE(ABORT, 'a client code cannot change'); END;
+
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id),
+            protocol TEXT NOT NULL CHECK (length(trim(protocol)) > 0),
+            route TEXT NOT NULL CHECK (route IN ({routes})),
+            dose_mg REAL NOT NULL CHECK (dose_mg > 0 AND dose_mg <= 1000),
+            planned_minutes INTEGER NOT NULL CHECK (planned_minutes BETWEEN 45 AND 120),
+            intention TEXT NOT NULL DEFAULT '',
+            rehearsal INTEGER NOT NULL DEFAULT 0 CHECK (rehearsal IN (0, 1)),
+            time_scale REAL NOT NULL DEFAULT 1 CHECK (time_scale > 0),
+            clock_origin TEXT,
+            state TEXT NOT NULL DEFAULT 'planned' CHECK (state IN ({states})),
+            created_at TEXT NOT NULL,
+            dose_at TEXT,
+            dose_tz TEXT,
+            anchor_mono REAL,
+            anchor_boot TEXT,
+            ended_at TEXT,
+            ended_t REAL,
+            CHECK (state = 'planned' OR (dose_at IS NOT NULL AND anchor_mono IS NOT NULL)),
+            CHECK (state != 'ended' OR ended_at IS NOT NULL)
+        );
+        -- One running session per data folder, whatever the code does.
+        CREATE UNIQUE INDEX sessions_one_running ON sessions(state) WHERE state = 'running';
+        CREATE INDEX sessions_client ON sessions(client_id);
+        CREATE TRIGGER sessions_keep BEFORE DELETE ON sessions
+        BEGIN SELECT RAISE(ABORT, 'sessions are never deleted'); END;
+        CREATE TRIGGER sessions_forward BEFORE UPDATE ON sessions
+        WHEN NOT (
+            (OLD.state = 'planned' AND NEW.state IN ('planned', 'running'))
+            OR (OLD.state = 'running' AND NEW.state IN ('running', 'ended'))
+        )
+        BEGIN SELECT RAISE(ABORT, 'a session only moves planned -> running -> ended'); END;
+        CREATE TRIGGER sessions_dose_fixed BEFORE UPDATE ON sessions
+        WHEN OLD.state != 'planned' AND (
+            NEW.client_id IS NOT OLD.client_id OR NEW.protocol IS NOT OLD.protocol
+            OR NEW.route IS NOT OLD.route OR NEW.dose_mg IS NOT OLD.dose_mg
+            OR NEW.rehearsal IS NOT OLD.rehearsal OR NEW.dose_at IS NOT OLD.dose_at
+            OR NEW.time_scale IS NOT OLD.time_scale OR NEW.clock_origin IS NOT OLD.clock_origin
+            OR NEW.intention IS NOT OLD.intention OR NEW.planned_minutes IS NOT OLD.planned_minutes
+        )
+        BEGIN SELECT RAISE(ABORT, 'a started session''s plan and dose are part of the record'); END;
+
+        CREATE TABLE events (
+            -- No AUTOINCREMENT: deletes are refused, so seq only grows anyway, and the
+            -- sqlite_sequence update would cost every save an extra page write.
+            seq INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            kind TEXT NOT NULL CHECK (length(kind) > 0),
+            at TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            t REAL,
+            author TEXT NOT NULL DEFAULT '',
+            amends INTEGER REFERENCES events(seq),
+            reason TEXT,
+            data TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(data)),
+            CHECK (kind != 'amendment'
+                   OR (amends IS NOT NULL AND length(trim(coalesce(reason, ''))) > 0))
+        );
+        CREATE INDEX events_session ON events(session_id, seq);
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'timeline entries are append-only: amend instead'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'timeline entries are append-only: amend instead'); END;
+        CREATE TRIGGER events_amend_same_session BEFORE INSERT ON events
+        WHEN NEW.amends IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM events WHERE seq = NEW.amends AND session_id = NEW.session_id)
+        BEGIN SELECT RAISE(ABORT, 'an amendment must refer to an entry of the same session'); END;
+        CREATE TRIGGER events_not_after_end BEFORE INSERT ON events
+        WHEN (SELECT state FROM sessions WHERE id = NEW.session_id) = 'ended'
+             AND NEW.kind NOT IN ('amendment', 'export')
+        BEGIN SELECT RAISE(ABORT, 'the session has ended; only amendments can be added'); END;
+
+        -- Liveness only (not clinical): lets a restart tell how long the app was gone.
+        CREATE TABLE heartbeat (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
+            t REAL NOT NULL,
+            at TEXT NOT NULL
+        );
+        """
+    )
+
+
+# Kinds a session keeps receiving after it ended: corrections, exports, and the integration
+# work that happens afterwards (the worksheet and the client handouts given out).
+AFTER_END_KINDS = ("amendment", "export", "worksheet", "handout")
+
+
+@migrations()
+def m002_arc_and_aftercare(db: Database) -> None:
+    """The music arc chosen at planning (fixed once the dose is given), and the kinds of entry
+    integration adds to an ended session."""
+    after = ", ".join(f"'{k}'" for k in AFTER_END_KINDS)
+    db.executescript(
+        f"""
+        ALTER TABLE sessions ADD COLUMN arc TEXT;
+        DROP TRIGGER sessions_dose_fixed;
+        CREATE TRIGGER sessions_dose_fixed BEFORE UPDATE ON sessions
+        WHEN OLD.state != 'planned' AND (
+            NEW.client_id IS NOT OLD.client_id OR NEW.protocol IS NOT OLD.protocol
+            OR NEW.route IS NOT OLD.route OR NEW.dose_mg IS NOT OLD.dose_mg
+            OR NEW.rehearsal IS NOT OLD.rehearsal OR NEW.dose_at IS NOT OLD.dose_at
+            OR NEW.time_scale IS NOT OLD.time_scale OR NEW.clock_origin IS NOT OLD.clock_origin
+            OR NEW.intention IS NOT OLD.intention OR NEW.planned_minutes IS NOT OLD.planned_minutes
+            OR NEW.arc IS NOT OLD.arc
+        )
+        BEGIN SELECT RAISE(ABORT, 'a started session''s plan and dose are part of the record'); END;
+        DROP TRIGGER events_not_after_end;
+        CREATE TRIGGER events_not_after_end BEFORE INSERT ON events
+        WHEN (SELECT state FROM sessions WHERE id = NEW.session_id) = 'ended'
+             AND NEW.kind NOT IN ({after})
+        BEGIN SELECT RAISE(ABORT, 'the session has ended; only amendments can be added'); END;
+        """
+    )
+
+
+@migrations()
+def m003_audit_trail(db: Database) -> None:
+    """The hash-chained, append-only audit trail (kapsession/audit.py), its triggers on every
+    clinical table, and a `baseline` entry for each row written before it existed."""
+    conn = db.conn
+    if not audit.has_functions(conn):  # a bare connection (tests, tools): default time and actor
+        audit.register_functions(conn, _utc_now, os_user)
+    db.executescript(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            author TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (length(action) > 0),
+            target TEXT NOT NULL,
+            target_id INTEGER,
+            digest TEXT,
+            fields TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """
+    )
+    now = conn.execute("SELECT kap_now()").fetchone()[0]
+    audit.baseline(conn, "kapsession", now)
+    db.executescript(audit.trigger_sql(conn, keyed=False))
+
+
+@migrations()
+def m004_keyed_audit_chain(db: Database) -> None:
+    """The audit chain becomes keyed (kapsession/audit.py, chain_key.py): a `chain_keyed` entry
+    whose hash is the first HMAC, and triggers that link every later entry by HMAC. Entries
+    before it stay SHA-256 and verifiable. A bare connection (tests, tools) is keyed with the
+    chain key file beside its database, made now if there is none."""
+    conn = db.conn
+    if not audit.chain_ready(conn):
+        folder = chain_key.database_folder(conn)
+        chain = audit.Chain([chain_key.load_or_create(folder)])
+        chain.resolve(conn)
+        audit.register_functions(conn, _utc_now, os_user, chain)
+    now = conn.execute("SELECT kap_now()").fetchone()[0]
+    audit.start_keyed_chain(conn, "kapsession", now)
+    db.executescript(audit.trigger_sql(conn))
+
+
+FOLDER_ID_HEX = 12  # 48 random bits: two folders sharing a backup folder never collide
+
+
+@migrations()
+def m005_folder_identity(db: Database) -> None:
+    """A random, fixed identity for the data folder's record. It travels inside every backup
+    (and so survives a restore onto a new computer); backups are named by it, so folders that
+    share a backup folder never take each other's backups, key copies or retention for theirs."""
+    db.executescript(
+        """
+        CREATE TABLE folder (
+            one INTEGER PRIMARY KEY CHECK (one = 1),
+            id TEXT NOT NULL CHECK (length(id) = 12 AND id NOT GLOB '*[^0-9a-f]*')
+        );
+        CREATE TRIGGER folder_id_fixed BEFORE UPDATE ON folder
+        BEGIN SELECT RAISE(ABORT, 'a data folder keeps its identity'); END;
+        CREATE TRIGGER folder_id_kept BEFORE DELETE ON folder
+        BEGIN SELECT RAISE(ABORT, 'a data folder keeps its identity'); END;
+        """
+    )
+    db.execute(
+        "INSERT INTO folder (one, id) VALUES (1, ?)", [secrets.token_hex(FOLDER_ID_HEX // 2)]
+    )
+
+
+def folder_id(conn: sqlite3.Connection) -> str | None:
+    """The data folder's identity (m005), or None for a database from before it."""
+    try:
+        row = conn.execute("SELECT id FROM folder WHERE one = 1").fetchone()
+    except sqlite3.OperationalError:  # no such table: an older database
+        return None
+    if row is None or not isinstance(row[0], str):
+        return None
+    text = row[0]
+    if len(text) != FOLDER_ID_HEX or text.strip("0123456789abcdef"):
+        return None
+    return text
+
+
+def _utc_now() -> str:
+    return (
+        SystemClock()
+        .now()
+        .astimezone(UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (some containers)
+        return ""
+
+
+def migration_names() -> list[str]:
+    """Every migration this version knows, in the order they apply."""
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
+def known_migrations() -> set[str]:
+    """Names of every migration this version knows; a database that has applied others was
+    written by a newer kapsession."""
+    return set(migration_names())
