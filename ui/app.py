@@ -184,9 +184,18 @@ def run_gui(args: argparse.Namespace) -> int:
         return players[0]
 
     def music(live: LiveSession, report: Callable[[str], None]) -> MusicController:
-        from .music import MusicController
+        from .music import MusicController, open_vlc_decks
+        from .settings import Settings
 
-        return MusicController(live, live.record.arc, report=report)
+        settings = Settings()  # one for the whole app once ui/app.py builds it
+
+        return MusicController(
+            live,
+            live.record.arc,
+            opener=lambda hand_on: open_vlc_decks(hand_on, settings.audio_output),
+            report=report,
+            settings=settings,
+        )
 
     tries = UnlockTries(store, SystemClock())
     window = MainWindow(

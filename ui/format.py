@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
+from kapsession.session.dose_clock import minutes_seconds as minutes_seconds  # re-exported
 from kapsession.session.dose_clock import t_plus as t_plus  # re-exported: the screens' one format
 from kapsession.storage.store import Event
-
-
-def minutes_seconds(seconds: float) -> str:
-    total = max(0, int(seconds))
-    minutes, secs = divmod(total, 60)
-    return f"{minutes}:{secs:02d}"
 
 
 def describe_event(event: Event) -> str:

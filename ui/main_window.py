@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ from .lock import IdleWatcher, LockConfig, LockScreen
 from .lock_coordinator import LockCoordinator
 
 if TYPE_CHECKING:
-    from .live_view import LiveView, MusicFactory
+    from .live.screen import LiveView, MusicFactory
 
 log = logging.getLogger("kapsession.ui.main")
 
@@ -102,9 +103,18 @@ class MainWindow(QMainWindow):
     def show_live(self, live: LiveSession) -> None:
         # Imported on first use: the live screen brings APScheduler (~85 ms), which the home
         # screen does not need before its first paint (measured with bench/run.py).
-        from .live_view import LiveView
+        from .live.screen import LiveView
+        from .scheduler import GuiScheduler
+        from .settings import Settings
 
-        view = LiveView(live, self._cue_player, self._music)
+        view = LiveView(
+            live,
+            self._cue_player,
+            self._music,
+            settings=Settings(),  # handed in by ui/app.py once wired
+            # The protocol's checks fire through it; the screen shuts it down when it stops.
+            scheduler=GuiScheduler(self, timezone=UTC),
+        )
         view.ended.connect(self._on_ended)
         self.live_view = view
         self.stack.addWidget(view)

@@ -8,14 +8,13 @@ thread); every libVLC call happens in `_on_deck_event` or `_tick`, on the GUI th
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from kapsession.errors import KapsessionError
 from kapsession.music.arc import Arc, load_arc
@@ -23,12 +22,12 @@ from kapsession.music.arc_player import PAUSE_FADE_S, ArcPlayer, Deck
 from kapsession.session.live import LiveSession
 
 from .format import minutes_seconds
+from .settings import Settings
 
 log = logging.getLogger("kapsession.ui.music")
 
 TICK_MS = 250  # ramps move at most 2 volume units a step at 8 units a second
 VOLUME_STEP = 5
-DEFAULT_VOLUME = 70
 FAREWELL_FADE_S = 1.0  # closing the app fades out this fast, blocking, rather than cutting
 
 # A deck opener: given libVLC's event hand-over, two decks, or why music is unavailable.
@@ -38,13 +37,16 @@ MUSIC_NOT_SAVED = (
 )
 
 
-def open_vlc_decks(on_event: Callable[[int, str, str, int], None]) -> tuple[Deck, Deck] | str:
-    """The real decks; libVLC is imported only now, and only through its adapter.
-    ``KAPSESSION_AUDIO_OUTPUT`` picks libVLC's audio output (``dummy`` for tests and headless
-    machines); unset, libVLC uses the system's default."""
+def open_vlc_decks(
+    on_event: Callable[[int, str, str, int], None], output: str | None = None
+) -> tuple[Deck, Deck] | str:
+    """The real decks; libVLC is imported only now, and only through its adapter. `output` is
+    libVLC's audio output (``dummy`` for tests and headless machines; empty: the system's
+    default); None: the one the settings name (``settings.audio_output``)."""
     from kapsession.music.vlc_player import DECK_ARGS, open_decks
 
-    output = os.environ.get("KAPSESSION_AUDIO_OUTPUT", "").strip()
+    if output is None:
+        output = Settings().audio_output
     args = DECK_ARGS + ((f"--aout={output}",) if output else ())
     return open_decks(on_event, args)
 
@@ -71,9 +73,12 @@ class MusicController(QObject):
         audio_time: Callable[[], float] = time.monotonic,
         report: Callable[[str], None] = lambda _text: None,
         parent: QObject | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(parent)
         self.live = live
+        # Handed in by the composition root; a controller built alone (tests) reads its own.
+        self._settings = settings if settings is not None else Settings()
         self._release = release
         self._audio_time = audio_time
         self._report = report
@@ -104,9 +109,7 @@ class MusicController(QObject):
             log.warning("music unavailable")
             return
         self.decks = decks
-        volume = QSettings().value("music/volume", DEFAULT_VOLUME, type=int)
-        start = volume if isinstance(volume, int) else DEFAULT_VOLUME
-        self.player = ArcPlayer(self.arc, decks, self._record, start)
+        self.player = ArcPlayer(self.arc, decks, self._record, self._settings.music_volume)
         self._tick()
         self._timer.start()
 
@@ -174,7 +177,7 @@ class MusicController(QObject):
             return
         target = max(0, min(100, self.target_volume + step))
         self.player.set_master_volume(target)
-        QSettings().setValue("music/volume", target)
+        self._settings.music_volume = target
         self.changed.emit()
 
     @property

@@ -86,3 +86,10 @@ def t_plus(seconds: float) -> str:
     if hours:
         return f"T{sign}{hours}:{minutes:02d}:{secs:02d}"
     return f"T{sign}{minutes:02d}:{secs:02d}"
+
+
+def minutes_seconds(seconds: float) -> str:
+    """A span as m:ss (negative spans read as 0:00)."""
+    total = max(0, int(seconds))
+    minutes, secs = divmod(total, 60)
+    return f"{minutes}:{secs:02d}"

@@ -13,7 +13,7 @@ from typing import Any
 
 from kapsession.clock import Clock, DoseAnchor
 from kapsession.errors import InvalidEntry, StateError
-from kapsession.monitoring.checks import Monitoring
+from kapsession.monitoring.checks import CheckState, Monitoring
 from kapsession.monitoring.discharge import assess, can_end_complete
 from kapsession.monitoring.observations import (
     validate_observation,
@@ -32,6 +32,7 @@ from kapsession.monitoring.vitals import (
 )
 from kapsession.music.arc_player import MUSIC_KINDS
 from kapsession.session.dose_clock import ContinuityWatch, DoseClock
+from kapsession.session.live_status import BadgeState, alert_banner, badge_state
 from kapsession.session.notes import Note, make_note, parse_note
 from kapsession.session.phases import PhaseInfo, phase_at
 from kapsession.signals import Signal
@@ -234,7 +235,11 @@ class LiveSession:
         self.ended: Signal[SessionRecord] = Signal()
         self._watch = ContinuityWatch(clock, dose_clock)
         self._last_heartbeat = -math.inf
-        dose = next((e for e in store.events(record.id) if e.kind == "dose"), None)
+        # What the session decides from (checks, baseline, open alerts), read once here and kept
+        # in step as entries are appended: one read per action, none for most. The database
+        # stays the truth: a resumed session rebuilds this from it.
+        self._timeline: list[Event] = store.events(record.id)
+        dose = next((e for e in self._timeline if e.kind == "dose"), None)
         snapshot = dose.data.get("monitoring") if dose is not None else None
         self.monitoring: Monitoring | None = (
             Monitoring.from_snapshot(snapshot) if isinstance(snapshot, Mapping) else None
@@ -276,7 +281,7 @@ class LiveSession:
 
     def record_gap(self) -> Event:
         """The app was not running from the last sign of life until now."""
-        events = self.store.events(self.record.id)
+        events = self._timeline
         last_t = max((e.t for e in events if e.t is not None), default=0.0)
         beat = self.store.last_heartbeat(self.record.id)
         if beat is not None:
@@ -319,6 +324,7 @@ class LiveSession:
             amends=amends,
             reason=reason,
         )
+        self._timeline.append(event)
         # Only after the commit returned may anyone show it as saved.
         self.entry_added.emit(event)
         return event
@@ -337,6 +343,7 @@ class LiveSession:
                 )
                 for kind, data, reason in items
             ]
+        self._timeline.extend(events)
         for event in events:
             self.entry_added.emit(event)
         return events
@@ -371,19 +378,19 @@ class LiveSession:
         Idempotent: called again at once it records nothing."""
         if self.monitoring is None or self.record.state == "ended":
             return []
-        owed = self.monitoring.transitions(self.events(), self.elapsed())
+        owed = self.monitoring.transitions(self._timeline, self.elapsed())
         return self._append_many([(kind, data, None) for kind, data in owed]) if owed else []
 
     def next_check_wakeup(self) -> float | None:
         """Seconds since dose at which evaluate_checks next has something to do."""
         if self.monitoring is None or self.record.state == "ended":
             return None
-        return self.monitoring.next_wakeup(self.events(), self.elapsed())
+        return self.monitoring.next_wakeup(self._timeline, self.elapsed())
 
     def vitals_history(self) -> list[Vitals]:
         return [
             Vitals.from_dict({k: e.data.get(k) for k in VITAL_FIELDS})
-            for e in self.events()
+            for e in self._timeline
             if e.kind == "vitals"
         ]
 
@@ -399,11 +406,10 @@ class LiveSession:
         vitals = parse_vitals(entry) if isinstance(entry, str) else validate_vitals(entry)
         spec = None
         if self.monitoring is not None:
-            events = self.events()
             spec = (
                 self.monitoring.spec(check)
                 if check
-                else self.monitoring.waiting_for(events, self.elapsed(), "vitals")
+                else self.monitoring.waiting_for(self._timeline, self.elapsed(), "vitals")
             )
         baseline = self.baseline()
         data: dict[str, Any] = vitals.as_dict()
@@ -420,7 +426,7 @@ class LiveSession:
 
     def open_alerts(self) -> list[Event]:
         """Alerts not yet acknowledged, oldest first."""
-        events = self.events()
+        events = self._timeline
         acknowledged = {e.data.get("alert") for e in events if e.kind == "alert_ack"}
         return [e for e in events if e.kind == "alert" and e.seq not in acknowledged]
 
@@ -447,7 +453,7 @@ class LiveSession:
             spec = (
                 self.monitoring.spec(check)
                 if check
-                else self.monitoring.waiting_for(self.events(), self.elapsed(), asks)
+                else self.monitoring.waiting_for(self._timeline, self.elapsed(), asks)
             )
             if spec is not None:
                 data["check"] = spec.key
@@ -478,7 +484,24 @@ class LiveSession:
         return self._append("check_snoozed", data, reason=reason.strip())
 
     def events(self) -> list[Event]:
+        """The whole timeline as stored (entries others added included): for export and review;
+        the session's own decisions use the timeline it keeps."""
         return self.store.events(self.record.id)
+
+    def waiting_check(self) -> CheckState | None:
+        """The longest-waiting due or late check, if any."""
+        if self.monitoring is None:
+            return None
+        waiting = self.monitoring.due_now(self._timeline, self.elapsed())
+        return waiting[0] if waiting else None
+
+    def check_badge(self) -> BadgeState:
+        """What the live screen's check badge says now."""
+        return badge_state(self.monitoring, self._timeline, self.elapsed())
+
+    def alert_banner(self) -> str:
+        """What the live screen's alert banner says now (empty: no open alert)."""
+        return alert_banner(self.open_alerts())
 
     def record_music(self, kind: str, data: Mapping[str, Any]) -> Event:
         """A music entry (track started or ended, skip, volume, silence, pause, phase, fault),
@@ -545,6 +568,9 @@ class LiveSession:
             self.store.end_session(
                 self.record.id, self.clock.now(), self.tz, t, reason, self.author, complete=complete
             )
+        self._timeline.extend(closing_events)
+        if discharge_event is not None:
+            self._timeline.append(discharge_event)
         for event in closing_events:
             self.entry_added.emit(event)
         if discharge_event is not None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 from kapsession.clock import FakeClock
 from kapsession.session.live import SessionPlan, SessionService
 from kapsession.storage.store import Store
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 from ui.main_window import MainWindow
 from ui.messages import _ask
 from ui.review_view import ReviewWindow

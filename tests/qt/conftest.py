@@ -17,7 +17,7 @@ from qthelpers import ModalDriver, show_active
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from kapsession.storage.store import Store
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 from ui.main_window import MainWindow
 
 

@@ -12,7 +12,7 @@ from kapsession.clock import FakeClock
 from kapsession.monitoring.protocol import builtin_protocols
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from kapsession.storage.store import Event, Store
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier

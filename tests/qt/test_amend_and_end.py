@@ -24,7 +24,8 @@ from kapsession.monitoring.discharge import ITEM_IDS
 from kapsession.session.live import LiveSession, current_notes
 from kapsession.storage.store import Event, Store
 from ui.dialogs import AmendDialog
-from ui.live_view import NOTE_ROLE, LiveView
+from ui.live.note_stream import NOTE_ROLE
+from ui.live.screen import LiveView
 from ui.monitor_dialogs import EndDialog
 from ui.plain_text import plain_tip
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from qthelpers import show_active
 
 from kapsession.music.cue import CHIME, CHIME_VOLUME
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 
 
 class FakeCuePlayer:

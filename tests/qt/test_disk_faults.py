@@ -28,7 +28,8 @@ from kapsession.session.live import SessionPlan, SessionService
 from kapsession.storage import datakey
 from kapsession.storage.paths import DB_NAME
 from kapsession.storage.store import Store
-from ui.live_view import NOT_SAVED, LiveView
+from ui.live.saving import NOT_SAVED
+from ui.live.screen import LiveView
 
 PASS = "orchard pebble winter song"
 FAST = datakey.KdfParams(time_cost=1, memory_cost_kib=1024, parallelism=1)

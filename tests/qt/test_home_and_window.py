@@ -15,7 +15,7 @@ from kapsession.errors import StateError
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from kapsession.storage.store import Store
 from ui.home_view import NO_PROTOCOL, HomeView
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 from ui.main_window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton

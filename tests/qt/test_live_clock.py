@@ -13,7 +13,7 @@ from kapsession.session.live import HEARTBEAT_S, LiveSession, SessionPlan, Sessi
 from kapsession.session.phases import _STARTS, phase_at
 from kapsession.storage.store import Store
 from ui.format import t_plus
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 
 
 def step(view: LiveView, clock: FakeClock, seconds: float) -> None:

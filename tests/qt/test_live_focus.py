@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, Q
 from qthelpers import ModalDriver, kinds, notes_in, reactivate, row_with
 
 from ui.dialogs import SHORTCUTS, AmendDialog, ShortcutsDialog
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 
 LEFT = Qt.MouseButton.LeftButton
 ALT = Qt.KeyboardModifier.AltModifier

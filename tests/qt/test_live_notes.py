@@ -12,7 +12,8 @@ from qthelpers import committed, notes_in, stream_texts
 from kapsession.session.live import LiveSession
 from kapsession.session.notes import TAGS
 from kapsession.storage.store import Event, Store
-from ui.live_view import STREAM_PREVIEW_CHARS, LiveView
+from ui.live.note_stream import STREAM_PREVIEW_CHARS
+from ui.live.screen import LiveView
 
 ALT = Qt.KeyboardModifier.AltModifier
 

@@ -25,7 +25,7 @@ from qthelpers import committed, stream_texts
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionService
 from kapsession.storage.store import Store
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from qthelpers import show_active
 from kapsession.clock import FakeClock
 from kapsession.music.arc_player import PAUSE_FADE_S
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 from ui.music import MUSIC_NOT_SAVED, MusicController
 
 ALT = Qt.KeyboardModifier.AltModifier

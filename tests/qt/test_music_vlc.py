@@ -22,7 +22,7 @@ from qthelpers import show_active
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
-from ui.live_view import LiveView
+from ui.live.screen import LiveView
 from ui.music import MusicController, open_vlc_decks, release_vlc_decks
 
 vlc = pytest.importorskip("vlc")

@@ -1,0 +1,1 @@
+"""The live screen: small widgets, each one job, composed by `screen.LiveView`."""
