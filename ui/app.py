@@ -128,6 +128,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from . import messages, theme
+    from .executor import ThreadExecutor
     from .lock import LockConfig
     from .main_window import MainWindow
 
@@ -207,6 +208,7 @@ def run_gui(args: argparse.Namespace) -> int:
         music=music,
         arcs=arcs,
         check_arc=lambda arc, minutes: check_arc_tracks(arc.tracks(), minutes),
+        executor=ThreadExecutor("kapsession-preflight"),
         screen_lock=None
         if args.smoke
         else LockConfig(

@@ -26,7 +26,8 @@ from kapsession.session.live import LiveSession, SessionService
 from kapsession.storage.store import SessionRecord
 
 from . import messages
-from .home_view import ArcCheck, HomeView
+from .executor import Executor
+from .home import ArcCheck, HomeView
 from .lock import IdleWatcher, LockConfig, LockScreen
 from .lock_coordinator import LockCoordinator
 
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         music: MusicFactory | None = None,
         arcs: Mapping[str, Arc] | None = None,
         check_arc: ArcCheck | None = None,
+        executor: Executor | None = None,
         screen_lock: LockConfig | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -62,7 +64,7 @@ class MainWindow(QMainWindow):
         self._start_rehearsal = start_rehearsal
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.stack = QStackedWidget()
-        self.home = HomeView(service, self._confirm, str(data_dir), arcs, check_arc)
+        self.home = HomeView(service, self._confirm, str(data_dir), arcs, check_arc, executor)
         self.home.dose_given.connect(self.show_live)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
         self.stack.addWidget(self.home)

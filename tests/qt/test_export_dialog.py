@@ -71,7 +71,7 @@ def test_ctrl_shift_x_on_the_home_screen_opens_the_export_for_the_selected_sessi
     session_id = _ended(live)
     window = make_window(lambda _t, _x: True)
     home = window.home
-    home._choose_file = lambda _parent, _suggested: tmp_path / "from-home.pdf"
+    home.action_row.choose_file = lambda _parent, _suggested: tmp_path / "from-home.pdf"
     home.refresh()
     home.table.selectRow(0)
     seen: list[str] = []

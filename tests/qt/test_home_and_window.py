@@ -14,7 +14,7 @@ from kapsession.clock import FakeClock
 from kapsession.errors import StateError
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from kapsession.storage.store import Store
-from ui.home_view import NO_PROTOCOL, HomeView
+from ui.home import NO_PROTOCOL, HomeView
 from ui.live.screen import LiveView
 from ui.main_window import MainWindow
 

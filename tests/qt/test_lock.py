@@ -419,7 +419,7 @@ def test_nothing_shows_while_locked_and_what_asked_to_show_comes_after_the_unloc
     it never reaches the screen; a message is kept and shown after the unlock."""
     window = locking_window(None)
     window.lock()
-    window.home._on_review()  # what the home screen's key or a timer would run
+    window.home.action_row.review()  # what the home screen's key or a timer would run
     late = [w for w in QApplication.topLevelWidgets() if isinstance(w, ReviewWindow)]
     assert len(late) == 1 and not on_screen(late[0])
     messages.error(window, "Backup not written: the backup folder is full.")  # returns: closed

@@ -18,7 +18,7 @@ from kapsession.clock import FakeClock
 from kapsession.monitoring.protocol import builtin_protocols
 from kapsession.session.live import LiveSession, SessionService
 from kapsession.storage.store import Store
-from ui.home_view import NO_PROTOCOL, HomeView
+from ui.home import NO_PROTOCOL, HomeView
 from ui.main_window import MainWindow
 from ui.monitor_dialogs import EndDialog, ObservationDialog
 

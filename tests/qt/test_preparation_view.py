@@ -21,8 +21,8 @@ from kapsession.integration.preparation import (
 )
 from kapsession.session.live import SessionPlan, SessionService
 from kapsession.storage.store import Event, Store
-from ui.preparation_view import GroundingPanel, PreparationDialog
-from ui.record_dialog import UNSAVED
+from ui.home.preparation_dialog import GroundingPanel, PreparationDialog
+from ui.home.record_dialog import UNSAVED
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 

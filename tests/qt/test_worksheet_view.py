@@ -15,8 +15,8 @@ from kapsession.clock import FakeClock
 from kapsession.integration.worksheet import current_worksheet, worksheet_history
 from kapsession.session.live import SessionPlan, SessionService
 from kapsession.storage.store import Event, Store
-from ui.record_dialog import UNSAVED
-from ui.worksheet_view import VersionView, WorksheetDialog
+from ui.home.record_dialog import UNSAVED
+from ui.home.worksheet_dialog import VersionView, WorksheetDialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 

@@ -37,8 +37,8 @@ from kapsession.integration.preparation import (
 )
 from kapsession.storage.store import Event, Store
 
-from . import theme
-from .plain_text import plain_label, plain_tip
+from .. import theme
+from ..plain_text import plain_label, plain_tip
 from .record_dialog import RecordDialog, saved_on
 
 CTRL = Qt.KeyboardModifier.ControlModifier

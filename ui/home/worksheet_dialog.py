@@ -39,7 +39,7 @@ from kapsession.session.live import current_notes
 from kapsession.session.notes import TAGS
 from kapsession.storage.store import Event, Store, parse_iso
 
-from .plain_text import plain_label
+from ..plain_text import plain_label
 from .record_dialog import RecordDialog, saved_on
 
 _TAG_LABEL = {tag: label for tag, _letter, label in TAGS}

@@ -16,8 +16,8 @@ from kapsession.clock import Clock
 from kapsession.errors import KapsessionError
 from kapsession.storage.store import Event, Store, parse_iso
 
-from . import messages
-from .plain_text import plain_label
+from .. import messages
+from ..plain_text import plain_label
 
 log = logging.getLogger("kapsession.ui.record")
 

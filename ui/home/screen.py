@@ -1,0 +1,204 @@
+"""The home screen: register a client by code, plan a session, give the dose; the session list.
+It composes the plan form, the session list and the action row, and runs the dose: the
+questions asked before it are the core's (`kapsession.integration.planning`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from kapsession.integration.planning import (
+    DOSE_TITLE,
+    MUSIC_TITLE,
+    can_give_dose,
+    dose_question,
+    latest_given,
+    music_question,
+    session_actions,
+)
+from kapsession.integration.preparation import readiness, session_readiness
+from kapsession.music.arc import Arc
+from kapsession.music.preflight import PreflightReport
+from kapsession.session.live import SessionService, validate_plan
+from kapsession.storage.store import SessionRecord
+
+from ..executor import Executor, SynchronousExecutor
+from ..plain_text import plain_label
+from .actions import ActionRow
+from .arc_picker import ArcCheck, ArcPicker
+from .plan_form import PlanForm
+from .session_list import SessionList
+from .status_line import guarded, say
+
+
+class HomeView(QWidget):
+    dose_given = Signal(object)  # LiveSession
+    rehearsal_requested = Signal()
+
+    def __init__(
+        self,
+        service: SessionService,
+        confirm: Callable[[str, str], bool],
+        data_dir: str,
+        arcs: Mapping[str, Arc] | None = None,
+        check_arc: ArcCheck | None = None,
+        executor: Executor | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        """`executor` runs the music pre-flight (the app's works on a thread; without one the
+        check runs at once, as tests want)."""
+        super().__init__(parent)
+        self.service = service
+        self._confirm = confirm
+        from ..export_dialog import choose_file
+
+        self.arc_picker = ArcPicker(arcs or {}, check_arc, executor or SynchronousExecutor(), self)
+        self.form = PlanForm(service.protocols, self.arc_picker)
+        self.sessions = SessionList()
+        self.action_row = ActionRow(
+            self,
+            service,
+            confirm,
+            self._selected,
+            self.form.status,
+            choose_file,
+            after_dialog=lambda: self.table.setFocus(),
+        )
+        # The widgets tests and scripts drive, by their old names.
+        f = self.form
+        self.client_code, self.display_name, self.protocol = (
+            f.client_code,
+            f.display_name,
+            f.protocol,
+        )
+        self.route, self.dose, self.planned, self.intention = (
+            f.route,
+            f.dose,
+            f.planned,
+            f.intention,
+        )
+        self.plan_button, self.dose_button, self.form_status = (
+            f.plan_button,
+            f.dose_button,
+            f.status,
+        )
+        self.arc, self.arc_status = self.arc_picker.combo, self.arc_picker.status
+        self.table, self.welcome = self.sessions.table, self.sessions.welcome
+        a = self.action_row
+        self.prepare_button, self.worksheet_button = a.prepare_button, a.worksheet_button
+        self.review_button, self.course_button = a.review_button, a.course_button
+        self.export_button = a.export_button
+        self._build(data_dir)
+        self.refresh()
+
+    def _build(self, data_dir: str) -> None:
+        title = plain_label("kapsession")
+        title.setStyleSheet("font-size: 22pt; font-weight: bold;")
+        where = plain_label(f"Data folder: {data_dir}")
+        where.setProperty("role", "muted")
+        where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.plan_button.clicked.connect(self._on_plan)
+        self.dose_button.clicked.connect(self._on_dose_now)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.start_selected = QPushButton("Give dose to selected planned session")
+        self.start_selected.setEnabled(False)
+        self.start_selected.clicked.connect(self._on_start_selected)
+        self.rehearsal_button = QPushButton("Rehearse with a demo client")
+        self.rehearsal_button.setToolTip(
+            "A training session on the demo client; its data is marked as rehearsal"
+        )
+        self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
+        list_buttons = QHBoxLayout()
+        list_buttons.addWidget(self.start_selected)
+        list_buttons.addStretch(1)
+        list_buttons.addWidget(self.rehearsal_button)
+
+        list_box = QGroupBox("Sessions")
+        list_layout = QVBoxLayout(list_box)
+        list_layout.addWidget(self.sessions)
+        list_layout.addLayout(self.action_row)
+        list_layout.addLayout(list_buttons)
+
+        body = QHBoxLayout()
+        body.addWidget(self.form, 2)
+        body.addWidget(list_box, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.addWidget(title)
+        layout.addWidget(where)
+        layout.addLayout(body)
+
+    # --- data ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        store = self.service.store
+        self.form.set_client_codes([c.code for c in store.clients() if not c.rehearsal])
+        records = store.sessions()
+        self.sessions.show_sessions(records)
+        if not records:
+            self.rehearsal_button.setDefault(True)
+        self._on_selection()
+
+    def _selected(self) -> SessionRecord | None:
+        chosen = self.sessions.selected_id()
+        return None if chosen is None else self.service.store.session(chosen)
+
+    def _on_selection(self) -> None:
+        record = self._selected()
+        allowed = session_actions(record, latest_given(self.service.store.sessions()))
+        self.start_selected.setEnabled(allowed.give_dose)
+        self.action_row.show_allowed(allowed)
+
+    # --- planning and the dose -----------------------------------------------------------------
+    def _on_plan(self) -> None:
+        def plan() -> None:
+            record = self.service.plan(self.form.plan())
+            self.form.clear()
+            self.refresh()
+            say(self.form_status, f"Planned session #{record.id} for {record.client_code}.")
+
+        guarded(plan, self.form_status)
+
+    def _on_dose_now(self) -> None:
+        def dose() -> None:
+            plan = validate_plan(self.form.plan())  # a clear message before any question
+            if not self._music_ok(self.arc_picker.check_now()):
+                return
+            question = dose_question(
+                plan.client_code, plan.dose_mg, plan.route, readiness(None), planned=False
+            )
+            if not self._confirm(DOSE_TITLE, question):
+                return
+            record = self.service.plan(plan)
+            live = self.service.give_dose(record.id)
+            self.form.clear()
+            self.dose_given.emit(live)
+
+        guarded(dose, self.form_status)
+
+    def _on_start_selected(self) -> None:
+        record = self._selected()
+        if not can_give_dose(record):
+            return
+        assert record is not None
+
+        def start() -> None:
+            report = self.arc_picker.check_now(record.arc or "", record.planned_minutes)
+            if not self._music_ok(report):
+                return
+            still_open = session_readiness(self.service.store, record.id)
+            question = dose_question(
+                record.client_code, record.dose_mg, record.route, still_open, planned=True
+            )
+            if not self._confirm(DOSE_TITLE, question):
+                return
+            self.dose_given.emit(self.service.give_dose(record.id))
+
+        guarded(start, self.form_status)
+
+    def _music_ok(self, report: PreflightReport | None) -> bool:
+        """A failing track asks whether to go on (it would be skipped during the session)."""
+        question = music_question(report)
+        return question is None or self._confirm(MUSIC_TITLE, question)
