@@ -466,20 +466,27 @@ class HomeView(QWidget):
         record = self._selected() or self._latest_given()
         if record is None or record.state == "planned":
             return
-        from .review_view import open_review
+        from .review import open_review
+        from .settings import Settings
 
-        open_review(self.service.store, record.id, self)
+        # handed in by ui/app.py once wired
+        open_review(self.service.store, record.id, self, settings=Settings())
 
     def _on_course(self) -> None:
         record = self._selected() or self._latest_given()
         if record is None:
             return
-        from .course_view import CourseWindow
-        from .review_view import open_review
+        from .review import CourseWindow, open_review
+        from .settings import Settings
 
         store = self.service.store
+        settings = Settings()  # handed in by ui/app.py once wired
         window = CourseWindow(
-            store, record.client_code, lambda session_id: open_review(store, session_id, self), self
+            store,
+            record.client_code,
+            lambda session_id: open_review(store, session_id, self, settings=settings),
+            self,
+            settings=settings,
         )
         window.show()
         window.activateWindow()
