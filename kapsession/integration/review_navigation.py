@@ -68,6 +68,17 @@ def minutes_of(review: Review, seq: int | None) -> float | None:
     return event.t / 60.0
 
 
+def nearest_reading(review: Review, minutes: float) -> int | None:
+    """The vitals reading nearest a point on the axis (a click on a line with no dots); the
+    earlier of two as near. None when the session has no readings."""
+    times = review.vitals.t
+    if not times:
+        return None
+    seconds = minutes * 60.0
+    nearest = min(range(len(times)), key=lambda i: abs(times[i] - seconds))
+    return review.vitals.seq[nearest]
+
+
 def zoomed(view: XRange, factor: float, centre: float | None = None) -> XRange:
     """The view scaled by `factor` (0.5 zooms in, 2 out) around `centre` (the selection),
     else around the middle of the view."""

@@ -46,7 +46,7 @@ def _amended_note(store: Store, session_id: int) -> tuple[int, str, str, str]:
 def _scatter_seqs(w: ReviewWindow) -> set[int]:
     seqs: set[int] = set()
     for item in w.plot.lanes.childGroup.childItems():
-        if isinstance(item, pg.ScatterPlotItem) and item is not w.plot.ring:
+        if isinstance(item, pg.ScatterPlotItem) and item is not w.plot.markers.ring:
             seqs |= {int(s) for s in item.data["data"]}
     return seqs
 
@@ -58,7 +58,7 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
     assert window.windowTitle() == f"Review · C-031 · session #{review.record.id}"
     # Every marker is placed on its lane; what is drawn is picked per sliver of visible time
     # (markers at the same minute in the same lane share a dot).
-    placed = {int(seq) for _scatter, _xs, seqs in window.plot.groups for seq in seqs}
+    placed = {int(seq) for _scatter, _xs, seqs in window.plot.markers.groups for seq in seqs}
     assert placed == {m.seq for m in review.markers}
     shown = _scatter_seqs(window)
     assert shown <= placed
@@ -66,7 +66,7 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
     seq, *_ = _amended_note(store, review.record.id)
     note_t = review.event(seq).t / 60.0  # type: ignore[union-attr]
     window.plot.lanes.setXRange(note_t - 2, note_t + 2, padding=0)
-    window.plot.rebin()
+    window.plot.markers.rebin()
     assert seq in _scatter_seqs(window)
     assert window.model.rowCount() == len(review.events)
     # Five vitals series, each with every reading.
@@ -89,7 +89,7 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
     )
     assert [b.label for b in review.phases][:2] == ["settling", "onset"]
     tracks = [m.seq for m in review.markers if m.kind == "track_started"]
-    assert window.plot.tip(0, 0, tracks[0]).endswith("♪ Low Tide")
+    assert window.plot.markers.tip(0, 0, tracks[0]).endswith("♪ Low Tide")
 
 
 def test_keys_move_through_markers_and_show_the_amendment(
@@ -129,7 +129,7 @@ def test_clicking_a_marker_selects_it(
     window.show_all()
     QApplication.processEvents()
     x = window.review.event(seq).t / 60.0  # type: ignore[union-attr]
-    scene = window.plot.lanes.mapViewToScene(QPointF(x, window.plot.marker_y[seq]))
+    scene = window.plot.lanes.mapViewToScene(QPointF(x, window.plot.markers.marker_y[seq]))
     pos = window.plot.mapFromScene(scene)
     qtbot.mouseClick(window.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: window.current_seq == seq)
@@ -228,12 +228,12 @@ def test_a_long_session_draws_a_dot_per_sliver_and_a_click_on_a_line_picks_a_rea
     show_active(qtbot, w)
     review = w.review
     assert review is not None and len(review.vitals) == 240
-    notes = next(g for g in w.plot.groups if len(g[2]) > 2000)
+    notes = next(g for g in w.plot.markers.groups if len(g[2]) > 2000)
     scatter, xs, _seqs = notes
     assert len(xs) > 2000 and 0 < len(scatter.data) <= BINS + 2
     # Zoomed in to five minutes, every note in them is drawn.
     w.plot.lanes.setXRange(100, 105, padding=0)
-    w.plot.rebin()
+    w.plot.markers.rebin()
     assert len(scatter.data) == int(((xs >= 100 - 5 / BINS) & (xs <= 105 + 5 / BINS)).sum())
     # No dots on 240 readings: a click on the systolic line selects the nearest reading.
     curve = w.plot.curves[0][0]

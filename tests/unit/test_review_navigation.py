@@ -15,6 +15,7 @@ from kapsession.integration.review_navigation import (
     first_hit,
     lane_counts,
     minutes_of,
+    nearest_reading,
     pan_limits,
     results_heading,
     revealed,
@@ -124,3 +125,16 @@ def test_the_results_heading_counts_the_notes_or_says_none_was_found() -> None:
 def test_the_intro_counts_markers_per_lane_without_the_session_itself(review: Review) -> None:
     counts = lane_counts(review)
     assert counts["notes"] == 3 and "session" not in counts
+
+
+def test_a_click_on_a_line_picks_the_nearest_reading() -> None:
+    review = _review(
+        [
+            _event(1, "vitals", 60.0, systolic=120, diastolic=80),
+            _event(2, "vitals", 180.0, systolic=130, diastolic=85),
+        ]
+    )
+    assert nearest_reading(review, 0.0) == 1
+    assert nearest_reading(review, 2.0) == 1  # as near to both: the earlier
+    assert nearest_reading(review, 2.1) == 2
+    assert nearest_reading(_review([_event(1, "note", 60.0, text="n", tags=[])]), 1.0) is None

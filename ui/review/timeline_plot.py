@@ -12,28 +12,25 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 
 from kapsession.integration.review import Review
-from kapsession.integration.review_navigation import XRange, pan_limits, whole_session
+from kapsession.integration.review_navigation import (
+    XRange,
+    nearest_reading,
+    pan_limits,
+    whole_session,
+)
 from ui import theme
-from ui.format import t_plus
 from ui.plain_text import plain_tip
+from ui.review.marker_lanes import MarkerLanes
 from ui.review.plot_style import (
-    BINS,
-    CHECK_STYLE,
     DOTS_UP_TO,
     DOWNSAMPLE_FROM,
-    MARKER_STYLE,
-    PHASE_FILL,
     PLOT_LABELS,
     PLOT_OF,
-    REBIN_DELAY_MS,
-    ROW_Y,
-    ROWS,
     SERIES,
     SHADED,
-    TRACK_FILL,
     MinutesAxis,
     colour,
 )
@@ -66,11 +63,7 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         for cursor in self.cursors:
             cursor.setPos(x)
             cursor.show()
-        y = self.marker_y.get(seq)
-        if y is not None:
-            self.ring.setData(x=[x], y=[y])
-        else:
-            self.ring.setData(x=[], y=[])
+        self.markers.show_ring(seq, x)
 
     # --- drawing -------------------------------------------------------------------------
     def _draw(self, review: Review) -> None:
@@ -143,7 +136,7 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 region.setToolTip(plain_tip(band.label))
                 p.addItem(region, ignoreBounds=True)
 
-        self._draw_lanes(review)
+        self.markers = MarkerLanes(review, self.lanes, self.lane_axis, self.picked.emit)
         for p in [*plots, self.lanes]:
             cursor = pg.InfiniteLine(
                 0, angle=90, pen=pg.mkPen(theme.ACCENT, width=1, style=Qt.PenStyle.DotLine)
@@ -157,9 +150,7 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         limits = pan_limits(review)
         self.lanes.setLimits(xMin=limits.lo, xMax=limits.hi, minXRange=1.0)
         self.show_range(whole_session(review))
-        self._rebin_pending = False
-        self.rebin()
-        self.lanes.sigXRangeChanged.connect(self._on_range_changed)
+        self.markers.follow_view()
 
     def _plot(self, row: int, label: str) -> pg.ViewBox:
         """A view and its left axis: no PlotItem (it builds four axes, a menu and buttons
@@ -245,117 +236,11 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         if plots[3] is not None:
             plots[3].setYRange(*span("resp_rate", 6, 24), padding=0)
 
-    def _draw_lanes(self, review: Review) -> None:
-        lanes = self.lanes
-        lanes.setYRange(-0.7, len(ROWS) - 0.3, padding=0)
-        self.lane_axis.setTicks([[(ROW_Y[name], label) for name, label in ROWS], []])
-        for bands, row, fills in (
-            (review.phases, "phases", PHASE_FILL),
-            (review.tracks, "tracks", TRACK_FILL),
-        ):
-            if not bands:
-                continue
-            bars = pg.BarGraphItem(
-                x0=[b.start_t / 60.0 for b in bands],
-                x1=[b.end_t / 60.0 for b in bands],
-                y0=[ROW_Y[row] - 0.38] * len(bands),
-                height=0.76,
-                brushes=[pg.mkBrush(fills[i % 2]) for i in range(len(bands))],
-                pen=pg.mkPen(theme.BORDER),
-            )
-            bars.setZValue(-5)
-            lanes.addItem(bars)
-            if row == "phases" and len(bands) <= 40:
-                # Track titles would overlap at a whole-session zoom: they show on hover, in the
-                # list and beside the selection instead.
-                for b in bands:
-                    text = pg.TextItem(b.label.capitalize(), color=theme.TEXT, anchor=(0, 0.5))
-                    text.setPos(b.start_t / 60.0 + 0.3, ROW_Y[row])
-                    text.setZValue(-4)
-                    lanes.addItem(text)
-
-        # One scatter per lane and style: a few items however many markers there are.
-        groups: dict[tuple[str, str, str], tuple[list[float], list[int]]] = {}
-        self.marker_y: dict[int, float] = {}
-        for m in review.markers:
-            row = m.lane
-            if m.lane == "music":
-                row = "phases" if m.kind == "phase" else "tracks"
-            symbol, hue = CHECK_STYLE.get(m.status) if m.lane == "checks" else MARKER_STYLE[row]  # type: ignore[misc]
-            if m.lane == "notes" and m.amended:
-                symbol = "d"
-            xs, seqs = groups.setdefault((row, symbol, hue), ([], []))
-            xs.append(m.t / 60.0)
-            seqs.append(m.seq)
-            self.marker_y[m.seq] = ROW_Y[row]
-        self.groups: list[tuple[pg.ScatterPlotItem, np.ndarray, np.ndarray]] = []
-        for (row, symbol, hue), (xs, seqs) in groups.items():
-            scatter = pg.ScatterPlotItem(
-                symbol=symbol,
-                size=13 if row in ("notes", "alerts") else 11,
-                brush=pg.mkBrush(hue),
-                pen=pg.mkPen(theme.BACKGROUND, width=1),
-                hoverable=True,
-                hoverSize=16,
-                tip=self.tip,
-            )
-            scatter.sigClicked.connect(self._on_marker_clicked)
-            lanes.addItem(scatter)
-            order = np.argsort(np.asarray(xs), kind="stable")
-            self.groups.append(
-                (scatter, np.asarray(xs)[order], np.asarray(seqs, dtype=object)[order])
-            )
-        self.ring = pg.ScatterPlotItem(
-            size=24, symbol="o", brush=pg.mkBrush(None), pen=pg.mkPen(theme.ACCENT, width=2)
-        )
-        self.ring.setZValue(40)
-        lanes.addItem(self.ring)
-
-    def rebin(self) -> None:
-        """Show at most one marker per lane and style in each sliver of the visible time
-        (BINS across the view): 9,000 notes at a whole-session zoom would cost ~90 ms to set
-        up and paint as overlapping dots. Zooming in shows every one of them."""
-        self._rebin_pending = False
-        (lo, hi), _ = self.lanes.viewRange()
-        width = max((hi - lo) / BINS, 1e-9)
-        for scatter, xs, seqs in self.groups:
-            start, stop = np.searchsorted(xs, [lo - width, hi + width])
-            shown = xs[start:stop]
-            _, first = np.unique(np.floor((shown - lo) / width), return_index=True)
-            picked = first + start
-            y = self.marker_y[int(seqs[0])] if len(seqs) else 0.0
-            scatter.setData(x=xs[picked], y=np.full(len(picked), float(y)), data=seqs[picked])
-
-    def _on_range_changed(self) -> None:
-        if not self._rebin_pending:
-            self._rebin_pending = True
-            QTimer.singleShot(REBIN_DELAY_MS, self.rebin)
-
-    def tip(self, x: float, y: float, data: object) -> str:
-        """Hover text, made on demand (10,000 markers need no labels up front)."""
-        if not isinstance(data, int):
-            return ""
-        index = self.review.marker_index(data)
-        if index is None:
-            return ""
-        marker = self.review.markers[index]
-        return f"{t_plus(marker.t)}  {marker.label}"
-
-    # --- clicks ----------------------------------------------------------------------------
-    def _on_marker_clicked(
-        self, _item: pg.ScatterPlotItem, points: Sequence[Any], _ev: Any
-    ) -> None:
-        if len(points):
-            self.picked.emit(int(points[0].data()))
-
     def _on_line_clicked(self, _curve: object, event: Any) -> None:
         """A click on a line (no dots on a long session) selects the nearest reading."""
-        if not self.review.vitals.t:
-            return
-        x = event.pos().x() * 60.0
-        times = np.asarray(self.review.vitals.t)
-        nearest = int(np.abs(times - x).argmin())
-        self.picked.emit(self.review.vitals.seq[nearest])
+        seq = nearest_reading(self.review, event.pos().x())
+        if seq is not None:
+            self.picked.emit(seq)
 
     def _on_vitals_clicked(self, item: pg.PlotDataItem, points: Sequence[Any], _ev: Any) -> None:
         if not len(points):
