@@ -10,8 +10,10 @@ import pytest
 from kapsession.integration.review import NoteHit, Review, review_from_events
 from kapsession.integration.review_navigation import (
     MIN_HALF_SPAN,
+    DetailPart,
     XRange,
     around,
+    detail_parts,
     first_hit,
     lane_counts,
     minutes_of,
@@ -28,8 +30,18 @@ from kapsession.storage.store import Event, SessionRecord
 AT = "2026-12-01T10:00:00+00:00"
 
 
-def _event(seq: int, kind: str, t: float | None, **data: Any) -> Event:
-    return Event(seq=seq, session_id=1, kind=kind, at=AT, tz="UTC", t=t, data=data)
+def _event(
+    seq: int,
+    kind: str,
+    t: float | None,
+    amends: int | None = None,
+    reason: str | None = None,
+    **data: Any,
+) -> Event:
+    return Event(
+        seq=seq, session_id=1, kind=kind, at=AT, tz="UTC", t=t, amends=amends, reason=reason,
+        data=data,
+    )  # fmt: skip
 
 
 def _review(events: list[Event]) -> Review:
@@ -138,3 +150,42 @@ def test_a_click_on_a_line_picks_the_nearest_reading() -> None:
     assert nearest_reading(review, 2.0) == 1  # as near to both: the earlier
     assert nearest_reading(review, 2.1) == 2
     assert nearest_reading(_review([_event(1, "note", 60.0, text="n", tags=[])]), 1.0) is None
+
+
+def test_an_amended_note_says_its_current_tags_and_text_then_the_original_and_each_amendment() -> (
+    None
+):
+    review = _review(
+        [
+            _event(1, "note", 60.0, text="as first written", tags=["body"]),
+            _event(2, "amendment", 90.0, amends=1, reason="typo", text="as meant", tags=["quote"]),
+        ]
+    )
+    said = detail_parts(review, 2)  # the amendment shows the note it amends
+    assert said is not None
+    event, parts = said
+    assert event.seq == 1
+    assert [(p.role, p.text) for p in parts] == [
+        ("tags", "quote"),
+        ("text", "as meant"),
+        ("original", "as first written"),
+        ("amendment", "as meant"),
+    ]
+    assert parts[-1].event is not None and parts[-1].event.reason == "typo"
+    assert parts[-1].number == 1
+    plain = detail_parts(_review([_event(1, "note", 60.0, text="n", tags=[])]), 1)
+    assert plain is not None and plain[1] == (DetailPart("text", "n"),)
+
+
+def test_an_alert_says_its_threshold_and_whether_anyone_acknowledged_it() -> None:
+    alert = _event(1, "alert", 60.0, source="OpenMRS critical range", field="systolic")
+    said = detail_parts(_review([alert]), 1)
+    assert said is not None
+    assert [p.role for p in said[1]] == ["line", "threshold", "unacknowledged"]
+    ack = _event(2, "alert_ack", 120.0, alert=1, text="rechecked: 150/90")
+    said = detail_parts(_review([alert, ack]), 1)
+    assert said is not None
+    roles = [(p.role, p.text) for p in said[1]]
+    assert roles[-1] == ("acknowledged", "rechecked: 150/90")
+    assert ("unacknowledged", "") not in roles
+    assert detail_parts(_review([alert]), 99) is None

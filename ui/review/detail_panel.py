@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTextBrowser
 
 from kapsession.integration.review import Review
-from kapsession.integration.review_navigation import lane_counts
+from kapsession.integration.review_navigation import DetailPart, detail_parts, lane_counts
 from kapsession.storage.store import Event, parse_iso
 from ui import theme
 from ui.format import t_plus
@@ -43,45 +43,47 @@ def _when(event: Event) -> str:
 
 
 def detail_html(review: Review, seq: int) -> str:
-    detail = review.detail(seq)
-    if detail is None:
+    said = detail_parts(review, seq)
+    if said is None:
         return ""
-    event = detail.event
-    parts = [f"<h3 style='margin:0'>{_esc(kind_title(event))}</h3>", _when(event), "<br>"]
-    if event.kind == "note":
-        # The tags as they are now: an amendment may have changed them.
-        current = detail.amendments[-1] if detail.amendments else event
-        tags = current.data.get("tags") or []
-        if tags:
-            parts.append(f"<p style='color:{theme.MUTED}'>Tags: {_esc(', '.join(tags))}</p>")
-        parts.append(f"<p style='font-size:13pt'>{_esc(detail.current_text or '')}</p>")
-        if detail.amendments:
-            parts.append(
-                f"<p style='color:{theme.MUTED}'>Original, as first written:</p>"
-                f"<p style='color:{theme.MUTED}'>{_esc(event.data.get('text', ''))}</p>"
+    event, parts = said
+    html_parts = [f"<h3 style='margin:0'>{_esc(kind_title(event))}</h3>", _when(event), "<br>"]
+    html_parts += [_part_html(review, part) for part in parts]
+    return "".join(html_parts)
+
+
+def _part_html(review: Review, part: DetailPart) -> str:
+    muted = f"<p style='color:{theme.MUTED}'>"
+    text = _esc(part.text)
+    match part.role:
+        case "tags":
+            return f"{muted}Tags: {text}</p>"
+        case "text":
+            return f"<p style='font-size:13pt'>{text}</p>"
+        case "original":
+            return f"{muted}Original, as first written:</p>{muted}{text}</p>"
+        case "amendment":
+            assert part.event is not None
+            return (
+                f"<p><b>Amendment {part.number}</b> · {_when(part.event)}<br>"
+                f"Reason: {_esc(part.event.reason or '')}<br>{text}</p>"
             )
-            for n, amendment in enumerate(detail.amendments, 1):
-                parts.append(
-                    f"<p><b>Amendment {n}</b> · {_when(amendment)}<br>"
-                    f"Reason: {_esc(amendment.reason or '')}<br>"
-                    f"{_esc(amendment.data.get('text', ''))}</p>"
-                )
-    else:
-        parts.append(f"<p style='font-size:12pt'>{_esc(entry_line(review, event))}</p>")
-        if event.kind == "alert" and event.data.get("source"):
-            parts.append(
-                f"<p style='color:{theme.MUTED}'>Threshold: {_esc(event.data['source'])}</p>"
-            )
-        if event.reason:
-            parts.append(f"<p>Reason: {_esc(event.reason)}</p>")
-        if event.data.get("check"):
-            parts.append(f"<p style='color:{theme.MUTED}'>Check: {_esc(event.data['check'])}</p>")
-        if event.kind == "alert" and not detail.acknowledgements:
-            parts.append(f"<p style='color:{theme.ALERT}'>Not acknowledged.</p>")
-        for ack in detail.acknowledgements:
-            text = f": {_esc(ack.data['text'])}" if ack.data.get("text") else ""
-            parts.append(f"<p><b>Acknowledged</b> · {_when(ack)}{text}</p>")
-    return "".join(parts)
+        case "line":
+            assert part.event is not None
+            return f"<p style='font-size:12pt'>{_esc(entry_line(review, part.event))}</p>"
+        case "threshold":
+            return f"{muted}Threshold: {text}</p>"
+        case "reason":
+            return f"<p>Reason: {text}</p>"
+        case "check":
+            return f"{muted}Check: {text}</p>"
+        case "unacknowledged":
+            return f"<p style='color:{theme.ALERT}'>Not acknowledged.</p>"
+        case "acknowledged":
+            assert part.event is not None
+            said = f": {text}" if part.text else ""
+            return f"<p><b>Acknowledged</b> · {_when(part.event)}{said}</p>"
+    raise ValueError(part.role)
 
 
 def intro_html(review: Review) -> str:
