@@ -1,7 +1,6 @@
 """How the review screen moves through a session, decided without Qt: which marker the next or
 previous key lands on, which part of the time axis a zoom, a jump or "whole session" shows,
-which search hit opens first, and what the side panel says about an entry (or before any is
-selected).
+and which search hit opens first (what the side panel says is review_detail.py).
 
 Times on the axis are minutes since the dose (the timeline's x), entry times are seconds."""
 
@@ -11,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kapsession.integration.review import NoteHit, Review
-from kapsession.storage.store import Event
 
 # Zoomed in no further than a minute across (half a minute either side of the centre).
 MIN_HALF_SPAN = 0.5
@@ -116,67 +114,8 @@ def first_hit(hits: Sequence[NoteHit], session_id: int | None) -> int:
     return next((i for i, h in enumerate(hits) if h.session_id == session_id), 0)
 
 
-def lane_counts(review: Review) -> dict[str, int]:
-    """How many markers each lane holds, in the order the lanes first appear (the session's
-    own start and end are not counted)."""
-    counts: dict[str, int] = {}
-    for m in review.markers:
-        if m.lane != "session":
-            counts[m.lane] = counts.get(m.lane, 0) + 1
-    return counts
-
-
 def results_heading(query: str, count: int) -> str:
     """The line above the search results."""
     if not count:
         return f"No note contains “{query.strip()}”."
     return f"{count} note{'s' if count != 1 else ''} in all sessions · Enter opens · F3 next"
-
-
-@dataclass(frozen=True)
-class DetailPart:
-    """One paragraph of the side panel. `role` says what it is, the screen how it looks:
-    tags (a note's current tags), text (a note's current text), original (the text as first
-    written, shown once a note was amended), amendment (`event`, numbered from 1), line (the
-    entry in words), threshold (an alert's source), reason, check, unacknowledged (an alert no
-    one acknowledged), acknowledged (`event`, with what was said)."""
-
-    role: str
-    text: str = ""
-    event: Event | None = None
-    number: int = 0
-
-
-def detail_parts(review: Review, seq: int) -> tuple[Event, tuple[DetailPart, ...]] | None:
-    """What the side panel says about an entry (an amendment shows the note it amends), after
-    its title and time: the entry and its parts, in order. None for an unknown entry."""
-    detail = review.detail(seq)
-    if detail is None:
-        return None
-    event = detail.event
-    parts: list[DetailPart] = []
-    if event.kind == "note":
-        # The tags as they are now: an amendment may have changed them.
-        current = detail.amendments[-1] if detail.amendments else event
-        tags = current.data.get("tags") or []
-        if tags:
-            parts.append(DetailPart("tags", ", ".join(tags)))
-        parts.append(DetailPart("text", detail.current_text or ""))
-        if detail.amendments:
-            parts.append(DetailPart("original", str(event.data.get("text", ""))))
-            for n, amendment in enumerate(detail.amendments, 1):
-                text = str(amendment.data.get("text", ""))
-                parts.append(DetailPart("amendment", text, amendment, n))
-        return event, tuple(parts)
-    parts.append(DetailPart("line", event=event))
-    if event.kind == "alert" and event.data.get("source"):
-        parts.append(DetailPart("threshold", str(event.data["source"])))
-    if event.reason:
-        parts.append(DetailPart("reason", event.reason))
-    if event.data.get("check"):
-        parts.append(DetailPart("check", str(event.data["check"])))
-    if event.kind == "alert" and not detail.acknowledgements:
-        parts.append(DetailPart("unacknowledged"))
-    for ack in detail.acknowledgements:
-        parts.append(DetailPart("acknowledged", str(ack.data.get("text") or ""), ack))
-    return event, tuple(parts)

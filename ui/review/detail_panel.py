@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTextBrowser
 
 from kapsession.integration.review import Review
-from kapsession.integration.review_navigation import DetailPart, detail_parts, lane_counts
+from kapsession.integration.review_detail import DetailPart, detail_parts, lane_counts
 from kapsession.storage.store import Event, parse_iso
 from ui import theme
 from ui.format import t_plus

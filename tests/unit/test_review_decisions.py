@@ -1,5 +1,6 @@
-"""Where the review's keys land, on a synthetic session: the next and previous marker, zoom,
-reveal and whole-session ranges, the first search hit, and the lanes counted for the intro."""
+"""The review screen's decisions on a synthetic session: where its keys land (the next and
+previous marker, zoom, reveal and whole-session ranges, the first search hit, the reading
+nearest a click) and what its side panel says (review_navigation.py, review_detail.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from typing import Any
 import pytest
 
 from kapsession.integration.review import NoteHit, Review, review_from_events
+from kapsession.integration.review_detail import DetailPart, detail_parts, lane_counts
 from kapsession.integration.review_navigation import (
     MIN_HALF_SPAN,
-    DetailPart,
     XRange,
     around,
-    detail_parts,
     first_hit,
-    lane_counts,
     minutes_of,
     nearest_reading,
     pan_limits,
