@@ -39,7 +39,8 @@ def child(data_dir: str, session_id: int) -> None:
     from kapsession.integration.review import build_review
     from kapsession.storage.store import Store
     from ui import theme
-    from ui.review_view import ReviewWindow
+    from ui.review import ReviewWindow
+    from ui.settings import Settings
 
     theme.apply(app)
     store = Store.open(Path(data_dir), create=False)
@@ -94,7 +95,7 @@ def child(data_dir: str, session_id: int) -> None:
     build_ms = (time.perf_counter() - start) * 1000
 
     start, cpu = time.perf_counter(), time.process_time()
-    window = ReviewWindow(store, session_id)
+    window = ReviewWindow(store, session_id, settings=Settings())
     window.resize(1280, 800)
     watch = Painted([window.plot.viewport(), window.entries.viewport()])
     window.show()

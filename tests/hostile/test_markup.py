@@ -22,7 +22,8 @@ from kapsession.storage.store import Store
 from ui.live.screen import LiveView
 from ui.main_window import MainWindow
 from ui.messages import _ask
-from ui.review_view import ReviewWindow
+from ui.review import ReviewWindow
+from ui.settings import Settings
 
 BIG = '<h1 style="font-size:400px">BIG</h1><img width=5000 height=5000 src="x.png">'
 CODE = '<h1 style="font-size:400px">BIG'  # within the 40 characters a code may have
@@ -107,7 +108,7 @@ def test_the_home_screen_and_the_review_show_the_client_code_as_text(
 
     running = hostile.store.running_session()
     assert running is not None
-    review = ReviewWindow(hostile.store, running.id)
+    review = ReviewWindow(hostile.store, running.id, settings=Settings())
     qtbot.addWidget(review)
     review.show()
     qtbot.waitExposed(review)

@@ -32,12 +32,11 @@ from kapsession.storage import security_settings
 from kapsession.storage.store import Store
 from kapsession.storage.unlock_tries import FAILED, UnlockTries
 from ui import messages
-from ui.course_view import CourseWindow
 from ui.dialogs import SHORTCUTS, ShortcutsDialog
 from ui.format import t_plus
 from ui.lock import FREE_TRIES, LockConfig
 from ui.main_window import MainWindow
-from ui.review_view import ReviewWindow
+from ui.review import CourseWindow, ReviewWindow
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 CLIENT = "CANARY-C9"

@@ -17,8 +17,8 @@ from kapsession.clock import FakeClock
 from kapsession.integration.review import build_review
 from kapsession.session.live import LiveSession
 from kapsession.storage.store import Store
-from ui.course_view import CourseWindow
-from ui.review_view import ReviewWindow
+from ui.review import CourseWindow, ReviewWindow
+from ui.settings import Settings
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def course_sessions(store: Store, clock: FakeClock) -> list[LiveSession]:
 
 @pytest.fixture
 def window(qtbot, store: Store, course_sessions: list[LiveSession]) -> Iterator[ReviewWindow]:
-    w = ReviewWindow(store, course_sessions[0].record.id)
+    w = ReviewWindow(store, course_sessions[0].record.id, settings=Settings())
     w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # qtbot closes it
     qtbot.addWidget(w)
     w.resize(1280, 800)
@@ -45,8 +45,8 @@ def _amended_note(store: Store, session_id: int) -> tuple[int, str, str, str]:
 
 def _scatter_seqs(w: ReviewWindow) -> set[int]:
     seqs: set[int] = set()
-    for item in w.lanes.childGroup.childItems():
-        if isinstance(item, pg.ScatterPlotItem) and item is not w.ring:
+    for item in w.plot.lanes.childGroup.childItems():
+        if isinstance(item, pg.ScatterPlotItem) and item is not w.plot.markers.ring:
             seqs |= {int(s) for s in item.data["data"]}
     return seqs
 
@@ -58,24 +58,24 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
     assert window.windowTitle() == f"Review · C-031 · session #{review.record.id}"
     # Every marker is placed on its lane; what is drawn is picked per sliver of visible time
     # (markers at the same minute in the same lane share a dot).
-    placed = {int(seq) for _scatter, _xs, seqs in window._groups for seq in seqs}
+    placed = {int(seq) for _scatter, _xs, seqs in window.plot.markers.groups for seq in seqs}
     assert placed == {m.seq for m in review.markers}
     shown = _scatter_seqs(window)
     assert shown <= placed
     assert len({(m.lane, m.kind, round(m.t / 60)) for m in review.markers}) <= len(shown) + 12
     seq, *_ = _amended_note(store, review.record.id)
     note_t = review.event(seq).t / 60.0  # type: ignore[union-attr]
-    window.lanes.setXRange(note_t - 2, note_t + 2, padding=0)
-    window._rebin()
+    window.plot.lanes.setXRange(note_t - 2, note_t + 2, padding=0)
+    window.plot.markers.rebin()
     assert seq in _scatter_seqs(window)
     assert window.model.rowCount() == len(review.events)
     # Five vitals series, each with every reading.
-    assert len(window._curves) == 5
-    systolic = window._curves[0][0].getData()[1]
+    assert len(window.plot.curves) == 5
+    systolic = window.plot.curves[0][0].getData()[1]
     assert list(systolic) == [v for v in review.vitals.systolic]
     labels = {
         item.label.toPlainText()
-        for p in window.vital_plots
+        for p in window.plot.vital_plots
         if p is not None
         for item in p.childGroup.childItems()
         if isinstance(item, pg.InfiniteLine) and getattr(item, "label", None) is not None
@@ -85,11 +85,11 @@ def test_the_review_opens_with_every_marker_vitals_and_thresholds(
     alert_t = review.alerts()[0].t / 60.0
     assert any(
         isinstance(item, pg.InfiniteLine) and item.angle == 90 and item.value() == alert_t
-        for item in window.vital_plots[0].childGroup.childItems()  # type: ignore[union-attr]
+        for item in window.plot.vital_plots[0].childGroup.childItems()  # type: ignore[union-attr]
     )
     assert [b.label for b in review.phases][:2] == ["settling", "onset"]
     tracks = [m.seq for m in review.markers if m.kind == "track_started"]
-    assert window._tip(0, 0, tracks[0]).endswith("♪ Low Tide")
+    assert window.plot.markers.tip(0, 0, tracks[0]).endswith("♪ Low Tide")
 
 
 def test_keys_move_through_markers_and_show_the_amendment(
@@ -129,7 +129,7 @@ def test_clicking_a_marker_selects_it(
     window.show_all()
     QApplication.processEvents()
     x = window.review.event(seq).t / 60.0  # type: ignore[union-attr]
-    scene = window.lanes.mapViewToScene(QPointF(x, window._marker_y[seq]))
+    scene = window.plot.lanes.mapViewToScene(QPointF(x, window.plot.markers.marker_y[seq]))
     pos = window.plot.mapFromScene(scene)
     qtbot.mouseClick(window.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: window.current_seq == seq)
@@ -159,11 +159,11 @@ def test_search_finds_notes_in_every_session_and_jumps_to_the_hit(
     assert window.windowTitle().endswith(f"session #{hit.session_id}")
     # The other session is drawn in full: views as wide as before, markers on them.
     QApplication.processEvents()
-    assert window.lanes.width() > 500 and window.vital_plots[0].width() > 500  # type: ignore[union-attr]
+    assert window.plot.lanes.width() > 500 and window.plot.vital_plots[0].width() > 500  # type: ignore[union-attr]
     # Text found only in an original version is still found, and said to be so.
     window.search.setText(original.split()[-1] + "!")  # no note has it: nothing found
     qtbot.keyClick(window.search, Qt.Key.Key_Return)
-    assert window.hits == [] and "No note contains" in window.results_label.text()
+    assert window.hits == [] and "No note contains" in window.results.heading.text()
     # Esc hands the keys back to the timeline.
     qtbot.keyClick(window.search, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is window.plot
@@ -173,7 +173,7 @@ def test_course_lists_the_sessions_and_enter_opens_a_review(
     qtbot, store: Store, course_sessions: list[LiveSession]
 ) -> None:
     opened: list[int] = []
-    w = CourseWindow(store, "C-031", opened.append)
+    w = CourseWindow(store, "C-031", opened.append, settings=Settings())
     w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
     qtbot.addWidget(w)
     show_active(qtbot, w)
@@ -218,30 +218,30 @@ def test_a_long_session_draws_a_dot_per_sliver_and_a_click_on_a_line_picks_a_rea
     qtbot, store: Store, clock: FakeClock
 ) -> None:
     from bench.review_data import big_session
-    from ui.review_view import BINS
+    from ui.review.plot_style import BINS
 
     session_id = big_session(store, clock, entries=3000)
-    w = ReviewWindow(store, session_id)
+    w = ReviewWindow(store, session_id, settings=Settings())
     w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
     qtbot.addWidget(w)
     w.resize(1280, 800)
     show_active(qtbot, w)
     review = w.review
     assert review is not None and len(review.vitals) == 240
-    notes = next(g for g in w._groups if len(g[2]) > 2000)
+    notes = next(g for g in w.plot.markers.groups if len(g[2]) > 2000)
     scatter, xs, _seqs = notes
     assert len(xs) > 2000 and 0 < len(scatter.data) <= BINS + 2
     # Zoomed in to five minutes, every note in them is drawn.
-    w.lanes.setXRange(100, 105, padding=0)
-    w._rebin()
+    w.plot.lanes.setXRange(100, 105, padding=0)
+    w.plot.markers.rebin()
     assert len(scatter.data) == int(((xs >= 100 - 5 / BINS) & (xs <= 105 + 5 / BINS)).sum())
     # No dots on 240 readings: a click on the systolic line selects the nearest reading.
-    curve = w._curves[0][0]
+    curve = w.plot.curves[0][0]
     assert curve.opts["symbol"] is None
     w.show_all()
     QApplication.processEvents()
     t, value = review.vitals.t[120] / 60.0, review.vitals.systolic[120]
-    scene = w.vital_plots[0].mapViewToScene(QPointF(t, value))  # type: ignore[union-attr]
+    scene = w.plot.vital_plots[0].mapViewToScene(QPointF(t, value))  # type: ignore[union-attr]
     qtbot.mouseClick(w.plot.viewport(), Qt.MouseButton.LeftButton, pos=w.plot.mapFromScene(scene))
     qtbot.waitUntil(lambda: w.current_seq is not None)
     chosen = review.event(w.current_seq)  # type: ignore[arg-type]

@@ -142,20 +142,27 @@ class ActionRow(QHBoxLayout):
         record = self._chosen_or_newest()
         if record is None or record.state == "planned":
             return
-        from ..review_view import open_review
+        from ..review import open_review
+        from ..settings import Settings
 
-        open_review(self._service.store, record.id, self._host)
+        # handed in by ui/app.py once wired
+        open_review(self._service.store, record.id, self._host, settings=Settings())
 
     def course(self) -> None:
         record = self._chosen_or_newest()
         if record is None:
             return
-        from ..course_view import CourseWindow
-        from ..review_view import open_review
+        from ..review import CourseWindow, open_review
+        from ..settings import Settings
 
         store, host = self._service.store, self._host
+        settings = Settings()  # handed in by ui/app.py once wired
         window = CourseWindow(
-            store, record.client_code, lambda session_id: open_review(store, session_id, host), host
+            store,
+            record.client_code,
+            lambda session_id: open_review(store, session_id, host, settings=settings),
+            host,
+            settings=settings,
         )
         window.show()
         window.activateWindow()

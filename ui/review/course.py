@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
 
 from kapsession.integration.review import CourseRow, course
 from kapsession.storage.store import Store
+from ui import theme
+from ui.plain_text import plain_label
+from ui.settings import Settings
 
-from . import geometry, theme
-from .plain_text import plain_label
+GEOMETRY_KEY = "course"
 
 COLUMNS = (
     "#",
@@ -69,12 +71,15 @@ class CourseWindow(QWidget):
         client_code: str,
         open_review: Callable[[int], object],
         parent: QWidget | None = None,
+        *,
+        settings: Settings,
     ) -> None:
         super().__init__(parent)
         self.setWindowFlag(Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Course · {client_code}")
         self.store, self.client_code, self._open_review = store, client_code, open_review
+        self.settings = settings
         title = plain_label(f"{client_code} · course of sessions")
         title.setStyleSheet("font-size: 15pt; font-weight: bold;")
         title.setTextFormat(Qt.TextFormat.PlainText)
@@ -117,7 +122,7 @@ class CourseWindow(QWidget):
         for keys, slot in (("F5", self.refresh), ("Ctrl+W", self.close)):
             QShortcut(QKeySequence(keys), self).activated.connect(slot)
         self.refresh()
-        geometry.restore(self, "course", 1200, 420)
+        settings.restore_geometry(self, GEOMETRY_KEY, 1200, 420)
 
     def refresh(self) -> None:
         self.rows = course(self.store, self.client_code)
@@ -141,5 +146,5 @@ class CourseWindow(QWidget):
             self._open_review(self.rows[row].session_id)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        geometry.remember(self, "course")
+        self.settings.remember_geometry(self, GEOMETRY_KEY)
         super().closeEvent(event)
