@@ -35,6 +35,7 @@ from kapsession.monitoring.discharge import circulation_score, spo2_score
 from kapsession.monitoring.observations import SCALES
 from kapsession.monitoring.vitals import Vitals
 from kapsession.music.cue import CHIME, CHIME_VOLUME, CuePlayer
+from kapsession.session.entry_text import scale_in_sentence
 from kapsession.session.live import LiveSession
 from kapsession.session.notes import TAGS
 from kapsession.storage.store import Event, SessionRecord
@@ -768,12 +769,7 @@ _CHECK_CHANGING = frozenset(
 
 
 def _asks(state: CheckState) -> str:
-    names = {
-        "moaas": "MOAA/S",
-        "rass": "RASS",
-        "dissociation": "dissociation",
-        "nausea": "nausea",
-        "emotional_tone": "emotional tone",
-    }
-    parts = (["vitals"] if state.spec.vitals else []) + [names.get(s, s) for s in state.spec.scales]
+    parts = (["vitals"] if state.spec.vitals else []) + [
+        scale_in_sentence(s) for s in state.spec.scales
+    ]
     return ", ".join(parts) or "observation"

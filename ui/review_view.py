@@ -42,10 +42,11 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.integration.review import NoteHit, Review, build_review, search_notes
+from kapsession.session.entry_text import describe
 from kapsession.storage.store import Event, Store, parse_iso
 
 from . import geometry, theme
-from .format import describe_event, t_plus
+from .format import t_plus
 from .plain_text import plain_label, plain_tip
 
 # Series colours: warm and low, told apart by hue and line style rather than brightness.
@@ -206,20 +207,7 @@ def entry_line(review: Review, event: Event) -> str:
         return f"Note: {prefix}{' '.join(text.split())[:300]}{mark}"
     if event.kind == "amendment":
         return f"Amendment of #{event.amends} ({event.reason}): {' '.join(str(event.data.get('text', '')).split())[:300]}"
-    if event.kind == "track_started":
-        return f"♪ {event.data.get('title') or event.data.get('path')} started"
-    if event.kind == "track_ended":
-        return f"♪ {event.data.get('title') or event.data.get('path')} ended"
-    if event.kind == "playback_fault":
-        return f"Playback fault: {event.data.get('detail', '')} ({event.data.get('path', '')})"
-    if event.kind == "worksheet":
-        return "Integration worksheet saved"
-    if event.kind == "preparation":
-        return "Preparation saved"
-    try:
-        return describe_event(event)
-    except (KeyError, TypeError, ValueError):
-        return event.kind.replace("_", " ")
+    return describe(event.kind, event.data, event.reason, style="review")
 
 
 class ReviewWindow(QWidget):
