@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.integration.review import NoteHit, Review, build_review, search_notes
-from kapsession.session.entry_text import describe
+from kapsession.session.entry_text import describe, kind_title
 from kapsession.storage.store import Event, Store, parse_iso
 
 from . import geometry, theme
@@ -894,24 +894,7 @@ def _when(event: Event) -> str:
 
 
 def _kind_title(event: Event) -> str:
-    titles = {
-        "note": "Note",
-        "vitals": "Vitals",
-        "alert": "Alert",
-        "observation": "Observation",
-        "dose": "Dose",
-        "session_ended": "End of session",
-        "discharge": "Discharge check",
-        "phase": "Music phase",
-        "track_started": "Track",
-        "playback_fault": "Playback fault",
-        "gap": "Gap",
-        "suspend": "Laptop asleep",
-        "clock_jump": "Clock change",
-    }
-    if event.kind.startswith("check_"):
-        return "Check " + event.kind.removeprefix("check_")
-    return titles.get(event.kind, event.kind.replace("_", " ").capitalize())
+    return kind_title(event.kind)
 
 
 def detail_html(review: Review, seq: int) -> str:

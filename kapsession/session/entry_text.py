@@ -1,10 +1,11 @@
 """How a timeline entry reads, wherever it is shown: the live stream ("screen"), the review's
-list of entries ("review"), the labels of its timeline's markers ("marker") and the Markdown and PDF summaries ("print").
+list of entries ("review"), the labels on its timeline ("marker") and the Markdown and PDF
+summaries ("print").
 
 One module so that an entry kind gets its words in one place; the styles differ only where the
 place needs it (the stream is terse and uses ♪, a printed summary spells things out). Every
 output says times since the dose through ``t_plus``, which floors like a clock: an entry at
-59.7 s is T+00:59 on the screen, in the review, in Markdown and in the PDF.
+59.7 s is T+00:59 on the screen, in the review, in Markdown and in the PDF; lengths floor too.
 
 It also holds the one set of entry-kind groups (the check, music, quick-event, fault and session
 kinds) and the one way to name a scale, so exports, the review and the screens sort entries
@@ -47,6 +48,7 @@ __all__ = [
     "SESSION_KINDS",
     "Style",
     "describe",
+    "kind_title",
     "minutes_seconds",
     "minutes_text",
     "num",
@@ -121,6 +123,29 @@ def _float(value: object) -> float | None:
 
 
 # --- the words ----------------------------------------------------------------------------------
+
+_TITLES = {
+    "note": "Note",
+    "vitals": "Vitals",
+    "alert": "Alert",
+    "observation": "Observation",
+    "dose": "Dose",
+    "session_ended": "End of session",
+    "discharge": "Discharge check",
+    "phase": "Music phase",
+    "track_started": "Track",
+    "playback_fault": "Playback fault",
+    "gap": "Gap",
+    "suspend": "Laptop asleep",
+    "clock_jump": "Clock change",
+}
+
+
+def kind_title(kind: str) -> str:
+    """What an entry is, as a heading ("Check late", "Music phase")."""
+    if kind in CHECK_KINDS:
+        return "Check " + CHECK_WORDS[kind]
+    return _TITLES.get(kind, kind.replace("_", " ").capitalize())
 
 
 def describe(
@@ -212,11 +237,13 @@ def _screen(kind: str, data: Mapping[str, Any], reason: str | None) -> str:
     if kind == "dose":
         return f"Dose given: {data.get('mg', '?'):g} mg {data.get('route', '')}"
     if kind == "suspend":
-        return f"The laptop slept for {minutes_seconds(float(data['seconds']))}; the clock kept counting"
+        slept = minutes_seconds(float(data["seconds"]))
+        return f"The laptop slept for {slept}; the clock kept counting"
     if kind == "clock_jump":
         delta = float(data["seconds"])
         way = "forward" if delta > 0 else "back"
-        return f"The computer's clock was changed {way} by {minutes_seconds(abs(delta))}; the dose clock was not"
+        by = minutes_seconds(abs(delta))
+        return f"The computer's clock was changed {way} by {by}; the dose clock was not"
     if kind == "gap":
         why = "was closed" if data.get("cause") == "app_closed" else "stopped unexpectedly"
         return f"kapsession {why}; reopened after {minutes_seconds(float(data['seconds']))}"
@@ -263,9 +290,8 @@ def _screen_music(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "track_started":
         return f"♪ {data.get('title', '')}"
     if kind == "track_ended":
-        return (
-            f"♪ {data.get('title', '')} ended at {minutes_seconds(float(data.get('position', 0)))}"
-        )
+        at = minutes_seconds(float(data.get("position", 0)))
+        return f"♪ {data.get('title', '')} ended at {at}"
     if kind == "skip":
         return f"Music skipped: {data.get('title') or 'silence'}"
     if kind == "volume":

@@ -304,3 +304,10 @@ def test_an_entry_at_59_7_seconds_prints_t_plus_00_59_in_every_output(tmp_path: 
     assert "T+00:59" in md and "T+1:00" not in md and "T+01:00" not in md
     text = flowing(pdftotext(pdf_summary.render(doc), tmp_path))
     assert "T+00:59" in text and "T+1:00" not in text and "T+01:00" not in text
+
+
+def test_a_kind_has_one_title() -> None:
+    assert entry_text.kind_title("check_late") == "Check late"
+    assert entry_text.kind_title("session_ended") == "End of session"
+    assert entry_text.kind_title("track_started") == "Track"
+    assert entry_text.kind_title("touch_offered") == "Touch offered"
