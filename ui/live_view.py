@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
 
 from kapsession.errors import KapsessionError
 from kapsession.integration.preparation import shown_intention
-from kapsession.monitoring.checks import CheckState
+from kapsession.monitoring.checks import ANSWER_KINDS, CheckState
 from kapsession.monitoring.discharge import circulation_score, spo2_score
 from kapsession.monitoring.observations import SCALES
 from kapsession.monitoring.vitals import Vitals
 from kapsession.music.cue import CHIME, CHIME_VOLUME, CuePlayer
-from kapsession.session.entry_text import scale_in_sentence
+from kapsession.session.entry_text import CHECK_KINDS, scale_in_sentence
 from kapsession.session.live import LiveSession
 from kapsession.session.notes import TAGS
 from kapsession.storage.store import Event, SessionRecord
@@ -753,19 +753,7 @@ def _db_write(what: str) -> Iterator[None]:
 _NOT_IN_STREAM = frozenset({"track_ended", "volume"})
 
 # Entries after which the next check moment may have changed.
-_CHECK_CHANGING = frozenset(
-    {
-        "vitals",
-        "observation",
-        "check_skipped",
-        "check_snoozed",
-        "check_due",
-        "check_late",
-        "check_missed",
-        "suspend",
-        "clock_jump",
-    }
-)
+_CHECK_CHANGING = frozenset({*ANSWER_KINDS, *CHECK_KINDS, "suspend", "clock_jump"})
 
 
 def _asks(state: CheckState) -> str:

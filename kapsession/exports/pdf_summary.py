@@ -16,6 +16,7 @@ from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyl
 
 from kapsession.exports import pdf_base as pb
 from kapsession.exports import summary as s
+from kapsession.monitoring.checks import CHECK_DUE
 from kapsession.session.entry_text import (
     CHECK_KINDS,
     describe,
@@ -494,7 +495,8 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     return out
 
 
-_EXCEPTIONS = {"check_late", "check_missed", "check_skipped", "check_snoozed"}
+# Checks a thinned table keeps every one of: all but the ones simply due.
+_EXCEPTIONS = frozenset(CHECK_KINDS) - {CHECK_DUE}
 
 
 def _cell(text: str, style: Any, width_chars: int) -> Any:
@@ -526,7 +528,7 @@ def _observations(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
                 bucket,
                 key=lambda e: (e.get("kind"), e.get("scale")),
             )
-            if e.get("kind") != "check_due"
+            if e.get("kind") != CHECK_DUE
         ]
         out.append(
             Paragraph(
