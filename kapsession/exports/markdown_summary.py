@@ -91,10 +91,6 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     return [*out, ""]
 
 
-def _when(e: Mapping[str, Any]) -> str:
-    return f"{t_mark(e.get('t'))} ({s.local_time(e.get('at'), e.get('tz'))})"
-
-
 def _yes(value: object) -> str:
     return "yes" if value is True else "no" if value is False else "-"
 
@@ -164,7 +160,7 @@ def _vitals(sm: s.Summary) -> list[str]:
         flags = alerted.get(int(v["seq"]), [])
         rows.append(
             [
-                _when(v),
+                s.when(v),
                 bp,
                 num(v.get("heart_rate")),
                 num(v.get("spo2")),
@@ -193,7 +189,7 @@ def _alerts(sm: s.Summary) -> list[str]:
         return [*out, "No alerts.", ""]
     for a in sm.alerts:
         ack = sm.acks.get(int(a["seq"]))
-        line = f"- {_when(a)}: {cell(a.get('message'))}"
+        line = f"- {s.when(a)}: {cell(a.get('message'))}"
         if ack is not None:
             line += f" - acknowledged {t_mark(ack.get('t'))}"
             if ack.get("author"):
@@ -212,7 +208,7 @@ def _observations(sm: s.Summary) -> list[str]:
         return [*out, "No observations were recorded.", ""]
     rows = [
         [
-            _when(o),
+            s.when(o),
             cell(scale_name(o.get("scale"))),
             cell(observation_value(o)),
             cell(o.get("text")),
@@ -228,7 +224,7 @@ def _checks(sm: s.Summary) -> list[str]:
     if not sm.checks:
         return [*out, "No protocol checks.", ""]
     rows = [
-        [_when(c), cell(describe(str(c.get("kind")), c, style="print")), cell(c.get("reason"))]
+        [s.when(c), cell(describe(str(c.get("kind")), c, style="print")), cell(c.get("reason"))]
         for c in sm.checks
     ]
     return out + _table(["Time", "Check", "Reason"], rows)
@@ -245,7 +241,7 @@ def _music(sm: s.Summary) -> list[str]:
         out.append("")
         out += [f"- {cell(p.label)}: {t_mark(p.start_t)} to {t_mark(p.end_t)}" for p in sm.phases]
         out.append("")
-    rows = [[_when(m), cell(describe(str(m.get("kind")), m, style="print"))] for m in sm.music]
+    rows = [[s.when(m), cell(describe(str(m.get("kind")), m, style="print"))] for m in sm.music]
     return out + _table(["Time", "Music"], rows)
 
 
@@ -256,7 +252,7 @@ def _notes(sm: s.Summary) -> list[str]:
     for note in sm.notes:
         e = note.event
         tags = ", ".join(note.tags)
-        head = f"### Note {e.get('seq')} - {_when(e)}"
+        head = f"### Note {e.get('seq')} - {s.when(e)}"
         if tags:
             head += f" - {cell(tags)}"
         out += [head, ""]
@@ -265,9 +261,7 @@ def _notes(sm: s.Summary) -> list[str]:
         out += [text(note.text), ""]
         for a in note.amendments:
             out += [
-                f"> **Amended** {_when(a)}"
-                + (f" by {cell(a.get('author'))}" if a.get("author") else "")
-                + f" - reason: {cell(a.get('reason'))}",
+                f"> **Amended** {s.amended(a, cell)}",
                 ">",
                 text(a.get("text"), prefix="> "),
                 "",
@@ -306,7 +300,7 @@ def _others(sm: s.Summary) -> list[str]:
         what = describe(str(e.get("kind")), e, style="print")
         if e.get("text"):
             what += f": {e['text']}"
-        rows.append([_when(e), cell(what), cell(e.get("reason"))])
+        rows.append([s.when(e), cell(what), cell(e.get("reason"))])
     return ["## Session events", "", *_table(["Time", "Event", "Reason"], rows)]
 
 

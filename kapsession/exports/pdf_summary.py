@@ -341,10 +341,6 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
     return d
 
 
-def _when(e: Mapping[str, Any]) -> str:
-    return f"{t_mark(e.get('t'))} ({s.local_time(e.get('at'), e.get('tz'))})"
-
-
 def _table(rows: list[list[Any]], widths: list[float], header: bool = True) -> LongTable:
     table = LongTable(rows, colWidths=widths, repeatRows=1 if header else 0)
     style = [
@@ -458,7 +454,7 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         )
         rows.append(
             [
-                _when(v),
+                s.when(v),
                 bp,
                 num(v.get("heart_rate")),
                 num(v.get("spo2")),
@@ -486,7 +482,7 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
                 )
             rows.append(
                 [
-                    _when(a),
+                    s.when(a),
                     _cell(text_of(a.get("message")), st["cell"], 62),
                     _cell(answer, st["cell"], 24),
                 ]
@@ -555,7 +551,7 @@ def _observations(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
                 detail += f": {text_of(e.get('text'))}"
             if e.get("reason"):
                 detail += f" - {text_of(e.get('reason'))}"
-        rows.append([_when(e), _cell(what, cell, 22), _cell(detail, cell, 70)])
+        rows.append([s.when(e), _cell(what, cell, 22), _cell(detail, cell, 70)])
     out.append(_table(rows, [28 * mm, 30 * mm, pb.WIDTH - 58 * mm]))
     return out
 
@@ -571,16 +567,13 @@ def _notes(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         return [*out, Paragraph("No notes were taken.", st["body"])]
     for note in sm.notes:
         e = note.event
-        head = _when(e)
+        head = s.when(e)
         if note.tags:
             head += " · " + ", ".join(note.tags)
         # The heading and the text in one block: never split apart.
         out += pb.block(note.text, st["note"], head=head)
         for a in note.amendments:
-            line = f"Amended {_when(a)}"
-            if a.get("author"):
-                line += f" by {text_of(a.get('author'))}"
-            line += f" - reason: {text_of(a.get('reason'))}"
+            line = f"Amended {s.amended(a, text_of)}"
             out.append(Paragraph("<i>" + pb.para(line) + "</i>", st["small"]))
             out += pb.paragraphs(text_of(a.get("text")), st["amend"])
     return out

@@ -9,13 +9,13 @@ incomplete: an export must never fail because an old entry lacks a field."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kapsession.session.entry_text import CHECK_KINDS, MUSIC_KINDS, minutes_text, text_of
+from kapsession.session.entry_text import CHECK_KINDS, MUSIC_KINDS, minutes_text, t_mark, text_of
 from kapsession.storage.store import parse_iso
 
 REHEARSAL_NOTICE = "REHEARSAL - training data, not a clinical record"
@@ -78,6 +78,18 @@ def local_time(at: object, tz: object, with_date: bool = False) -> str:
     if with_date:
         text += f" {local.tzname() or 'UTC'}"
     return text
+
+
+def when(e: Mapping[str, Any]) -> str:
+    """When an entry was made, as every summary table says it: "T+05:00 (10:17)"."""
+    return f"{t_mark(e.get('t'))} ({local_time(e.get('at'), e.get('tz'))})"
+
+
+def amended(a: Mapping[str, Any], clean: Callable[[object], str]) -> str:
+    """An amendment's line after "Amended": when, by whom, why (``clean`` makes a value safe
+    for the format)."""
+    by = f" by {clean(a.get('author'))}" if a.get("author") else ""
+    return f"{when(a)}{by} - reason: {clean(a.get('reason'))}"
 
 
 @dataclass(frozen=True)
