@@ -35,7 +35,8 @@ from kapsession.monitoring.discharge import circulation_score, spo2_score
 from kapsession.monitoring.observations import SCALES
 from kapsession.monitoring.vitals import Vitals
 from kapsession.music.cue import CHIME, CHIME_VOLUME, CuePlayer
-from kapsession.session.entry_text import CHECK_KINDS, scale_in_sentence
+from kapsession.session.entry_text import CHECK_KINDS, note_line, scale_in_sentence
+from kapsession.session.entry_text import STREAM_PREVIEW_CHARS as STREAM_PREVIEW_CHARS
 from kapsession.session.live import LiveSession
 from kapsession.session.notes import TAGS
 from kapsession.storage.store import Event, SessionRecord
@@ -51,8 +52,6 @@ from .vitals_form import VitalsForm
 
 log = logging.getLogger("kapsession.ui.live")
 
-# A 100 kB note is kept whole in the record; the stream shows its beginning.
-STREAM_PREVIEW_CHARS = 600
 NOTE_ROLE = Qt.ItemDataRole.UserRole
 # Builds the session's music (the composition root decides real libVLC or none); the second
 # argument is where the music says something the therapist must know.
@@ -464,14 +463,7 @@ class LiveView(QWidget):
 
     @staticmethod
     def _note_line(t: float | None, text: str, tags: tuple[str, ...]) -> str:
-        shown = (
-            text
-            if len(text) <= STREAM_PREVIEW_CHARS
-            else (text[:STREAM_PREVIEW_CHARS] + f" … ({len(text):,} characters)")
-        )
-        labels = {tag: label for tag, _letter, label in TAGS}
-        chips = "".join(f"[{labels[tag]}] " for tag in tags)
-        return f"{t_plus(t or 0)}   {chips}{shown}"
+        return f"{t_plus(t or 0)}   {note_line(text, tags)}"
 
     def _step_selection(self, step: int) -> None:
         notes = [

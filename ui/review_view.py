@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.integration.review import NoteHit, Review, build_review, search_notes
-from kapsession.session.entry_text import describe, kind_title
+from kapsession.session.entry_text import amendment_line, describe, kind_title, note_line
 from kapsession.storage.store import Event, Store, parse_iso
 
 from . import geometry, theme
@@ -202,11 +202,9 @@ def entry_line(review: Review, event: Event) -> str:
         text = detail.current_text if detail and detail.current_text is not None else ""
         current = detail.amendments[-1] if detail and detail.amendments else event
         tags = current.data.get("tags") or []
-        mark = " (amended)" if detail and detail.amendments else ""
-        prefix = f"[{', '.join(tags)}] " if tags else ""
-        return f"Note: {prefix}{' '.join(text.split())[:300]}{mark}"
+        return note_line(text, tags, "review", amended=bool(detail and detail.amendments))
     if event.kind == "amendment":
-        return f"Amendment of #{event.amends} ({event.reason}): {' '.join(str(event.data.get('text', '')).split())[:300]}"
+        return amendment_line(event.amends, event.reason, str(event.data.get("text", "")))
     return describe(event.kind, event.data, event.reason, style="review")
 
 

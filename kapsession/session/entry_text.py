@@ -15,7 +15,7 @@ document (whose entries carry their data at the top level) can be said."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from kapsession.monitoring.checks import (
@@ -28,6 +28,7 @@ from kapsession.monitoring.checks import (
 from kapsession.monitoring.observations import FREE_TEXT, QUICK_EVENT_KINDS, QUICK_EVENTS, SCALES
 from kapsession.music.arc_player import MUSIC_KINDS
 from kapsession.session.dose_clock import t_plus
+from kapsession.session.notes import TAGS
 
 Style = Literal["screen", "review", "marker", "print"]
 
@@ -47,10 +48,12 @@ __all__ = [
     "QUICK_KINDS",
     "SESSION_KINDS",
     "Style",
+    "amendment_line",
     "describe",
     "kind_title",
     "minutes_seconds",
     "minutes_text",
+    "note_line",
     "num",
     "observation_value",
     "one_line",
@@ -146,6 +149,37 @@ def kind_title(kind: str) -> str:
     if kind in CHECK_KINDS:
         return "Check " + CHECK_WORDS[kind]
     return _TITLES.get(kind, kind.replace("_", " ").capitalize())
+
+
+# The stream shows this much of a long note; the review and the exports hold it all.
+STREAM_PREVIEW_CHARS = 600
+# The review's list of entries shows this much of a note or an amendment on its one line.
+REVIEW_LINE_CHARS = 300
+_TAG_LABELS = {tag: label for tag, _letter, label in TAGS}
+
+
+def note_line(
+    text: str, tags: Sequence[str], style: Style = "screen", amended: bool = False
+) -> str:
+    """A note's text with its tags: chips and a preview on the live stream ("[Quote] ..."), one
+    line with the tag names in the review's list ("Note: [quote] ... (amended)")."""
+    if style == "review":
+        prefix = f"[{', '.join(tags)}] " if tags else ""
+        mark = " (amended)" if amended else ""
+        return f"Note: {prefix}{' '.join(text.split())[:REVIEW_LINE_CHARS]}{mark}"
+    shown = (
+        text
+        if len(text) <= STREAM_PREVIEW_CHARS
+        else (text[:STREAM_PREVIEW_CHARS] + f" … ({len(text):,} characters)")
+    )
+    chips = "".join(f"[{_TAG_LABELS[tag]}] " for tag in tags)
+    return f"{chips}{shown}"
+
+
+def amendment_line(amends: int | None, reason: str | None, text: str) -> str:
+    """An amendment as one line in the review's list of entries."""
+    flat = " ".join(text.split())[:REVIEW_LINE_CHARS]
+    return f"Amendment of #{amends} ({reason}): {flat}"
 
 
 def describe(

@@ -311,3 +311,17 @@ def test_a_kind_has_one_title() -> None:
     assert entry_text.kind_title("session_ended") == "End of session"
     assert entry_text.kind_title("track_started") == "Track"
     assert entry_text.kind_title("touch_offered") == "Touch offered"
+
+
+def test_a_note_reads_with_chips_on_the_stream_and_tag_names_in_the_review() -> None:
+    assert entry_text.note_line("warm", ("quote", "body")) == "[Quote] [Body] warm"
+    long = "word " * 200
+    shown = entry_text.note_line(long, ())
+    assert shown.startswith(long[: entry_text.STREAM_PREVIEW_CHARS])
+    assert shown.endswith(" … (1,000 characters)")
+    review = entry_text.note_line("two\n  lines", ["quote"], "review", amended=True)
+    assert review == "Note: [quote] two lines (amended)"
+    assert entry_text.note_line("x", [], "review") == "Note: x"
+    assert (
+        entry_text.amendment_line(7, "typo", "warm\nhands") == "Amendment of #7 (typo): warm hands"
+    )
