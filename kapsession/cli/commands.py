@@ -19,6 +19,7 @@ from kapsession.cli.terminal_text import printable
 from kapsession.clock import SystemClock
 from kapsession.errors import InvalidEntry, KapsessionError
 from kapsession.exports import session_export
+from kapsession.session.dose_clock import minutes_seconds
 from kapsession.storage import datakey, outpaths, paths, privacy
 from kapsession.storage.store import SessionRecord, Store, parse_iso
 
@@ -500,8 +501,7 @@ def _local(text: str | None) -> str:
 def _duration(record: SessionRecord) -> str:
     if record.ended_t is None:
         return "-"
-    minutes, seconds = divmod(int(record.ended_t), 60)
-    return f"{minutes}:{seconds:02d}"
+    return minutes_seconds(record.ended_t)
 
 
 def _sessions(store: Store, out: TextIO) -> int:

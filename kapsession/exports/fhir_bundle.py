@@ -30,6 +30,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 from kapsession.exports import summary as s
+from kapsession.session.entry_text import scale_name, text_of
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -321,23 +322,23 @@ class _Builder:
     def scales(self) -> None:
         for o in self.sm.observations:
             scale = str(o.get("scale") or "")
-            name = s.scale_name(scale)
+            name = scale_name(scale)
             if scale == "free_text":
-                answer: dict[str, Any] = {"valueString": s.text_of(o.get("text"))}
+                answer: dict[str, Any] = {"valueString": text_of(o.get("text"))}
             else:
                 value = o.get("value")
                 answer = {
                     "valueCoding": {
                         "system": SCALE_SYSTEM + scale,
                         "code": str(value),
-                        "display": s.text_of(o.get("label")) or str(value),
+                        "display": text_of(o.get("label")) or str(value),
                     }
                 }
             item: dict[str, Any] = {"linkId": scale or "observation", "text": name}
             if answer.get("valueString", "x"):
                 item["answer"] = [answer]
             items = [item]
-            remark = s.text_of(o.get("text")) if scale != "free_text" else ""
+            remark = text_of(o.get("text")) if scale != "free_text" else ""
             if remark:
                 items.append(
                     {"linkId": "remark", "text": "Remark", "answer": [{"valueString": remark}]}

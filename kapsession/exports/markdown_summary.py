@@ -13,6 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from kapsession.exports import summary as s
+from kapsession.session.entry_text import (
+    describe,
+    num,
+    observation_value,
+    scale_name,
+    t_mark,
+    text_of,
+)
 
 # Inline constructs anywhere on a line: emphasis, code, links, HTML, GFM tables/strike, math.
 _INLINE = re.compile(r"[\\`*_\[\]|~$]")
@@ -73,7 +81,7 @@ def text(value: object, prefix: str = "") -> str:
 
 def cell(value: object) -> str:
     """Text for one table cell: inline-escaped, line breaks as <br> (a cell is one line)."""
-    raw = value if isinstance(value, str) else s.num(value)
+    raw = value if isinstance(value, str) else num(value)
     return "<br>".join(_line(line) for line in _lines(raw)) if raw else ""
 
 
@@ -81,10 +89,6 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return [*out, ""]
-
-
-def _when(e: Mapping[str, Any]) -> str:
-    return f"{s.fmt_t(e.get('t'))} ({s.local_time(e.get('at'), e.get('tz'))})"
 
 
 def _yes(value: object) -> str:
@@ -143,25 +147,25 @@ def _vitals(sm: s.Summary) -> list[str]:
     if not sm.vitals:
         return [*out, "No vitals were recorded.", ""]
     alerted = {
-        seq: [s.text_of(a.get("field")) for a in alerts]
+        seq: [text_of(a.get("field")) for a in alerts]
         for seq, alerts in s.alerts_by_vitals(sm).items()
     }
     rows = []
     for v in sm.vitals:
         bp = (
-            f"{s.num(v.get('systolic'))}/{s.num(v.get('diastolic'))}"
+            f"{num(v.get('systolic'))}/{num(v.get('diastolic'))}"
             if v.get("systolic") is not None
             else ""
         )
         flags = alerted.get(int(v["seq"]), [])
         rows.append(
             [
-                _when(v),
+                s.when(v),
                 bp,
-                s.num(v.get("heart_rate")),
-                s.num(v.get("spo2")),
-                s.num(v.get("resp_rate")),
-                s.num(v.get("temperature")),
+                num(v.get("heart_rate")),
+                num(v.get("spo2")),
+                num(v.get("resp_rate")),
+                num(v.get("temperature")),
                 cell(v.get("check")),
                 cell(v.get("trend_text")),
                 "**ALERT** " + ", ".join(flags) if flags else "",
@@ -173,7 +177,7 @@ def _vitals(sm: s.Summary) -> list[str]:
     if sm.thresholds:
         out += ["Thresholds of the protocol (recorded at the dose):", ""]
         for t in sm.thresholds:
-            span = " to ".join(x for x in (s.num(t.low), s.num(t.high)) if x)
+            span = " to ".join(x for x in (num(t.low), num(t.high)) if x)
             out.append(f"- {cell(t.field)}: {span or '-'} ({cell(t.source)})")
         out.append("")
     return out
@@ -185,9 +189,9 @@ def _alerts(sm: s.Summary) -> list[str]:
         return [*out, "No alerts.", ""]
     for a in sm.alerts:
         ack = sm.acks.get(int(a["seq"]))
-        line = f"- {_when(a)}: {cell(a.get('message'))}"
+        line = f"- {s.when(a)}: {cell(a.get('message'))}"
         if ack is not None:
-            line += f" - acknowledged {s.fmt_t(ack.get('t'))}"
+            line += f" - acknowledged {t_mark(ack.get('t'))}"
             if ack.get("author"):
                 line += f" by {cell(ack.get('author'))}"
             if ack.get("text"):
@@ -204,9 +208,9 @@ def _observations(sm: s.Summary) -> list[str]:
         return [*out, "No observations were recorded.", ""]
     rows = [
         [
-            _when(o),
-            cell(s.scale_name(o.get("scale"))),
-            cell(s.observation_value(o)),
+            s.when(o),
+            cell(scale_name(o.get("scale"))),
+            cell(observation_value(o)),
             cell(o.get("text")),
             cell(o.get("check")),
         ]
@@ -219,7 +223,10 @@ def _checks(sm: s.Summary) -> list[str]:
     out = ["## Checks", ""]
     if not sm.checks:
         return [*out, "No protocol checks.", ""]
-    rows = [[_when(c), cell(s.check_line(c)), cell(c.get("reason"))] for c in sm.checks]
+    rows = [
+        [s.when(c), cell(describe(str(c.get("kind")), c, style="print")), cell(c.get("reason"))]
+        for c in sm.checks
+    ]
     return out + _table(["Time", "Check", "Reason"], rows)
 
 
@@ -232,9 +239,9 @@ def _music(sm: s.Summary) -> list[str]:
     if sm.phases:
         out.append("Phases:")
         out.append("")
-        out += [f"- {cell(p.label)}: {s.fmt_t(p.start_t)} to {s.fmt_t(p.end_t)}" for p in sm.phases]
+        out += [f"- {cell(p.label)}: {t_mark(p.start_t)} to {t_mark(p.end_t)}" for p in sm.phases]
         out.append("")
-    rows = [[_when(m), cell(s.music_line(m))] for m in sm.music]
+    rows = [[s.when(m), cell(describe(str(m.get("kind")), m, style="print"))] for m in sm.music]
     return out + _table(["Time", "Music"], rows)
 
 
@@ -245,7 +252,7 @@ def _notes(sm: s.Summary) -> list[str]:
     for note in sm.notes:
         e = note.event
         tags = ", ".join(note.tags)
-        head = f"### Note {e.get('seq')} - {_when(e)}"
+        head = f"### Note {e.get('seq')} - {s.when(e)}"
         if tags:
             head += f" - {cell(tags)}"
         out += [head, ""]
@@ -254,9 +261,7 @@ def _notes(sm: s.Summary) -> list[str]:
         out += [text(note.text), ""]
         for a in note.amendments:
             out += [
-                f"> **Amended** {_when(a)}"
-                + (f" by {cell(a.get('author'))}" if a.get("author") else "")
-                + f" - reason: {cell(a.get('reason'))}",
+                f"> **Amended** {s.amended(a, cell)}",
                 ">",
                 text(a.get("text"), prefix="> "),
                 "",
@@ -292,10 +297,10 @@ def _others(sm: s.Summary) -> list[str]:
         return []
     rows = []
     for e in sm.others:
-        what = s.other_line(e)
+        what = describe(str(e.get("kind")), e, style="print")
         if e.get("text"):
             what += f": {e['text']}"
-        rows.append([_when(e), cell(what), cell(e.get("reason"))])
+        rows.append([s.when(e), cell(what), cell(e.get("reason"))])
     return ["## Session events", "", *_table(["Time", "Event", "Reason"], rows)]
 
 
@@ -314,9 +319,9 @@ def render(doc: Mapping[str, Any]) -> str:
         ["Client code", cell(sm.client)],
         ["Protocol", protocol],
         ["Route", cell(session.get("route"))],
-        ["Dose", f"{s.num(session.get('dose_mg'))} mg"],
+        ["Dose", f"{num(session.get('dose_mg'))} mg"],
         ["Dose given", sm.dose_time()],
-        ["Planned length", f"{s.num(session.get('planned_minutes'))} min"],
+        ["Planned length", f"{num(session.get('planned_minutes'))} min"],
         ["Actual length", s.session_length(sm)],
         ["Music arc", cell(session.get("arc")) or "-"],
         ["State", cell(session.get("state"))],

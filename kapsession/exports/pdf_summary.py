@@ -16,6 +16,16 @@ from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyl
 
 from kapsession.exports import pdf_base as pb
 from kapsession.exports import summary as s
+from kapsession.monitoring.checks import CHECK_DUE
+from kapsession.session.entry_text import (
+    CHECK_KINDS,
+    describe,
+    num,
+    observation_value,
+    scale_name,
+    t_mark,
+    text_of,
+)
 
 SYS_COLOR = colors.HexColor("#b3261e")
 DIA_COLOR = colors.HexColor("#e8827a")
@@ -331,10 +341,6 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
     return d
 
 
-def _when(e: Mapping[str, Any]) -> str:
-    return f"{s.fmt_t(e.get('t'))} ({s.local_time(e.get('at'), e.get('tz'))})"
-
-
 def _table(rows: list[list[Any]], widths: list[float], header: bool = True) -> LongTable:
     table = LongTable(rows, colWidths=widths, repeatRows=1 if header else 0)
     style = [
@@ -356,20 +362,20 @@ def _table(rows: list[list[Any]], widths: list[float], header: bool = True) -> L
 def _header(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     session = sm.session
     monitoring = sm.dose.get("monitoring") if sm.dose else None
-    protocol = s.text_of(session.get("protocol"))
+    protocol = text_of(session.get("protocol"))
     if isinstance(monitoring, Mapping) and monitoring.get("name"):
-        protocol += f" ({s.text_of(monitoring.get('name'))})"
+        protocol += f" ({text_of(monitoring.get('name'))})"
     cell = st["cell"]
     facts = [
         ("Client code", sm.client),
         ("Protocol", protocol),
-        ("Route / dose", f"{s.text_of(session.get('route'))}, {s.num(session.get('dose_mg'))} mg"),
+        ("Route / dose", f"{text_of(session.get('route'))}, {num(session.get('dose_mg'))} mg"),
         ("Dose given", sm.dose_time()),
         (
             "Planned / actual",
-            f"{s.num(session.get('planned_minutes'))} min / {s.session_length(sm)}",
+            f"{num(session.get('planned_minutes'))} min / {s.session_length(sm)}",
         ),
-        ("Music arc", s.text_of(session.get("arc")) or "-"),
+        ("Music arc", text_of(session.get("arc")) or "-"),
     ]
     rows = [[Paragraph(pb.para(a), st["small"]), Paragraph(pb.para(b), cell)] for a, b in facts]
     out: list[Flowable] = []
@@ -395,7 +401,7 @@ _ABBREVIATIONS = {"systolic": "sys", "diastolic": "dia", "heart_rate": "HR", "sp
 def _alert_owners(sm: s.Summary) -> dict[int, list[str]]:
     """vitals seq -> the (abbreviated) fields its alerts were about."""
     return {
-        seq: [_ABBREVIATIONS.get(f, f) for f in (s.text_of(a.get("field")) for a in alerts)]
+        seq: [_ABBREVIATIONS.get(f, f) for f in (text_of(a.get("field")) for a in alerts)]
         for seq, alerts in s.alerts_by_vitals(sm).items()
     }
 
@@ -442,19 +448,19 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     rows: list[list[Any]] = [["Time", "BP", "HR", "SpO2", "RR", "Temp", "Trend", "Alert"]]
     for v in shown:
         bp = (
-            f"{s.num(v.get('systolic'))}/{s.num(v.get('diastolic'))}"
+            f"{num(v.get('systolic'))}/{num(v.get('diastolic'))}"
             if v.get("systolic") is not None
             else ""
         )
         rows.append(
             [
-                _when(v),
+                s.when(v),
                 bp,
-                s.num(v.get("heart_rate")),
-                s.num(v.get("spo2")),
-                s.num(v.get("resp_rate")),
-                s.num(v.get("temperature")),
-                pb.plain(s.text_of(v.get("trend_text"))),
+                num(v.get("heart_rate")),
+                num(v.get("spo2")),
+                num(v.get("resp_rate")),
+                num(v.get("temperature")),
+                pb.plain(text_of(v.get("trend_text"))),
                 ", ".join(owners.get(int(v["seq"]), [])),
             ]
         )
@@ -471,13 +477,13 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
             ack = sm.acks.get(int(a["seq"]))
             answer = "not acknowledged"
             if ack:
-                answer = s.fmt_t(ack.get("t")) + (
-                    f": {s.text_of(ack.get('text'))}" if ack.get("text") else ""
+                answer = t_mark(ack.get("t")) + (
+                    f": {text_of(ack.get('text'))}" if ack.get("text") else ""
                 )
             rows.append(
                 [
-                    _when(a),
-                    _cell(s.text_of(a.get("message")), st["cell"], 62),
+                    s.when(a),
+                    _cell(text_of(a.get("message")), st["cell"], 62),
                     _cell(answer, st["cell"], 24),
                 ]
             )
@@ -485,7 +491,8 @@ def _vitals(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     return out
 
 
-_EXCEPTIONS = {"check_late", "check_missed", "check_skipped", "check_snoozed"}
+# Checks a thinned table keeps every one of: all but the ones simply due.
+_EXCEPTIONS = frozenset(CHECK_KINDS) - {CHECK_DUE}
 
 
 def _cell(text: str, style: Any, width_chars: int) -> Any:
@@ -517,7 +524,7 @@ def _observations(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
                 bucket,
                 key=lambda e: (e.get("kind"), e.get("scale")),
             )
-            if e.get("kind") != "check_due"
+            if e.get("kind") != CHECK_DUE
         ]
         out.append(
             Paragraph(
@@ -532,19 +539,19 @@ def _observations(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     for e in entries:
         kind = e.get("kind")
         if kind == "observation":
-            what = s.scale_name(e.get("scale"))
-            detail = " - ".join(x for x in (s.observation_value(e), s.text_of(e.get("text"))) if x)
-        elif kind in s.CHECK_KINDS:
-            what, detail = "Check", s.check_line(e)
+            what = scale_name(e.get("scale"))
+            detail = " - ".join(x for x in (observation_value(e), text_of(e.get("text"))) if x)
+        elif kind in CHECK_KINDS:
+            what, detail = "Check", describe(str(e.get("kind")), e, style="print")
             if e.get("reason"):
-                detail += f" - {s.text_of(e.get('reason'))}"
+                detail += f" - {text_of(e.get('reason'))}"
         else:
-            what, detail = "Event", s.other_line(e)
+            what, detail = "Event", describe(str(e.get("kind")), e, style="print")
             if e.get("text"):
-                detail += f": {s.text_of(e.get('text'))}"
+                detail += f": {text_of(e.get('text'))}"
             if e.get("reason"):
-                detail += f" - {s.text_of(e.get('reason'))}"
-        rows.append([_when(e), _cell(what, cell, 22), _cell(detail, cell, 70)])
+                detail += f" - {text_of(e.get('reason'))}"
+        rows.append([s.when(e), _cell(what, cell, 22), _cell(detail, cell, 70)])
     out.append(_table(rows, [28 * mm, 30 * mm, pb.WIDTH - 58 * mm]))
     return out
 
@@ -560,18 +567,15 @@ def _notes(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         return [*out, Paragraph("No notes were taken.", st["body"])]
     for note in sm.notes:
         e = note.event
-        head = _when(e)
+        head = s.when(e)
         if note.tags:
             head += " · " + ", ".join(note.tags)
         # The heading and the text in one block: never split apart.
         out += pb.block(note.text, st["note"], head=head)
         for a in note.amendments:
-            line = f"Amended {_when(a)}"
-            if a.get("author"):
-                line += f" by {s.text_of(a.get('author'))}"
-            line += f" - reason: {s.text_of(a.get('reason'))}"
+            line = f"Amended {s.amended(a, text_of)}"
             out.append(Paragraph("<i>" + pb.para(line) + "</i>", st["small"]))
-            out += pb.paragraphs(s.text_of(a.get("text")), st["amend"])
+            out += pb.paragraphs(text_of(a.get("text")), st["amend"])
     return out
 
 
@@ -614,7 +618,7 @@ def _preparation(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
         ("patterns", "Patterns to shift"),
         ("concerns", "Concerns and questions"),
     ):
-        text = s.text_of(prep.get(key)).strip()
+        text = text_of(prep.get(key)).strip()
         if text:
             out.append(Paragraph(pb.para(label), st["h3"]))
             out += pb.paragraphs(text, st["body"])

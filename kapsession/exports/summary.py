@@ -9,14 +9,13 @@ incomplete: an export must never fail because an old entry lacks a field."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kapsession.monitoring.observations import SCALES
-from kapsession.music.arc_player import MUSIC_KINDS
+from kapsession.session.entry_text import CHECK_KINDS, MUSIC_KINDS, minutes_text, t_mark, text_of
 from kapsession.storage.store import parse_iso
 
 REHEARSAL_NOTICE = "REHEARSAL - training data, not a clinical record"
@@ -40,7 +39,6 @@ VITAL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("temperature", "Temp"),
 )
 
-CHECK_KINDS = ("check_due", "check_late", "check_missed", "check_skipped", "check_snoozed")
 # Kinds shown in their own sections; everything else goes to "Session events".
 _OWN_SECTION = {
     "note",
@@ -54,14 +52,6 @@ _OWN_SECTION = {
     "dose",
     *CHECK_KINDS,
     *MUSIC_KINDS,
-}
-
-_CHECK_WORDS = {
-    "check_due": "due",
-    "check_late": "late",
-    "check_missed": "missed",
-    "check_skipped": "skipped",
-    "check_snoozed": "snoozed",
 }
 
 
@@ -90,36 +80,16 @@ def local_time(at: object, tz: object, with_date: bool = False) -> str:
     return text
 
 
-def fmt_t(t: object) -> str:
-    """Time since the dose as T+m:ss (T+h:mm:ss past an hour); '-' before the dose or after."""
-    if isinstance(t, bool) or not isinstance(t, int | float):
-        return "-"
-    sign = "-" if t < 0 else "+"
-    seconds = round(abs(float(t)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"T{sign}{hours}:{minutes:02d}:{secs:02d}"
-    return f"T{sign}{minutes}:{secs:02d}"
+def when(e: Mapping[str, Any]) -> str:
+    """When an entry was made, as every summary table says it: "T+05:00 (10:17)"."""
+    return f"{t_mark(e.get('t'))} ({local_time(e.get('at'), e.get('tz'))})"
 
 
-def fmt_minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min" if not secs else f"{minutes} min {secs} s"
-
-
-def num(value: object) -> str:
-    if isinstance(value, bool) or value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def text_of(value: object) -> str:
-    return value if isinstance(value, str) else ""
+def amended(a: Mapping[str, Any], clean: Callable[[object], str]) -> str:
+    """An amendment's line after "Amended": when, by whom, why (``clean`` makes a value safe
+    for the format)."""
+    by = f" by {clean(a.get('author'))}" if a.get("author") else ""
+    return f"{when(a)}{by} - reason: {clean(a.get('reason'))}"
 
 
 @dataclass(frozen=True)
@@ -350,90 +320,8 @@ def mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def scale_name(scale: object) -> str:
-    if scale == "free_text":
-        return "Observation"
-    found = SCALES.get(str(scale))
-    return found.name if found else str(scale)
-
-
-def observation_value(e: Mapping[str, Any]) -> str:
-    """'4 - Lethargic response ...' for a scale answer; '' for a free-text observation."""
-    if e.get("scale") == "free_text":
-        return ""
-    value, label = num(e.get("value")) or text_of(e.get("value")), text_of(e.get("label"))
-    return f"{value} - {label}" if label and label.lower() != value.lower() else value
-
-
-def check_line(e: Mapping[str, Any]) -> str:
-    word = _CHECK_WORDS.get(str(e.get("kind")), str(e.get("kind")))
-    label = text_of(e.get("label")) or text_of(e.get("check"))
-    text = f"{label}: {word}"
-    if isinstance(e.get("due_t"), int | float):
-        text += f" (due {fmt_t(e['due_t'])})"
-    if e.get("kind") == "check_snoozed" and isinstance(e.get("minutes"), int):
-        text += f" for {e['minutes']} min"
-    return text
-
-
-def music_line(e: Mapping[str, Any]) -> str:
-    kind = e.get("kind")
-    if kind == "phase":
-        return f"Phase: {text_of(e.get('name'))}"
-    if kind == "track_started":
-        return f"Track started: {text_of(e.get('title'))}"
-    if kind == "track_ended":
-        return f"Track ended: {text_of(e.get('title'))}"
-    if kind == "skip":
-        return f"Skipped: {text_of(e.get('title')) or 'silence'}"
-    if kind == "volume":
-        return f"Volume {num(e.get('volume'))}"
-    if kind == "silence":
-        return "Faded to silence" if e.get("on") else "Music back from silence"
-    if kind == "pause":
-        return "Music paused" if e.get("on") else "Music resumed"
-    if kind == "playback_fault":
-        return f"Playback fault: {text_of(e.get('detail'))}"
-    return str(kind)
-
-
-def other_line(e: Mapping[str, Any]) -> str:
-    """One line for an entry without its own section (booster, gap, discharge, end, ...)."""
-    kind = str(e.get("kind"))
-    if kind == "booster_dose":
-        lot = f", lot {text_of(e.get('lot'))}" if e.get("lot") else ""
-        return f"Booster dose {num(e.get('mg'))} mg {text_of(e.get('route'))}{lot}"
-    if kind == "gap":
-        cause = "the app was closed" if e.get("cause") == "app_closed" else "the app stopped"
-        return f"Gap of {fmt_minutes(_float(e.get('seconds')))}: {cause}"
-    if kind == "suspend":
-        return f"Laptop slept for {fmt_minutes(_float(e.get('seconds')))}"
-    if kind == "clock_jump":
-        return f"Wall clock changed by {num(e.get('seconds'))} s"
-    if kind == "app_closed":
-        return "App closed (session kept running)"
-    if kind == "discharge":
-        passed = "passed" if e.get("passed") else "not passed"
-        ride = "ride home confirmed" if e.get("ride_home") else "no ride home confirmed"
-        ready = f", ready to leave at {fmt_t(e['ready_at_t'])}" if e.get("ready_at_t") else ""
-        return (
-            f"Discharge check (modified Aldrete) {num(e.get('total'))}/10, {passed}; {ride}{ready}"
-        )
-    if kind == "session_ended":
-        return "Session ended" + (" (complete)" if e.get("complete") else "")
-    if kind in ("export", "handout"):
-        what = text_of(e.get("format")) or text_of(e.get("which"))
-        return f"{kind.capitalize()} produced ({what})"
-    label = kind.replace("_", " ").capitalize()
-    return label
-
-
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def session_length(summary: Summary) -> str:
-    return fmt_minutes(summary.end_t) if summary.end_t is not None else "not ended"
+    return minutes_text(summary.end_t) if summary.end_t is not None else "not ended"
 
 
 def dose_at(summary: Summary) -> datetime | None:

@@ -25,30 +25,20 @@ from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kapsession.monitoring.observations import DISSOCIATION, FREE_TEXT, MOAAS, SCALES
+from kapsession.monitoring.observations import DISSOCIATION, MOAAS
+from kapsession.session.entry_text import (
+    CHECK_KINDS,
+    CHECK_WORDS,
+    FAULT_KINDS,
+    QUICK_KINDS,
+    SESSION_KINDS,
+    describe,
+    one_line,
+)
 from kapsession.storage.store import Event, SessionRecord, Store, parse_iso
 
 # The series a review plots, in the order they are drawn.
 SERIES_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "resp_rate")
-
-CHECK_KINDS = {
-    "check_due": "due",
-    "check_late": "late",
-    "check_missed": "missed",
-    "check_skipped": "skipped",
-    "check_snoozed": "snoozed",
-}
-FAULT_KINDS = ("gap", "suspend", "clock_jump", "playback_fault")
-QUICK_KINDS = (
-    "booster_dose",
-    "vomiting",
-    "emergence_reaction",
-    "touch_offered",
-    "touch_accepted",
-    "client_spoke",
-)
-SESSION_KINDS = ("dose", "discharge", "session_ended", "app_closed")
-MUSIC_KINDS = ("phase", "track_started", "track_ended", "skip", "volume", "silence", "pause")
 
 # Marker lanes, top to bottom on the timeline.
 LANES = ("notes", "observations", "checks", "alerts", "faults", "music", "session")
@@ -125,7 +115,7 @@ class Marker:
     def label(self) -> str:
         if self._label is None:
             text = self._source.data.get("text", "") if self._source is not None else ""
-            self._label = _one_line(str(text))
+            self._label = one_line(str(text))
         return self._label
 
     def __repr__(self) -> str:
@@ -393,29 +383,9 @@ def _marker(e: Event, amendments: Mapping[int, list[Event]]) -> Marker | None:
     lane = _LANE_OF.get(kind)
     if lane is None:
         return None
-    data = e.data
-    if lane == "observations":
-        label = (
-            observation_label(data)
-            if kind == "observation"
-            else kind.replace("_", " ").capitalize()
-        )
-        return Marker(e.seq, t, kind, lane, label)
-    if lane == "checks":
-        status = CHECK_KINDS[kind]
-        label = f"{data.get('label') or data.get('check') or 'Check'} {status}"
-        return Marker(e.seq, t, kind, lane, label, status=status)
-    if lane == "alerts":
-        return Marker(e.seq, t, kind, lane, str(data.get("message", "Alert")))
-    if lane == "faults":
-        return Marker(e.seq, t, kind, lane, fault_label(e))
-    if lane == "music":
-        if kind == "phase":
-            label = f"{str(data.get('name', '')).capitalize()} phase"
-        else:
-            label = f"♪ {data.get('title') or data.get('path') or 'track'}"
-        return Marker(e.seq, t, kind, lane, label)
-    return Marker(e.seq, t, kind, lane, kind.replace("_", " ").capitalize())
+    label = describe(kind, e.data, style="marker")
+    status = CHECK_WORDS[kind] if lane == "checks" else ""
+    return Marker(e.seq, t, kind, lane, label, status=status)
 
 
 _LANE_OF: dict[str, str] = {
@@ -428,37 +398,6 @@ _LANE_OF: dict[str, str] = {
     "track_started": "music",
     **dict.fromkeys(SESSION_KINDS, "session"),
 }
-
-
-def observation_label(data: Mapping[str, Any]) -> str:
-    scale = str(data.get("scale", ""))
-    if scale == FREE_TEXT:
-        return _one_line(str(data.get("text", "")))
-    name = SCALES[scale].name if scale in SCALES else scale
-    return f"{name} {data.get('value')}: {data.get('label', '')}"
-
-
-def fault_label(e: Event) -> str:
-    seconds = _num(e.data.get("seconds")) or 0.0
-    if e.kind == "gap":
-        return f"App not running for {_mmss(seconds)}"
-    if e.kind == "suspend":
-        return f"Laptop slept {_mmss(seconds)}"
-    if e.kind == "clock_jump":
-        return f"Wall clock changed by {'+' if seconds >= 0 else '−'}{_mmss(abs(seconds))}"
-    return f"Playback fault: {e.data.get('detail') or e.data.get('path') or ''}".strip()
-
-
-def _mmss(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    if len(text) <= limit and text.isprintable() and "  " not in text and text == text.strip():
-        return text  # the usual note: already one clean line
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # --- note search ---------------------------------------------------------------------------
@@ -529,7 +468,7 @@ def snippet(text: str, needle: str, width: int = SNIPPET_CHARS) -> str:
     flat = " ".join(text.split())
     at = flat.casefold().find(needle.casefold())
     if at < 0:
-        return _one_line(flat, 2 * width)
+        return one_line(flat, 2 * width)
     start = max(0, at - width // 2)
     stop = min(len(flat), at + len(needle) + width)
     return ("…" if start else "") + flat[start:stop] + ("…" if stop < len(flat) else "")

@@ -20,12 +20,13 @@ from typing import Any
 
 from kapsession.errors import InvalidEntry
 from kapsession.limits import PLANNED_MAX, PLANNED_MIN
+from kapsession.monitoring import observations
 from kapsession.monitoring.vitals import LIMITS
 from kapsession.storage import safe_files
 from kapsession.storage.schema import ROUTES
 from kapsession.tomlfile import TomlProblem, load_toml, shown_field
 
-SCALES: tuple[str, ...] = ("moaas", "rass", "dissociation", "nausea", "emotional_tone")
+SCALES: tuple[str, ...] = tuple(observations.SCALES)  # the scale ids a check may ask for
 THRESHOLD_FIELDS: tuple[str, ...] = tuple(LIMITS)
 # A threshold applies at every check, or only at the baseline (the check at minute 0), e.g. the
 # REMS pre-dose blood pressure guide.

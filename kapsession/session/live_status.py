@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from kapsession.monitoring.checks import CheckState, Monitoring
+from kapsession.monitoring.checks import ANSWER_KINDS, CheckState, Monitoring
 from kapsession.session.dose_clock import minutes_seconds, t_plus
+from kapsession.session.entry_text import CHECK_KINDS, scale_in_sentence
 from kapsession.storage.store import Event
 
 BadgeLevel = Literal["muted", "due", "late"]
@@ -23,27 +24,7 @@ NOT_IN_STREAM = frozenset({"track_ended", "volume"})
 ALERTING = frozenset({"alert", "check_late", "check_missed"})
 
 # Entries after which the next check moment may have changed.
-CHECK_CHANGING = frozenset(
-    {
-        "vitals",
-        "observation",
-        "check_skipped",
-        "check_snoozed",
-        "check_due",
-        "check_late",
-        "check_missed",
-        "suspend",
-        "clock_jump",
-    }
-)
-
-_SCALE_WORDS = {
-    "moaas": "MOAA/S",
-    "rass": "RASS",
-    "dissociation": "dissociation",
-    "nausea": "nausea",
-    "emotional_tone": "emotional tone",
-}
+CHECK_CHANGING = frozenset({*ANSWER_KINDS, *CHECK_KINDS, "suspend", "clock_jump"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +36,7 @@ class BadgeState:
 def asks(state: CheckState) -> str:
     """What a check asks for, in words: "vitals, MOAA/S"."""
     parts = ["vitals"] if state.spec.vitals else []
-    parts += [_SCALE_WORDS.get(s, s) for s in state.spec.scales]
+    parts += [scale_in_sentence(s) for s in state.spec.scales]
     return ", ".join(parts) or "observation"
 
 

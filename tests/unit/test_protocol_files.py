@@ -32,7 +32,7 @@ from kapsession.monitoring.protocol import (
 )
 from kapsession.storage.schema import ROUTES
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "kapsession" / "protocols"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "kapsession" / "monitoring" / "protocols"
 
 EXPECTED_MINUTES = {
     "sublingual": [0, 15, 30, 45, 60, 75],

@@ -8,8 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSizePolicy, QWidget
 
+from kapsession.session import entry_text
+from kapsession.session.entry_text import STREAM_PREVIEW_CHARS as STREAM_PREVIEW_CHARS
 from kapsession.session.live_status import stream_group
-from kapsession.session.notes import TAGS
 from kapsession.storage.store import Event
 
 from .. import theme
@@ -17,7 +18,6 @@ from ..format import describe_event, t_plus
 from ..plain_text import plain_tip
 
 # A 100 kB note is kept whole in the record; the stream shows its beginning.
-STREAM_PREVIEW_CHARS = 600
 NOTE_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -91,11 +91,4 @@ class NoteStream(QListWidget):
 
 
 def note_line(t: float | None, text: str, tags: tuple[str, ...]) -> str:
-    shown = (
-        text
-        if len(text) <= STREAM_PREVIEW_CHARS
-        else (text[:STREAM_PREVIEW_CHARS] + f" … ({len(text):,} characters)")
-    )
-    labels = {tag: label for tag, _letter, label in TAGS}
-    chips = "".join(f"[{labels[tag]}] " for tag in tags)
-    return f"{t_plus(t or 0)}   {chips}{shown}"
+    return f"{t_plus(t or 0)}   {entry_text.note_line(text, tags)}"

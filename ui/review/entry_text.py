@@ -1,28 +1,12 @@
 """The review screen's one call to the wording of an entry: the list's line and the side
-panel's title. Everything on this screen that turns an entry into words comes through here, so
-it follows the shared formatter wherever that lives."""
+panel's title, from the core's one way to say an entry (kapsession.session.entry_text)."""
 
 from __future__ import annotations
 
 from kapsession.integration.review import Review
+from kapsession.session.entry_text import amendment_line, describe, note_line
+from kapsession.session.entry_text import kind_title as _kind_title
 from kapsession.storage.store import Event
-from ui.format import describe_event
-
-_TITLES = {
-    "note": "Note",
-    "vitals": "Vitals",
-    "alert": "Alert",
-    "observation": "Observation",
-    "dose": "Dose",
-    "session_ended": "End of session",
-    "discharge": "Discharge check",
-    "phase": "Music phase",
-    "track_started": "Track",
-    "playback_fault": "Playback fault",
-    "gap": "Gap",
-    "suspend": "Laptop asleep",
-    "clock_jump": "Clock change",
-}
 
 
 def entry_line(review: Review, event: Event) -> str:
@@ -31,28 +15,11 @@ def entry_line(review: Review, event: Event) -> str:
         text = detail.current_text if detail and detail.current_text is not None else ""
         current = detail.amendments[-1] if detail and detail.amendments else event
         tags = current.data.get("tags") or []
-        mark = " (amended)" if detail and detail.amendments else ""
-        prefix = f"[{', '.join(tags)}] " if tags else ""
-        return f"Note: {prefix}{' '.join(text.split())[:300]}{mark}"
+        return note_line(text, tags, "review", amended=bool(detail and detail.amendments))
     if event.kind == "amendment":
-        return f"Amendment of #{event.amends} ({event.reason}): {' '.join(str(event.data.get('text', '')).split())[:300]}"
-    if event.kind == "track_started":
-        return f"♪ {event.data.get('title') or event.data.get('path')} started"
-    if event.kind == "track_ended":
-        return f"♪ {event.data.get('title') or event.data.get('path')} ended"
-    if event.kind == "playback_fault":
-        return f"Playback fault: {event.data.get('detail', '')} ({event.data.get('path', '')})"
-    if event.kind == "worksheet":
-        return "Integration worksheet saved"
-    if event.kind == "preparation":
-        return "Preparation saved"
-    try:
-        return describe_event(event)
-    except (KeyError, TypeError, ValueError):
-        return event.kind.replace("_", " ")
+        return amendment_line(event.amends, event.reason, str(event.data.get("text", "")))
+    return describe(event.kind, event.data, event.reason, style="review")
 
 
 def kind_title(event: Event) -> str:
-    if event.kind.startswith("check_"):
-        return "Check " + event.kind.removeprefix("check_")
-    return _TITLES.get(event.kind, event.kind.replace("_", " ").capitalize())
+    return _kind_title(event.kind)
