@@ -1,7 +1,8 @@
 """Hypothesis profiles for the whole suite, chosen by HYPOTHESIS_PROFILE: `dev` (the default,
 hypothesis' own counts: quick while working) and `ci` (./test: three times the examples, a
-hundred whole stateful sessions, no deadline on a busy machine). A test that sets its own
-max_examples keeps it under both."""
+hundred whole stateful sessions). Neither has a deadline: a per-example time limit is a timed
+assertion, and on a busy machine it fails tests that are right (seen: 283 ms for a short note
+under load). Speed is for bench/. A test that sets its own max_examples keeps it under both."""
 
 from __future__ import annotations
 
@@ -9,6 +10,6 @@ import os
 
 from hypothesis import settings
 
-settings.register_profile("dev", max_examples=100)
+settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("ci", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
