@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,6 +28,7 @@ from . import messages
 from .home_view import ArcCheck, HomeView
 from .lock import IdleWatcher, LockConfig, LockScreen
 from .lock_coordinator import LockCoordinator
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .live_view import LiveView, MusicFactory
@@ -51,9 +52,12 @@ class MainWindow(QMainWindow):
         arcs: Mapping[str, Arc] | None = None,
         check_arc: ArcCheck | None = None,
         screen_lock: LockConfig | None = None,
+        settings: Settings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # The app's one Settings (built in ui/app.py), for the screens that remember choices.
+        self.settings = settings if settings is not None else Settings()
         self.setWindowTitle("kapsession")
         self._cue_player = cue_player
         self._music = music
@@ -92,12 +96,10 @@ class MainWindow(QMainWindow):
             self.idle = self.locks.idle
         quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
         quit_shortcut.activated.connect(self.close)
-        self._settings = QSettings()
-        geometry = self._settings.value("main/geometry")
-        if isinstance(geometry, QByteArray) and not smoke:
-            self.restoreGeometry(geometry)
-        else:
+        if smoke:
             self.resize(1280, 800)
+        else:
+            self.settings.restore_geometry(self, "main", 1280, 800)
 
     def show_live(self, live: LiveSession) -> None:
         # Imported on first use: the live screen brings APScheduler (~85 ms), which the home
@@ -209,5 +211,5 @@ class MainWindow(QMainWindow):
                 log.warning("close not recorded: %s", type(exc).__name__)
             view.stop()
         if not self._smoke:
-            self._settings.setValue("main/geometry", self.saveGeometry())
+            self.settings.remember_geometry(self, "main")
         event.accept()
