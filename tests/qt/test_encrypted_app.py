@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings, Qt
-from qthelpers import show_active
+from helpers.qt import show_active
+from PySide6.QtCore import Qt
 
 from kapsession.cli import commands
 from kapsession.clock import FakeClock
