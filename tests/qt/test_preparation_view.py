@@ -7,7 +7,7 @@ import logging
 import pytest
 from helpers.answers import Answers
 from helpers.faults import disk_full
-from helpers.qt import ModalDriver, committed, show_active
+from helpers.qt import ModalDriver, committed, show_active, type_into
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -48,11 +48,6 @@ def open_dialog(
     qtbot.addWidget(dialog)
     show_active(qtbot, dialog)
     return dialog
-
-
-def type_into(qtbot, widget, text: str) -> None:
-    widget.setFocus()
-    qtbot.keyClicks(widget, text)
 
 
 def test_typed_preparation_is_saved_with_ctrl_s_and_shown_again_on_reopening(

@@ -8,7 +8,7 @@ import logging
 import pytest
 from helpers.answers import Answers
 from helpers.faults import disk_full
-from helpers.qt import ModalDriver, committed, show_active
+from helpers.qt import ModalDriver, committed, show_active, type_into
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit
 
@@ -51,11 +51,6 @@ def open_dialog(
     qtbot.addWidget(dialog)
     show_active(qtbot, dialog)
     return dialog
-
-
-def type_into(qtbot, widget, text: str) -> None:
-    widget.setFocus()
-    qtbot.keyClicks(widget, text)
 
 
 def items(widget) -> list[str]:
