@@ -10,6 +10,9 @@ import os
 
 from hypothesis import settings
 
+# Fixtures shared by several folders (the Qt ones come from tests/qt/conftest.py).
+pytest_plugins = ["helpers.nobody"]
+
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("ci", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

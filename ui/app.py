@@ -10,10 +10,11 @@ import getpass
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,10 @@ from kapsession.storage.store import SessionRecord, Store, prepare_folder
 from kapsession.storage.unlock_tries import UnlockTries
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
+
     from .backup_runner import BackupRunner
+    from .executor import Executor
     from .main_window import MainWindow
     from .music import MusicController
 
@@ -53,7 +57,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_gui(args)
 
 
-def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | None:
+@dataclass(frozen=True)
+class StartUp:
+    """What the environment says about opening the data folder, read once at start (run_gui)
+    and handed on: $KAPSESSION_PASSPHRASE and KAPSESSION_ENCRYPTION=off (scripted runs)."""
+
+    passphrase: str | None = None
+    encryption_off: bool = False
+
+    @classmethod
+    def from_environment(cls) -> StartUp:
+        return cls(
+            privacy.secret_from_env(datakey.PASSPHRASE_ENV),
+            os.environ.get("KAPSESSION_ENCRYPTION") == "off",
+        )
+
+    def key_env(self) -> dict[str, str]:
+        return {datakey.PASSPHRASE_ENV: self.passphrase} if self.passphrase else {}
+
+
+def open_store(
+    folder: Path, smoke: bool, start: StartUp | None = None
+) -> tuple[Store, SecuritySettings] | None:
     """The store, opened the way this data folder asks (the instance lock is held):
 
     - encrypted (a key file): the key from the OS keyring or $KAPSESSION_PASSPHRASE, else the
@@ -62,14 +87,14 @@ def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | No
       (--smoke, KAPSESSION_ENCRYPTION=off for scripted runs), unencrypted as it was;
       $KAPSESSION_PASSPHRASE there sets encryption up without asking;
     - "not now" chosen earlier: unencrypted, as it was.
-    None when the therapist quits at the prompt."""
+    None when the therapist quits at the prompt. `start` defaults to the environment now."""
     from .setup_view import SetupChoice, SetupDialog, UnlockDialog
 
-    env = os.environ
+    start = start if start is not None else StartUp.from_environment()
     security = security_settings.load(folder)
     if datakey.has_key_file(folder):
         try:
-            key = datakey.key_for(folder)
+            key = datakey.key_for(folder, start.key_env())
         except (NeedsKey, WrongKey):
             if smoke:
                 raise
@@ -83,12 +108,12 @@ def open_store(folder: Path, smoke: bool) -> tuple[Store, SecuritySettings] | No
                 return None
             key = found[0]
         return Store.open(folder, key=key), security
-    passphrase = privacy.secret_from_env(datakey.PASSPHRASE_ENV)
+    passphrase = start.passphrase
     if security.encryption is None and passphrase and datakey.encryption_available():
         key = datakey.create_key(folder, passphrase)
         security_settings.save(folder, replace(security, encryption="on"))
         return Store.open(folder, key=key), security_settings.load(folder)
-    if security.encryption is not None or smoke or env.get("KAPSESSION_ENCRYPTION") == "off":
+    if security.encryption is not None or smoke or start.encryption_off:
         return Store.open(folder), security
 
     opened: list[tuple[Store, SecuritySettings]] = []
@@ -130,7 +155,8 @@ def run_gui(args: argparse.Namespace) -> int:
     from . import messages, theme
     from .executor import ThreadExecutor
     from .lock import LockConfig
-    from .main_window import MainWindow
+    from .main_window import MainWindow, new_scheduler
+    from .settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -138,13 +164,14 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setOrganizationName("kapsession")
     app.setDesktopFileName("kapsession")
     theme.apply(app)
+    settings = Settings()  # after the organization's name: it names the QSettings file
 
     folder = commands.data_dir_of(args)
     lock = InstanceLock(folder)
     try:
         prepare_folder(folder)
         lock.acquire()
-        opened = open_store(folder, args.smoke)
+        opened = open_store(folder, args.smoke, StartUp.from_environment())
     except AlreadyOpenError as exc:
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
@@ -209,6 +236,8 @@ def run_gui(args: argparse.Namespace) -> int:
         arcs=arcs,
         check_arc=lambda arc, minutes: check_arc_tracks(arc.tracks(), minutes),
         executor=ThreadExecutor("kapsession-preflight"),
+        settings=settings,
+        schedulers=new_scheduler,
         screen_lock=None
         if args.smoke
         else LockConfig(
@@ -232,9 +261,11 @@ def run_gui(args: argparse.Namespace) -> int:
                 window.show_live(live)
     except KapsessionError as exc:
         messages.error(window, str(exc))
-    _close_on_termination(window)
+    termination = _close_on_termination(window)
     if not args.smoke:
-        _backups(window, store, folder)
+        from .executor import ThreadExecutor
+
+        _backups(window, store, folder, ThreadExecutor("kapsession-backup", window))
     audit_locks(window, store)
     window.show()
     if tries.locked_at_exit and not args.smoke:
@@ -248,6 +279,7 @@ def run_gui(args: argparse.Namespace) -> int:
     _name_skipped(window, "protocol files", "protocols", problems)
     _name_skipped(window, "music arcs", "arcs", arc_problems)
     code = app.exec()
+    termination.close()
     store.close()
     lock.release()
     return code
@@ -286,19 +318,19 @@ BACKUP_CHECK_MS = 60 * 60 * 1000
 FIRST_BACKUP_CHECK_MS = 30 * 1000
 
 
-def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
-    """Automatic backups to the folder the clinic chose (QSettings backup/folder, else
-    $KAPSESSION_BACKUP_DIR, else `backups` in the data folder). Never during a live session."""
-    from PySide6.QtCore import QSettings, QTimer
+def _backups(window: MainWindow, store: Store, folder: Path, executor: Executor) -> BackupRunner:
+    """Automatic backups to the folder the clinic chose (the settings' backup folder, else
+    $KAPSESSION_BACKUP_DIR, else `backups` in the data folder). Never during a live session.
+    The runner and its timer belong to the window (Qt parents): they live as long as it."""
+    from PySide6.QtCore import QTimer
 
     from kapsession.storage import backup
 
     from . import messages
     from .backup_runner import BackupRunner
 
-    chosen = QSettings().value("backup/folder")
-    target = backup.backup_dir(chosen if isinstance(chosen, str) else None, folder)
-    runner = BackupRunner(store, folder, target, SystemClock(), window)
+    target = backup.backup_dir(window.settings.backup_folder, folder)
+    runner = BackupRunner(store, folder, target, SystemClock(), executor, window)
     runner.failed.connect(lambda text: messages.error(window, text))
 
     def on_written(result: backup.BackupResult) -> None:
@@ -319,22 +351,28 @@ def _backups(window: MainWindow, store: Store, folder: Path) -> BackupRunner:
     timer.timeout.connect(daily)
     timer.start()
     QTimer.singleShot(FIRST_BACKUP_CHECK_MS, window, daily)
-    _kept_alive.extend((runner, timer))
     return runner
 
 
-_kept_alive: list[object] = []  # the signal sockets and their notifier live as long as the app
+class TerminationWatch:
+    """The wake-up sockets and their notifier, kept by run_gui while the app runs."""
+
+    def __init__(self, receive: socket.socket, send: socket.socket, notifier: QObject) -> None:
+        self._receive, self._send, self.notifier = receive, send, notifier
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(-1)
+        self._receive.close()
+        self._send.close()
 
 
-def _close_on_termination(window: MainWindow) -> None:
+def _close_on_termination(window: MainWindow) -> TerminationWatch:
     """SIGTERM/SIGHUP (logout, shutdown) close the window the orderly way: a running session
     records `app_closed` and resumes on the next launch.
 
     Python runs signal handlers only when it next executes bytecode, and an idle Qt event loop
     runs none. So the C-level handler's wake-up byte (signal.set_wakeup_fd) lands on a socket
     that Qt watches: the event loop wakes at once, with no polling timer."""
-    import socket
-
     from PySide6.QtCore import QSocketNotifier, QTimer
 
     def on_signal(_signum: int, _frame: object) -> None:
@@ -351,10 +389,10 @@ def _close_on_termination(window: MainWindow) -> None:
             receive.recv(512)
 
     notifier.activated.connect(drain)
-    _kept_alive.extend((receive, send, notifier))
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, on_signal)
+    return TerminationWatch(receive, send, notifier)
 
 
 if __name__ == "__main__":

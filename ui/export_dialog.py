@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,6 +26,7 @@ from kapsession.storage import outpaths
 from kapsession.storage.store import Store
 
 from .plain_text import plain_label
+from .settings import Settings
 
 log = logging.getLogger("kapsession.ui.export")
 
@@ -49,13 +50,20 @@ def choose_file(parent: QWidget, suggested: Path) -> Path | None:
 
 
 def export_session(
-    store: Store, session_id: int, key: str, path: Path, tz: str, author: str
+    store: Store,
+    session_id: int,
+    key: str,
+    path: Path,
+    tz: str,
+    author: str,
+    backup_folder: str | None = None,
 ) -> Path:
     """Render, write atomically, note on the timeline. Raises KapsessionError with a message for
     the therapist (never the exception's text: it could quote a note). Never into the data
-    folder or a backup folder, nor onto a file the app owns (outpaths)."""
+    folder or a backup folder (`backup_folder`: the one the clinic chose, as the settings keep it),
+    nor onto a file the app owns (outpaths)."""
     folder = outpaths.database_folder(store.db.conn)
-    backups = outpaths.backup_folders(folder, _chosen_backup_folder()) if folder else []
+    backups = outpaths.backup_folders(folder, backup_folder) if folder else []
     outpaths.check_output_path(path, folder, backups)
     record = store.session(session_id)
     doc = session_export.timeline(store, session_id, SystemClock().now())
@@ -83,11 +91,6 @@ def export_session(
     return path
 
 
-def _chosen_backup_folder() -> str | None:
-    chosen = QSettings().value("backup/folder")  # as ui.app's automatic backups read it
-    return chosen if isinstance(chosen, str) and chosen else None
-
-
 class ExportDialog(QDialog):
     """Pick what to export (arrow keys, Enter), then where to save it."""
 
@@ -99,8 +102,11 @@ class ExportDialog(QDialog):
         author: str,
         choose: ChooseFile = choose_file,
         parent: QWidget | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(parent)
+        # The backup folder as the automatic backups see it (the window's settings, when given).
+        self._backup_folder = (settings if settings is not None else Settings()).backup_folder
         record = store.session(session_id)
         self.setWindowTitle(f"Export session #{record.id}")
         self._store, self._session_id, self._tz, self._author = store, session_id, tz, author
@@ -147,7 +153,13 @@ class ExportDialog(QDialog):
             return
         try:
             self.written = export_session(
-                self._store, self._session_id, key, path, self._tz, self._author
+                self._store,
+                self._session_id,
+                key,
+                path,
+                self._tz,
+                self._author,
+                self._backup_folder,
             )
         except KapsessionError as exc:
             self.status.setText(f"Not written: {exc}")

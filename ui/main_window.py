@@ -9,7 +9,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,9 +30,11 @@ from .executor import Executor
 from .home import ArcCheck, HomeView
 from .lock import IdleWatcher, LockConfig, LockScreen
 from .lock_coordinator import LockCoordinator
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .live.screen import LiveView, MusicFactory
+    from .scheduler import GuiScheduler
 
 log = logging.getLogger("kapsession.ui.main")
 
@@ -54,9 +56,16 @@ class MainWindow(QMainWindow):
         check_arc: ArcCheck | None = None,
         executor: Executor | None = None,
         screen_lock: LockConfig | None = None,
+        settings: Settings | None = None,
+        schedulers: Callable[[QObject], GuiScheduler] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # The app's one Settings (built in ui/app.py), for the screens that remember choices.
+        self.settings = settings if settings is not None else Settings()
+        # Builds each live session's scheduler (the composition root's choice; one a session,
+        # shut down with its screen).
+        self._schedulers = schedulers or new_scheduler
         self.setWindowTitle("kapsession")
         self._cue_player = cue_player
         self._music = music
@@ -64,7 +73,9 @@ class MainWindow(QMainWindow):
         self._start_rehearsal = start_rehearsal
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.stack = QStackedWidget()
-        self.home = HomeView(service, self._confirm, str(data_dir), arcs, check_arc, executor)
+        self.home = HomeView(
+            service, self._confirm, str(data_dir), arcs, check_arc, executor, settings=self.settings
+        )
         self.home.dose_given.connect(self.show_live)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
         self.stack.addWidget(self.home)
@@ -95,27 +106,23 @@ class MainWindow(QMainWindow):
             self.idle = self.locks.idle
         quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
         quit_shortcut.activated.connect(self.close)
-        self._settings = QSettings()
-        geometry = self._settings.value("main/geometry")
-        if isinstance(geometry, QByteArray) and not smoke:
-            self.restoreGeometry(geometry)
-        else:
+        if smoke:
             self.resize(1280, 800)
+        else:
+            self.settings.restore_geometry(self, "main", 1280, 800)
 
     def show_live(self, live: LiveSession) -> None:
         # Imported on first use: the live screen brings APScheduler (~85 ms), which the home
         # screen does not need before its first paint (measured with bench/run.py).
         from .live.screen import LiveView
-        from .scheduler import GuiScheduler
-        from .settings import Settings
 
         view = LiveView(
             live,
             self._cue_player,
             self._music,
-            settings=Settings(),  # handed in by ui/app.py once wired
+            settings=self.settings,
             # The protocol's checks fire through it; the screen shuts it down when it stops.
-            scheduler=GuiScheduler(self, timezone=UTC),
+            scheduler=self._schedulers(self),
         )
         view.ended.connect(self._on_ended)
         self.live_view = view
@@ -221,5 +228,13 @@ class MainWindow(QMainWindow):
                 log.warning("close not recorded: %s", type(exc).__name__)
             view.stop()
         if not self._smoke:
-            self._settings.setValue("main/geometry", self.saveGeometry())
+            self.settings.remember_geometry(self, "main")
         event.accept()
+
+
+def new_scheduler(parent: QObject) -> GuiScheduler:
+    """The protocol's check scheduler for one live session, on the GUI thread. APScheduler is
+    imported only now: the home screen's first paint does not wait for it (~85 ms)."""
+    from .scheduler import GuiScheduler
+
+    return GuiScheduler(parent, timezone=UTC)

@@ -38,15 +38,13 @@ MUSIC_NOT_SAVED = (
 
 
 def open_vlc_decks(
-    on_event: Callable[[int, str, str, int], None], output: str | None = None
+    on_event: Callable[[int, str, str, int], None], output: str = ""
 ) -> tuple[Deck, Deck] | str:
     """The real decks; libVLC is imported only now, and only through its adapter. `output` is
     libVLC's audio output (``dummy`` for tests and headless machines; empty: the system's
-    default); None: the one the settings name (``settings.audio_output``)."""
+    default; the app passes ``settings.audio_output``)."""
     from kapsession.music.vlc_player import DECK_ARGS, open_decks
 
-    if output is None:
-        output = Settings().audio_output
     args = DECK_ARGS + ((f"--aout={output}",) if output else ())
     return open_decks(on_event, args)
 
@@ -68,7 +66,7 @@ class MusicController(QObject):
         self,
         live: LiveSession,
         arc_path: str | None,
-        opener: DeckOpener = open_vlc_decks,
+        opener: DeckOpener | None = None,
         release: Callable[[tuple[Deck, Deck]], None] = release_vlc_decks,
         audio_time: Callable[[], float] = time.monotonic,
         report: Callable[[str], None] = lambda _text: None,
@@ -79,6 +77,8 @@ class MusicController(QObject):
         self.live = live
         # Handed in by the composition root; a controller built alone (tests) reads its own.
         self._settings = settings if settings is not None else Settings()
+        if opener is None:  # libVLC's decks on the audio output the settings name
+            opener = lambda hand_on: open_vlc_decks(hand_on, self._settings.audio_output)  # noqa: E731
         self._release = release
         self._audio_time = audio_time
         self._report = report

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers.cli import run
 
-from kapsession.cli import commands
 from kapsession.clock import FakeClock
 from kapsession.session.live import SessionPlan, SessionService
 from kapsession.storage.store import Store
@@ -26,17 +26,6 @@ def dosed_store(folder: Path, key: bytes | None = None) -> Store:
     clock.advance(60)
     live.add_note("synthetic note: the wave passed")
     return store
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """The exit code, standard output and standard error of `kapsession ARGV`."""
-    try:
-        code = commands.main(argv)
-    except SystemExit as exc:  # argparse's refusals
-        assert isinstance(exc.code, int)
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def expect_refused(argv: list[str], capsys: pytest.CaptureFixture[str], why: str) -> str:

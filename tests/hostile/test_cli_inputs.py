@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.cli import run
 
 from kapsession.storage import paths
 
-from .cli_driver import dosed_store, expect_refused, run
+from .cli_driver import dosed_store, expect_refused
 
 ESC = "\x1b[2J\x1b[31m"  # clear the screen, then red
 RAW = ("\x1b", "\r", "\x07", "\u202e")  # none of these may reach the terminal raw

@@ -19,12 +19,14 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is first loaded
 
+from helpers.cli import run
+
 from kapsession.storage import backup, datakey, outpaths, paths
 from kapsession.storage.instance_lock import InstanceLock
 from kapsession.storage.store import Store, prepare_folder
 
 from . import cli_driver
-from .cli_driver import T0, dosed_store, run
+from .cli_driver import T0, dosed_store
 
 PASS = "orchard pebble winter song"
 ARC = """[arc]

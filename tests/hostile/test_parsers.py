@@ -10,19 +10,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from helpers.nobody import as_nobody, needs_root
 
 from kapsession.monitoring.protocol import (
     ProtocolError,
@@ -400,17 +399,7 @@ def test_a_playlist_name_over_255_bytes_is_one_clear_line(tmp_path: Path) -> Non
     assert one_clear_line(done.stderr).startswith("kapsession: There is no playlist or arc at")
 
 
-@pytest.fixture
-def world_readable_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="kapsession-hostile-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path)
-
-
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to become 'nobody'"
-)
+@needs_root
 def test_entries_in_a_folder_that_cannot_be_entered_as_an_unprivileged_user(
     world_readable_dir: Path,
 ) -> None:
@@ -420,36 +409,19 @@ def test_entries_in_a_folder_that_cannot_be_entered_as_an_unprivileged_user(
     playlist = world_readable_dir / "list.m3u"
     playlist.write_bytes(b"closed/caf\xe9.ogg\nclosed/plain.ogg\n")
     playlist.chmod(0o644)
-    # Fork and drop to 'nobody' in the child (root enters any folder); the child reads the
-    # playlist, makes an arc of it and checks its files, and reports through a pipe.
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads, 3.12+
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
+
+    def check() -> object:
+        # As 'nobody' (root enters any folder): read the playlist, make an arc of it and check
+        # its files.
         try:
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            try:
-                entries = read_playlist(playlist)
-                arc = arc_from_playlist(entries, "Closed")
-                verdicts = [check_file(p) for p in arc.tracks()]
-                out: object = [(v.status, v.detail) if v else None for v in verdicts]
-            except Exception as exc:  # reported to the parent, which fails the test
-                out = f"{type(exc).__name__}: {exc}"
-            os.write(write_end, json.dumps(out).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert json.loads(data) == [
+            entries = read_playlist(playlist)
+            arc = arc_from_playlist(entries, "Closed")
+            verdicts = [check_file(p) for p in arc.tracks()]
+            return [(v.status, v.detail) if v else None for v in verdicts]
+        except Exception as exc:  # reported to the parent, which fails the test
+            return f"{type(exc).__name__}: {exc}"
+
+    assert as_nobody(check) == [
         ["unreadable", "permission denied (folder)"],
         ["unreadable", "permission denied (folder)"],
     ]

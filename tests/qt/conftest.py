@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 import shiboken6
+from helpers.monitoring import mlive, mview, pservice  # noqa: F401 (fixtures for tests/qt)
+from helpers.qt import ModalDriver, show_active
 from PySide6.QtCore import QCoreApplication, QSettings
-from qthelpers import ModalDriver, show_active
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionPlan, SessionService

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLabel
-from qthelpers import (
+from helpers.qt import (
     ModalDriver,
     committed,
     double_click,
@@ -17,6 +15,8 @@ from qthelpers import (
     row_with,
     stream_texts,
 )
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
 from kapsession.clock import FakeClock
 from kapsession.errors import InvalidEntry

@@ -1,12 +1,11 @@
-"""Automatic backups from the app: ending a session writes a verified backup on a worker thread
-and puts it on the audit trail; a backup that cannot be written is reported, not swallowed."""
+"""Automatic backups from the app: ending a session writes a verified backup (off the GUI thread
+in the app; here through the synchronous executor) and puts it on the audit trail; a backup that
+cannot be written is reported, not swallowed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-
-from PySide6.QtCore import QSettings
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession
@@ -14,6 +13,7 @@ from kapsession.storage import backup
 from kapsession.storage.store import Store
 from ui import app
 from ui.backup_runner import BackupRunner
+from ui.executor import SynchronousExecutor
 from ui.main_window import MainWindow
 
 
@@ -21,9 +21,9 @@ def test_ending_a_session_writes_a_verified_backup(
     qtbot, make_window: Callable[..., MainWindow], live: LiveSession, store: Store, tmp_path: Path
 ) -> None:
     target = tmp_path / "chosen-backups"
-    QSettings().setValue("backup/folder", str(target))
     window = make_window(lambda _title, _text: True)
-    runner = app._backups(window, store, tmp_path / "data")
+    window.settings.backup_folder = str(target)
+    runner = app._backups(window, store, tmp_path / "data", SynchronousExecutor())
     assert runner.target == target
     window.show_live(live)
     assert window.live_view is not None
@@ -51,10 +51,11 @@ def test_a_backup_that_cannot_be_written_is_reported(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    runner = BackupRunner(store, tmp_path / "data", blocker / "backups", clock)
+    runner = BackupRunner(
+        store, tmp_path / "data", blocker / "backups", clock, SynchronousExecutor()
+    )
     with qtbot.waitSignal(runner.failed, timeout=30_000) as failed:
         assert runner.start(after_session=True)
-    runner.wait()
     assert failed.args is not None
     assert failed.args[0].startswith("Cannot create the backup folder")
     # The drive is still missing an hour later: no new attempt (and no new message) until
@@ -64,4 +65,3 @@ def test_a_backup_that_cannot_be_written_is_reported(
     clock.advance(6 * 3600)
     with qtbot.waitSignal(runner.failed, timeout=30_000):
         assert runner.start(after_session=False)
-    runner.wait()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitorhelpers import ALT, protocol_service, start_sublingual
+from helpers.monitoring import ALT, protocol_service, start_sublingual
+from helpers.qt import show_active
 from PySide6.QtCore import QSettings, Qt
-from qthelpers import show_active
 
 from kapsession.music.cue import CHIME, CHIME_VOLUME
 from ui.live.screen import LiveView

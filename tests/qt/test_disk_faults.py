@@ -18,9 +18,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from monitorhelpers import open_view
+from helpers.monitoring import open_view
+from helpers.qt import stream_texts
 from PySide6.QtCore import Qt
-from qthelpers import stream_texts
 
 from kapsession.cli import commands
 from kapsession.clock import FakeClock

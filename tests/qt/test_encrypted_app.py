@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings, Qt
-from qthelpers import show_active
+from helpers.qt import show_active
+from PySide6.QtCore import Qt
 
 from kapsession.cli import commands
 from kapsession.clock import FakeClock
@@ -20,6 +20,7 @@ from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from kapsession.storage import backup, datakey, security_settings
 from kapsession.storage.store import Store, is_plaintext
 from ui import app
+from ui.executor import SynchronousExecutor
 from ui.lock import LockConfig
 from ui.main_window import MainWindow
 
@@ -118,8 +119,8 @@ def test_the_automatic_backup_of_an_encrypted_store_is_encrypted_with_its_key(
     tmp_path: Path,
 ) -> None:
     target = tmp_path / "chosen-backups"
-    QSettings().setValue("backup/folder", str(target))
-    runner = app._backups(ewindow, estore, folder)
+    ewindow.settings.backup_folder = str(target)
+    runner = app._backups(ewindow, estore, folder, SynchronousExecutor())
     ewindow.show_live(elive)
     assert ewindow.live_view is not None
     record = elive.end("drill")

@@ -6,9 +6,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers.answers import Answers
+from helpers.qt import ModalDriver, kinds, notes_in, stream_texts
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
-from qthelpers import ModalDriver, kinds, notes_in, stream_texts
 
 from kapsession.clock import FakeClock
 from kapsession.errors import StateError
@@ -19,18 +20,6 @@ from ui.live.screen import LiveView
 from ui.main_window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton
-
-
-class Answers:
-    """An injected confirm: records every question and gives the prepared answer."""
-
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
-        self.asked: list[tuple[str, str]] = []
-
-    def __call__(self, title: str, text: str) -> bool:
-        self.asked.append((title, text))
-        return self.answer
 
 
 def fill(home: HomeView, code: str = "C-020", dose: float = 150.0, **extra: str) -> None:

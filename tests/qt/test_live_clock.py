@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from helpers.qt import show_active, stream_texts
 from PySide6.QtWidgets import QLabel
-from qthelpers import show_active, stream_texts
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import HEARTBEAT_S, LiveSession, SessionPlan, SessionService

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from helpers.qt import ModalDriver, kinds, notes_in, reactivate, row_with
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QWidget
-from qthelpers import ModalDriver, kinds, notes_in, reactivate, row_with
 
 from ui.dialogs import SHORTCUTS, AmendDialog, ShortcutsDialog
 from ui.live.screen import LiveView

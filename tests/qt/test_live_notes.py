@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 import pytest
+from helpers.faults import disk_full
+from helpers.qt import committed, notes_in, stream_texts
 from PySide6.QtCore import Qt
-from qthelpers import committed, notes_in, stream_texts
 
 from kapsession.session.live import LiveSession
 from kapsession.session.notes import TAGS
@@ -21,10 +21,6 @@ ALT = Qt.KeyboardModifier.AltModifier
 def type_note(qtbot, view: LiveView, text: str) -> None:
     qtbot.keyClicks(view.note, text)
     qtbot.keyClick(view.note, Qt.Key.Key_Return)
-
-
-def disk_full(*_args: object, **_kwargs: object) -> Event:
-    raise sqlite3.OperationalError("database or disk is full")
 
 
 def test_typed_note_and_enter_saves_it_to_the_store_and_the_stream(qtbot, view, live, store):

@@ -11,7 +11,8 @@ from typing import cast
 
 import pytest
 import shiboken6
-from monitorhelpers import of_kind, protocol_service, start_sublingual
+from helpers.monitoring import of_kind, start_sublingual
+from helpers.qt import ModalDriver, show_active
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QWidget,
 )
-from qthelpers import ModalDriver, show_active
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionService
@@ -43,11 +43,6 @@ CLIENT = "CANARY-C9"
 NOTE = "canary-note: the river under the floor"
 HALF = "canary-half typed"
 PIN = "4821"
-
-
-@pytest.fixture
-def pservice(store: Store, clock: FakeClock) -> SessionService:
-    return protocol_service(store, clock)
 
 
 @pytest.fixture

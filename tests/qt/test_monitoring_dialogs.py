@@ -3,47 +3,25 @@ Alt+S snooze and Alt+K skip, and the discharge hints in the end dialog."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from monitorhelpers import (
+from helpers.monitoring import (
     ALT,
     BASELINE,
     C15,
     CTRL_SHIFT,
     LATE_AFTER_S,
     of_kind,
-    open_view,
-    protocol_service,
-    start_sublingual,
     step,
 )
+from helpers.qt import ModalDriver, committed, reactivate, stream_texts
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QPushButton
-from qthelpers import ModalDriver, committed, reactivate, stream_texts
 
 from kapsession.clock import FakeClock
-from kapsession.session.live import LiveSession, SessionService
+from kapsession.session.live import LiveSession
 from kapsession.storage.store import Store
 from ui.live.screen import LiveView
 from ui.monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
-
-
-@pytest.fixture
-def pservice(store: Store, clock: FakeClock) -> SessionService:
-    return protocol_service(store, clock)
-
-
-@pytest.fixture
-def mlive(pservice: SessionService) -> LiveSession:
-    return start_sublingual(pservice)
-
-
-@pytest.fixture
-def mview(qtbot, mlive: LiveSession) -> Iterator[LiveView]:
-    v = open_view(qtbot, mlive)
-    yield v
-    v.stop()
 
 
 def alt(qtbot, view: LiveView, key: Qt.Key) -> None:

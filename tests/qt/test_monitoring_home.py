@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from monitorhelpers import BASELINE, CTRL_SHIFT, LEFT, protocol_service
+from helpers.monitoring import BASELINE, CTRL_SHIFT, LEFT
+from helpers.qt import ModalDriver, show_active
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from qthelpers import ModalDriver, show_active
 
 from kapsession.clock import FakeClock
 from kapsession.monitoring.protocol import builtin_protocols
@@ -21,11 +21,6 @@ from kapsession.storage.store import Store
 from ui.home import NO_PROTOCOL, HomeView
 from ui.main_window import MainWindow
 from ui.monitor_dialogs import EndDialog, ObservationDialog
-
-
-@pytest.fixture
-def pservice(store: Store, clock: FakeClock) -> SessionService:
-    return protocol_service(store, clock)
 
 
 @pytest.fixture

@@ -3,46 +3,26 @@ the Alt+V vitals line, alerts and their acknowledgement, and the scheduler behin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from monitorhelpers import (
+from helpers.monitoring import (
     ALT,
     BASELINE,
     C15,
     LATE_AFTER_S,
     of_kind,
     open_view,
-    protocol_service,
-    start_sublingual,
     step,
 )
+from helpers.qt import committed, stream_texts
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from qthelpers import committed, stream_texts
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionService
 from kapsession.storage.store import Store
 from ui.live.screen import LiveView
-
-
-@pytest.fixture
-def pservice(store: Store, clock: FakeClock) -> SessionService:
-    return protocol_service(store, clock)
-
-
-@pytest.fixture
-def mlive(pservice: SessionService) -> LiveSession:
-    return start_sublingual(pservice)
-
-
-@pytest.fixture
-def mview(qtbot, mlive: LiveSession) -> Iterator[LiveView]:
-    v = open_view(qtbot, mlive)
-    yield v
-    v.stop()
 
 
 def assert_note_untouched(view: LiveView, text: str, cursor: int) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from monitorhelpers import protocol_service
-from qthelpers import show_active
+from helpers.monitoring import protocol_service
+from helpers.qt import show_active
 
 from kapsession.clock import FakeClock
 from kapsession.music.arc import Arc, available_arcs

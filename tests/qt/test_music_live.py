@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers.qt import show_active
 from PySide6.QtCore import QCoreApplication, Qt
-from qthelpers import show_active
 
 from kapsession.clock import FakeClock
 from kapsession.music.arc_player import PAUSE_FADE_S

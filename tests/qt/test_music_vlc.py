@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qthelpers import show_active
+from helpers.qt import show_active
+from helpers.vlc_threads import CallThreads
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
@@ -109,25 +110,6 @@ class Heard:
     def first_deck(self) -> int:
         with self._lock:
             return self.log[0][0]
-
-
-class CallThreads:
-    """Wraps a deck's vlc.MediaPlayer: the thread of every libVLC call made on it."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.threads: set[int] = set()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._real, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self.threads.add(threading.get_ident())
-            return attr(*args, **kwargs)
-
-        return call
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 import pytest
+from helpers.answers import Answers
+from helpers.faults import disk_full
+from helpers.qt import ModalDriver, committed, show_active, type_into
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from qthelpers import ModalDriver, committed, show_active
 
 from kapsession.clock import FakeClock
 from kapsession.integration.preparation import (
@@ -20,21 +21,11 @@ from kapsession.integration.preparation import (
     save_preparation,
 )
 from kapsession.session.live import SessionPlan, SessionService
-from kapsession.storage.store import Event, Store
+from kapsession.storage.store import Store
 from ui.home.preparation_dialog import GroundingPanel, PreparationDialog
 from ui.home.record_dialog import UNSAVED
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-class Answers:
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
-        self.asked: list[tuple[str, str]] = []
-
-    def __call__(self, title: str, text: str) -> bool:
-        self.asked.append((title, text))
-        return self.answer
 
 
 @pytest.fixture
@@ -57,15 +48,6 @@ def open_dialog(
     qtbot.addWidget(dialog)
     show_active(qtbot, dialog)
     return dialog
-
-
-def type_into(qtbot, widget, text: str) -> None:
-    widget.setFocus()
-    qtbot.keyClicks(widget, text)
-
-
-def disk_full(*_args: object, **_kwargs: object) -> Event:
-    raise sqlite3.OperationalError("database or disk is full")
 
 
 def test_typed_preparation_is_saved_with_ctrl_s_and_shown_again_on_reopening(

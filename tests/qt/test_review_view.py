@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pyqtgraph as pg
 import pytest
+from helpers.qt import show_active
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
-from qthelpers import show_active
 
 from bench.review_data import demo_course
 from kapsession.clock import FakeClock

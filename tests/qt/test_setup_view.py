@@ -8,11 +8,10 @@ from pathlib import Path
 
 import keyring
 import pytest
-from jaraco.classes import properties
-from keyring.backend import KeyringBackend
+from helpers.fake_keyring import DictKeyring
+from helpers.qt import ModalDriver
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
-from qthelpers import ModalDriver
 
 from kapsession.errors import NeedsKey
 from kapsession.storage import datakey, security_settings
@@ -142,33 +141,11 @@ def test_scripted_starts_never_show_a_dialog(folder: Path, monkeypatch: pytest.M
         open_store(folder, smoke=True)
 
 
-class _DictKeyring(KeyringBackend):
-    """A real keyring backend (the library's plugin interface) holding entries in a dict; its
-    priority raises, so keyring's own discovery never picks it for anyone else."""
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        raise RuntimeError("test backend: only by set_keyring")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
 def test_remembered_in_the_keyring_a_daily_start_needs_no_typing(
     qtbot, folder: Path, modal: ModalDriver
 ) -> None:
     old = keyring.get_keyring()
-    backend = _DictKeyring()
+    backend = DictKeyring()
     keyring.set_keyring(backend)
     try:
 

@@ -4,31 +4,22 @@ versions and their history, failed writes."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 import pytest
+from helpers.answers import Answers
+from helpers.faults import disk_full
+from helpers.qt import ModalDriver, committed, show_active, type_into
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit
-from qthelpers import ModalDriver, committed, show_active
 
 from kapsession.clock import FakeClock
 from kapsession.integration.worksheet import current_worksheet, worksheet_history
 from kapsession.session.live import SessionPlan, SessionService
-from kapsession.storage.store import Event, Store
+from kapsession.storage.store import Store
 from ui.home.record_dialog import UNSAVED
 from ui.home.worksheet_dialog import VersionView, WorksheetDialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-class Answers:
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
-        self.asked: list[tuple[str, str]] = []
-
-    def __call__(self, title: str, text: str) -> bool:
-        self.asked.append((title, text))
-        return self.answer
 
 
 @pytest.fixture
@@ -60,15 +51,6 @@ def open_dialog(
     qtbot.addWidget(dialog)
     show_active(qtbot, dialog)
     return dialog
-
-
-def type_into(qtbot, widget, text: str) -> None:
-    widget.setFocus()
-    qtbot.keyClicks(widget, text)
-
-
-def disk_full(*_args: object, **_kwargs: object) -> Event:
-    raise sqlite3.OperationalError("database or disk is full")
 
 
 def items(widget) -> list[str]:

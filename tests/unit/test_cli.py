@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers.cli import run
 
-from kapsession.cli import commands
 from kapsession.clock import FakeClock
 from kapsession.session.live import SessionService
 from kapsession.storage import paths
@@ -17,17 +17,6 @@ from kapsession.storage.paths import DB_NAME
 from kapsession.storage.store import Store
 
 from .conftest import AUTHOR, T0, TZ, PlanFactory
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr, whether main returned or argparse exited."""
-    try:
-        code = commands.main(argv)
-    except SystemExit as exc:
-        assert isinstance(exc.code, int)
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error_line(err: str) -> str:

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers.cli import run
 
-from kapsession.cli import commands
 from kapsession.clock import FakeClock
 from kapsession.session.live import SessionService
 from kapsession.storage import datakey
@@ -20,12 +20,6 @@ from .conftest import AUTHOR, T0, TZ, PlanFactory
 
 PASS = "orchard pebble winter song"
 NEW = "tidal compass amber frost"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = commands.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

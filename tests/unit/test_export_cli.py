@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.cli import run
 
 from kapsession.cli import commands
 from kapsession.clock import SystemClock
@@ -21,16 +22,6 @@ from kapsession.storage.store import Store
 
 from . import rich_session as rs
 from .exporthelpers import pdftotext
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = commands.main(argv)
-    except SystemExit as exc:
-        assert isinstance(exc.code, int)
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> str:

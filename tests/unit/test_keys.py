@@ -17,8 +17,7 @@ from pathlib import Path
 
 import keyring
 import pytest
-from jaraco.classes import properties
-from keyring.backend import KeyringBackend
+from helpers.fake_keyring import DictKeyring
 
 from kapsession.errors import KapsessionError, WrongKey
 from kapsession.storage import datakey
@@ -179,32 +178,9 @@ def test_no_keyring_backend_here_means_the_option_is_off(tmp_path: Path) -> None
     datakey.forget_key(tmp_path)  # harmless without a backend
 
 
-class _DictKeyring(KeyringBackend):
-    """A real keyring backend (the library's plugin interface) that keeps entries in a dict.
-    Installed only by keyring.set_keyring below: its priority raises, which keyring's own
-    discovery reads as "not viable", so it never becomes anyone's default."""
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        raise RuntimeError("test backend: only by set_keyring")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
 def test_a_keyring_keeps_the_key_and_survives_a_passphrase_change(tmp_path: Path) -> None:
     old = keyring.get_keyring()
-    backend = _DictKeyring()
+    backend = DictKeyring()
     keyring.set_keyring(backend)
     try:
         assert datakey.keyring_available()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -10,14 +9,12 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
-import warnings
 import wave
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.nobody import as_nobody, needs_root
 
 from kapsession.music.preflight import format_report, summarize
 from kapsession.music.probe import MediaProbe, check_file
@@ -175,17 +172,7 @@ def test_an_unreadable_file(tmp_path: Path) -> None:
     assert probe.status == "unreadable"
 
 
-@pytest.fixture
-def world_readable_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="kapsession-preflight-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path)
-
-
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to become 'nobody'"
-)
+@needs_root
 def test_an_unreadable_file_as_an_unprivileged_user(world_readable_dir: Path) -> None:
     locked = world_readable_dir / "locked.wav"
     write_wav(locked, 0.2)
@@ -193,32 +180,13 @@ def test_an_unreadable_file_as_an_unprivileged_user(world_readable_dir: Path) ->
     closed = world_readable_dir / "closed"
     closed.mkdir(mode=0o700)
     write_wav(closed / "inside.wav", 0.2)
-    # Fork and drop to 'nobody' in the child (the venv's interpreter may sit where 'nobody'
-    # cannot exec it); the child runs only the file-system check and reports through a pipe.
     targets = [locked, closed / "inside.wav"]
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads, 3.12+
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
-        try:
-            os.close(read_end)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            verdicts = [check_file(p) for p in targets]
-            out = [(v.status, v.detail) if v else None for v in verdicts]
-            os.write(write_end, json.dumps(out).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert json.loads(data) == [
+
+    def check() -> object:
+        verdicts = [check_file(p) for p in targets]
+        return [(v.status, v.detail) if v else None for v in verdicts]
+
+    assert as_nobody(check) == [
         ["unreadable", "permission denied"],
         ["unreadable", "permission denied (folder)"],
     ]

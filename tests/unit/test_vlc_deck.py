@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.vlc_threads import CallThreads
 
 from kapsession.music.vlc_player import ERROR_DETAIL, VlcDeck, open_decks, release_decks
 
@@ -77,25 +78,6 @@ class Events:
             return [e[1] for e in self.seen if e[0] == index]
 
 
-class ThreadCheckingPlayer:
-    """Wraps a deck's vlc.MediaPlayer and records the thread of every libVLC call made on it."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.threads: set[int] = set()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._real, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self.threads.add(threading.get_ident())
-            return attr(*args, **kwargs)
-
-        return call
-
-
 @pytest.fixture
 def events() -> Events:
     return Events()
@@ -107,7 +89,7 @@ def decks(events: Events) -> Iterator[tuple[VlcDeck, VlcDeck]]:
     assert not isinstance(made, str), made
     for deck in made:
         REPORTS.watch(deck._player)
-    checkers = [ThreadCheckingPlayer(d._player) for d in made]
+    checkers = [CallThreads(d._player) for d in made]
     for deck, checker in zip(made, checkers, strict=True):
         deck._player = checker
     yield made

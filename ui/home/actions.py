@@ -17,6 +17,7 @@ from kapsession.session.live import SessionService
 from kapsession.storage.store import SessionRecord
 
 from ..dialogs import ShortcutsDialog
+from ..settings import Settings
 from .preparation_dialog import PreparationDialog
 from .status_line import guarded, say
 from .worksheet_dialog import WorksheetDialog
@@ -38,8 +39,10 @@ class ActionRow(QHBoxLayout):
         status: QLabel,
         choose_file: ChooseFile,
         after_dialog: Callable[[], None],
+        settings: Settings,
     ) -> None:
         super().__init__()
+        self._settings = settings
         self._host, self._service, self._confirm = host, service, confirm
         self._selected, self._status = selected, status
         self.choose_file = choose_file  # where an export is saved (tests pass their own)
@@ -143,20 +146,16 @@ class ActionRow(QHBoxLayout):
         if record is None or record.state == "planned":
             return
         from ..review import open_review
-        from ..settings import Settings
 
-        # handed in by ui/app.py once wired
-        open_review(self._service.store, record.id, self._host, settings=Settings())
+        open_review(self._service.store, record.id, self._host, settings=self._settings)
 
     def course(self) -> None:
         record = self._chosen_or_newest()
         if record is None:
             return
         from ..review import CourseWindow, open_review
-        from ..settings import Settings
 
-        store, host = self._service.store, self._host
-        settings = Settings()  # handed in by ui/app.py once wired
+        store, host, settings = self._service.store, self._host, self._settings
         window = CourseWindow(
             store,
             record.client_code,
@@ -178,7 +177,13 @@ class ActionRow(QHBoxLayout):
 
             service = self._service
             dialog = ExportDialog(
-                service.store, record.id, service.tz, service.author, self.choose_file, self._host
+                service.store,
+                record.id,
+                service.tz,
+                service.author,
+                self.choose_file,
+                self._host,
+                settings=self._settings,
             )
             if dialog.exec() and dialog.written is not None:
                 say(self._status, f"Written: {dialog.written}")

@@ -26,6 +26,7 @@ from kapsession.storage.store import SessionRecord
 
 from ..executor import Executor, SynchronousExecutor
 from ..plain_text import plain_label
+from ..settings import Settings
 from .actions import ActionRow
 from .arc_picker import ArcCheck, ArcPicker
 from .plan_form import PlanForm
@@ -46,9 +47,10 @@ class HomeView(QWidget):
         check_arc: ArcCheck | None = None,
         executor: Executor | None = None,
         parent: QWidget | None = None,
+        settings: Settings | None = None,
     ) -> None:
         """`executor` runs the music pre-flight (the app's works on a thread; without one the
-        check runs at once, as tests want)."""
+        check runs at once, as tests want); `settings`: the app's one Settings (ui/app.py)."""
         super().__init__(parent)
         self.service = service
         self._confirm = confirm
@@ -65,6 +67,7 @@ class HomeView(QWidget):
             self.form.status,
             choose_file,
             after_dialog=lambda: self.table.setFocus(),
+            settings=settings if settings is not None else Settings(),
         )
         # The widgets tests and scripts drive, by their old names.
         f = self.form

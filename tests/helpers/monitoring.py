@@ -1,13 +1,17 @@
 """Helpers for the monitoring widget tests: a live session that follows a shipped protocol.
 
-The shared `live` fixture (conftest.py) has no protocol; these tests build their own session
-through a SessionService that knows the shipped protocols, with the sublingual one chosen."""
+The shared `live` fixture (tests/qt/conftest.py) has no protocol; these tests build their own
+session through a SessionService that knows the shipped protocols, with the sublingual one
+chosen. The fixtures `pservice`, `mlive` and `mview` are offered to tests/qt by its conftest."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from qthelpers import show_active
+from collections.abc import Iterator
 
+import pytest
+from PySide6.QtCore import Qt
+
+from helpers.qt import show_active
 from kapsession.clock import FakeClock
 from kapsession.monitoring.protocol import builtin_protocols
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
@@ -40,6 +44,23 @@ def open_view(qtbot, live: LiveSession) -> LiveView:
     view.resize(1100, 760)
     show_active(qtbot, view)
     return view
+
+
+@pytest.fixture
+def pservice(store: Store, clock: FakeClock) -> SessionService:
+    return protocol_service(store, clock)
+
+
+@pytest.fixture
+def mlive(pservice: SessionService) -> LiveSession:
+    return start_sublingual(pservice)
+
+
+@pytest.fixture
+def mview(qtbot, mlive: LiveSession) -> Iterator[LiveView]:
+    v = open_view(qtbot, mlive)
+    yield v
+    v.stop()
 
 
 def of_kind(live: LiveSession, kind: str) -> list[Event]:

@@ -19,6 +19,12 @@ def show_active(qtbot, widget: QWidget) -> None:
         widget.activateWindow()
 
 
+def type_into(qtbot, widget: QWidget, text: str) -> None:
+    """Typed, as a therapist would, into the widget after it took the focus."""
+    widget.setFocus()
+    qtbot.keyClicks(widget, text)
+
+
 def stream_texts(stream: QListWidget) -> list[str]:
     return [stream.item(i).text() for i in range(stream.count())]
 
