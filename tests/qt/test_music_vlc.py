@@ -150,8 +150,7 @@ def run_arc(
     views: list[LiveView] = []
 
     def opener(hand_on: Callable[[int, str, str, int], None]) -> Any:
-        os.environ["KAPSESSION_AUDIO_OUTPUT"] = "dummy"
-        decks = open_vlc_decks(hand_on)
+        decks = open_vlc_decks(hand_on, "dummy")
         assert not isinstance(decks, str), decks
         for i, deck in enumerate(decks):
             heard.attach(i, deck._player)  # type: ignore[attr-defined]
