@@ -3,15 +3,15 @@ review's list of entries floor like the clock (the exports: tests/unit/test_entr
 
 from __future__ import annotations
 
+from helpers.qt import stream_texts
 from PySide6.QtCore import Qt
-from qthelpers import stream_texts
-from ui.live_view import LiveView
-from ui.review_view import EntriesModel
 
 from kapsession.clock import FakeClock
 from kapsession.integration.review import build_review
 from kapsession.session.live import LiveSession
 from kapsession.storage.store import Store
+from ui.live.screen import LiveView
+from ui.review.entry_table import EntriesModel
 
 
 def test_an_entry_at_59_7_seconds_shows_t_plus_00_59_in_the_stream_and_the_review(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from monitorhelpers import protocol_service
+from helpers.monitoring import protocol_service
 
 from kapsession.clock import FakeClock
 from kapsession.music.arc import Arc, available_arcs
