@@ -39,7 +39,8 @@ class _Parser(argparse.ArgumentParser):
     """Bad arguments: one clear line and exit 2 (no usage dump to wade through)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"kapsession: {message} (see kapsession --help)\n")
+        # argparse quotes what was typed: a newline or an escape in it stays one printed line.
+        self.exit(EXIT_USAGE, f"kapsession: {printable(message)} (see kapsession --help)\n")
 
 
 def _time_scale(text: str) -> float:

@@ -320,3 +320,12 @@ def test_the_escaping_keeps_ordinary_text_and_escapes_what_a_terminal_acts_on() 
         "a\\x1b[2Jb\\x0dc\\x07d\\u202ee\\u2028f\\udcff"
     )
     assert printable("\x9b31m") == "\\x9b31m"  # the one-byte CSI of C1
+
+
+@pytest.mark.parametrize("typed", ["\n", "a\nb", "\x1b[2J", "\u202eexe"])
+def test_an_unknown_argument_with_a_line_break_or_escape_stays_one_line(
+    capsys: pytest.CaptureFixture[str], typed: str
+) -> None:
+    """Found by hypothesis (`kapsession sessions $'\\n'`): argparse quotes what was typed, and a
+    newline in it broke the one-line refusal in two."""
+    expect_refused(["sessions", typed], capsys, "unrecognized arguments")
