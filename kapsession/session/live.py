@@ -15,26 +15,15 @@ from kapsession.clock import Clock, DoseAnchor
 from kapsession.errors import InvalidEntry, StateError
 from kapsession.monitoring.checks import CheckState, Monitoring
 from kapsession.monitoring.discharge import assess, can_end_complete
-from kapsession.monitoring.observations import (
-    validate_observation,
-    validate_observation_text,
-    validate_quick_event,
-)
 from kapsession.monitoring.protocol import Protocol
-from kapsession.monitoring.vitals import (
-    VITAL_FIELDS,
-    Vitals,
-    check_thresholds,
-    format_trend,
-    parse_vitals,
-    trend,
-    validate_vitals,
-)
+from kapsession.monitoring.vitals import Vitals
 from kapsession.music.arc_player import MUSIC_KINDS
 from kapsession.session.dose_clock import ContinuityWatch, DoseClock
-from kapsession.session.live_status import BadgeState, alert_banner, badge_state
+from kapsession.session.live_monitoring import LiveMonitoring
+from kapsession.session.live_status import BadgeState
 from kapsession.session.notes import Note, make_note, parse_note
 from kapsession.session.phases import PhaseInfo, phase_at
+from kapsession.session.timeline import SessionTimeline
 from kapsession.signals import Signal
 from kapsession.storage.schema import ROUTES
 from kapsession.storage.store import Event, SessionRecord, Store, iso
@@ -218,7 +207,8 @@ class SessionService:
 
 
 class LiveSession:
-    """A running session: the dose clock, the timeline and the notes."""
+    """A running session: the dose clock, the timeline and the notes; its monitoring (checks,
+    vitals, observations, alerts) is a LiveMonitoring over the same timeline."""
 
     def __init__(
         self,
@@ -229,21 +219,27 @@ class LiveSession:
         tz: str,
         author: str,
     ) -> None:
-        self.store, self.clock, self.record = store, clock, record
+        self.store, self.clock = store, clock
         self.dose_clock, self.tz, self.author = dose_clock, tz, author
-        self.entry_added: Signal[Event] = Signal()
+        self.timeline = SessionTimeline(store, clock, record, dose_clock, tz, author)
+        self.entry_added: Signal[Event] = self.timeline.entry_added
         self.ended: Signal[SessionRecord] = Signal()
         self._watch = ContinuityWatch(clock, dose_clock)
         self._last_heartbeat = -math.inf
-        # What the session decides from (checks, baseline, open alerts), read once here and kept
-        # in step as entries are appended: one read per action, none for most. The database
-        # stays the truth: a resumed session rebuilds this from it.
-        self._timeline: list[Event] = store.events(record.id)
-        dose = next((e for e in self._timeline if e.kind == "dose"), None)
-        snapshot = dose.data.get("monitoring") if dose is not None else None
-        self.monitoring: Monitoring | None = (
-            Monitoring.from_snapshot(snapshot) if isinstance(snapshot, Mapping) else None
-        )
+        self.monitor = LiveMonitoring(self.timeline)
+
+    @property
+    def record(self) -> SessionRecord:
+        return self.timeline.record
+
+    @record.setter
+    def record(self, record: SessionRecord) -> None:
+        self.timeline.record = record
+
+    @property
+    def monitoring(self) -> Monitoring | None:
+        """The protocol's checks frozen at the dose (None: a session without timed checks)."""
+        return self.monitor.monitoring
 
     # --- time ----------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -272,7 +268,9 @@ class LiveSession:
             # A timer firing once more after the end must neither write a stale heartbeat
             # nor try to put a clock event on a closed timeline.
             return []
-        added = [self._append(d.kind, {"seconds": d.seconds}, t=d.t) for d in self._watch.check()]
+        added = [
+            self.timeline.append(d.kind, {"seconds": d.seconds}, t=d.t) for d in self._watch.check()
+        ]
         t = self.elapsed()
         if t - self._last_heartbeat >= HEARTBEAT_S or t < self._last_heartbeat:
             self.store.heartbeat(self.record.id, t, self.clock.now())
@@ -281,7 +279,7 @@ class LiveSession:
 
     def record_gap(self) -> Event:
         """The app was not running from the last sign of life until now."""
-        events = self._timeline
+        events = self.timeline.events
         last_t = max((e.t for e in events if e.t is not None), default=0.0)
         beat = self.store.last_heartbeat(self.record.id)
         if beat is not None:
@@ -291,7 +289,7 @@ class LiveSession:
         life = [e for e in events if e.kind not in ("export", "handout")]
         closed = bool(life) and life[-1].kind == "app_closed"
         now = self.elapsed()
-        return self._append(
+        return self.timeline.append(
             "gap",
             {
                 "from_t": round(last_t, 3),
@@ -302,55 +300,9 @@ class LiveSession:
         )
 
     # --- entries -------------------------------------------------------------------------
-    def _append(
-        self,
-        kind: str,
-        data: dict[str, Any],
-        t: float | None = None,
-        amends: int | None = None,
-        reason: str | None = None,
-    ) -> Event:
-        if self.record.state == "ended" and kind != "amendment":
-            # The database refuses it too; this says so in the user's words, not SQLite's.
-            raise StateError("The session has ended; only amendments can be added.")
-        event = self.store.append(
-            self.record.id,
-            kind,
-            self.clock.now(),
-            self.tz,
-            round(self.elapsed() if t is None else t, 3),
-            data,
-            author=self.author,
-            amends=amends,
-            reason=reason,
-        )
-        self._timeline.append(event)
-        # Only after the commit returned may anyone show it as saved.
-        self.entry_added.emit(event)
-        return event
-
-    def _append_many(self, items: Sequence[tuple[str, dict[str, Any], str | None]]) -> list[Event]:
-        """Several entries in one transaction (e.g. vitals and the alerts they raise): all are
-        committed before any is announced."""
-        if self.record.state == "ended":
-            raise StateError("The session has ended; only amendments can be added.")
-        t = round(self.elapsed(), 3)
-        at = self.clock.now()
-        with self.store.db.atomic():
-            events = [
-                self.store.append(
-                    self.record.id, kind, at, self.tz, t, data, self.author, reason=reason
-                )
-                for kind, data, reason in items
-            ]
-        self._timeline.extend(events)
-        for event in events:
-            self.entry_added.emit(event)
-        return events
-
     def add_note(self, raw: str, tags: tuple[str, ...] | list[str] = ()) -> Event:
         note = parse_note(raw, tags)
-        return self._append("note", {"text": note.text, "tags": list(note.tags)})
+        return self.timeline.append("note", {"text": note.text, "tags": list(note.tags)})
 
     def amend_note(
         self, seq: int, text: str, tags: tuple[str, ...] | list[str], reason: str
@@ -365,154 +317,77 @@ class LiveSession:
             raise InvalidEntry("An amendment needs a reason.")
         target = original.amends if original.kind == "amendment" and original.amends else seq
         note: Note = make_note(text, tags)
-        return self._append(
+        return self.timeline.append(
             "amendment",
             {"text": note.text, "tags": list(note.tags)},
             amends=target,
             reason=reason.strip(),
         )
 
-    # --- monitoring ------------------------------------------------------------------------
-    def evaluate_checks(self) -> list[Event]:
-        """Record whatever the protocol's checks owe the timeline now (due, late, missed).
-        Idempotent: called again at once it records nothing."""
-        if self.monitoring is None or self.record.state == "ended":
-            return []
-        owed = self.monitoring.transitions(self._timeline, self.elapsed())
-        return self._append_many([(kind, data, None) for kind, data in owed]) if owed else []
-
-    def next_check_wakeup(self) -> float | None:
-        """Seconds since dose at which evaluate_checks next has something to do."""
-        if self.monitoring is None or self.record.state == "ended":
-            return None
-        return self.monitoring.next_wakeup(self._timeline, self.elapsed())
-
-    def vitals_history(self) -> list[Vitals]:
-        return [
-            Vitals.from_dict({k: e.data.get(k) for k in VITAL_FIELDS})
-            for e in self._timeline
-            if e.kind == "vitals"
-        ]
-
-    def baseline(self) -> Vitals | None:
-        """The first vitals of the session: what trends are measured against."""
-        history = self.vitals_history()
-        return history[0] if history else None
-
-    def add_vitals(self, entry: str | Vitals, check: str | None = None) -> list[Event]:
-        """Vitals typed on one line ("128/82 76 98 [RR [temp]]") or from the form. Impossible
-        values are refused naming the field; protocol thresholds raise alerts, stored with the
-        vitals in one transaction. Returns the vitals entry and its alerts."""
-        vitals = parse_vitals(entry) if isinstance(entry, str) else validate_vitals(entry)
-        spec = None
-        if self.monitoring is not None:
-            spec = (
-                self.monitoring.spec(check)
-                if check
-                else self.monitoring.waiting_for(self._timeline, self.elapsed(), "vitals")
-            )
-        baseline = self.baseline()
-        data: dict[str, Any] = vitals.as_dict()
-        if spec is not None:
-            data["check"] = spec.key
-        changes = trend(vitals, baseline)
-        if changes:
-            data["trend"] = changes
-            data["trend_text"] = format_trend(changes)
-        thresholds = self.monitoring.protocol.thresholds_for(spec) if self.monitoring else ()
-        items: list[tuple[str, dict[str, Any], str | None]] = [("vitals", data, None)]
-        items += [("alert", dict(a.as_dict()), None) for a in check_thresholds(vitals, thresholds)]
-        return self._append_many(items)
-
-    def open_alerts(self) -> list[Event]:
-        """Alerts not yet acknowledged, oldest first."""
-        events = self._timeline
-        acknowledged = {e.data.get("alert") for e in events if e.kind == "alert_ack"}
-        return [e for e in events if e.kind == "alert" and e.seq not in acknowledged]
-
-    def acknowledge_alert(self, seq: int, note: str = "") -> Event:
-        """The therapist saw the alert; who and when is recorded."""
-        if seq not in {e.seq for e in self.open_alerts()}:
-            raise InvalidEntry("That alert is not open in this session.")
-        data: dict[str, Any] = {"alert": seq}
-        if note.strip():
-            data["text"] = note.strip()
-        return self._append("alert_ack", data)
-
-    def add_observation(
-        self, scale: str, value: int | str, text: str = "", check: str | None = None
-    ) -> Event:
-        data = validate_observation(scale, value, text)
-        return self._append("observation", self._answering(data, scale, check))
-
-    def add_observation_text(self, text: str) -> Event:
-        return self._append("observation", validate_observation_text(text))
-
-    def _answering(self, data: dict[str, Any], asks: str, check: str | None) -> dict[str, Any]:
-        if self.monitoring is not None:
-            spec = (
-                self.monitoring.spec(check)
-                if check
-                else self.monitoring.waiting_for(self._timeline, self.elapsed(), asks)
-            )
-            if spec is not None:
-                data["check"] = spec.key
-        return data
-
-    def quick_event(self, kind: str, /, **fields: object) -> Event:
-        event_kind, data = validate_quick_event(kind, **fields)
-        return self._append(event_kind, data)
-
-    def _open_check(self, key: str) -> str:
-        if self.monitoring is None or self.monitoring.spec(key) is None:
-            raise InvalidEntry("That check is not part of this session's protocol.")
-        return key
-
-    def skip_check(self, key: str, reason: str) -> Event:
-        if not reason.strip():
-            raise InvalidEntry("Skipping a check needs a reason.")
-        return self._append(
-            "check_skipped", {"check": self._open_check(key)}, reason=reason.strip()
-        )
-
-    def snooze_check(self, key: str, minutes: int, reason: str) -> Event:
-        if not reason.strip():
-            raise InvalidEntry("Snoozing a check needs a reason.")
-        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 60:
-            raise InvalidEntry("Snooze for a whole number of minutes from 1 to 60.")
-        data = {"check": self._open_check(key), "minutes": minutes}
-        return self._append("check_snoozed", data, reason=reason.strip())
-
     def events(self) -> list[Event]:
         """The whole timeline as stored (entries others added included): for export and review;
         the session's own decisions use the timeline it keeps."""
         return self.store.events(self.record.id)
-
-    def waiting_check(self) -> CheckState | None:
-        """The longest-waiting due or late check, if any."""
-        if self.monitoring is None:
-            return None
-        waiting = self.monitoring.due_now(self._timeline, self.elapsed())
-        return waiting[0] if waiting else None
-
-    def check_badge(self) -> BadgeState:
-        """What the live screen's check badge says now."""
-        return badge_state(self.monitoring, self._timeline, self.elapsed())
-
-    def alert_banner(self) -> str:
-        """What the live screen's alert banner says now (empty: no open alert)."""
-        return alert_banner(self.open_alerts())
 
     def record_music(self, kind: str, data: Mapping[str, Any]) -> Event:
         """A music entry (track started or ended, skip, volume, silence, pause, phase, fault),
         as the arc player reports it."""
         if kind not in MUSIC_KINDS:
             raise InvalidEntry(f"{kind!r} is not a music entry.")
-        return self._append(kind, dict(data))
+        return self.timeline.append(kind, dict(data))
 
+    # --- monitoring (LiveMonitoring's, here for the screens and the command line) ------------
+    def evaluate_checks(self) -> list[Event]:
+        return self.monitor.evaluate_checks()
+
+    def next_check_wakeup(self) -> float | None:
+        return self.monitor.next_check_wakeup()
+
+    def vitals_history(self) -> list[Vitals]:
+        return self.monitor.vitals_history()
+
+    def baseline(self) -> Vitals | None:
+        return self.monitor.baseline()
+
+    def add_vitals(self, entry: str | Vitals, check: str | None = None) -> list[Event]:
+        return self.monitor.add_vitals(entry, check)
+
+    def open_alerts(self) -> list[Event]:
+        return self.monitor.open_alerts()
+
+    def acknowledge_alert(self, seq: int, note: str = "") -> Event:
+        return self.monitor.acknowledge_alert(seq, note)
+
+    def add_observation(
+        self, scale: str, value: int | str, text: str = "", check: str | None = None
+    ) -> Event:
+        return self.monitor.add_observation(scale, value, text, check)
+
+    def add_observation_text(self, text: str) -> Event:
+        return self.monitor.add_observation_text(text)
+
+    def quick_event(self, kind: str, /, **fields: object) -> Event:
+        return self.monitor.quick_event(kind, **fields)
+
+    def skip_check(self, key: str, reason: str) -> Event:
+        return self.monitor.skip_check(key, reason)
+
+    def snooze_check(self, key: str, minutes: int, reason: str) -> Event:
+        return self.monitor.snooze_check(key, minutes, reason)
+
+    def waiting_check(self) -> CheckState | None:
+        return self.monitor.waiting_check()
+
+    def check_badge(self) -> BadgeState:
+        return self.monitor.check_badge()
+
+    def alert_banner(self) -> str:
+        return self.monitor.alert_banner()
+
+    # --- the end -------------------------------------------------------------------------
     def close(self) -> None:
         """The app is closing with the session still running (it resumes on next launch)."""
-        self._append("app_closed", {})
+        self.timeline.append("app_closed", {})
 
     def end(
         self,
@@ -568,13 +443,9 @@ class LiveSession:
             self.store.end_session(
                 self.record.id, self.clock.now(), self.tz, t, reason, self.author, complete=complete
             )
-        self._timeline.extend(closing_events)
-        if discharge_event is not None:
-            self._timeline.append(discharge_event)
-        for event in closing_events:
-            self.entry_added.emit(event)
-        if discharge_event is not None:
-            self.entry_added.emit(discharge_event)
+        self.timeline.committed(
+            [*closing_events, *([discharge_event] if discharge_event is not None else [])]
+        )
         self.record = self.store.session(self.record.id)
         self.ended.emit(self.record)
         return self.record
