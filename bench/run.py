@@ -640,7 +640,7 @@ WHY_MISSED = {
     "CPU while a session plays music": (
         "Music CPU: the app's share beyond libVLC's decoding comes from its music tick (4 Hz: "
         "position, fades) and the clock's repaints; a miss means more work per tick or a timer "
-        "firing more often than needed (`ui/music.py` TICK_MS, `kapsession/arc_player.py`)."
+        "firing more often than needed (`ui/live/music.py` TICK_MS, `kapsession/arc_player.py`)."
     ),
     "Memory": (
         "Memory: the table's RSS samples per run show whether the growth is steady (a leak: "

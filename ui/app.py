@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
     from .backup_runner import BackupRunner
     from .executor import Executor
+    from .live.music import MusicController
     from .main_window import MainWindow
-    from .music import MusicController
 
 log = logging.getLogger("kapsession.ui")
 
@@ -212,7 +212,7 @@ def run_gui(args: argparse.Namespace) -> int:
         return players[0]
 
     def music(live: LiveSession, report: Callable[[str], None]) -> MusicController:
-        from .music import MusicController, open_vlc_decks
+        from .live.music import MusicController, open_vlc_decks
         from .settings import Settings
 
         settings = Settings()  # one for the whole app once ui/app.py builds it

@@ -21,30 +21,13 @@ from PySide6.QtWidgets import (
 from kapsession.errors import KapsessionError
 from kapsession.session.notes import TAGS
 
+from .live.shortcuts import LIVE_SHORTCUTS
+from .lock_coordinator import LOCK_KEYS
 from .plain_text import plain_label
 
-SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Type, then Enter", "Save a note (the note field always has the focus)"),
-    (
-        "q: e: b: i: n: f:",
-        "Tag a note as you type: quote, emotion, body, image, insight, for integration (combine: qf:)",
-    ),
-    ("Alt+1 … Alt+6", "Toggle a tag for the next note"),
-    ("Esc", "Back to the note field; clear the selection and any message"),
-    ("Alt+Up / Alt+Down", "Select the previous / next note in the stream"),
-    ("Ctrl+E", "Amend the selected note (or the latest one)"),
-    ("Alt+V", "Vitals on one line: 128/82 76 98 [RR] [°C], Enter saves, Esc cancels"),
-    ("Alt+Shift+V", "Vitals as a form (every field starts empty)"),
-    ("Alt+O", "Observation: the scales the due check asks (MOAA/S, RASS, …), one key per answer"),
-    ("Alt+Q", "Quick event: booster dose, vomiting, emergence reaction, touch, client spoke"),
-    ("Alt+S / Alt+K", "Snooze / skip the check that is due (with a reason)"),
-    ("Alt+A", "Acknowledge the oldest open alert"),
-    ("Alt+C", "Soft chime when a check comes due: on / off (off by default)"),
-    ("Alt+M", "Music: fade to silence / bring it back (4 s fades)"),
-    ("Alt+P", "Music: pause / resume (2 s fades)"),
-    ("Alt+N", "Music: next track (a crossfade)"),
-    ("Alt+= / Alt+-", "Music: volume up / down by 5 (a gentle ramp)"),
-    ("Ctrl+Shift+E", "End the session: discharge check, ride home, time ready…"),
+# Keys the window and the other screens bind, listed after the live screen's own (whose
+# lines, with the keys they bind, are ui/live/shortcuts.py's table).
+ELSEWHERE: tuple[tuple[str, str], ...] = (
     ("Ctrl+R", "Home: review the selected session as one timeline"),
     ("Ctrl+Shift+X", "Home: export the selected session (PDF, handouts, Markdown, JSON, FHIR)"),
     ("Ctrl+Shift+C", "Home: the course of the selected session's client (Enter opens a review)"),
@@ -52,12 +35,15 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("+ / − / 0", "Review: zoom in / out around the selection / the whole session"),
     ("Ctrl+F, Enter, F3", "Review: search notes in all sessions, jump to the first / next hit"),
     ("F5 / Ctrl+W", "Review and course: reload (a running session grows) / close"),
-    ("Ctrl+L", "Lock the screen: only the dose clock, phase and check status show (PIN unlocks)"),
+    (LOCK_KEYS, "Lock the screen: only the dose clock, phase and check status show (PIN unlocks)"),
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
     ("Alt+P", "Home: prepare the selected session (intention, screening, consent, grounding)"),
     ("Alt+W", "Home: the integration worksheet of the selected session"),
     ("Ctrl+S", "Preparation / worksheet: save a new version (Esc closes, asking if unsaved)"),
-    ("F1", "This list of shortcuts"),
+)
+# What F1 shows, everywhere in the app.
+SHORTCUTS: tuple[tuple[str, str], ...] = (
+    tuple((line.shown, line.what) for line in LIVE_SHORTCUTS) + ELSEWHERE
 )
 
 

@@ -23,8 +23,8 @@ from helpers.vlc_threads import CallThreads
 
 from kapsession.clock import FakeClock
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from ui.live.music import MusicController, open_vlc_decks, release_vlc_decks
 from ui.live.screen import LiveView
-from ui.music import MusicController, open_vlc_decks, release_vlc_decks
 
 vlc = pytest.importorskip("vlc")
 pytestmark = pytest.mark.skipif(shutil.which("sox") is None, reason="sox makes the test audio")

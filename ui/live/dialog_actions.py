@@ -17,8 +17,8 @@ from kapsession.storage.store import SessionRecord
 
 from ..dialogs import AmendDialog, ShortcutsDialog
 from ..monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
-from ..music import MusicController
 from ..vitals_form import VitalsForm
+from .music import MusicController
 from .note_stream import NoteStream
 from .saving import db_write
 

@@ -22,7 +22,6 @@ from kapsession.session.live_status import CHECK_CHANGING, real_seconds_until
 from kapsession.storage.store import Event
 
 from ..format import describe_event, t_plus
-from ..music import VOLUME_STEP, MusicController
 from ..scheduler import GuiScheduler
 from ..settings import Settings
 from .alert_banner import AlertBanner
@@ -32,6 +31,7 @@ from .clock_panel import ClockPanel
 from .dialog_actions import DialogActions
 from .entry_fields import last_vitals_label, note_field, status_label, tag_chips, vitals_field
 from .header import Header, intention_label, quiet_button
+from .music import VOLUME_STEP, MusicController
 from .note_stream import NoteStream
 from .saving import save_or_say
 from .shortcuts import bind_keys

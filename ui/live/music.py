@@ -21,8 +21,8 @@ from kapsession.music.arc import Arc, load_arc
 from kapsession.music.arc_player import PAUSE_FADE_S, ArcPlayer, Deck
 from kapsession.session.live import LiveSession
 
-from .format import minutes_seconds
-from .settings import Settings
+from ..format import minutes_seconds
+from ..settings import Settings
 
 log = logging.getLogger("kapsession.ui.music")
 
