@@ -26,7 +26,7 @@ from kapsession.monitoring.checks import (
     CHECK_SNOOZED,
 )
 from kapsession.monitoring.observations import FREE_TEXT, QUICK_EVENT_KINDS, QUICK_EVENTS, SCALES
-from kapsession.music.arc_player import MUSIC_KINDS
+from kapsession.music.music_entries import MUSIC_KINDS
 from kapsession.session.dose_clock import minutes_seconds, t_plus
 from kapsession.session.notes import TAGS
 

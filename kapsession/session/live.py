@@ -17,7 +17,7 @@ from kapsession.monitoring.checks import CheckState, Monitoring
 from kapsession.monitoring.discharge import assess, can_end_complete
 from kapsession.monitoring.protocol import Protocol
 from kapsession.monitoring.vitals import Vitals
-from kapsession.music.arc_player import MUSIC_KINDS
+from kapsession.music.music_entries import MUSIC_KINDS
 from kapsession.session.dose_clock import ContinuityWatch, DoseClock
 from kapsession.session.live_monitoring import LiveMonitoring
 from kapsession.session.live_status import BadgeState

@@ -14,7 +14,7 @@ from helpers.qt import show_active
 from PySide6.QtCore import QCoreApplication, Qt
 
 from kapsession.clock import FakeClock
-from kapsession.music.arc_player import PAUSE_FADE_S
+from kapsession.music.loudness import PAUSE_FADE_S
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from ui.live.music import MUSIC_NOT_SAVED, MusicController
 from ui.live.screen import LiveView

@@ -10,14 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapsession.music.arc import Arc, Item, Phase, Silence, Track
-from kapsession.music.arc_player import (
-    PAUSE_FADE_S,
-    SILENCE_FADE_S,
-    SILENCE_TITLE,
-    STALL_S,
-    VOLUME_RAMP_PER_S,
-    ArcPlayer,
-)
+from kapsession.music.arc_player import SILENCE_TITLE, ArcPlayer
+from kapsession.music.loudness import PAUSE_FADE_S, SILENCE_FADE_S, VOLUME_RAMP_PER_S
+from kapsession.music.playback_faults import STALL_S
 
 MONO0 = 5000.0
 

@@ -13,7 +13,7 @@ from kapsession.exports import markdown_summary, pdf_summary, timeline_json
 from kapsession.integration.review import LANES, build_review
 from kapsession.monitoring import checks
 from kapsession.monitoring.observations import QUICK_EVENT_KINDS, SCALES
-from kapsession.music.arc_player import MUSIC_KINDS
+from kapsession.music.music_entries import MUSIC_KINDS
 from kapsession.session import entry_text
 from kapsession.session.dose_clock import t_plus
 from kapsession.session.entry_text import CHECK_KINDS, Style, describe, scale_name, t_mark

@@ -18,7 +18,9 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from kapsession.errors import KapsessionError
 from kapsession.music.arc import Arc, load_arc
-from kapsession.music.arc_player import PAUSE_FADE_S, ArcPlayer, Deck
+from kapsession.music.arc_player import ArcPlayer
+from kapsession.music.deck_pair import Deck
+from kapsession.music.loudness import PAUSE_FADE_S
 from kapsession.session.live import LiveSession
 
 from ..format import minutes_seconds

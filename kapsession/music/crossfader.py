@@ -1,0 +1,125 @@
+"""Moves the arc player's music from deck to deck: each item starts on the other deck than the
+one playing, with an equal-power crossfade (``crossfade``); a track's start and its letting go
+are recorded as ``track_started`` and ``track_ended``. While pause or silence holds the decks,
+a crossfade completes at once, unheard."""
+
+from __future__ import annotations
+
+from kapsession.music.arc import Item, Phase, Track
+from kapsession.music.crossfade import Fade, fade_duration, gain_in, gain_out
+from kapsession.music.deck_pair import DeckPair
+from kapsession.music.loudness import Loudness
+from kapsession.music.music_entries import Record, track_ended_entry, track_started_entry
+
+
+class Crossfader:
+    def __init__(self, pair: DeckPair, loudness: Loudness, record: Record) -> None:
+        self.pair, self.loudness, self._record = pair, loudness, record
+        self.active: int | None = None  # the deck playing the current item
+        self.fade: Fade | None = None
+        self.held = False  # decks paused by pause/silence
+
+    def busy(self) -> bool:
+        """A crossfade is running that the next item waits for (it does not wait when the
+        incoming track failed while fading in)."""
+        if self.fade is None or self.held:
+            return False
+        active = self.active
+        return active is None or not self.pair[active].ended or self.fade.into != active
+
+    def switch(
+        self, item: Item | None, phase: Phase | None, item_index: int, natural: bool, now: float
+    ) -> None:
+        """Let the playing item go and start ``item`` (None: silence), the ``item_index``-th
+        of ``phase``; ``natural``: the playing item came to its end."""
+        lingering, linger_gain = None, 0.0
+        if self.fade is not None and not self.held:
+            # The incoming track failed while fading in: drop it; a track still fading out
+            # goes on fading from where it is.
+            lingering = self.fade.out
+            if lingering is not None:
+                linger_gain = self.pair[lingering].gain
+            self.fade = None
+        out = previous = self.active
+        out_track = self.pair[out].track if out is not None else None
+        self.end_track(out)
+        self.active = None
+        gapless = natural and out_track is not None and out_track.gapless_next
+        out_done = out is None or self.pair[out].ended or gapless or self.held
+        if out is not None and out_done:
+            self.pair.stop(out)
+            out = None
+        out_from = 1.0
+        if out is None and lingering is not None:
+            out, out_from = lingering, linger_gain
+        into: int | None = None
+        if isinstance(item, Track) and phase is not None:
+            # The other deck than the one playing or just played: a gapless start never waits
+            # for the deck that has just ended.
+            last = out if out is not None else previous
+            into = 0 if last is None else 1 - last
+            self.pair.load(into, item, now, gain=1.0 if gapless or self.held else 0.0)
+            self.pair.set_volume(into, self.volume(into))
+            if not self.held:
+                self.pair.play(into)
+            self.active = into
+            self._record("track_started", track_started_entry(item, phase, item_index))
+        if out is None and (into is None or self.pair[into].gain >= 1.0):
+            return
+        self.fade = Fade(out, into, now, fade_duration(item, out_track), out_from)
+        self.update(now)
+
+    def update(self, now: float) -> bool:
+        """Set the running crossfade's gains at ``now``: True when it has just completed."""
+        fade = self.fade
+        if fade is None:
+            return False
+        x = 1.0 if self.held else fade.x(now)
+        if fade.into is not None:
+            self.pair[fade.into].gain = gain_in(x)
+        if fade.out is not None:
+            self.pair[fade.out].gain = fade.out_from * gain_out(x)
+        if x < 1.0:
+            return False
+        if fade.out is not None:
+            self.pair.stop(fade.out)
+        self.fade = None
+        return True
+
+    def drop(self, deck: int) -> None:
+        """Let a deck fading out go at once (it failed)."""
+        self.pair.stop(deck)
+        if self.fade is not None and self.fade.out == deck:
+            self.fade.out = None
+
+    def silence_all(self) -> None:
+        """Let the playing track go and stop every deck, no fade."""
+        self.end_track(self.active)
+        self.fade = None
+        self.pair.stop_all()
+        self.active = None
+
+    def ending_entries(self) -> list[tuple[str, dict[str, object]]]:
+        """The ``track_ended`` entries of the playing track and of one still fading out."""
+        decks = [self.active]
+        if self.fade is not None and self.fade.out != self.active:
+            decks.append(self.fade.out)
+        entries = [self.ended_entry(d) for d in decks if d is not None]
+        return [("track_ended", e) for e in entries if e is not None]
+
+    def end_track(self, deck: int | None) -> None:
+        entry = None if deck is None else self.ended_entry(deck)
+        if entry is not None:
+            self._record("track_ended", entry)
+
+    def ended_entry(self, deck: int) -> dict[str, object] | None:
+        track = self.pair[deck].track
+        return None if track is None else track_ended_entry(track, self.pair.played(deck))
+
+    def volume(self, deck: int) -> int:
+        track = self.pair[deck].track
+        return 0 if track is None else self.loudness.deck_volume(track, self.pair[deck].gain)
+
+    def apply_volumes(self) -> None:
+        for deck in self.pair.live():
+            self.pair.set_volume(deck, self.volume(deck))
