@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kapsession import cli  # noqa: E402
+from kapsession.cli import commands  # noqa: E402
 from tests.unit.rich_session import build  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def main() -> int:
         }
         for name, argv in jobs.items():
             pdf = Path(tmp) / f"{name}.pdf"
-            if cli.main([*argv, "--data-dir", data, "-o", str(pdf)]) != 0:
+            if commands.main([*argv, "--data-dir", data, "-o", str(pdf)]) != 0:
                 return 1
             subprocess.run(
                 ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),

@@ -361,6 +361,9 @@ def before_and_after(s: Shots, data: Path) -> None:
     with s.app("--data-dir", str(data), title=HOME, KAPSESSION_ENCRYPTION="off"):
         # The client code has the focus at start; the form's order is code, display name,
         # protocol, route, dose, planned length, music arc, intention, Plan, Give dose now.
+        # A harmless key first: the first key after the window became active was seen lost
+        # once under load ("-014"); the preparation window's title check below would catch it.
+        s.keys(HOME, "ctrl+a")
         s.type(HOME, PLANNED_CLIENT)
         s.keys(HOME, "Tab", "Tab", "Tab", "Tab")
         s.type(HOME, "200")
