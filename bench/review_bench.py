@@ -94,8 +94,9 @@ def child(data_dir: str, session_id: int) -> None:
     build_review(store, session_id)
     build_ms = (time.perf_counter() - start) * 1000
 
+    settings = Settings()  # the app builds its one Settings at start, not when a review opens
     start, cpu = time.perf_counter(), time.process_time()
-    window = ReviewWindow(store, session_id, settings=Settings())
+    window = ReviewWindow(store, session_id, settings=settings)
     window.resize(1280, 800)
     watch = Painted([window.plot.viewport(), window.entries.viewport()])
     window.show()
