@@ -32,7 +32,7 @@ TARGET_MS = 300.0
 
 def child(data_dir: str, session_id: int) -> None:
     """One measurement: prints {"floor_ms", "review_ms", "build_ms"} as JSON."""
-    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject
     from PySide6.QtWidgets import QApplication, QWidget
 
     app = QApplication(sys.argv[:1])
@@ -55,12 +55,19 @@ def child(data_dir: str, session_id: int) -> None:
                 w.installEventFilter(self)
 
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint and id(watched) in self.waiting:
-                self.waiting.discard(id(watched))
-                if not self.waiting:
-                    # Stamped once this paint has been delivered, not from inside it.
-                    QTimer.singleShot(0, self._done)
-            return False
+            if event.type() != QEvent.Type.Paint or id(watched) not in self.waiting:
+                return False
+            # The first paint of this widget, done here and now (the widget's own handlers and
+            # filters, this one removed), so that "painted" is stamped when the last of them has
+            # painted: not after whatever else the event loop runs next (a zero-time timer here
+            # once counted the timeline's second repaint, the marker re-pick, when the list
+            # happened to paint last).
+            watched.removeEventFilter(self)
+            QCoreApplication.sendEvent(watched, event)
+            self.waiting.discard(id(watched))
+            if not self.waiting:
+                self._done()
+            return True
 
         def _done(self) -> None:
             self.done_at = time.perf_counter()
