@@ -409,13 +409,6 @@ def _export_encrypted(source: Path, dest: Path, key: bytes) -> None:
         conn.close()
 
 
-def _chain_keys(folder: Path, key: bytes | None) -> list[chain_key.ChainKey]:
-    try:
-        return chain_key.candidates(folder, key)
-    except DataFolderError:  # a damaged chain key file: verify says the chain was not checked
-        return chain_key.candidates(None, key)
-
-
 def beside_chain_keys(backup: Path, key: bytes | None) -> list[chain_key.ChainKey]:
     """The chain keys a backup may have been keyed with: derived from its data key, and its
     folder's chain key file kept beside it (named by the folder's id; an old-style name
@@ -463,14 +456,16 @@ def _restore_chain_keys(
         conn.close()
     if not marked:
         return derived or [chain_key.ChainKey(secrets.token_bytes(chain_key.KEY_BYTES))]
-    own: list[chain_key.ChainKey] = []
-    with contextlib.suppress(DataFolderError):  # a damaged own file: the one beside may do
-        own = chain_key.candidates(data_dir)
-    return derived + own + beside_chain_keys(backup, None)
+    # A damaged own file counts as missing: the one beside the backup may do.
+    return chain_key.readable_candidates(data_dir, key) + beside_chain_keys(backup, None)
 
 
 def _install_chain_key(
-    data_dir: Path, used: bytes | None, copy: Path, key: bytes | None, aside_suffix: str
+    data_dir: Path,
+    used: bytes | None,
+    anchor: tuple[int, str] | None,
+    key: bytes | None,
+    aside_suffix: str,
 ) -> None:
     """The restored chain's key into the folder, unless it is the data key's derivation or
     already the folder's own file; the folder's own is kept aside with the replaced database
@@ -483,12 +478,6 @@ def _install_chain_key(
         own = chain_key.read(data_dir)
         if own is not None and own.key == used:
             return
-    conn = _connect_readonly(copy, key)
-    try:
-        marker = audit.marker_of(conn)
-    finally:
-        conn.close()
-    anchor = (int(marker.id), str(marker.prev_hash)) if marker is not None else None
     if own_file.exists():
         os.replace(own_file, data_dir / (chain_key.FILE_NAME + (aside_suffix or ".replaced")))
     chain_key.write(data_dir, chain_key.ChainKey(used, anchor))
@@ -603,7 +592,7 @@ def create(data_dir: Path, target: Path, now: datetime, key: bytes | None = None
         _copy(source, tmp, key)
         os.chmod(tmp, 0o600)
         _fsync_file(tmp)
-        verified = verify_file(tmp, key, _chain_keys(data_dir, key))
+        verified = verify_file(tmp, key, chain_key.readable_candidates(data_dir, key))
         if key is not None and is_plaintext(tmp):  # cannot happen; never keep one if it did
             raise BackupError("The backup was not encrypted and was discarded.")
         if not _integrity_ok(verified.problems):
@@ -805,7 +794,7 @@ def restore(
             if target_key is not None and plain_backup:
                 detail += "; encrypted on the way in"
             chains = _restore_chain_keys(backup, data_dir, target_key)
-            used = _open_and_record(tmp, target_key, now, detail, backup.name, chains)
+            used, anchor = _open_and_record(tmp, target_key, now, detail, backup.name, chains)
             _fsync_file(tmp)
             if target_key is not None and not folder_keyed:
                 # The key file first: a kill after it leaves a folder whose key opens the
@@ -815,7 +804,7 @@ def restore(
             if aside is not None:
                 _set_aside(db, aside, key)
             suffix = aside.name[len(DB_NAME) :] if aside else ""
-            _install_chain_key(data_dir, used, tmp, target_key, suffix)
+            _install_chain_key(data_dir, used, anchor, target_key, suffix)
             os.replace(tmp, db)
             _fsync_dir(data_dir)
         except BaseException:
@@ -885,7 +874,7 @@ def _open_and_record(
     detail: str,
     name: str,
     chains: list[chain_key.ChainKey],
-) -> bytes | None:
+) -> tuple[bytes | None, tuple[int, str] | None]:
     """The restored copy, still under its temp name, opened the way the app opens its
     database: migrated to this version's schema, checked again (schema at the new level,
     chain) and given its `restore` audit entry. Anything this version cannot open or that
@@ -914,7 +903,9 @@ def _open_and_record(
         # One standalone file before the rename: nothing it holds may stay in a -wal beside
         # the temp name.
         db.execute("PRAGMA journal_mode = DELETE")
-        return store.chain.key
+        marker = audit.marker_of(db.conn)
+        anchor = (int(marker.id), str(marker.prev_hash)) if marker is not None else None
+        return store.chain.key, anchor  # the key its chain uses, and where the keyed part starts
     except sqlite3.Error as exc:
         raise RestoreError(
             f"{name} cannot be brought up to date by this version ({type(exc).__name__}); "

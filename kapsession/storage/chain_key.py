@@ -144,6 +144,15 @@ def candidates(folder: Path | None, data_key: bytes | None = None) -> list[Chain
     return found
 
 
+def readable_candidates(folder: Path | None, data_key: bytes | None = None) -> list[ChainKey]:
+    """`candidates` for reading and verifying: a damaged key file counts as missing (verify then
+    says the chain was not checked) instead of refusing to open."""
+    try:
+        return candidates(folder, data_key)
+    except DataFolderError:
+        return candidates(None, data_key)
+
+
 def load_or_create(folder: Path | None) -> ChainKey:
     """The plain folder's key, made now if it has none (a database in memory: a throwaway)."""
     if folder is None:

@@ -347,7 +347,9 @@ class Store(Records):
         self.actor = schema.os_user() if actor is None else actor
         folder = chain_key.database_folder(db.conn)
         if chain_keys is None:
-            chain_keys = chain_key.candidates(folder) if migrate else _quiet_candidates(folder)
+            chain_keys = (
+                chain_key.candidates(folder) if migrate else chain_key.readable_candidates(folder)
+            )
         self.chain = audit_trail.Chain(chain_keys)
         audit_trail.register_functions(
             db.conn, lambda: iso(self.clock.now()), lambda: self.actor, self.chain
@@ -445,7 +447,7 @@ class Store(Records):
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(_explain(file.parent, exc)) from None
         encrypted = isinstance(conn, _CipherConnection)
-        candidates = _quiet_candidates(file.parent, key if encrypted else None)
+        candidates = chain_key.readable_candidates(file.parent, key if encrypted else None)
         store = cls(Database(conn, execute_plugins=False), migrate=False, chain_keys=candidates)
         store.encrypted = encrypted
         store.key = key if store.encrypted else None
@@ -483,15 +485,6 @@ class Store(Records):
         """The newest entry's id and hash (0 and the genesis hash for an empty trail)."""
         row = self.db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         return (int(row[0]), str(row[1])) if row else (0, audit_trail.GENESIS)
-
-
-def _quiet_candidates(folder: Path | None, key: bytes | None = None) -> list[ChainKey]:
-    """Chain key candidates for reading: a damaged key file counts as missing (verify says the
-    chain was not checked) instead of refusing to open."""
-    try:
-        return chain_key.candidates(folder, key)
-    except DataFolderError:
-        return chain_key.candidates(None, key)
 
 
 def _connect_readonly(file: Path, key: bytes | None = None) -> sqlite3.Connection:

@@ -89,6 +89,8 @@ def test_sigkill_during_backup_never_harms_the_source_or_leaves_a_half_backup(
     _seed(folder)
     with closing(Store.open_readonly(folder / DB_NAME)) as seeded:
         owner = backup.owner_of_store(seeded)
+    # the folder's key files, kept beside its backups under its id
+    kept = {backup.beside_name(n, owner) for n in backup.KEPT_BESIDE}
 
     def begun(before: set[str]) -> Callable[[object], bool]:
         # The copy has begun once this run's .partial (or, missed, its backup) is there.
@@ -128,8 +130,6 @@ def test_sigkill_during_backup_never_harms_the_source_or_leaves_a_half_backup(
             assert verified.problems == [], f"{made.name}: {verified.problems} {ctx}"
             checked.add(made)  # a backup under its final name is never written again
         names = _names(target)
-        # the folder's key files, kept beside its backups under its id
-        kept = {backup.beside_name(n, owner) for n in backup.KEPT_BESIDE}
         strays = {n for n in names - kept if backup.stamp_of(n) is None and ".partial" not in n}
         assert strays == set(), f"files that are neither backups nor partials: {strays} {ctx}"
     # Judged by the evidence: a kill that left its .partial landed while the copy was going on.
