@@ -8,9 +8,17 @@ Under a real X server instead of Qt's offscreen platform (start-up and the revie
     xvfb-run -a .venv/bin/python bench/run.py --platform xcb
 
 It measures (the names are those of --only):
-  startup  start-up to the first painted main window: `kapsession --smoke` in a fresh data folder
-           against bench/bare_qt.py (QApplication + an empty QMainWindow, shown, painted once),
-           both as subprocesses with the same QT_QPA_PLATFORM; 15 runs each after 2 warm-ups;
+  startup  start-up: `kapsession --smoke` against bench/bare_qt.py (QApplication + an empty
+           QMainWindow, shown, painted once), both as subprocesses with the same QT_QPA_PLATFORM,
+           alternating; four launches (--launches): returning (existing folder), first (new
+           folder), and both on an encrypted folder with $KAPSESSION_PASSPHRASE; spawn to first
+           paint, to the first screen to act on (ready) and to exit; 15 runs each after 2 warm-ups
+           (bench/startup.py);
+  cold     a returning launch after the page cache was dropped, against the bare window after
+           the same, alternating, 5 runs each (bench/cold_start.py);
+  bundle   the PyInstaller bundle's returning launch against a bare-window bundle built the same
+           way, both built first into a temp folder (minutes; not in --quick), 10 runs each
+           (bench/bundle.py);
   save     a note's durable save: LiveSession.add_note on a real SQLite file against a raw
            sqlite3 insert+commit with the same pragmas; 2000 each, interleaved in blocks;
   idle     idle CPU (% of one core) and wake-ups per minute of the real app under Xvfb while a
@@ -30,7 +38,8 @@ difference, and the target, and writes it, with the date, the machine and this c
 docs/benchmarks.md (the whole file: every figure there comes from one run). `--only NAME[,NAME]`
 and `--quick` (fewer, shorter runs, for checking the wiring) print the report without writing it
 unless --output is given. Exit status 1 if something could not be measured. Targets are
-reported, not enforced: start-up <= 2x the floor, a note's save <= 1.5x the floor, idle CPU < 1 %
+reported, not enforced: start-up to the first screen <= 1.5x the floor returning, <= 2x first
+(encrypted: to the first paint, the same ratios), cold start and the bundle informative, a note's save <= 1.5x the floor, idle CPU < 1 %
 of one core, memory < 250 MB after 2 hours and growth < 10 MB per simulated hour, the review
 screen <= 300 ms, the PDF export <= 1 s, the app's own CPU share while music plays (app - floor)
 < 2 % of a core. idle, memory and music need Xvfb and xdotool (./test installs them) and /proc.
@@ -53,6 +62,8 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+from bundle import BuildFailed, BundleResult, bench_bundle
+from cold_start import bench_cold
 from export_bench import ExportResult, bench_export
 from idle_memory import (
     HOURS,
@@ -70,21 +81,32 @@ from music_cpu import MusicResult, bench_music
 from note_save import bench_note_save
 from review_bench import TARGET_MS as REVIEW_LIMIT_MS
 from review_bench import ReviewFailed, bench_review, make_session
-from startup import RunFailed, StartupResult, bench_startup
+from startup import LAUNCHES, LaunchResult, RunFailed, bench_launches, durations
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTUP_TARGET = 2.0
+# Start-up targets by launch, over the floor's median: on `ready` for the unencrypted launches
+# (the first screen a therapist can act on), on `first_paint` for the encrypted ones (the window
+# or the passphrase prompt painted before the key derivation).
+STARTUP_TARGETS = {
+    "returning": 1.5,
+    "first": 2.0,
+    "returning-encrypted": 1.5,
+    "first-encrypted": 2.0,
+}
 SAVE_TARGET = 1.5
 IDLE_CPU_LIMIT = 1.0  # % of one core
 MEMORY_LIMIT = 250.0  # MB after 2 simulated hours
 GROWTH_LIMIT = 10.0  # MB per simulated hour
 PDF_LIMIT_S = 1.0
 REVIEW_ENTRIES = 10_000
-BENCHMARKS = ("startup", "save", "idle", "memory", "review", "export", "music")
+BENCHMARKS = ("startup", "cold", "bundle", "save", "idle", "memory", "review", "export", "music")
+# Left out of --quick unless named in --only: building two bundles takes minutes.
+NOT_QUICK = ("bundle",)
 # --quick: fewer and shorter runs, to check the wiring (its figures are not for the report).
 QUICK = {
     "runs": 3,
     "warmups": 1,
+    "cold_runs": 1,
     "notes": 200,
     "idle_seconds": 20.0,
     "idle_settle": 5.0,
@@ -194,30 +216,104 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def startup_rows(result: StartupResult, platform_name: str) -> list[Row]:
-    floor = Summary.of(result.bare_ns, 1e6)
-    name = f"Start-up to first painted main window ({platform_name})"
-    bare = Row(name, "floor: `bench/bare_qt.py` (empty QMainWindow)", floor, "ms", 0)
-    if result.app_failure is not None:
-        app = Row(
-            name,
-            "`kapsession --smoke --data-dir NEW`",
-            None,
-            "ms",
-            0,
-            note=f"not measured: {result.app_failure}".replace("|", "/"),
+LAUNCH_LABELS = {
+    "returning": ("returning launch", "`kapsession --smoke --data-dir EXISTING`"),
+    "first": ("first launch", "`kapsession --smoke --data-dir NEW`"),
+    "returning-encrypted": (
+        "returning launch, encrypted",
+        "`kapsession --smoke --data-dir EXISTING_ENCRYPTED`, $KAPSESSION_PASSPHRASE set",
+    ),
+    "first-encrypted": (
+        "first launch, encrypted",
+        "`kapsession --smoke --data-dir NEW`, $KAPSESSION_PASSPHRASE set (encryption set up)",
+    ),
+}
+MEASURES = {"first_paint": "to first paint", "ready": "to ready", "exit": "to exit"}
+
+
+def launch_rows(
+    name: str,
+    what: str,
+    result: LaunchResult,
+    floor_what: str,
+    target: float | None = None,
+    target_on: str = "ready",
+    note: str = "",
+) -> list[Row]:
+    """The app's rows (first paint, ready, exit; the target on `target_on`) and the floor's
+    (its first paint, which is its ready, and its exit), all against the floor of the same run.
+    A measure the app did not stamp is said so in its row."""
+    ms = 1e6
+    floor_paint = durations(result.bare, "ready")
+    floor_exit = durations(result.bare, "exit")
+    floors = {
+        "first_paint": Summary.of(floor_paint, ms) if floor_paint else None,
+        "ready": Summary.of(floor_paint, ms) if floor_paint else None,
+        "exit": Summary.of(floor_exit, ms) if floor_exit else None,
+    }
+    rows: list[Row] = []
+    for measure, label in MEASURES.items():
+        bench = f"{name}: {label}"
+        if result.app_failure is not None:
+            rows.append(failed_row(bench, what, result.app_failure))
+            continue
+        values = durations(result.app, measure)
+        if values is None:
+            rows.append(Row(bench, what, None, "ms", 0, note=f"not stamped: no `{measure}` line"))
+            continue
+        targeted = target is not None and measure == target_on
+        rows.append(
+            Row(
+                bench,
+                what,
+                Summary.of(values, ms),
+                "ms",
+                0,
+                floor=floors[measure],
+                target=target if targeted else None,
+                note="" if targeted else (note or "informative"),
+            )
         )
-    else:
-        app = Row(
-            name,
-            "`kapsession --smoke --data-dir NEW`",
-            Summary.of(result.app_ns, 1e6),
-            "ms",
-            0,
-            floor=floor,
-            target=STARTUP_TARGET,
+    if floors["ready"] is not None:
+        rows.append(Row(f"{name}: to first paint", floor_what, floors["ready"], "ms", 0))
+    if floors["exit"] is not None:
+        rows.append(Row(f"{name}: to exit", floor_what, floors["exit"], "ms", 0))
+    return rows
+
+
+def startup_rows(results: dict[str, LaunchResult], platform_name: str) -> list[Row]:
+    rows: list[Row] = []
+    for launch, result in results.items():
+        label, what = LAUNCH_LABELS[launch]
+        rows += launch_rows(
+            f"Start-up, {label} ({platform_name})",
+            what,
+            result,
+            "floor: `bench/bare_qt.py` (empty QMainWindow, painted once)",
+            target=STARTUP_TARGETS[launch],
+            target_on="first_paint" if launch.endswith("-encrypted") else "ready",
         )
-    return [app, bare]
+    return rows
+
+
+def cold_rows(result: LaunchResult, eviction: str, platform_name: str) -> list[Row]:
+    return launch_rows(
+        f"Cold start, returning launch ({platform_name})",
+        f"`kapsession --smoke --data-dir EXISTING` after {eviction}",
+        result,
+        f"floor: `bench/bare_qt.py` after {eviction}",
+        note="informative: no target",
+    )
+
+
+def bundle_rows(result: BundleResult, platform_name: str) -> list[Row]:
+    return launch_rows(
+        f"Bundle start-up, returning launch ({platform_name})",
+        f"PyInstaller bundle `kapsession --smoke --data-dir EXISTING` ({result.app_mb:.0f} MB)",
+        result.launch,
+        f"floor: `bench/bare_qt.py` bundled the same way ({result.bare_mb:.0f} MB)",
+        note="informative: no target",
+    )
 
 
 def save_rows(times: dict[str, list[int]]) -> list[Row]:
@@ -523,13 +619,58 @@ def the_command(argv: Sequence[str], platform_name: str) -> str:
 
 
 def startup_method(args: argparse.Namespace) -> str:
+    launches = ", ".join(args.launches)
     return (
-        f"Start-up: wall time from spawn to exit of each subprocess, {args.runs} runs each after "
-        f"{args.warmups} warm-ups, app and floor alternating run by run, "
-        f"`QT_QPA_PLATFORM={args.platform}` for both. Each app run gets a data folder that does "
-        "not exist yet: a first launch, so the folder, the database and its schema are created. "
-        "Both share a fresh byte-code cache (`PYTHONPYCACHEPREFIX`, filled by the warm-ups; "
-        "`PYTHONDONTWRITEBYTECODE` unset), as an installed app runs from cached byte code."
+        f"Start-up ({launches}): bench/startup.py, {args.runs} runs of each launch after "
+        f"{args.warmups} warm-ups, every app run beside its own floor run (bench/bare_qt.py), "
+        "the order alternating run by run, all launches in one loop, "
+        f"`QT_QPA_PLATFORM={args.platform}` for both. Returning: one data folder made by an "
+        "untimed run before the timed ones, opened again each run; first: a folder that does not "
+        "exist yet, each run (folder, database, schema created). Encrypted: the same with "
+        "`KAPSESSION_PASSPHRASE` set: a first launch sets encryption up from it (Argon2id "
+        "derivation, key file), a returning one derives the key from it to open the key file. "
+        "No OS keyring is reached (`PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring`, "
+        "empty XDG config/data/cache folders for app and floor). Times from "
+        "`time.monotonic_ns()` just before the spawn: to **first paint** and to **ready** as "
+        "the child stamps them in the file `KAPSESSION_SMOKE_STAMPS` names (`first_paint`: the "
+        "first paint of any top-level window, the main window or the passphrase prompt, "
+        "delivered; `ready`: the first screen a therapist can act on, painted; `--smoke` exits "
+        "then), and to **exit**. The floor stamps both at its one paint. Targets: on ready "
+        "for the unencrypted launches (returning ≤ 1.5×, first ≤ 2×), on first paint for the "
+        "encrypted ones (the same ratios: the window or prompt before the key derivation); the "
+        "other measures are published beside them. Both share a fresh byte-code cache "
+        "(`PYTHONPYCACHEPREFIX`, filled by the warm-ups; `PYTHONDONTWRITEBYTECODE` unset), as "
+        "an installed app runs from cached byte code. Where the app's start-up time goes: "
+        "[docs/startup-profile.md](startup-profile.md)."
+    )
+
+
+def cold_method(args: argparse.Namespace, eviction: str) -> str:
+    return (
+        f"Cold start: bench/cold_start.py, {args.cold_runs} runs each, a returning launch (the "
+        "folder and the byte-code cache made by untimed runs first) against the bare window, "
+        f"alternating, each process preceded by its own eviction: {eviction}. The eviction "
+        "falls back to `posix_fadvise(POSIX_FADV_DONTNEED)` on the venv's, Python's, the "
+        "project's and the byte-code cache's files when /proc/sys/vm/drop_caches cannot be "
+        "written (not root); pages another process maps stay cached then. The same stamps and "
+        "measures as start-up; informative (the issue sets no target). Dropping the whole page "
+        "cache also slows whatever else runs on the machine for a while."
+    )
+
+
+def bundle_method(args: argparse.Namespace, result: BundleResult) -> str:
+    return (
+        f"Bundle start-up: bench/bundle.py builds, into a temp folder, the app's bundle with "
+        f"packaging/build.sh ({result.app_build_s:.0f} s, {result.app_mb:.0f} MB) and a bare "
+        f"window's bundle from bench/bare_qt.py with bench/bare_qt.spec "
+        f"({result.bare_build_s:.0f} s, {result.bare_mb:.0f} MB): one folder, console, no strip "
+        "or UPX, and the app spec's own Qt exclusions and plugin/translation filters (read from "
+        "packaging/kapsession.spec). Then a returning launch of the bundle (`--smoke` on a "
+        f"folder made by an untimed run) and the bare bundle, {args.bundle_runs} runs each after "
+        f"{args.warmups} warm-ups, alternating, in a minimal environment as a desktop gives it "
+        "(`PATH`, `LANG`, `HOME`, empty XDG folders, no venv, no `PYTHONPATH`; keyring's null "
+        "backend). Informative (no target). Building takes minutes, so this row is left out of "
+        "`--quick` unless named (`--only bundle`)."
     )
 
 
@@ -740,6 +881,16 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
+def _launches(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in LAUNCHES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown launch {', '.join(unknown) or '(none)'}; choose from {', '.join(LAUNCHES)}"
+        )
+    return names
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/run.py", description="kapsession benchmarks against their floors."
@@ -764,7 +915,25 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="fewer and shorter runs, to check the wiring; the report is printed, not written, "
         "unless --output is given (explicit counts below still apply)",
     )
-    parser.add_argument("--runs", type=int, default=15, help="timed start-up runs (default 15)")
+    parser.add_argument(
+        "--runs", type=int, default=15, help="timed start-up runs of each launch (default 15)"
+    )
+    parser.add_argument(
+        "--launches",
+        type=_launches,
+        default=LAUNCHES,
+        metavar="NAME[,NAME]",
+        help=f"start-up launches, of {', '.join(LAUNCHES)} (default all)",
+    )
+    parser.add_argument(
+        "--cold-runs", type=int, default=5, help="cold start runs of app and floor (default 5)"
+    )
+    parser.add_argument(
+        "--bundle-runs",
+        type=int,
+        default=10,
+        help="bundle start-up runs of app and floor (default 10; warm-ups as --warmups)",
+    )
     parser.add_argument("--warmups", type=int, default=2, help="start-up warm-ups (default 2)")
     parser.add_argument("--notes", type=int, default=2000, help="timed saves each (default 2000)")
     parser.add_argument("--block", type=int, default=100, help="saves per block (default 100)")
@@ -812,7 +981,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "without --only or --quick)",
     )
     if "--quick" in argv:
-        parser.set_defaults(**QUICK)
+        quick_only = tuple(name for name in BENCHMARKS if name not in NOT_QUICK)
+        parser.set_defaults(**QUICK, only=quick_only)
     args = parser.parse_args(argv)
     if args.output is None and not args.quick and set(args.only) == set(BENCHMARKS):
         args.output = ROOT / "docs" / "benchmarks.md"
@@ -826,6 +996,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--mem-runs must be at least 1 and --mem-scale in (0, 3600]")
     if min(args.review_runs, args.export_runs, args.music_runs) < 1 or args.music_seconds <= 0:
         parser.error("--review-runs, --export-runs and --music-runs must be at least 1")
+    if args.cold_runs < 1 or args.bundle_runs < 2:
+        parser.error("--cold-runs must be at least 1 and --bundle-runs at least 2")
     return args
 
 
@@ -838,16 +1010,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     method: list[str] = []
     complete = True
     other_work = OtherWork()
-    if "startup" in only:
-        print(f"start-up: {args.warmups} + {args.runs} runs each ...", file=sys.stderr)
-        try:
-            result = bench_startup(args.platform, args.runs, args.warmups, args.tmp_dir)
-        except RunFailed as exc:
-            print(f"bench: the start-up floor failed: {exc}", file=sys.stderr)
+    if only & {"startup", "cold", "bundle"}:
+        ok = measure_startup(args, only, rows, method)
+        if ok is None:
             return 1
-        complete = result.app_failure is None
-        rows += startup_rows(result, args.platform)
-        method.append(startup_method(args))
+        complete = complete and ok
     if "save" in only:
         print(f"note save: {args.notes} each ...", file=sys.stderr)
         times, warmups = bench_note_save(args.notes, args.block, args.tmp_dir)
@@ -890,7 +1057,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += music_rows(music)
             method.append(music_method(args))
     others = other_work.describe()
-    if only & {"startup", "review"} and args.platform != "offscreen":
+    if only & {"startup", "cold", "bundle", "review"} and args.platform != "offscreen":
         others += " (this includes the display server drawing the windows)"
     facts = machine_facts(tmp_root, others)
     text = report(rows, facts, the_command(argv, args.platform), method)
@@ -902,6 +1069,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print("not written (--only or --quick; --output FILE writes it)", file=sys.stderr)
     return 0 if complete else 1
+
+
+def measure_startup(
+    args: argparse.Namespace, only: set[str], rows: list[Row], method: list[str]
+) -> bool | None:
+    """Start-up, cold start and the bundle: False if the app could not be measured in one of
+    them, None if a floor failed (nothing to compare with)."""
+    complete = True
+    try:
+        if "startup" in only:
+            print(
+                f"start-up: {len(args.launches)} launches, {args.warmups} + {args.runs} runs "
+                "each ...",
+                file=sys.stderr,
+            )
+            results = bench_launches(
+                args.platform, args.runs, args.warmups, args.tmp_dir, args.launches
+            )
+            complete = all(r.app_failure is None for r in results.values())
+            rows.extend(startup_rows(results, args.platform))
+            method.append(startup_method(args))
+        if "cold" in only:
+            print(f"cold start: {args.cold_runs} runs each ...", file=sys.stderr)
+            cold, eviction = bench_cold(args.platform, args.cold_runs, args.tmp_dir)
+            complete = complete and cold.app_failure is None
+            rows.extend(cold_rows(cold, eviction, args.platform))
+            method.append(cold_method(args, eviction))
+    except RunFailed as exc:
+        print(f"bench: the start-up floor failed: {exc}", file=sys.stderr)
+        return None
+    if "bundle" in only:
+        print(
+            f"bundle: building both, then {args.warmups} + {args.bundle_runs} runs each ...",
+            file=sys.stderr,
+        )
+        try:
+            bundle = bench_bundle(args.platform, args.bundle_runs, args.warmups, args.tmp_dir)
+        except (BuildFailed, RunFailed, OSError, subprocess.TimeoutExpired) as exc:
+            print(f"bench: the bundle start-up could not be measured: {exc}", file=sys.stderr)
+            rows.append(failed_row("Bundle start-up", "the PyInstaller bundle", str(exc)))
+            return False
+        complete = complete and bundle.launch.app_failure is None
+        rows.extend(bundle_rows(bundle, args.platform))
+        method.append(bundle_method(args, bundle))
+    return complete
 
 
 def measure_long_session(

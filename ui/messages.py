@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -12,6 +14,18 @@ log = logging.getLogger("kapsession.ui")
 
 # If the first paint never comes, --smoke fails instead of hanging a packaging check.
 SMOKE_TIMEOUT_MS = 20_000
+# bench/startup.py's contract: a --smoke run appends `first_paint <ns>` and `ready <ns>`
+# (time.monotonic_ns()) to the file this names.
+SMOKE_STAMPS_ENV = "KAPSESSION_SMOKE_STAMPS"
+
+
+def smoke_stamp(*names: str) -> None:
+    """Appends `name <monotonic ns>` lines to $KAPSESSION_SMOKE_STAMPS's file, if it is set."""
+    path = os.environ.get(SMOKE_STAMPS_ENV)
+    if path:
+        now = time.monotonic_ns()
+        with open(path, "a", encoding="ascii") as out:
+            out.writelines(f"{name} {now}\n" for name in names)
 
 
 def fatal(message: str, code: int, show: bool = True) -> int:
@@ -59,9 +73,14 @@ class _FirstPaint(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint and not self.painted:
             self.painted = True
-            # Let this paint finish, then leave.
-            QTimer.singleShot(0, self.app.quit)
+            # Let this paint finish, then stamp it (the main window painted: the first paint
+            # and the first screen to act on at once) and leave.
+            QTimer.singleShot(0, self._done)
         return False
+
+    def _done(self) -> None:
+        smoke_stamp("first_paint", "ready")
+        self.app.quit()
 
 
 def exit_after_first_paint(app: QApplication, window: QWidget) -> int:
