@@ -1,5 +1,6 @@
 """kapsession benchmarks, each against the floor it cannot beat: one command, one table. Run
-from the repository root, on a quiet machine (~12 minutes on 2 cores):
+from the repository root, on a quiet machine (~16 minutes on 2 cores, ~2 of them building the
+two bundles):
 
     .venv/bin/python bench/run.py
 
