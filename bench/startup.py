@@ -32,6 +32,7 @@ module on every launch and the benchmark would measure the compiler."""
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -63,11 +64,13 @@ class RunFailed(Exception):
 @dataclass(frozen=True)
 class Timing:
     """One run, in ns from just before the spawn: to exit, and to the child's stamps (None when
-    the child wrote none)."""
+    the child wrote none); cpu_ns: the child's user+system CPU time (less sensitive to other
+    load than wall time)."""
 
     exit_ns: int
     first_paint_ns: int | None = None
     ready_ns: int | None = None
+    cpu_ns: int | None = None
 
 
 @dataclass
@@ -92,7 +95,9 @@ def parse_stamps(text: str) -> dict[str, int]:
     return stamps
 
 
-def timing_of(spawn_ns: int, exit_ns: int, stamps: Mapping[str, int]) -> Timing:
+def timing_of(
+    spawn_ns: int, exit_ns: int, stamps: Mapping[str, int], cpu_ns: int | None = None
+) -> Timing:
     """Durations from the spawn; a stamp before the spawn or after the exit is a clock mix-up."""
 
     def since(name: str) -> int | None:
@@ -103,7 +108,12 @@ def timing_of(spawn_ns: int, exit_ns: int, stamps: Mapping[str, int]) -> Timing:
             raise ValueError(f"stamp {name} at {at} ns is outside the run ({spawn_ns}..{exit_ns})")
         return at - spawn_ns
 
-    return Timing(exit_ns - spawn_ns, since("first_paint"), since("ready"))
+    return Timing(exit_ns - spawn_ns, since("first_paint"), since("ready"), cpu_ns)
+
+
+def _children_cpu_ns() -> int:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round((used.ru_utime + used.ru_stime) * 1e9)
 
 
 def kapsession_command() -> list[str]:
@@ -143,6 +153,8 @@ def timed_run(cmd: Sequence[str], env: Mapping[str, str], stamps_file: Path) -> 
     stamps_file.unlink(missing_ok=True)
     run_env = dict(env)
     run_env[STAMPS_ENV] = str(stamps_file)
+    # One child at a time: the children's CPU grows by this one's alone.
+    cpu_before = _children_cpu_ns()
     spawn = time.monotonic_ns()
     try:
         proc = subprocess.run(
@@ -151,6 +163,7 @@ def timed_run(cmd: Sequence[str], env: Mapping[str, str], stamps_file: Path) -> 
     except subprocess.TimeoutExpired:
         raise RunFailed(f"{' '.join(cmd)} did not exit within {TIMEOUT_S:g} s") from None
     exited = time.monotonic_ns()
+    cpu = _children_cpu_ns() - cpu_before
     if proc.returncode != 0:
         lines = proc.stderr.decode(errors="replace").strip().splitlines()
         last = lines[-1].strip() if lines else "no output on stderr"
@@ -162,7 +175,7 @@ def timed_run(cmd: Sequence[str], env: Mapping[str, str], stamps_file: Path) -> 
     except FileNotFoundError:
         text = ""
     try:
-        return timing_of(spawn, exited, parse_stamps(text))
+        return timing_of(spawn, exited, parse_stamps(text), cpu)
     except ValueError as exc:
         raise RunFailed(f"`{Path(cmd[0]).name}`: {exc}") from None
 
@@ -286,7 +299,7 @@ def bench_launches(
 
 
 def durations(timings: Sequence[Timing], which: str) -> list[int] | None:
-    """One measure ("exit", "first_paint", "ready") of every run, in ns; None when a run has no
+    """One measure ("exit", "first_paint", "ready", "cpu") of every run, in ns; None when a run has no
     such stamp (a child that does not write them)."""
     values = [getattr(t, f"{which}_ns") for t in timings]
     return None if not values or any(v is None for v in values) else values

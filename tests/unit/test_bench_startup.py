@@ -141,3 +141,24 @@ def test_eviction_asks_about_every_file_but_git_and_skips_links(
     # The same root twice, once through a symlink, counts once.
     (tmp_path.parent / f"{tmp_path.name}-alias").symlink_to(tmp_path)
     assert fadvise_evict([tmp_path, tmp_path.parent / f"{tmp_path.name}-alias"]) == 3
+
+
+def test_cpu_time_gets_its_own_informative_row(run_module: ModuleType) -> None:
+    bare = [
+        Timing(110 * MS, 100 * MS, 100 * MS, 80 * MS),
+        Timing(130 * MS, 120 * MS, 120 * MS, 90 * MS),
+    ]
+    app = [
+        Timing(400 * MS, 150 * MS, 330 * MS, 255 * MS),
+        Timing(420 * MS, 170 * MS, 330 * MS, 255 * MS),
+    ]
+    rows = run_module.startup_rows({"returning": _result(app, bare)}, "offscreen")
+    cpu = [r for r in rows if r.benchmark.endswith("CPU to exit")]
+    assert len(cpu) == 1 and cpu[0].target is None and "85 ms" in cpu[0].what
+    assert "**3.00×**" in cpu[0].cells()
+    # Without CPU figures (the earlier rows' runs), no such row.
+    assert not [
+        r
+        for r in run_module.startup_rows({"first": _result(app, BARE)}, "x")
+        if "CPU" in r.benchmark
+    ]
