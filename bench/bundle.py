@@ -23,7 +23,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from startup import STAMPS_ENV, AppRunner, Launch, LaunchResult, bench_folder, interleave, timed_run
+from startup import (
+    NO_KEYRING,
+    STAMPS_ENV,
+    AppRunner,
+    Launch,
+    LaunchResult,
+    bench_folder,
+    interleave,
+    timed_run,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_SPEC = ROOT / "bench" / "bare_qt.spec"
@@ -89,6 +98,7 @@ def bundle_env(platform: str, home: Path) -> dict[str, str]:
     """A desktop session's environment, not the venv's: as packaging/build.sh smoke-starts."""
     for sub in ("config", "data", "cache"):
         (home / sub).mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)  # Qt wants its runtime folder private
     return {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -98,8 +108,9 @@ def bundle_env(platform: str, home: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(home / "cache"),
         "XDG_RUNTIME_DIR": str(home),
         "QT_QPA_PLATFORM": platform,
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-        **({"DISPLAY": os.environ["DISPLAY"]} if "DISPLAY" in os.environ else {}),
+        "PYTHON_KEYRING_BACKEND": NO_KEYRING,
+        # The display server, for --platform xcb (xvfb-run sets both).
+        **{name: os.environ[name] for name in ("DISPLAY", "XAUTHORITY") if name in os.environ},
     }
 
 

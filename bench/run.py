@@ -671,8 +671,10 @@ def cold_method(args: argparse.Namespace, eviction: str) -> str:
         "falls back to `posix_fadvise(POSIX_FADV_DONTNEED)` on the venv's, Python's, the "
         "project's and the byte-code cache's files when /proc/sys/vm/drop_caches cannot be "
         "written (not root); pages another process maps stay cached then. The same stamps and "
-        "measures as start-up; informative (the issue sets no target). Dropping the whole page "
-        "cache also slows whatever else runs on the machine for a while."
+        "measures as start-up; informative (the issue sets no target). In a virtual machine "
+        "the host may still hold the disk's blocks in its own cache, so a real boot's reads "
+        "can be slower still. Dropping the whole page cache also slows whatever else runs on "
+        "the machine for a while."
     )
 
 
