@@ -33,6 +33,7 @@ class MarkerLanes:
     ) -> None:
         self.review, self.view, self._on_pick = review, view, on_pick
         self._rebin_pending = False
+        self.ring: pg.ScatterPlotItem | None = None  # round the selected marker
         self._draw(review, axis)
 
     def follow_view(self) -> None:
@@ -43,6 +44,12 @@ class MarkerLanes:
     def show_ring(self, seq: int, x: float) -> None:
         """The ring round the entry's marker (none for an entry without one)."""
         y = self.marker_y.get(seq)
+        if self.ring is None:  # made at the first selection
+            self.ring = pg.ScatterPlotItem(
+                size=24, symbol="o", brush=pg.mkBrush(None), pen=pg.mkPen(theme.ACCENT, width=2)
+            )
+            self.ring.setZValue(40)
+            self.view.addItem(self.ring)
         if y is not None:
             self.ring.setData(x=[x], y=[y])
         else:
@@ -112,11 +119,6 @@ class MarkerLanes:
             scatter.sigClicked.connect(self._on_marker_clicked)
             lanes.addItem(scatter)
             self.groups.append((scatter, times[at], group_seqs))
-        self.ring = pg.ScatterPlotItem(
-            size=24, symbol="o", brush=pg.mkBrush(None), pen=pg.mkPen(theme.ACCENT, width=2)
-        )
-        self.ring.setZValue(40)
-        lanes.addItem(self.ring)
 
     def rebin(self) -> None:
         """Show at most one marker per lane and style in each sliver of the visible time
