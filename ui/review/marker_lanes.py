@@ -57,7 +57,6 @@ class MarkerLanes:
 
     def _draw(self, review: Review, axis: pg.AxisItem) -> None:
         lanes = self.view
-        lanes.setYRange(-0.7, len(ROWS) - 0.3, padding=0)
         axis.setTicks([[(ROW_Y[name], label) for name, label in ROWS], []])
         for bands, row, fills in (
             (review.phases, "phases", PHASE_FILL),

@@ -31,6 +31,7 @@ from ui.review.plot_style import (
     DOWNSAMPLE_FROM,
     PLOT_LABELS,
     PLOT_OF,
+    ROWS,
     SERIES,
     SHADED,
     MinutesAxis,
@@ -117,6 +118,16 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         for row, stretch in enumerate((4, 3, 2, 2 if has_rr else 0, 6, 0)):
             layout.setRowStretchFactor(row, stretch)
         plots = [p for p in self.vital_plots if p is not None]
+        # The ranges first, then the items: each item is placed once, not again with every
+        # range set, link made and range followed.
+        self._y_ranges(review)
+        self.lanes.setYRange(-0.7, len(ROWS) - 0.3, padding=0)
+        for p in plots:
+            p.setXLink(self.lanes)
+        limits = pan_limits(review)
+        self.lanes.setLimits(xMin=limits.lo, xMax=limits.hi, minXRange=1.0)
+        self.show_range(whole_session(review))
+
         self._threshold_shading(review)
         self.curves: list[tuple[pg.PlotDataItem, tuple[int, ...]]] = []
         for name, _label, hue, style in SERIES:
@@ -150,7 +161,6 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 curve.setClipToView(True)
                 curve.setDownsampling(auto=True, method="peak")
             self.curves.append((curve, review.vitals.seq))
-        self._y_ranges(review)
 
         for marker in review.alerts():
             for p in plots:
@@ -167,11 +177,6 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 p.addItem(region, ignoreBounds=True)
 
         self.markers = MarkerLanes(review, self.lanes, self.lane_axis, self.picked.emit)
-        for p in plots:
-            p.setXLink(self.lanes)
-        limits = pan_limits(review)
-        self.lanes.setLimits(xMin=limits.lo, xMax=limits.hi, minXRange=1.0)
-        self.show_range(whole_session(review))
         self.markers.follow_view()
 
     def _plot(self, row: int, label: str) -> pg.ViewBox:
