@@ -638,20 +638,11 @@ WHY_MISSED = {
         "tick (look at `LiveView._on_tick`) or a timer firing more often than the display needs."
     ),
     "Review screen": (
-        "Review screen (profiled 2026-12-06, REVIEW_BENCH_PROFILE=1 and stage timers, CPU ms "
-        "on a busy 2-core machine): the review model is light columns (one SQL read of each "
-        "entry's seq, kind and time in reading order, a note's text left in the store and "
-        "read a screenful at a time; markers as columns in classes), the list answers rows "
-        "from those columns, the timeline shows at most one marker per lane and sliver of the "
-        "visible time, sets its ranges before its items and draws shading as plain "
-        "rectangles. What is left: build_review ~18 (11 of it SQLite handing over 10,000 "
-        "rows), the timeline's items ~46 (pyqtgraph's views, axes, threshold lines, curves, "
-        "8 marker scatters), the window's widgets ~16 (6 of it Qt's first QLineEdit in the "
-        "process), the timeline's paint ~43 (axes' text ~17, four antialiased 2 px curves ~14), "
-        "the rest of the window ~15. Garbage collection is ~2 ms now (29 young collections), "
-        "so gc.freeze() after start-up no longer changes this row. Next, if it is needed: "
-        "stroke the curves in pieces (~7 ms, a pixel differs where pieces meet), fewer "
-        "pyqtgraph items per threshold line."
+        "Review screen: see 'Where the time goes' under How for the profile; a miss wants the "
+        "construct/paint rows read first (REVIEW_BENCH_PROFILE=1 bench/review_bench.py --child "
+        "prints a cProfile of the timed part). Left to try: stroke the vitals curves in pieces "
+        "(~7 ms of the paint, a pixel differs where pieces meet), fewer pyqtgraph items per "
+        "threshold line, Qt's first QLineEdit of the process (~6 ms) paid before."
     ),
     "PDF export": (
         "PDF export: the session is mostly notes (~9,600 of its 10,000 entries, ~430 pages), "
@@ -687,7 +678,21 @@ def review_method(args: argparse.Namespace, results: Sequence[dict[str, float]])
         "(bench/review_data.py `big_session`, written once through `Store.append` into a real "
         "SQLite file): 4 hours, vitals every minute, a check and two observations every 15 "
         "minutes, music phases and tracks, one alert, notes for the rest; "
-        f"{int(first['markers'])} markers on the timeline, {int(first['entries'])} rows in the list."
+        f"{int(first['markers'])} markers on the timeline, {int(first['entries'])} rows in the "
+        "list. Where the time goes (profiled 2026-12-06 with stage timers and "
+        "REVIEW_BENCH_PROFILE=1, CPU ms, medians of 5-7 interleaved runs on the busy 2-core "
+        "machine; before the work on issue 13 the same timers gave ~245-260 ms): build_review "
+        "~18 (11 of it SQLite handing over the 10,000 rows' seq, kind and time in reading "
+        "order; a note's text stays in the store until its row or marker is shown, read a "
+        "screenful at a time), the timeline's items ~46 (pyqtgraph's five views and axes, six "
+        "labelled threshold lines, four curves, eight marker scatters holding at most one "
+        "marker per lane and sliver of the visible time; ranges set before the items go in), "
+        "the window's other widgets ~16 (6 of it Qt's first QLineEdit in the process), the "
+        "entry list ~1 (a model answering rows from the review's columns, fixed row height), "
+        "then the timeline's paint ~43 (axes' tick text ~17, four antialiased 2 px curves "
+        "~14) and the rest of the window's ~15. Garbage collection is ~2 ms (29 young "
+        "collections; it was ~15-40 ms with an object per entry), so a gc.freeze() after "
+        "start-up does not change this row."
     )
 
 

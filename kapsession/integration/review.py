@@ -168,12 +168,9 @@ class Review:
         return self.markers.index_of(seq)
 
     def alerts(self) -> tuple[Marker, ...]:
-        return tuple(
-            self.markers[i]
-            for lane_class, at in self.markers.classes.items()
-            if lane_class[0] == "alerts"
-            for i in at
-        )
+        classes = self.markers.classes
+        at = sorted(i for c in classes if c[0] == "alerts" for i in classes[c])
+        return tuple(self.markers[i] for i in at)
 
     def _entries(self, seqs: Sequence[int]) -> tuple[Event, ...]:
         found = (self.events.event(s) for s in seqs)
