@@ -19,14 +19,8 @@ class SearchField(QLineEdit):
         super().__init__()
         self.setPlaceholderText("Search notes in all sessions  (Ctrl+F, Enter)")
         self.setAccessibleName("Search notes in all sessions")
+        self.setClearButtonEnabled(True)
         self.setMinimumWidth(360)
-        # The clear button shows only over text: made with the first text (its icon is a few
-        # milliseconds of the review's opening).
-        self.textChanged.connect(self._on_text_changed)
-
-    def _on_text_changed(self, text: str) -> None:
-        if text and not self.isClearButtonEnabled():
-            self.setClearButtonEnabled(True)
 
     def focus_for_typing(self) -> None:
         self.setFocus()
