@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kapsession.integration.review_entries import Entries, Marker, MarkerClass, Markers
 from kapsession.monitoring.observations import DISSOCIATION, MOAAS
 from kapsession.session.entry_text import (
     CHECK_KINDS,
@@ -90,38 +91,6 @@ class Band:
     seq: int
 
 
-class Marker:
-    """One entry on the timeline. A note's label (its current text on one line) is made when
-    first asked for: a long session has 9,000 notes and a screen shows a few of them."""
-
-    __slots__ = ("_label", "_source", "amended", "kind", "lane", "seq", "status", "t")
-
-    def __init__(
-        self,
-        seq: int,
-        t: float,
-        kind: str,
-        lane: str,
-        label: str | None,
-        status: str = "",  # checks: due/late/missed/skipped/snoozed
-        amended: bool = False,
-        source: Event | None = None,  # where a note's current text is
-    ) -> None:
-        self.seq, self.t, self.kind, self.lane = seq, t, kind, lane
-        self.status, self.amended = status, amended
-        self._label, self._source = label, source
-
-    @property
-    def label(self) -> str:
-        if self._label is None:
-            text = self._source.data.get("text", "") if self._source is not None else ""
-            self._label = one_line(str(text))
-        return self._label
-
-    def __repr__(self) -> str:
-        return f"Marker(seq={self.seq}, t={self.t}, kind={self.kind!r}, lane={self.lane!r})"
-
-
 class _LazyData(Mapping[str, Any]):
     """An entry's data, decoded from its JSON on first use."""
 
@@ -163,46 +132,49 @@ class EntryDetail:
 @dataclass(frozen=True)
 class Review:
     record: SessionRecord
-    events: tuple[Event, ...]  # every entry, in reading order (see entry_order)
+    events: Entries  # every entry, in reading order (see entry_order)
     vitals: VitalsSeries
     thresholds: tuple[ThresholdBand, ...]
     phases: tuple[Band, ...]
     tracks: tuple[Band, ...]
     fault_bands: tuple[Band, ...]
-    markers: tuple[Marker, ...]  # by (t, seq)
+    markers: Markers  # by (t, seq)
     start_t: float
     end_t: float
-    _by_seq: Mapping[int, Event] = field(repr=False, default_factory=dict)
-    _amendments: Mapping[int, tuple[Event, ...]] = field(repr=False, default_factory=dict)
-    _acks: Mapping[int, tuple[Event, ...]] = field(repr=False, default_factory=dict)
+    # By the seq of an entry: the seqs of its amendments and acknowledgements, oldest first.
+    _amendments: Mapping[int, tuple[int, ...]] = field(repr=False, default_factory=dict)
+    _acks: Mapping[int, tuple[int, ...]] = field(repr=False, default_factory=dict)
 
     def event(self, seq: int) -> Event | None:
-        return self._by_seq.get(seq)
+        return self.events.event(seq)
 
     def detail(self, seq: int) -> EntryDetail | None:
-        event = self._by_seq.get(seq)
+        event = self.events.event(seq)
         if event is None:
             return None
         target = event.amends if event.kind == "amendment" and event.amends else seq
-        original = self._by_seq.get(target, event)
-        amendments = self._amendments.get(target, ())
+        original = self.events.event(target) or event
+        amendments = self._entries(self._amendments.get(target, ()))
         current = None
         if original.kind == "note":
             current = str((amendments[-1] if amendments else original).data.get("text", ""))
-        return EntryDetail(original, current, amendments, self._acks.get(target, ()))
+        return EntryDetail(original, current, amendments, self._entries(self._acks.get(target, ())))
 
     def marker_index(self, seq: int) -> int | None:
         """The marker an entry belongs to (an amendment belongs to the note it amends)."""
-        event = self._by_seq.get(seq)
+        event = self.events.event(seq)
         if event is not None and event.kind == "amendment" and event.amends is not None:
             seq = event.amends
-        for i, marker in enumerate(self.markers):
-            if marker.seq == seq:
-                return i
-        return None
+        return self.markers.index_of(seq)
 
     def alerts(self) -> tuple[Marker, ...]:
-        return tuple(m for m in self.markers if m.lane == "alerts")
+        classes = self.markers.classes
+        at = sorted(i for c in classes if c[0] == "alerts" for i in classes[c])
+        return tuple(self.markers[i] for i in at)
+
+    def _entries(self, seqs: Sequence[int]) -> tuple[Event, ...]:
+        found = (self.events.event(s) for s in seqs)
+        return tuple(e for e in found if e is not None)
 
 
 # --- building the review -----------------------------------------------------------------
@@ -223,9 +195,43 @@ def entry_order(events: Iterable[Event]) -> list[Event]:
     return sorted(listed, key=key)
 
 
+class _Row(NamedTuple):
+    """An entry other than a note as the review is built from it."""
+
+    seq: int
+    kind: str
+    t: float | None
+    amends: int | None
+    data: Mapping[str, Any]
+
+
+_COLUMNS = "seq, session_id, kind, at, tz, t, author, amends, reason, data"
+# entry_order in SQL, with every entry's data but a note's (a note's text is read when shown).
+_LIGHT_SQL = """
+SELECT seq, kind, t, amends, CASE kind WHEN 'note' THEN NULL ELSE data END FROM events
+WHERE session_id = :session
+ORDER BY CASE
+    WHEN t IS NOT NULL THEN 1
+    WHEN seq < coalesce(
+        (SELECT min(seq) FROM events WHERE session_id = :session AND kind = 'dose'), seq + 1
+    ) THEN 0
+    ELSE 2 END,
+  t, seq
+"""
+# Past this many entries asked for at once, the whole session is read in one go.
+READ_ALL_FROM = 500
+
+
 def build_review(store: Store, session_id: int) -> Review:
+    """The session read back. Only what the first screen needs is read up front: each entry's
+    seq, kind and time, and the data of every entry but the notes; a whole entry is read from
+    the store the first time it is asked for (review_entries.Entries), so the store must stay
+    open while the review is shown."""
     record = store.session(session_id)
-    return review_from_events(record, read_events(store, session_id))
+    rows = store.db.execute(_LIGHT_SQL, {"session": session_id}).fetchall()
+    seqs, kinds, ts, _amends, _data = zip(*rows, strict=True) if rows else ((),) * 5
+    entries = Entries(seqs, kinds, ts, loader=_reader(store, session_id))
+    return _review(record, rows, entries, _LazyData)
 
 
 def read_events(store: Store, session_id: int) -> list[Event]:
@@ -233,9 +239,7 @@ def read_events(store: Store, session_id: int) -> list[Event]:
     tuples with each entry's data decoded when first used: a 10,000-entry session loads in a
     fraction of the time (the notes' JSON is only decoded for the notes looked at)."""
     cursor = store.db.execute(
-        "SELECT seq, session_id, kind, at, tz, t, author, amends, reason, data "
-        "FROM events WHERE session_id = ? ORDER BY seq",
-        [session_id],
+        f"SELECT {_COLUMNS} FROM events WHERE session_id = ? ORDER BY seq", [session_id]
     )
     return [
         Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data))
@@ -243,43 +247,112 @@ def read_events(store: Store, session_id: int) -> list[Event]:
     ]
 
 
-def review_from_events(record: SessionRecord, events: Sequence[Event]) -> Review:
-    ordered = entry_order(events)
-    by_seq = {e.seq: e for e in ordered}
-    amendments: dict[int, list[Event]] = {}
-    acks: dict[int, list[Event]] = {}
-    for e in events:  # seq order: oldest first
-        if e.kind == "amendment" and e.amends is not None:
-            amendments.setdefault(e.amends, []).append(e)
-        elif e.kind == "alert_ack" and isinstance(e.data.get("alert"), int):
-            acks.setdefault(int(e.data["alert"]), []).append(e)
+def _reader(store: Store, session_id: int) -> Callable[[Sequence[int]], list[Event]]:
+    """Reads the session's entries asked for (by seq), for Entries."""
 
-    timed = [e for e in ordered if e.t is not None]
-    start_t = min((float(e.t) for e in timed if e.t is not None), default=0.0)
-    start_t = min(start_t, 0.0)
-    end_t = max((float(e.t) for e in timed if e.t is not None), default=0.0)
+    def read(seqs: Sequence[int]) -> list[Event]:
+        if len(seqs) >= READ_ALL_FROM:
+            return read_events(store, session_id)
+        marks = ", ".join("?" * len(seqs))
+        cursor = store.db.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE session_id = ? AND seq IN ({marks})",
+            [session_id, *seqs],
+        )
+        return [
+            Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data))
+            for seq, sid, kind, at, tz, t, author, amends, reason, data in cursor.fetchall()
+        ]
+
+    return read
+
+
+def review_from_events(record: SessionRecord, events: Sequence[Event]) -> Review:
+    """The review of entries at hand (every one of them, in any order)."""
+    ordered = entry_order(events)
+    rows = [(e.seq, e.kind, e.t, e.amends, e.data) for e in ordered]
+    entries = Entries(
+        tuple(e.seq for e in ordered),
+        tuple(e.kind for e in ordered),
+        tuple(e.t for e in ordered),
+        known=ordered,
+    )
+    return _review(record, rows, entries, lambda data: data)
+
+
+def _review(
+    record: SessionRecord,
+    rows: Sequence[tuple[int, str, float | None, int | None, Any]],
+    entries: Entries,
+    decode: Callable[[Any], Mapping[str, Any]],
+) -> Review:
+    """The review from its entries in reading order: (seq, kind, t, amends, data) with a note's
+    data not needed (None) and everyone else's as `decode` makes it a mapping."""
+    amendments: dict[int, list[int]] = {}
+    for seq, _kind, _t, amends, _data in sorted(r for r in rows if r[1] == "amendment"):
+        if amends is not None:  # seq order: oldest first
+            amendments.setdefault(amends, []).append(seq)
+
+    # One pass: the markers as columns, sorted into classes, and every entry but the notes.
+    others: list[_Row] = []
+    marker_seqs: list[int] = []
+    marker_t: list[float] = []
+    notes: list[int] = []
+    amended_notes: list[int] = []
+    classes: dict[MarkerClass, list[int]] = {}
+    for seq, kind, t, amends, data in rows:
+        if kind == "note":
+            if t is not None:
+                (amended_notes if seq in amendments else notes).append(len(marker_seqs))
+                marker_seqs.append(seq)
+                marker_t.append(float(t))
+            continue
+        others.append(_Row(seq, kind, t, amends, decode(data)))
+        lane = _LANE_OF.get(kind) if t is not None else None
+        if lane is not None:
+            status = CHECK_WORDS[kind] if lane == "checks" else ""
+            classes.setdefault((lane, kind, status, False), []).append(len(marker_seqs))
+            marker_seqs.append(seq)
+            marker_t.append(float(t or 0.0))
+    classes[("notes", "note", "", False)] = notes
+    classes[("notes", "note", "", True)] = amended_notes
+    # In the order each class first appears (the order they are drawn in, later ones on top).
+    classes = dict(sorted(((c, at) for c, at in classes.items() if at), key=lambda c: c[1][0]))
+
+    acks: dict[int, list[int]] = {}
+    for row in sorted(r for r in others if r.kind == "alert_ack"):
+        alert = row.data.get("alert")
+        if isinstance(alert, int) and not isinstance(alert, bool):
+            acks.setdefault(alert, []).append(row.seq)
+
+    times = [t for t in entries.ts if t is not None]
+    start_t = min(0.0, min(times, default=0.0))
+    end_t = max(times, default=0.0)
     if record.ended_t is not None:
         end_t = max(end_t, record.ended_t)
     end_t = max(end_t, 60.0)
+    timed = [r for r in others if r.t is not None]
 
-    markers: list[Marker] = []
-    for e in timed:
-        marker = _marker(e, amendments)
-        if marker is not None:
-            markers.append(marker)
+    def label_of(seq: int) -> str:
+        event = entries.event(seq)
+        if event is None:
+            return ""
+        if event.kind != "note":
+            return describe(event.kind, event.data, style="marker")
+        chain = amendments.get(seq)
+        current = entries.event(chain[-1]) if chain else event
+        return one_line(str(current.data.get("text", ""))) if current is not None else ""
 
     return Review(
         record=record,
-        events=tuple(ordered),
+        events=entries,
         vitals=_series(timed),
-        thresholds=_thresholds(ordered),
+        thresholds=_thresholds(others),
         phases=_phase_bands(timed, end_t),
         tracks=_track_bands(timed, end_t),
         fault_bands=_fault_bands(timed),
-        markers=tuple(markers),
-        start_t=start_t,
-        end_t=end_t,
-        _by_seq=by_seq,
+        markers=Markers(marker_seqs, marker_t, classes, label_of),
+        start_t=float(start_t),
+        end_t=float(end_t),
         _amendments={k: tuple(v) for k, v in amendments.items()},
         _acks={k: tuple(v) for k, v in acks.items()},
     )
@@ -291,7 +364,7 @@ def _num(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _series(timed: Sequence[Event]) -> VitalsSeries:
+def _series(timed: Sequence[_Row]) -> VitalsSeries:
     rows = [e for e in timed if e.kind == "vitals"]
     return VitalsSeries(
         t=tuple(float(e.t or 0.0) for e in rows),
@@ -300,7 +373,7 @@ def _series(timed: Sequence[Event]) -> VitalsSeries:
     )
 
 
-def _thresholds(events: Sequence[Event]) -> tuple[ThresholdBand, ...]:
+def _thresholds(events: Sequence[_Row]) -> tuple[ThresholdBand, ...]:
     dose = next((e for e in events if e.kind == "dose"), None)
     snapshot = dose.data.get("monitoring") if dose is not None else None
     if not isinstance(snapshot, Mapping):
@@ -324,7 +397,7 @@ def _thresholds(events: Sequence[Event]) -> tuple[ThresholdBand, ...]:
     return tuple(bands)
 
 
-def _phase_bands(timed: Sequence[Event], end_t: float) -> tuple[Band, ...]:
+def _phase_bands(timed: Sequence[_Row], end_t: float) -> tuple[Band, ...]:
     phases = [e for e in timed if e.kind == "phase"]
     bands: list[Band] = []
     for i, e in enumerate(phases):
@@ -335,9 +408,9 @@ def _phase_bands(timed: Sequence[Event], end_t: float) -> tuple[Band, ...]:
     return tuple(bands)
 
 
-def _track_bands(timed: Sequence[Event], end_t: float) -> tuple[Band, ...]:
+def _track_bands(timed: Sequence[_Row], end_t: float) -> tuple[Band, ...]:
     bands: list[Band] = []
-    playing: dict[str, Event] = {}  # by path: two decks can overlap in a crossfade
+    playing: dict[str, _Row] = {}  # by path: two decks can overlap in a crossfade
     for e in timed:
         if e.kind not in ("track_started", "track_ended", "playback_fault"):
             continue
@@ -352,13 +425,13 @@ def _track_bands(timed: Sequence[Event], end_t: float) -> tuple[Band, ...]:
     return tuple(sorted(bands, key=lambda b: (b.start_t, b.seq)))
 
 
-def _track_band(start: Event, stop: float) -> Band:
+def _track_band(start: _Row, stop: float) -> Band:
     begin = float(start.t or 0.0)
     title = str(start.data.get("title") or start.data.get("path") or "track")
     return Band("track", title, begin, max(begin, stop), start.seq)
 
 
-def _fault_bands(timed: Sequence[Event]) -> tuple[Band, ...]:
+def _fault_bands(timed: Sequence[_Row]) -> tuple[Band, ...]:
     bands: list[Band] = []
     for e in timed:
         if e.kind == "gap":
@@ -371,21 +444,6 @@ def _fault_bands(timed: Sequence[Event]) -> tuple[Band, ...]:
             t = float(e.t or 0.0)
             bands.append(Band("suspend", "laptop asleep", max(0.0, t - slept), t, e.seq))
     return tuple(bands)
-
-
-def _marker(e: Event, amendments: Mapping[int, list[Event]]) -> Marker | None:
-    kind = e.kind
-    t = float(e.t or 0.0)
-    if kind == "note":
-        chain = amendments.get(e.seq)
-        current = chain[-1] if chain else e
-        return Marker(e.seq, t, kind, "notes", None, amended=bool(chain), source=current)
-    lane = _LANE_OF.get(kind)
-    if lane is None:
-        return None
-    label = describe(kind, e.data, style="marker")
-    status = CHECK_WORDS[kind] if lane == "checks" else ""
-    return Marker(e.seq, t, kind, lane, label, status=status)
 
 
 _LANE_OF: dict[str, str] = {

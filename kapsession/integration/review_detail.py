@@ -14,10 +14,8 @@ from kapsession.storage.store import Event
 def lane_counts(review: Review) -> dict[str, int]:
     """How many markers each lane holds, in the order the lanes first appear (the session's
     own start and end are not counted)."""
-    counts: dict[str, int] = {}
-    for m in review.markers:
-        if m.lane != "session":
-            counts[m.lane] = counts.get(m.lane, 0) + 1
+    counts = review.markers.lane_counts()
+    counts.pop("session", None)
     return counts
 
 

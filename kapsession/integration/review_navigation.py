@@ -52,9 +52,9 @@ def step_marker(
     if current_seq is not None:
         event = review.event(current_seq)
         t = event.t if event is not None and event.t is not None else 0.0
-        after = [i for i, m in enumerate(markers) if (m.t > t) == (direction > 0)]
-        if after:
-            index = after[0] if direction > 0 else after[-1]
+        found = markers.first_after(t) if direction > 0 else markers.last_until(t)
+        if found is not None:
+            index = found
     return index
 
 

@@ -230,3 +230,66 @@ def test_the_fast_reader_gives_exactly_what_the_store_gives(
 
     live, _ = _rich(file_store, clock)
     assert read_events(file_store, live.record.id) == file_store.events(live.record.id)
+
+
+def test_the_review_lists_every_entry_in_reading_order_as_the_store_has_it(
+    file_store: Store, clock: FakeClock
+) -> None:
+    from kapsession.integration.review import entry_order
+
+    live, seqs = _rich(file_store, clock)
+    file_store.append(
+        live.record.id, "worksheet", clock.now(), TZ, None, {"answers": {}, "follow_up": []}
+    )
+    review = build_review(file_store, live.record.id)
+    expected = entry_order(file_store.events(live.record.id))
+    assert expected[-1].kind == "worksheet"  # after the end: no time since the dose, read last
+    # The columns come from the one light read, the whole entries from the store when asked.
+    assert review.events.seqs == tuple(e.seq for e in expected)
+    assert review.events.kinds == tuple(e.kind for e in expected)
+    assert review.events.ts == tuple(e.t for e in expected)
+    assert review.events[len(expected) - 1] == expected[-1]
+    assert list(review.events) == expected
+    assert review.event(seqs["note"]) == next(e for e in expected if e.seq == seqs["note"])
+    assert review.event(10**9) is None
+    # The markers as columns agree with the markers as objects.
+    markers = review.markers
+    assert list(markers.seqs) == [m.seq for m in markers]
+    assert markers.index_of(seqs["alert"]) == review.marker_index(seqs["alert"])
+    assert markers.first_after(markers.t[0]) == next(
+        i for i, t in enumerate(markers.t) if t > markers.t[0]
+    )
+    assert markers.last_until(-1.0) is None and markers.first_after(markers.t[-1]) is None
+    assert sum(len(at) for at in markers.classes.values()) == len(markers)
+
+
+def test_a_long_sessions_entries_are_read_a_screenful_at_a_time(
+    file_store: Store, clock: FakeClock
+) -> None:
+    from bench.review_data import big_session
+    from kapsession.integration.review import entry_order
+    from kapsession.integration.review_entries import READ_AHEAD, READ_BEHIND
+
+    session_id = big_session(file_store, clock, entries=2000)
+    statements: list[str] = []
+    file_store.db.conn.set_trace_callback(statements.append)
+    try:
+        review = build_review(file_store, session_id)
+        opened = len(statements)
+        assert not any("seq IN" in s for s in statements)  # no whole entry read yet
+        notes = [i for i, kind in enumerate(review.events.kinds) if kind == "note"]
+        row = notes[len(notes) // 2]
+        event = review.events[row]  # what the list asks for a row on screen
+        assert event.kind == "note" and event.data["text"]
+        assert len(statements) == opened + 1
+        (read,) = [s for s in statements if "seq IN" in s]
+        assert READ_AHEAD <= read.split("IN (")[1].count(",") + 1 <= READ_BEHIND + READ_AHEAD
+        for i in range(row - READ_BEHIND, row + READ_AHEAD):  # the rows around it: read already
+            review.events[i]
+        assert len(statements) == opened + 1
+        label = review.markers[review.markers.index_of(event.seq) or 0].label
+        assert label == " ".join(str(event.data["text"]).split())[:200]
+    finally:
+        file_store.db.conn.set_trace_callback(None)
+    # Going through all of them reads the rest in one go, each entry as the store has it.
+    assert list(review.events) == entry_order(file_store.events(session_id))

@@ -3,6 +3,7 @@ it reports the entry chosen; a selection made elsewhere is followed without repo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -17,7 +18,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from kapsession.integration.review import Review
-from kapsession.storage.store import Event
 from ui import theme
 from ui.format import t_plus
 from ui.review.entry_text import entry_line
@@ -35,8 +35,10 @@ QUIET = (
 
 
 class EntriesModel(QAbstractTableModel):
-    """Every entry of the session, in reading order. Texts are made when a row is first shown:
-    the view only asks for the rows on screen, so 10,000 entries cost nothing up front."""
+    """Every entry of the session, in reading order, answered row by row from the review's
+    columns: the time and colour from each entry's kind and time, the text made (and the entry
+    read) when a row is first shown. The view only asks for the rows on screen, so 10,000
+    entries cost nothing up front."""
 
     HEADERS = ("Time", "Entry")
 
@@ -44,30 +46,43 @@ class EntriesModel(QAbstractTableModel):
         super().__init__()
         self.review = review
         self._events = review.events
+        self._seqs, self._kinds, self._ts = (
+            review.events.seqs,
+            review.events.kinds,
+            review.events.ts,
+        )
         self._texts: dict[int, str] = {}
-        self.row_of = {e.seq: i for i, e in enumerate(self._events)}
+        self._alert, self._muted = QColor(theme.ALERT), QColor(theme.MUTED)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._events)
+        return 0 if parent.isValid() else len(self._seqs)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else 2
 
     def seq_at(self, row: int) -> int:
-        return self._events[row].seq
+        return self._seqs[row]
+
+    @property
+    def row_of(self) -> Mapping[int, int]:
+        """The row of each entry, by seq."""
+        return self._events.positions
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():
             return None
-        event = self._events[index.row()]
+        row = index.row()
         if role == Qt.ItemDataRole.DisplayRole:
             if index.column() == 0:
-                return t_plus(event.t) if event.t is not None else "after" if event.seq else ""
-            return self._text(event)
-        if role == Qt.ItemDataRole.ForegroundRole and event.kind in ALERTING:
-            return QColor(theme.ALERT)
-        if role == Qt.ItemDataRole.ForegroundRole and event.kind in QUIET:
-            return QColor(theme.MUTED)
+                t = self._ts[row]
+                return t_plus(t) if t is not None else "after" if self._seqs[row] else ""
+            return self._text(row)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            kind = self._kinds[row]
+            if kind in ALERTING:
+                return self._alert
+            if kind in QUIET:
+                return self._muted
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
@@ -75,11 +90,12 @@ class EntriesModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
-    def _text(self, event: Event) -> str:
-        text = self._texts.get(event.seq)
+    def _text(self, row: int) -> str:
+        seq = self._seqs[row]
+        text = self._texts.get(seq)
         if text is None:
-            text = entry_line(self.review, event)
-            self._texts[event.seq] = text
+            text = entry_line(self.review, self._events[row])
+            self._texts[seq] = text
         return text
 
 

@@ -33,6 +33,7 @@ class MarkerLanes:
     ) -> None:
         self.review, self.view, self._on_pick = review, view, on_pick
         self._rebin_pending = False
+        self.ring: pg.ScatterPlotItem | None = None  # round the selected marker
         self._draw(review, axis)
 
     def follow_view(self) -> None:
@@ -43,6 +44,12 @@ class MarkerLanes:
     def show_ring(self, seq: int, x: float) -> None:
         """The ring round the entry's marker (none for an entry without one)."""
         y = self.marker_y.get(seq)
+        if self.ring is None:  # made at the first selection
+            self.ring = pg.ScatterPlotItem(
+                size=24, symbol="o", brush=pg.mkBrush(None), pen=pg.mkPen(theme.ACCENT, width=2)
+            )
+            self.ring.setZValue(40)
+            self.view.addItem(self.ring)
         if y is not None:
             self.ring.setData(x=[x], y=[y])
         else:
@@ -50,7 +57,6 @@ class MarkerLanes:
 
     def _draw(self, review: Review, axis: pg.AxisItem) -> None:
         lanes = self.view
-        lanes.setYRange(-0.7, len(ROWS) - 0.3, padding=0)
         axis.setTicks([[(ROW_Y[name], label) for name, label in ROWS], []])
         for bands, row, fills in (
             (review.phases, "phases", PHASE_FILL),
@@ -77,22 +83,29 @@ class MarkerLanes:
                     text.setZValue(-4)
                     lanes.addItem(text)
 
-        # One scatter per lane and style: a few items however many markers there are.
-        groups: dict[tuple[str, str, str], tuple[list[float], list[int]]] = {}
-        self.marker_y: dict[int, float] = {}
-        for m in review.markers:
-            row = m.lane
-            if m.lane == "music":
-                row = "phases" if m.kind == "phase" else "tracks"
-            symbol, hue = CHECK_STYLE.get(m.status) if m.lane == "checks" else MARKER_STYLE[row]  # type: ignore[misc]
-            if m.lane == "notes" and m.amended:
+        # One scatter per lane and style: a few items however many markers there are, each
+        # made from the review's columns (no object per marker).
+        markers = review.markers
+        times = np.asarray(markers.t, dtype=float) / 60.0
+        seqs = np.asarray(markers.seqs, dtype=object)
+        styles: dict[tuple[str, str, str], list[Sequence[int]]] = {}
+        for lane, kind, status, amended in markers.classes:
+            row = lane
+            if lane == "music":
+                row = "phases" if kind == "phase" else "tracks"
+            symbol, hue = CHECK_STYLE[status] if lane == "checks" else MARKER_STYLE[row]
+            if lane == "notes" and amended:
                 symbol = "d"
-            xs, seqs = groups.setdefault((row, symbol, hue), ([], []))
-            xs.append(m.t / 60.0)
-            seqs.append(m.seq)
-            self.marker_y[m.seq] = ROW_Y[row]
+            styles.setdefault((row, symbol, hue), []).append(
+                markers.classes[(lane, kind, status, amended)]
+            )
+        self.marker_y: dict[int, float] = {}
         self.groups: list[tuple[pg.ScatterPlotItem, np.ndarray, np.ndarray]] = []
-        for (row, symbol, hue), (xs, seqs) in groups.items():
+        for (row, symbol, hue), parts in styles.items():
+            # Markers are in time order: so are the indices of one class, and of several sorted.
+            at = np.sort(np.concatenate(parts)) if len(parts) > 1 else np.asarray(parts[0])
+            group_seqs = seqs[at]
+            self.marker_y.update(dict.fromkeys(group_seqs.tolist(), float(ROW_Y[row])))
             scatter = pg.ScatterPlotItem(
                 symbol=symbol,
                 size=13 if row in ("notes", "alerts") else 11,
@@ -104,15 +117,7 @@ class MarkerLanes:
             )
             scatter.sigClicked.connect(self._on_marker_clicked)
             lanes.addItem(scatter)
-            order = np.argsort(np.asarray(xs), kind="stable")
-            self.groups.append(
-                (scatter, np.asarray(xs)[order], np.asarray(seqs, dtype=object)[order])
-            )
-        self.ring = pg.ScatterPlotItem(
-            size=24, symbol="o", brush=pg.mkBrush(None), pen=pg.mkPen(theme.ACCENT, width=2)
-        )
-        self.ring.setZValue(40)
-        lanes.addItem(self.ring)
+            self.groups.append((scatter, times[at], group_seqs))
 
     def rebin(self) -> None:
         """Show at most one marker per lane and style in each sliver of the visible time
@@ -137,9 +142,9 @@ class MarkerLanes:
 
     def tip(self, x: float, y: float, data: object) -> str:
         """Hover text, made on demand (10,000 markers need no labels up front)."""
-        if not isinstance(data, int):
+        if not isinstance(data, int | np.integer):
             return ""
-        index = self.review.marker_index(data)
+        index = self.review.marker_index(int(data))
         if index is None:
             return ""
         marker = self.review.markers[index]

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
 
 from kapsession.integration.review import Review
 from kapsession.integration.review_navigation import (
@@ -29,11 +31,34 @@ from ui.review.plot_style import (
     DOWNSAMPLE_FROM,
     PLOT_LABELS,
     PLOT_OF,
+    ROWS,
     SERIES,
     SHADED,
     MinutesAxis,
     colour,
 )
+
+
+class Shade(QGraphicsRectItem):
+    """A shaded stretch of a view across all of it, no outline: `across` the time axis (a
+    threshold's out-of-range ground) or along it (a fault), drawn as pyqtgraph's
+    LinearRegionItem draws one (the part of the view shown), without its edge lines, signals
+    and handlers: a few items fewer per band when the review opens."""
+
+    def __init__(self, view: pg.ViewBox, lo: float, hi: float, hue: QColor, across: bool) -> None:
+        super().__init__()
+        self._view, self._lo, self._hi, self._across = view, lo, hi, across
+        self.setBrush(QBrush(hue))
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self._follow()
+        view.sigRangeChanged.connect(self._follow)
+
+    def _follow(self) -> None:
+        shown = self._view.viewRect()
+        if self._across:
+            self.setRect(QRectF(shown.left(), self._lo, shown.width(), self._hi - self._lo))
+        else:
+            self.setRect(QRectF(self._lo, shown.top(), self._hi - self._lo, shown.height()))
 
 
 class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
@@ -60,9 +85,18 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
 
     def show_selection(self, seq: int, x: float) -> None:
         """The cursor across every plot at `x`, and a ring round the entry's marker."""
+        if not self.cursors:  # made at the first selection: none is shown before it
+            for p in [*self.vital_plots, self.lanes]:
+                if p is None:
+                    continue
+                cursor = pg.InfiniteLine(
+                    x, angle=90, pen=pg.mkPen(theme.ACCENT, width=1, style=Qt.PenStyle.DotLine)
+                )
+                cursor.setZValue(30)
+                p.addItem(cursor, ignoreBounds=True)
+                self.cursors.append(cursor)
         for cursor in self.cursors:
             cursor.setPos(x)
-            cursor.show()
         self.markers.show_ring(seq, x)
 
     # --- drawing -------------------------------------------------------------------------
@@ -84,6 +118,16 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         for row, stretch in enumerate((4, 3, 2, 2 if has_rr else 0, 6, 0)):
             layout.setRowStretchFactor(row, stretch)
         plots = [p for p in self.vital_plots if p is not None]
+        # The ranges first, then the items: each item is placed once, not again with every
+        # range set, link made and range followed.
+        self._y_ranges(review)
+        self.lanes.setYRange(-0.7, len(ROWS) - 0.3, padding=0)
+        for p in plots:
+            p.setXLink(self.lanes)
+        limits = pan_limits(review)
+        self.lanes.setLimits(xMin=limits.lo, xMax=limits.hi, minXRange=1.0)
+        self.show_range(whole_session(review))
+
         self._threshold_shading(review)
         self.curves: list[tuple[pg.PlotDataItem, tuple[int, ...]]] = []
         for name, _label, hue, style in SERIES:
@@ -117,7 +161,6 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 curve.setClipToView(True)
                 curve.setDownsampling(auto=True, method="peak")
             self.curves.append((curve, review.vitals.seq))
-        self._y_ranges(review)
 
         for marker in review.alerts():
             for p in plots:
@@ -127,29 +170,13 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
                 p.addItem(line, ignoreBounds=True)
         for band in review.fault_bands:
             for p in [*plots, self.lanes]:
-                region = pg.LinearRegionItem(
-                    (band.start_t / 60.0, band.end_t / 60.0),
-                    movable=False,
-                    brush=colour(theme.MUTED, 45),
-                    pen=pg.mkPen(None),
+                region = Shade(
+                    p, band.start_t / 60.0, band.end_t / 60.0, colour(theme.MUTED, 45), False
                 )
                 region.setToolTip(plain_tip(band.label))
                 p.addItem(region, ignoreBounds=True)
 
         self.markers = MarkerLanes(review, self.lanes, self.lane_axis, self.picked.emit)
-        for p in [*plots, self.lanes]:
-            cursor = pg.InfiniteLine(
-                0, angle=90, pen=pg.mkPen(theme.ACCENT, width=1, style=Qt.PenStyle.DotLine)
-            )
-            cursor.setZValue(30)
-            cursor.hide()
-            p.addItem(cursor, ignoreBounds=True)
-            self.cursors.append(cursor)
-            if p is not self.lanes:
-                p.setXLink(self.lanes)
-        limits = pan_limits(review)
-        self.lanes.setLimits(xMin=limits.lo, xMax=limits.hi, minXRange=1.0)
-        self.show_range(whole_session(review))
         self.markers.follow_view()
 
     def _plot(self, row: int, label: str) -> pg.ViewBox:
@@ -201,13 +228,8 @@ class TimelinePlot(pg.GraphicsLayoutWidget):  # type: ignore[misc]
 
     @staticmethod
     def _shade(target: pg.ViewBox, edge: float, far: float) -> None:
-        region = pg.LinearRegionItem(
-            tuple(sorted((edge, far))),
-            orientation="horizontal",
-            movable=False,
-            brush=colour(theme.ALERT, 26),
-            pen=pg.mkPen(None),
-        )
+        lo, hi = sorted((edge, far))
+        region = Shade(target, lo, hi, colour(theme.ALERT, 26), True)
         region.setZValue(-20)
         target.addItem(region, ignoreBounds=True)
 
