@@ -30,11 +30,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import operator
 import re
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
+from itertools import compress
 from typing import Any, NamedTuple
 
 from kapsession.errors import DataFolderError
@@ -204,6 +207,56 @@ def _sql_chain(prev_hash: str, *body: Any) -> str:
     return chain_hash(prev_hash, body)
 
 
+# The canonical texts of row_record and _chain_text, by encoders built once (json.dumps with
+# these options builds a new encoder on every call): the same bytes, so the same digests.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_HINT = "{}:{:08x}".format  # f"{k}:{crc:08x}", as row_record writes it
+_NOT_NULL = partial(operator.is_not, None)
+_sha256 = hashlib.sha256
+_crc32 = zlib.crc32
+_hmac_digest = hmac.digest
+
+
+def audit_row(
+    key: bytes,
+    prev_hash: Any,
+    entry_id: Any,
+    at: str,
+    author: Any,
+    action: Any,
+    target: Any,
+    target_id: Any,
+    detail: Any,
+    pairs: Sequence[Any],
+) -> str:
+    """One audited write's whole entry in one pass (schema m006's triggers call this once per
+    row, where m003/m004's triggers called kap_row_record, kap_now and the link separately):
+    the row's SHA-256 digest (64 hex), the keyed link (HMAC-SHA256, 64 hex), the column hints,
+    a space and `at`.
+
+    The construction is exactly row_record's and keyed_hash's, so entries made either way are
+    the same bytes and verify checks them alike; only the work is less, and done by C loops
+    (map, compress) rather than Python ones: this runs inside every save, between SQLite's page
+    writes, where each Python step costs several times what it does in a warm loop. `pairs` is
+    the row as name, value, ... with the names in sorted order (trigger_sql_m006 generates them
+    so), the order the digest's canonical text needs. A value JSON cannot carry (a blob written
+    by hand) takes the general path."""
+    names, values = pairs[::2], pairs[1::2]
+    keep = list(map(_NOT_NULL, values))
+    row = dict(zip(compress(names, keep), compress(values, keep), strict=True))
+    try:
+        digest = _sha256(f"{target}\n{_ENCODE(row)}".encode()).hexdigest()
+        hints = ",".join(map(_HINT, row, map(_crc32, map(str.encode, map(repr, row.values())))))
+        body = [entry_id, at, author, action, target, target_id, digest, hints, detail]
+        text = (str(prev_hash) + _ENCODE(body)).encode("utf-8", "surrogatepass")
+        link = _hmac_digest(key, text, "sha256").hex()
+    except TypeError:  # a blob, or a value only _plain can encode
+        digest, hints = row_record(str(target), dict(zip(names, values, strict=True)))
+        body = [entry_id, at, author, action, target, target_id, digest, hints, detail]
+        link = keyed_hash(key, prev_hash, body)
+    return f"{digest}{link}{hints} {at}"
+
+
 def register_functions(
     conn: sqlite3.Connection,
     now: Callable[[], str],
@@ -223,6 +276,14 @@ def register_functions(
             raise sqlite3.OperationalError("the audit chain key is missing")
         return keyed_hash(chain.key, prev_hash, body)
 
+    def entry(prev_hash: Any, entry_id: Any, author: Any, action: Any, *rest: Any) -> str:
+        # m006's one call per audited row: (prev_hash, id, author, action, target, target_id,
+        # detail, name, value, ...) -> digest, link, hints, a space and the entry's time.
+        if chain.key is None:
+            raise sqlite3.OperationalError("the audit chain key is missing")
+        return audit_row(chain.key, prev_hash, entry_id, now(), author, action, *rest[:3], rest[3:])
+
+    conn.create_function("kap_audit_entry", -1, entry)
     conn.create_function("kap_row_record", -1, _sql_row_record, deterministic=True)
     conn.create_function("kap_chain", -1, _sql_chain, deterministic=True)
     conn.create_function("kap_hmac_chain", -1, keyed)
@@ -321,6 +382,69 @@ def trigger_sql(conn: sqlite3.Connection, keyed: bool = True) -> str:
             out.append(
                 f"CREATE TRIGGER {table}_audit_update AFTER UPDATE ON {table} BEGIN {upd}; END;"
             )
+    return "\n".join(out)
+
+
+def _one_call_insert(
+    author: str, action: str, target: str, target_id: str, detail: str, pairs: str
+) -> str:
+    """m006's entry INSERT: the head (next id, previous hash) read by SQL as before, then one
+    call that returns digest, link, hints and time (audit_row), split by position. OFFSET 0
+    keeps SQLite from flattening the subquery, which would call the function once per use of
+    x."""
+    return f"""
+        INSERT INTO audit (id, at, author, action, target, target_id, digest, fields, detail,
+                           prev_hash, hash)
+        SELECT n, substr(x, s + 1), w, act, {target}, {target_id}, substr(x, 1, 64),
+               substr(x, 129, s - 129), det, p, substr(x, 65, 64)
+        FROM (SELECT n, w, act, det, p, x, instr(x, ' ') AS s
+              FROM (SELECT n, w, act, det, p,
+                           kap_audit_entry(p, n, w, act, {target}, {target_id}, det, {pairs}) AS x
+                    FROM (SELECT (SELECT coalesce(max(id), 0) + 1 FROM audit) AS n,
+                                 {author} AS w, {action} AS act, coalesce({detail}, '') AS det,
+                                 coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1),
+                                          '{GENESIS}') AS p)
+                    LIMIT -1 OFFSET 0))"""
+
+
+def trigger_sql_m006(conn: sqlite3.Connection) -> str:
+    """The audit triggers from m006 on: the same entries as trigger_sql(keyed=True) writes
+    (the same digest, hints and HMAC link, byte for byte), each made by one SQL function call
+    per row instead of three. A migration that adds a column to an audited table must run
+    this again (not trigger_sql, which is m003's and m004's)."""
+    out = []
+    for table, key in AUDITED.items():
+        cols = columns(conn, table)
+        pairs = ", ".join(f"'{c}', NEW.{c}" for c in sorted(cols))
+        author = "kap_actor()"
+        if "author" in cols:
+            author = "CASE WHEN NEW.author != '' THEN NEW.author ELSE kap_actor() END"
+        if table == "events":
+            action = "CASE WHEN NEW.amends IS NOT NULL THEN 'amend' ELSE 'create' END"
+            detail = "NEW.kind"
+        elif table == "sessions":
+            action, detail = "'create'", "NEW.state"
+        else:
+            action, detail = "'create'", "''"
+        what = (f"'{table}'", f"NEW.{key}")
+        ins = _one_call_insert(author, action, *what, detail, pairs)
+        out.append(f"DROP TRIGGER IF EXISTS {table}_audit_insert;")
+        out.append(f"CREATE TRIGGER {table}_audit_insert AFTER INSERT ON {table} BEGIN {ins}; END;")
+        out.append(f"DROP TRIGGER IF EXISTS {table}_audit_update;")
+        if table == "events":  # events refuse UPDATE outright (m001)
+            continue
+        changed = " || ".join(
+            f"CASE WHEN NEW.{c} IS NOT OLD.{c} THEN '{c},' ELSE '' END" for c in cols
+        )
+        if table == "sessions":
+            action = (
+                "CASE WHEN OLD.state = 'planned' AND NEW.state = 'running' THEN 'start' "
+                "WHEN OLD.state = 'running' AND NEW.state = 'ended' THEN 'end' ELSE 'update' END"
+            )
+        else:
+            action = "'update'"
+        upd = _one_call_insert(author, action, *what, f"rtrim({changed}, ',')", pairs)
+        out.append(f"CREATE TRIGGER {table}_audit_update AFTER UPDATE ON {table} BEGIN {upd}; END;")
     return "\n".join(out)
 
 
