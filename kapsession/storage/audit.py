@@ -228,11 +228,10 @@ def audit_row(
     target_id: Any,
     detail: Any,
     pairs: Sequence[Any],
-) -> str:
-    """One audited write's whole entry in one pass (schema m006's triggers call this once per
-    row, where m003/m004's triggers called kap_row_record, kap_now and the link separately):
-    the row's SHA-256 digest (64 hex), the keyed link (HMAC-SHA256, 64 hex), the column hints,
-    a space and `at`.
+) -> tuple[str, str, str]:
+    """One audited write's digest, column hints and keyed link, in one pass (schema m006's
+    triggers call this once per row, where m003/m004's triggers called kap_row_record, kap_now
+    and the link separately).
 
     The construction is exactly row_record's and keyed_hash's, so entries made either way are
     the same bytes and verify checks them alike; only the work is less, and done by C loops
@@ -254,7 +253,7 @@ def audit_row(
         digest, hints = row_record(str(target), dict(zip(names, values, strict=True)))
         body = [entry_id, at, author, action, target, target_id, digest, hints, detail]
         link = keyed_hash(key, prev_hash, body)
-    return f"{digest}{link}{hints} {at}"
+    return digest, hints, link
 
 
 def register_functions(
@@ -276,14 +275,44 @@ def register_functions(
             raise sqlite3.OperationalError("the audit chain key is missing")
         return keyed_hash(chain.key, prev_hash, body)
 
-    def entry(prev_hash: Any, entry_id: Any, author: Any, action: Any, *rest: Any) -> str:
-        # m006's one call per audited row: (prev_hash, id, author, action, target, target_id,
-        # detail, name, value, ...) -> digest, link, hints, a space and the entry's time.
+    # m006's triggers: kap_audit_entry computes a whole entry and returns its digest; the
+    # entry's other computed columns are then read once each by kap_audit_part (taken, so a
+    # part read before its entry was computed fails the write instead of reusing the last).
+    parts: dict[int, Any] = {}
+
+    def entry(head: Any, last_id: Any, author: Any, action: Any, *rest: Any) -> str:
         if chain.key is None:
             raise sqlite3.OperationalError("the audit chain key is missing")
-        return audit_row(chain.key, prev_hash, entry_id, now(), author, action, *rest[:3], rest[3:])
+        prev_hash = GENESIS if head is None else head
+        entry_id = (0 if last_id is None else last_id) + 1
+        target, target_id, detail = rest[0], rest[1], "" if rest[2] is None else rest[2]
+        at = now()
+        digest, hints, link = audit_row(
+            chain.key, prev_hash, entry_id, at, author, action, target, target_id, detail, rest[3:]
+        )
+        parts.update(
+            {
+                1: entry_id,
+                2: at,
+                3: author,
+                4: action,
+                5: digest,
+                6: hints,
+                7: detail,
+                8: prev_hash,
+                9: link,
+            }
+        )
+        return entry_id
+
+    def part(index: int) -> Any:
+        try:
+            return parts.pop(index)
+        except KeyError:
+            raise sqlite3.OperationalError("an audit entry's part was read before it") from None
 
     conn.create_function("kap_audit_entry", -1, entry)
+    conn.create_function("kap_audit_part", 1, part)
     conn.create_function("kap_row_record", -1, _sql_row_record, deterministic=True)
     conn.create_function("kap_chain", -1, _sql_chain, deterministic=True)
     conn.create_function("kap_hmac_chain", -1, keyed)
@@ -388,23 +417,19 @@ def trigger_sql(conn: sqlite3.Connection, keyed: bool = True) -> str:
 def _one_call_insert(
     author: str, action: str, target: str, target_id: str, detail: str, pairs: str
 ) -> str:
-    """m006's entry INSERT: the head (next id, previous hash) read by SQL as before, then one
-    call that returns digest, link, hints and time (audit_row), split by position. OFFSET 0
-    keeps SQLite from flattening the subquery, which would call the function once per use of
-    x."""
+    """m006's trigger body: a SELECT that computes the whole entry from the head the SQL
+    reads, then the INSERT that takes its parts (a trigger's statements run in order; were a
+    part ever read without its entry, kap_audit_part would fail the write, never reuse one).
+    No subqueries around the function: flattened, they made SQLite call it once per use."""
     return f"""
+        SELECT kap_audit_entry((SELECT hash FROM audit ORDER BY id DESC LIMIT 1),
+                               (SELECT max(id) FROM audit), {author}, {action},
+                               {target}, {target_id}, {detail}, {pairs});
         INSERT INTO audit (id, at, author, action, target, target_id, digest, fields, detail,
                            prev_hash, hash)
-        SELECT n, substr(x, s + 1), w, act, {target}, {target_id}, substr(x, 1, 64),
-               substr(x, 129, s - 129), det, p, substr(x, 65, 64)
-        FROM (SELECT n, w, act, det, p, x, instr(x, ' ') AS s
-              FROM (SELECT n, w, act, det, p,
-                           kap_audit_entry(p, n, w, act, {target}, {target_id}, det, {pairs}) AS x
-                    FROM (SELECT (SELECT coalesce(max(id), 0) + 1 FROM audit) AS n,
-                                 {author} AS w, {action} AS act, coalesce({detail}, '') AS det,
-                                 coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1),
-                                          '{GENESIS}') AS p)
-                    LIMIT -1 OFFSET 0))"""
+        VALUES (kap_audit_part(1), kap_audit_part(2), kap_audit_part(3), kap_audit_part(4),
+                {target}, {target_id}, kap_audit_part(5), kap_audit_part(6), kap_audit_part(7),
+                kap_audit_part(8), kap_audit_part(9))"""
 
 
 def trigger_sql_m006(conn: sqlite3.Connection) -> str:
