@@ -11,6 +11,8 @@ transaction that wrote the row. SQLite has no SHA-256, so the digests come from 
 Python functions registered on every connection the Store wraps (`register_functions`); a plain
 sqlite3 shell has none, so it cannot even insert a row without first dropping our triggers —
 which `verify` then detects (a row with no entry, or a row that no longer matches its entry).
+From schema m006 the triggers make each entry with one function call (audit_row) instead of
+three; the entries are the same bytes, so the chain and verify are unchanged by it.
 
 The chain is keyed (schema m004): from a `chain_keyed` entry on, hash = HMAC-SHA256(chain key,
 prev_hash + canonical entry), with the key from kapsession/chain_key.py (derived from the data
