@@ -50,15 +50,18 @@ def parse_note(raw: str, tags: tuple[str, ...] | list[str] = ()) -> Note:
 
 
 def make_note(text: str, tags: tuple[str, ...] | list[str] = ()) -> Note:
-    unknown = [t for t in tags if t not in TAG_NAMES]
-    if unknown:
-        raise InvalidEntry(f"Unknown note tag: {unknown[0]!r}.")
-    if not text.strip():
+    # Every save passes here: no Python-level loop when there are no tags, and the tags put in
+    # order by a C loop when there are (a note's save is measured against a raw commit).
+    if tags:
+        unknown = [t for t in tags if t not in TAG_NAMES]
+        if unknown:
+            raise InvalidEntry(f"Unknown note tag: {unknown[0]!r}.")
+    stripped = text.strip()
+    if not stripped:
         raise InvalidEntry("An empty note is not saved.")
     if len(text) > MAX_NOTE_CHARS:
         raise InvalidEntry(f"A note can hold at most {MAX_NOTE_CHARS:,} characters.")
     if _SURROGATE.search(text):
         raise InvalidEntry("The note contains broken characters (lone surrogates).")
-    text = text.strip()
-    ordered = tuple(t for t in TAG_NAMES if t in tags)
-    return Note(text=text, tags=ordered)
+    ordered = tuple(filter(frozenset(tags).__contains__, TAG_NAMES)) if tags else ()
+    return Note(text=stripped, tags=ordered)

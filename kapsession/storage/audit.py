@@ -11,6 +11,8 @@ transaction that wrote the row. SQLite has no SHA-256, so the digests come from 
 Python functions registered on every connection the Store wraps (`register_functions`); a plain
 sqlite3 shell has none, so it cannot even insert a row without first dropping our triggers —
 which `verify` then detects (a row with no entry, or a row that no longer matches its entry).
+From schema m006 the triggers make each entry with one function call (audit_row) instead of
+three; the entries are the same bytes, so the chain and verify are unchanged by it.
 
 The chain is keyed (schema m004): from a `chain_keyed` entry on, hash = HMAC-SHA256(chain key,
 prev_hash + canonical entry), with the key from kapsession/chain_key.py (derived from the data
@@ -30,11 +32,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import operator
 import re
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
+from itertools import compress
 from typing import Any, NamedTuple
 
 from kapsession.errors import DataFolderError
@@ -204,6 +209,57 @@ def _sql_chain(prev_hash: str, *body: Any) -> str:
     return chain_hash(prev_hash, body)
 
 
+# The canonical texts of row_record and _chain_text, by encoders built once (json.dumps with
+# these options builds a new encoder on every call): the same bytes, so the same digests.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_HINT = "{}:{:08x}".format  # f"{k}:{crc:08x}", as row_record writes it
+_NOT_NULL = partial(operator.is_not, None)
+_sha256 = hashlib.sha256
+_crc32 = zlib.crc32
+
+
+def audit_row(
+    mac: hmac.HMAC,
+    prev_hash: Any,
+    entry_id: Any,
+    at: str,
+    author: Any,
+    action: Any,
+    target: Any,
+    target_id: Any,
+    detail: Any,
+    pairs: Sequence[Any],
+) -> tuple[str, str, str]:
+    """One audited write's digest, column hints and keyed link, in one pass (schema m006's
+    triggers call this once per row, where m003/m004's triggers called kap_row_record, kap_now
+    and the link separately).
+
+    The construction is exactly row_record's and keyed_hash's, so entries made either way are
+    the same bytes and verify checks them alike; only the work is less, and done by C loops
+    (map, compress) rather than Python ones: this runs inside every save, between SQLite's page
+    writes, where each Python step costs several times what it does in a warm loop. `mac` is
+    an HMAC-SHA256 already keyed with the chain key (copied per entry: hmac.digest would set
+    the key up again each time, ~5 us of a save). `pairs` is
+    the row as name, value, ... with the names in sorted order (trigger_sql_m006 generates them
+    so), the order the digest's canonical text needs. A value JSON cannot carry (a blob written
+    by hand) takes the general path."""
+    names, values = pairs[::2], pairs[1::2]
+    keep = list(map(_NOT_NULL, values))
+    row = dict(zip(compress(names, keep), compress(values, keep), strict=True))
+    try:
+        digest = _sha256(f"{target}\n{_ENCODE(row)}".encode()).hexdigest()
+        hints = ",".join(map(_HINT, row, map(_crc32, map(str.encode, map(repr, row.values())))))
+        body = [entry_id, at, author, action, target, target_id, digest, hints, detail]
+        text = (str(prev_hash) + _ENCODE(body)).encode("utf-8", "surrogatepass")
+    except TypeError:  # a blob, or a value only _plain can encode
+        digest, hints = row_record(str(target), dict(zip(names, values, strict=True)))
+        body = [entry_id, at, author, action, target, target_id, digest, hints, detail]
+        text = _chain_text(prev_hash, body)
+    link = mac.copy()
+    link.update(text)
+    return digest, hints, link.hexdigest()
+
+
 def register_functions(
     conn: sqlite3.Connection,
     now: Callable[[], str],
@@ -223,6 +279,56 @@ def register_functions(
             raise sqlite3.OperationalError("the audit chain key is missing")
         return keyed_hash(chain.key, prev_hash, body)
 
+    # m006's triggers: kap_audit_entry computes a whole entry and returns its digest; the
+    # entry's other computed columns are then read once each by kap_audit_part (taken, so a
+    # part read before its entry was computed fails the write instead of reusing the last).
+    parts: dict[int, Any] = {}
+    keyed_mac: list[tuple[bytes, hmac.HMAC]] = []  # the chain key's HMAC, set up once
+
+    def entry(head: Any, last_id: Any, author: Any, action: Any, *rest: Any) -> int:
+        if chain.key is None:
+            raise sqlite3.OperationalError("the audit chain key is missing")
+        if not keyed_mac or keyed_mac[0][0] != chain.key:
+            keyed_mac[:] = [(chain.key, hmac.new(chain.key, digestmod=hashlib.sha256))]
+        prev_hash = GENESIS if head is None else head
+        entry_id = (0 if last_id is None else last_id) + 1
+        target, target_id, detail = rest[0], rest[1], "" if rest[2] is None else rest[2]
+        at = now()
+        digest, hints, link = audit_row(
+            keyed_mac[0][1],
+            prev_hash,
+            entry_id,
+            at,
+            author,
+            action,
+            target,
+            target_id,
+            detail,
+            rest[3:],
+        )
+        parts.update(
+            {
+                1: entry_id,
+                2: at,
+                3: author,
+                4: action,
+                5: digest,
+                6: hints,
+                7: detail,
+                8: prev_hash,
+                9: link,
+            }
+        )
+        return entry_id
+
+    def part(index: int) -> Any:
+        try:
+            return parts.pop(index)
+        except KeyError:
+            raise sqlite3.OperationalError("an audit entry's part was read before it") from None
+
+    conn.create_function("kap_audit_entry", -1, entry)
+    conn.create_function("kap_audit_part", 1, part)
     conn.create_function("kap_row_record", -1, _sql_row_record, deterministic=True)
     conn.create_function("kap_chain", -1, _sql_chain, deterministic=True)
     conn.create_function("kap_hmac_chain", -1, keyed)
@@ -321,6 +427,65 @@ def trigger_sql(conn: sqlite3.Connection, keyed: bool = True) -> str:
             out.append(
                 f"CREATE TRIGGER {table}_audit_update AFTER UPDATE ON {table} BEGIN {upd}; END;"
             )
+    return "\n".join(out)
+
+
+def _one_call_insert(
+    author: str, action: str, target: str, target_id: str, detail: str, pairs: str
+) -> str:
+    """m006's trigger body: a SELECT that computes the whole entry from the head the SQL
+    reads, then the INSERT that takes its parts (a trigger's statements run in order; were a
+    part ever read without its entry, kap_audit_part would fail the write, never reuse one).
+    No subqueries around the function: flattened, they made SQLite call it once per use."""
+    return f"""
+        SELECT kap_audit_entry((SELECT hash FROM audit ORDER BY id DESC LIMIT 1),
+                               (SELECT max(id) FROM audit), {author}, {action},
+                               {target}, {target_id}, {detail}, {pairs});
+        INSERT INTO audit (id, at, author, action, target, target_id, digest, fields, detail,
+                           prev_hash, hash)
+        VALUES (kap_audit_part(1), kap_audit_part(2), kap_audit_part(3), kap_audit_part(4),
+                {target}, {target_id}, kap_audit_part(5), kap_audit_part(6), kap_audit_part(7),
+                kap_audit_part(8), kap_audit_part(9))"""
+
+
+def trigger_sql_m006(conn: sqlite3.Connection) -> str:
+    """The audit triggers from m006 on: the same entries as trigger_sql(keyed=True) writes
+    (the same digest, hints and HMAC link, byte for byte), each made by one SQL function call
+    per row instead of three. A migration that adds a column to an audited table must run
+    this again (not trigger_sql, which is m003's and m004's)."""
+    out = []
+    for table, key in AUDITED.items():
+        cols = columns(conn, table)
+        pairs = ", ".join(f"'{c}', NEW.{c}" for c in sorted(cols))
+        author = "kap_actor()"
+        if "author" in cols:
+            author = "CASE WHEN NEW.author != '' THEN NEW.author ELSE kap_actor() END"
+        if table == "events":
+            action = "CASE WHEN NEW.amends IS NOT NULL THEN 'amend' ELSE 'create' END"
+            detail = "NEW.kind"
+        elif table == "sessions":
+            action, detail = "'create'", "NEW.state"
+        else:
+            action, detail = "'create'", "''"
+        what = (f"'{table}'", f"NEW.{key}")
+        ins = _one_call_insert(author, action, *what, detail, pairs)
+        out.append(f"DROP TRIGGER IF EXISTS {table}_audit_insert;")
+        out.append(f"CREATE TRIGGER {table}_audit_insert AFTER INSERT ON {table} BEGIN {ins}; END;")
+        out.append(f"DROP TRIGGER IF EXISTS {table}_audit_update;")
+        if table == "events":  # events refuse UPDATE outright (m001)
+            continue
+        changed = " || ".join(
+            f"CASE WHEN NEW.{c} IS NOT OLD.{c} THEN '{c},' ELSE '' END" for c in cols
+        )
+        if table == "sessions":
+            action = (
+                "CASE WHEN OLD.state = 'planned' AND NEW.state = 'running' THEN 'start' "
+                "WHEN OLD.state = 'running' AND NEW.state = 'ended' THEN 'end' ELSE 'update' END"
+            )
+        else:
+            action = "'update'"
+        upd = _one_call_insert(author, action, *what, f"rtrim({changed}, ',')", pairs)
+        out.append(f"CREATE TRIGGER {table}_audit_update AFTER UPDATE ON {table} BEGIN {upd}; END;")
     return "\n".join(out)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +118,32 @@ def _event(row: Mapping[str, Any]) -> Event:
         reason=row["reason"],
         data=json.loads(row["data"]),
     )
+
+
+# json.dumps(data, ensure_ascii=False, allow_nan=False) with its encoder built once (dumps
+# builds one per call for these options): the same text.
+_DATA_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_INSERT_EVENT = (
+    "INSERT INTO events (session_id, kind, at, tz, t, author, amends, reason, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+    """One write statement, committed before returning unless the caller holds a transaction
+    (what sqlite-utils' Database.execute does, without its per-call parsing of the SQL: this
+    is every save's path). A failed statement or COMMIT rolls its own transaction back, so
+    nothing half-written stays open to be committed by a later write."""
+    own = not conn.in_transaction
+    try:
+        cur = conn.execute(sql, params)
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return cur
 
 
 class Records:
@@ -270,12 +296,12 @@ class Records:
         amends: int | None = None,
         reason: str | None = None,
     ) -> Event:
-        payload = json.dumps(data, ensure_ascii=False, allow_nan=False)
+        payload = _DATA_JSON(data)
         stamp = iso(at)
-        cur = self.db.execute(
-            "INSERT INTO events (session_id, kind, at, tz, t, author, amends, reason, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [session_id, kind, stamp, tz, t, author, amends, reason, payload],
+        cur = _write(
+            self.db.conn,
+            _INSERT_EVENT,
+            (session_id, kind, stamp, tz, t, author, amends, reason, payload),
         )
         return Event(
             int(cur.lastrowid or 0),

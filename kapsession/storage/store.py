@@ -103,6 +103,7 @@ def _open_encrypted(path: Path | str, key: bytes, uri: bool = False) -> Any:
     """A keyed sqlcipher3 connection (`path` may be a file: URI, e.g. mode=ro). The key is set
     before anything reads the file and checked by reading the schema."""
     sqlcipher3 = _sqlcipher()
+    _cipher_errors()  # known before any _CipherConnection's execute needs it
     raw = sqlcipher3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
     try:
         raw.execute(f'PRAGMA key = "{_hex_key(key)}"')  # first, before anything reads the file
@@ -251,6 +252,18 @@ class _CipherConnection:
 
     def __init__(self, raw: Any) -> None:
         object.__setattr__(self, "raw", raw)
+
+    # What every save calls, defined here rather than found through __getattr__ (which builds
+    # a guard per call): the same translation of errors, a few microseconds less per save.
+    def execute(self, sql: str, parameters: Any = ()) -> Any:
+        try:
+            return _CipherCursor(self.raw.execute(sql, parameters))
+        except _CIPHER_ERROR[0] as exc:  # set by _open_encrypted before any connection exists
+            raise _translated(exc) from None
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self.raw.in_transaction)
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.raw, name)
