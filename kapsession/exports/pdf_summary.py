@@ -576,7 +576,8 @@ def _notes(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
             line = f"Amended {s.amended(a, text_of)}"
             out.append(Paragraph("<i>" + pb.para(line) + "</i>", st["small"]))
             out += pb.paragraphs(text_of(a.get("text")), st["amend"])
-    return out
+    # Runs of plain notes laid out as one flowable each (a page's worth drawn at once).
+    return pb.runs(out)
 
 
 def _worksheet(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
