@@ -174,6 +174,8 @@ def _font_of(ch: str) -> str | None:
 
 
 def _clean(text: str) -> str:
+    if text.isprintable():  # no line break, tab, control character or lone surrogate
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     return _SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text))
 
@@ -271,6 +273,9 @@ class TextBlock(Flowable):  # type: ignore[misc]
     def getSpaceBefore(self) -> float:
         return float(self.style.spaceBefore) if self._first else 0.0
 
+    def getSpaceAfter(self) -> float:
+        return float(self.style.spaceAfter)
+
     def _break(self, text: str, width: float) -> list[tuple[str, str]]:
         size = self.style.fontSize
         out: list[tuple[str, str]] = []
@@ -301,22 +306,24 @@ class TextBlock(Flowable):  # type: ignore[misc]
 
     def draw(self) -> None:
         text = self.canv.beginText()
-        _draw_lines(text, self, self.height)
+        _draw_lines(text, self, self.height, {})
         self.canv.drawText(text)
 
 
-def _draw_lines(text: Any, block: TextBlock, top: float) -> None:
-    """Add a block's lines to a text object, the first line's top at `top` (as the canvas's
-    drawString would place them, without its per-line text object and width measuring)."""
+def _draw_lines(text: Any, block: TextBlock, top: float, state: dict[str, Any]) -> None:
+    """Add a block's lines to a text object, the first line's top at `top` (where the canvas's
+    drawString would place them, without its per-line text object and width measuring). `state`
+    holds the colour and font the text object already has, so they are set only on a change."""
     style = block.style
     size, leading = style.fontSize, style.leading
-    text.setFillColor(style.textColor)
+    if state.get("color") != style.textColor:
+        text.setFillColor(style.textColor)
+        state["color"] = style.textColor
     y = top - size
-    current = ""
     for font, line in block._lines or []:
-        if font != current:
+        if state.get("font") != (font, size, leading):
             text.setFont(font, size, leading)
-            current = font
+            state["font"] = (font, size, leading)
         text.setTextOrigin(0, y)
         text.textOut(line)
         y -= leading
@@ -406,10 +413,11 @@ class TextRun(Flowable):  # type: ignore[misc]
         text = self.canv.beginText()
         overlap = rl_config.overlapAttachedSpace
         top = self.height
+        state: dict[str, Any] = {}
         for i, block in enumerate(self.blocks):
             if i:
                 top -= self._gap(i, overlap)
-            _draw_lines(text, block, top)
+            _draw_lines(text, block, top, state)
             top -= block.height
         self.canv.drawText(text)
 
