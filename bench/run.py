@@ -20,8 +20,8 @@ It measures (the names are those of --only):
            notes and vitals typed through xdotool, checks coming due, against the bare window's;
   review   the review screen's first paint on a 4-hour session of 10,000 entries against a bare
            window of the same size painted the same way (bench/review_bench.py, review_data.py);
-  export   the PDF export of that same session against its JSON export, and a one-page
-           reportlab PDF as information (bench/export_bench.py);
+  export   the PDF and FHIR exports of that same session against its JSON export, and a
+           one-page reportlab PDF as information (bench/export_bench.py);
   music    CPU of the app in a rehearsal playing music on libVLC's dummy output against a bare
            python-vlc process playing the same audio (bench/music_cpu.py), on its own Xvfb.
 
@@ -32,7 +32,8 @@ and `--quick` (fewer, shorter runs, for checking the wiring) print the report wi
 unless --output is given. Exit status 1 if something could not be measured. Targets are
 reported, not enforced: start-up <= 2x the floor, a note's save <= 1.5x the floor, idle CPU < 1 %
 of one core, memory < 250 MB after 2 hours and growth < 10 MB per simulated hour, the review
-screen <= 300 ms, the PDF export <= 1 s, the app's own CPU share while music plays (app - floor)
+screen <= 300 ms, the PDF export <= 0.8 s and <= 4x the JSON export, the FHIR export <= 2 s,
+the app's own CPU share while music plays (app - floor)
 < 2 % of a core. idle, memory and music need Xvfb and xdotool (./test installs them) and /proc.
 """
 
@@ -78,7 +79,9 @@ SAVE_TARGET = 1.5
 IDLE_CPU_LIMIT = 1.0  # % of one core
 MEMORY_LIMIT = 250.0  # MB after 2 simulated hours
 GROWTH_LIMIT = 10.0  # MB per simulated hour
-PDF_LIMIT_S = 1.0
+PDF_LIMIT_S = 0.8
+PDF_TARGET = 4.0  # times the JSON export
+FHIR_LIMIT_S = 2.0
 REVIEW_ENTRIES = 10_000
 BENCHMARKS = ("startup", "save", "idle", "memory", "review", "export", "music")
 # --quick: fewer and shorter runs, to check the wiring (its figures are not for the report).
@@ -170,7 +173,8 @@ class Row:
         if self.limit is not None:
             verdict = "met" if self._within_limit(s.median) else "**missed**"
             sign = "≤" if self.limit_inclusive else "<"
-            target = f"{sign} {self.limit:g} {u} ({verdict})"
+            limit = f"{sign} {self.limit:g} {u} ({verdict})"
+            target = f"{limit}; {target}" if target else limit
         if self.note and target:
             target += f"; {self.note}"
         return [
@@ -358,25 +362,27 @@ def review_rows(results: Sequence[dict[str, float]], entries: int, platform_name
 
 
 def export_rows(result: ExportResult) -> list[Row]:
-    name = f"PDF export of the same session ({result.entries:,} entries)"
     summary = Summary.of_values
     floor = summary(result.times["json"])
+    pdf = f"PDF export of the same session ({result.entries:,} entries)"
+    fhir = f"FHIR export of the same session ({result.entries:,} entries)"
     return [
         Row(
-            name,
-            f"`export_pdf.render(timeline(...))`: read SQLite + PDF ({result.pages} pages, "
+            pdf,
+            f"`pdf_summary.render(timeline(...))`: read SQLite + PDF ({result.pages} pages, "
             f"{result.pdf_bytes / 1024:.0f} KiB)",
             summary(result.times["pdf"]),
             "s",
             3,
             floor=floor,
+            target=PDF_TARGET,
             limit=PDF_LIMIT_S,
             limit_inclusive=True,
         ),
-        Row(name, "floor: JSON export, `export_json.dumps(timeline(...))`", floor, "s", 3),
+        Row(pdf, "floor: JSON export, `timeline_json.dumps(timeline(...))`", floor, "s", 3),
         Row(
-            name,
-            "of which the read, `export_json.timeline(...)`",
+            pdf,
+            "of which the read, `timeline_json.timeline(...)`",
             summary(result.times["read"]),
             "s",
             3,
@@ -384,13 +390,51 @@ def export_rows(result: ExportResult) -> list[Row]:
             note="informative",
         ),
         Row(
-            name,
+            pdf,
             "reportlab writing a one-page PDF with the same fonts and page template",
             summary(result.times["pdf-1page"]),
             "s",
             3,
             floor=floor,
             note="informative: reportlab's own floor",
+        ),
+        Row(
+            fhir,
+            f"`fhir_bundle.render(timeline(...))`: read SQLite + FHIR R4 bundle "
+            f"({result.fhir_resources:,} resources, {result.fhir_bytes / 1024 / 1024:.1f} MiB; "
+            "not validated, as every export: see How)",
+            summary(result.times["fhir"]),
+            "s",
+            3,
+            floor=floor,
+            limit=FHIR_LIMIT_S,
+            limit_inclusive=True,
+        ),
+        Row(fhir, "floor: the JSON export above, same runs", floor, "s", 3),
+        Row(
+            pdf + ": CPU",
+            "the PDF export, CPU time of the process (less sensitive to other load)",
+            summary(result.cpu["pdf"]),
+            "s",
+            3,
+            floor=summary(result.cpu["json"]),
+            note="informative",
+        ),
+        Row(
+            fhir + ": CPU",
+            "the FHIR export, CPU time of the process",
+            summary(result.cpu["fhir"]),
+            "s",
+            3,
+            floor=summary(result.cpu["json"]),
+            note="informative",
+        ),
+        Row(
+            pdf + ": CPU",
+            "floor: the JSON export, CPU time of the process",
+            summary(result.cpu["json"]),
+            "s",
+            3,
         ),
     ]
 
@@ -628,14 +672,20 @@ WHY_MISSED = {
         "draws only what is visible (cProfile the child: `bench/review_bench.py --child`)."
     ),
     "PDF export": (
-        "PDF export: the session is mostly notes (~9,600 of its 10,000 entries, ~430 pages), "
-        "and the summary draws each note as its own flowable (`pdf_base`'s wrapped-text "
-        "flowable), so reportlab measures and places ~10,000 flowables. Profiled (cProfile of "
-        "`export_pdf.render`, 2026-11-23): about a third of the time is in reportlab's "
-        "pure-Python fallbacks (`rl_accel._py_instanceStringWidthTTF`, `_py_fp_str`), used "
-        "because its optional C accelerator (the `rl-accel` package) is not installed; "
-        "installing it, or setting a note run as one flowable per page rather than per note, "
-        "would fix it. The read row and the JSON floor show that reading is not the cost."
+        "PDF export: the session is mostly notes (~9,600 of its 10,000 entries, ~430 pages). "
+        "They are laid out as runs (`pdf_base.TextRun`: one flowable per page, one text object "
+        "per page). Profiled (pyinstrument of `pdf_summary.render`, 2026-12-06): about a third "
+        "of what is left is reportlab encoding each line for the embedded font subset "
+        "(`PDFTextObject.textOut` -> `TTFont.splitString`, a Python loop over characters; "
+        "~22,000 lines), a tenth breaking lines (`_greedy`), a tenth the notes' time labels "
+        "(`summary.when`), the rest reportlab's page handling, compression and font subsetting. "
+        "Further gains would need encoding a page's lines in one pass (reportlab's internals) "
+        "or fewer, longer lines."
+    ),
+    "FHIR export": (
+        "FHIR export: with validation off the export path, what is left is building ~5 "
+        "resources per vitals entry as dicts (uuid5 ids, codings) and json.dumps; a miss means "
+        "the validation (~0.3 ms a resource with fhir.resources) came back onto the path."
     ),
     "CPU while a session plays music": (
         "Music CPU: the app's share beyond libVLC's decoding comes from its music tick (4 Hz: "
@@ -667,12 +717,15 @@ def review_method(args: argparse.Namespace, results: Sequence[dict[str, float]])
 
 def export_method(args: argparse.Namespace) -> str:
     return (
-        f"PDF export: bench/export_bench.py's `bench_export` on the review's session, "
-        f"{args.export_runs} runs of each step after one warm-up, in this process; every step "
-        "reads the session from SQLite (`export_json.timeline`) inside the timed part, so the "
-        "floor (the JSON export) and the PDF differ only by rendering. (Run alone, "
-        "bench/export_bench.py generates its own monitor-shaped session and also times "
-        "Markdown and FHIR.)"
+        f"PDF and FHIR exports: bench/export_bench.py's `bench_export` on the review's session, "
+        f"{args.export_runs} runs of each step after one warm-up, in this process, the steps "
+        "taking turns in every run; every step reads the session from SQLite (`timeline_json.timeline`) inside the "
+        "timed part, so the floor (the JSON export) and the PDF or FHIR export differ only by "
+        "rendering. The FHIR bundle is written from plain data without running the "
+        "fhir.resources models, as every export is; `kapsession export --format fhir --validate` "
+        "and the tests (tests/unit/test_fhir_fast.py) validate it, which costs ~0.3 ms a "
+        "resource more. (Run alone, bench/export_bench.py generates its own monitor-shaped "
+        "session, with ~4x the FHIR resources, and also times Markdown and the validation.)"
     )
 
 
@@ -945,7 +998,7 @@ def measure_long_session(
                     session_id,
                     T0 + timedelta(hours=5),
                     args.export_runs,
-                    ("read", "json", "pdf", "pdf-1page"),
+                    ("read", "json", "pdf", "fhir", "pdf-1page"),
                 )
             finally:
                 store.close()
