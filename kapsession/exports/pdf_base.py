@@ -319,14 +319,14 @@ def _draw_lines(text: Any, block: TextBlock, top: float, state: dict[str, Any]) 
     if state.get("color") != style.textColor:
         text.setFillColor(style.textColor)
         state["color"] = style.textColor
-    y = top - size
+    # The block's first baseline placed, each further line one leading down (T*): no
+    # position or width to compute per line.
+    text.setTextOrigin(0, top - size)
     for font, line in block._lines or []:
         if state.get("font") != (font, size, leading):
             text.setFont(font, size, leading)
             state["font"] = (font, size, leading)
-        text.setTextOrigin(0, y)
-        text.textOut(line)
-        y -= leading
+        text.textLine(line)
 
 
 class TextRun(Flowable):  # type: ignore[misc]
