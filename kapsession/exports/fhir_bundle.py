@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kapsession.exports import gc_pause
 from kapsession.exports import summary as s
 from kapsession.session.entry_text import scale_name, text_of
 
@@ -423,7 +424,8 @@ def render(doc: Mapping[str, Any], *, validate: bool = False) -> str:
     (raises pydantic.ValidationError, nothing returned). Written with json.dumps from the plain
     data: the models' own serialiser takes ~1 ms per resource, and indenting a long session's
     20,000 resources (30 MB) takes seconds for no reader's benefit."""
-    data = bundle_data(doc)
-    if validate:
-        _validate(data)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+    with gc_pause.paused():
+        data = bundle_data(doc)
+        if validate:
+            _validate(data)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"

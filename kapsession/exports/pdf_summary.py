@@ -14,6 +14,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
+from kapsession.exports import gc_pause
 from kapsession.exports import pdf_base as pb
 from kapsession.exports import summary as s
 from kapsession.monitoring.checks import CHECK_DUE
@@ -641,6 +642,11 @@ def _preparation(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
 
 
 def render(doc: Mapping[str, Any]) -> bytes:
+    with gc_pause.paused():
+        return _render(doc)
+
+
+def _render(doc: Mapping[str, Any]) -> bytes:
     sm = s.summarize(doc)
     st = pb.styles()
     story: list[Flowable] = []
