@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--session", default="latest", metavar="ID|latest")
     export.add_argument("--format", required=True, choices=FORMATS)
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
+    export.add_argument(
+        "--validate",
+        action="store_true",
+        help="with --format fhir: check the bundle against the FHIR R4(B) models before writing "
+        "it (several seconds for a long session; nothing is written if it fails)",
+    )
     sub.add_parser(
         "encrypt",
         parents=[common],
@@ -542,6 +548,8 @@ def _pick_session(store: Store, which: str) -> SessionRecord:
 def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     """`export` and `handout`: render, write the whole file (or nothing), then note it on the
     session's timeline."""
+    if getattr(args, "validate", False) and args.format != "fhir":
+        raise KapsessionError("--validate checks a FHIR bundle: use it with --format fhir.")
     folder = data_dir_of(args)
     backups = outpaths.backup_folders(folder)
     if args.output is not None:  # before anything is made: a refused place costs nothing
@@ -555,7 +563,7 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
             payload = session_export.render_handout(doc, args.which)
         else:
             kind, data = "export", {"format": args.format}
-            payload = session_export.render(doc, args.format)
+            payload = session_export.render(doc, args.format, validate=args.validate)
     except KapsessionError:
         raise
     except Exception as exc:

@@ -1,10 +1,15 @@
-"""The FHIR R4 export: one Bundle (type "collection") built with the fhir.resources models.
+"""The FHIR R4 export: one Bundle (type "collection"), checked against the fhir.resources models.
 
 fhir.resources 8.x defaults to R5; its R4B package (FHIR 4.3) is the closest model set to R4
 (4.0.1): every resource used here (Patient, Encounter, MedicationAdministration, Observation,
-QuestionnaireResponse, Bundle) has the same shape in R4 and R4B. The Bundle model validates
-every resource in it (types, required elements, choice types, unknown elements); an invalid
-field raises before anything is written.
+QuestionnaireResponse, Bundle) has the same shape in R4 and R4B. The bundle is built as plain
+JSON data in the form the models write it, and written with json.dumps. The models' validation
+(types, required elements, choice types, unknown elements, code and dateTime patterns) costs
+~0.3 ms a resource, ~6 s for a 4-hour session's 20,000 resources against ~1 s for the whole
+export, so it runs on demand: `render(doc, validate=True)` (`kapsession export --format fhir
+--validate`) and in the tests, which check on real sessions that the output validates and that
+the models read it back unchanged (tests/unit/test_fhir_fast.py). An invalid field then raises
+before anything is written.
 
 What is in it (DESIGN.md, Interfaces):
 - Patient: the pseudonymous client code as its only identifier (no name, no birth date).
@@ -25,12 +30,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fhir.resources.R4B.bundle import Bundle
-
+from kapsession.exports import gc_pause
 from kapsession.exports import summary as s
 from kapsession.session.entry_text import scale_name, text_of
+
+if TYPE_CHECKING:
+    from fhir.resources.R4B.bundle import Bundle
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -392,6 +399,9 @@ def bundle_data(doc: Mapping[str, Any]) -> dict[str, Any]:
 def validate(data: Mapping[str, Any]) -> None:
     """Check the bundle against the R4(B) models (raises pydantic.ValidationError): the bundle
     itself, then every entry and its resource, a slice at a time."""
+    # Imported here: the models take a while to import, and only a check needs them.
+    from fhir.resources.R4B.bundle import Bundle
+
     shell = {k: v for k, v in data.items() if k != "entry"}
     Bundle.model_validate(shell)
     entries = list(data.get("entry") or [])
@@ -399,15 +409,23 @@ def validate(data: Mapping[str, Any]) -> None:
         Bundle.model_validate({**shell, "entry": entries[start : start + _SLICE]})
 
 
+_validate = validate  # render's keyword of the same name hides it there
+
+
 def bundle(doc: Mapping[str, Any]) -> Bundle:
     """The validated Bundle model for a JSON timeline document."""
+    from fhir.resources.R4B.bundle import Bundle
+
     return Bundle.model_validate(bundle_data(doc))
 
 
-def render(doc: Mapping[str, Any]) -> str:
-    """The bundle as compact FHIR JSON, validated first. Written with json.dumps from the data
-    that passed validation: the models' own serialiser takes ~1 ms per resource, and indenting
-    a long session's 20,000 resources (30 MB) takes seconds for no reader's benefit."""
-    data = bundle_data(doc)
-    validate(data)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+def render(doc: Mapping[str, Any], *, validate: bool = False) -> str:
+    """The bundle as compact FHIR JSON; with `validate`, checked against the models first
+    (raises pydantic.ValidationError, nothing returned). Written with json.dumps from the plain
+    data: the models' own serialiser takes ~1 ms per resource, and indenting a long session's
+    20,000 resources (30 MB) takes seconds for no reader's benefit."""
+    with gc_pause.paused():
+        data = bundle_data(doc)
+        if validate:
+            _validate(data)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"

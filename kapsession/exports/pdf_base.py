@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -58,6 +59,8 @@ RULE = colors.HexColor("#d0d7de")
 ACCENT = colors.HexColor("#3a6ea5")
 ALERT = colors.HexColor("#b3261e")
 REHEARSAL_INK = colors.HexColor("#b3261e")
+
+_FUZZ = rl_config._FUZZ  # reportlab's layout tolerance (its frames use the same)
 
 _registered = False
 
@@ -171,6 +174,8 @@ def _font_of(ch: str) -> str | None:
 
 
 def _clean(text: str) -> str:
+    if text.isprintable():  # no line break, tab, control character or lone surrogate
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     return _SURROGATE.sub("\ufffd", _CONTROL.sub(_visible, text))
 
@@ -268,6 +273,9 @@ class TextBlock(Flowable):  # type: ignore[misc]
     def getSpaceBefore(self) -> float:
         return float(self.style.spaceBefore) if self._first else 0.0
 
+    def getSpaceAfter(self) -> float:
+        return float(self.style.spaceAfter)
+
     def _break(self, text: str, width: float) -> list[tuple[str, str]]:
         size = self.style.fontSize
         out: list[tuple[str, str]] = []
@@ -297,14 +305,138 @@ class TextBlock(Flowable):  # type: ignore[misc]
         return [head, tail]
 
     def draw(self) -> None:
-        style = self.style
-        canvas = self.canv
-        canvas.setFillColor(style.textColor)
-        y = self.height - style.fontSize
-        for font, line in self._lines or []:
-            canvas.setFont(font, style.fontSize)
-            canvas.drawString(0, y, line)
-            y -= style.leading
+        text = self.canv.beginText()
+        _draw_lines(text, self, self.height, {})
+        self.canv.drawText(text)
+
+
+def _draw_lines(text: Any, block: TextBlock, top: float, state: dict[str, Any]) -> None:
+    """Add a block's lines to a text object, the first line's top at `top` (where the canvas's
+    drawString would place them, without its per-line text object and width measuring). `state`
+    holds the colour and font the text object already has, so they are set only on a change."""
+    style = block.style
+    size, leading = style.fontSize, style.leading
+    if state.get("color") != style.textColor:
+        text.setFillColor(style.textColor)
+        state["color"] = style.textColor
+    # The block's first baseline placed, each further line one leading down (T*): no
+    # position or width to compute per line.
+    text.setTextOrigin(0, top - size)
+    for font, line in block._lines or []:
+        if state.get("font") != (font, size, leading):
+            text.setFont(font, size, leading)
+            state["font"] = (font, size, leading)
+        text.textLine(line)
+
+
+class TextRun(Flowable):  # type: ignore[misc]
+    """Consecutive TextBlocks (a session's notes) as one flowable: the frame places, measures
+    and draws one flowable per page instead of one per note. The lines land exactly where the
+    frame would put the blocks one by one: each block's space before and after (overlapped as
+    the frame overlaps them), and at the page's end the block cut where the frame would cut it
+    (TextBlock.split) or moved whole to the next page."""
+
+    def __init__(self, blocks: Sequence[TextBlock], head: bool = False) -> None:
+        super().__init__()
+        self.blocks = list(blocks)
+        self._head = head  # a piece split off to fill a page: never taller than the space left
+
+    def getSpaceBefore(self) -> float:
+        return self.blocks[0].getSpaceBefore()
+
+    def getSpaceAfter(self) -> float:
+        return float(self.blocks[-1].getSpaceAfter())
+
+    def _gap(self, i: int, overlap: object) -> float:
+        """The space the frame leaves between block i-1 and block i (i > 0): the block's space
+        before and its predecessor's space after, overlapped as the frame overlaps them."""
+        after, before = self.blocks[i - 1].getSpaceAfter(), self.blocks[i].getSpaceBefore()
+        return float(after + (max(before - after, 0) if overlap else before))
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        # Measured only until it is clearly taller than the space: the frame then asks for a
+        # split, and a long run is not measured whole again for every page.
+        overlap = rl_config.overlapAttachedSpace
+        height = 0.0
+        for i, block in enumerate(self.blocks):
+            if i:
+                height += self._gap(i, overlap)
+            height += block.wrap(avail_width, avail_height)[1]
+            if height > avail_height + 1 and not self._head:
+                break
+        self.width = avail_width
+        self.height = min(height, avail_height) if self._head else height
+        return self.width, self.height
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        """Play the frame's part for each block in turn (reportlab's Frame._add and split, same
+        arithmetic) and cut the run where the frame would stop."""
+        frame = getattr(self, "_frame", None)
+        if frame is not None:
+            y, bottom, overlap = frame._y, frame._y1p, frame._oASpace
+            s = 0.0
+            if not frame._atTop:
+                s = self.getSpaceBefore()
+                if overlap:
+                    s = max(s - frame._prevASpace, 0)
+        else:
+            y, bottom, s, overlap = avail_height, 0.0, 0.0, rl_config.overlapAttachedSpace
+        placed: list[TextBlock] = []
+        rest: list[TextBlock] = []
+        for i, block in enumerate(self.blocks):
+            if i:
+                # Frame._add: space before, less the space after already left below the last.
+                y -= self.blocks[i - 1].getSpaceAfter()
+                s = self._gap(i, overlap) - self.blocks[i - 1].getSpaceAfter()
+            room = avail_height if i == 0 else y - bottom - s
+            if room <= 0:
+                rest = self.blocks[i:]
+                break
+            height = block.wrap(avail_width, room)[1]
+            if y - (height + s) < bottom - _FUZZ:
+                pieces = block.split(avail_width, room)
+                if pieces:
+                    placed.append(pieces[0])
+                    rest = [pieces[1], *self.blocks[i + 1 :]]
+                else:
+                    rest = self.blocks[i:]
+                break
+            y -= height + s
+            placed.append(block)
+        if not placed:
+            return []
+        if not rest:  # all of it fits after all (a rounding tie): placed as it is
+            return [TextRun(placed, head=True)]
+        return [TextRun(placed, head=True), TextRun(rest)]
+
+    def draw(self) -> None:
+        text = self.canv.beginText()
+        overlap = rl_config.overlapAttachedSpace
+        top = self.height
+        state: dict[str, Any] = {}
+        for i, block in enumerate(self.blocks):
+            if i:
+                top -= self._gap(i, overlap)
+            _draw_lines(text, block, top, state)
+            top -= block.height
+        self.canv.drawText(text)
+
+
+def runs(story: Sequence[Flowable]) -> list[Flowable]:
+    """The story with every stretch of consecutive TextBlocks as one TextRun."""
+    out: list[Flowable] = []
+    stretch: list[TextBlock] = []
+    for flowable in story:
+        if isinstance(flowable, TextBlock):
+            stretch.append(flowable)
+            continue
+        if stretch:
+            out.append(TextRun(stretch))
+            stretch = []
+        out.append(flowable)
+    if stretch:
+        out.append(TextRun(stretch))
+    return out
 
 
 def _greedy(text: str, font: str, size: float, width: float) -> list[str]:
@@ -312,12 +444,19 @@ def _greedy(text: str, font: str, size: float, width: float) -> list[str]:
     words = text.split()
     if not words:
         return [""]
-    space = pdfmetrics.stringWidth(" ", font, size)
+    measure = pdfmetrics.getFont(font).stringWidth
+    whole = " ".join(words)
+    if measure(whole, size) < width - 1e-6:  # most notes: one line, one measurement
+        return [whole]
+    space = measure(" ", size)
+    widths: dict[str, float] = {}
     lines: list[str] = []
     line: list[str] = []
     used = 0.0
     for word in words:
-        w = pdfmetrics.stringWidth(word, font, size)
+        w = widths.get(word)
+        if w is None:
+            w = widths[word] = measure(word, size)
         if w > width:  # a very long "word": cut it into pieces that fit
             if line:
                 lines.append(" ".join(line))

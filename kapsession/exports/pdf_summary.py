@@ -14,6 +14,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
+from kapsession.exports import gc_pause
 from kapsession.exports import pdf_base as pb
 from kapsession.exports import summary as s
 from kapsession.monitoring.checks import CHECK_DUE
@@ -576,7 +577,8 @@ def _notes(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
             line = f"Amended {s.amended(a, text_of)}"
             out.append(Paragraph("<i>" + pb.para(line) + "</i>", st["small"]))
             out += pb.paragraphs(text_of(a.get("text")), st["amend"])
-    return out
+    # Runs of plain notes laid out as one flowable each (a page's worth drawn at once).
+    return pb.runs(out)
 
 
 def _worksheet(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
@@ -640,6 +642,11 @@ def _preparation(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
 
 
 def render(doc: Mapping[str, Any]) -> bytes:
+    with gc_pause.paused():
+        return _render(doc)
+
+
+def _render(doc: Mapping[str, Any]) -> bytes:
     sm = s.summarize(doc)
     st = pb.styles()
     story: list[Flowable] = []

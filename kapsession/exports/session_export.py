@@ -18,7 +18,7 @@ HANDOUTS = ("preparation", "integration")
 SUFFIX = {"json": ".json", "md": ".md", "pdf": ".pdf", "fhir": ".fhir.json"}
 
 
-def _renderer(fmt: str) -> Callable[[Mapping[str, Any]], bytes]:
+def _renderer(fmt: str, validate: bool = False) -> Callable[[Mapping[str, Any]], bytes]:
     # Imported on use: reportlab and the FHIR models cost start-up time nobody else should pay.
     if fmt == "json":
         from kapsession.exports import timeline_json
@@ -35,7 +35,7 @@ def _renderer(fmt: str) -> Callable[[Mapping[str, Any]], bytes]:
     if fmt == "fhir":
         from kapsession.exports import fhir_bundle
 
-        return lambda doc: fhir_bundle.render(doc).encode("utf-8")
+        return lambda doc: fhir_bundle.render(doc, validate=validate).encode("utf-8")
     raise ValueError(f"unknown export format {fmt!r}")
 
 
@@ -45,9 +45,12 @@ def timeline(store: Store, session_id: int, exported_at: datetime) -> dict[str, 
     return timeline_json.timeline(store, session_id, exported_at)
 
 
-def render(doc: Mapping[str, Any], fmt: str) -> bytes:
-    """The session in one of FORMATS, as the bytes of the file."""
-    return _renderer(fmt)(doc)
+def render(doc: Mapping[str, Any], fmt: str, *, validate: bool = False) -> bytes:
+    """The session in one of FORMATS, as the bytes of the file. `validate` (FHIR only) checks
+    the bundle against the FHIR models first (pydantic.ValidationError if it fails)."""
+    if validate and fmt != "fhir":
+        raise ValueError(f"only the FHIR export is validated, not {fmt!r}")
+    return _renderer(fmt, validate)(doc)
 
 
 def render_handout(doc: Mapping[str, Any], which: str) -> bytes:

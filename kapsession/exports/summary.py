@@ -9,6 +9,7 @@ incomplete: an export must never fail because an old entry lacks a field."""
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,6 +59,12 @@ _OWN_SECTION = {
 def zone(name: object) -> ZoneInfo | None:
     if not isinstance(name, str) or not name:
         return None
+    return _zone(name)
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo | None:
+    # Every entry of a session names the same zone or two: looked up once, not per entry.
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -74,10 +81,9 @@ def local_time(at: object, tz: object, with_date: bool = False) -> str:
         return at
     where = zone(tz)
     local = moment.astimezone(where) if where else moment
-    text = local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
-    if with_date:
-        text += f" {local.tzname() or 'UTC'}"
-    return text
+    if not with_date:  # what every table row says: strftime's "%H:%M", at a third of its cost
+        return f"{local.hour:02d}:{local.minute:02d}"
+    return local.strftime("%Y-%m-%d %H:%M") + f" {local.tzname() or 'UTC'}"
 
 
 def when(e: Mapping[str, Any]) -> str:

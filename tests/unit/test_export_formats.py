@@ -328,7 +328,7 @@ def test_fhir_models_refuse_a_spoiled_observation(rich: rs.Rich, spoil: Any) -> 
     heart_rate = _coded(_resources(bundle, "Observation"), "8867-4")[0]
     spoil(heart_rate)
     with pytest.raises(pydantic.ValidationError):
-        fhir_bundle.validate(bundle)  # what render() runs before it writes anything
+        fhir_bundle.validate(bundle)  # what render(validate=True) runs before it writes
     with pytest.raises(pydantic.ValidationError):
         Bundle.model_validate(bundle)
 
