@@ -5,13 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 log = logging.getLogger("kapsession.ui")
-
-# If the first paint never comes, --smoke fails instead of hanging a packaging check.
-SMOKE_TIMEOUT_MS = 20_000
 
 
 def fatal(message: str, code: int, show: bool = True) -> int:
@@ -48,28 +45,3 @@ def inform(parent: QWidget | None, title: str, message: str) -> None:
 def confirm(parent: QWidget | None, title: str, message: str) -> bool:
     yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
     return _ask(parent, QMessageBox.Icon.Question, title, message, yes | no) == yes
-
-
-class _FirstPaint(QObject):
-    def __init__(self, app: QApplication) -> None:
-        super().__init__()
-        self.app = app
-        self.painted = False
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and not self.painted:
-            self.painted = True
-            # Let this paint finish, then leave.
-            QTimer.singleShot(0, self.app.quit)
-        return False
-
-
-def exit_after_first_paint(app: QApplication, window: QWidget) -> int:
-    watcher = _FirstPaint(app)
-    window.installEventFilter(watcher)
-    QTimer.singleShot(SMOKE_TIMEOUT_MS, app.quit)
-    app.exec()
-    if not watcher.painted:
-        print("kapsession: the main window was never painted", file=sys.stderr)
-        return 1
-    return 0
