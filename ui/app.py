@@ -22,10 +22,6 @@ from kapsession.cli import commands
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
 from kapsession.exports.session_export import session_clock
-from kapsession.monitoring.protocol import available_protocols
-from kapsession.music.arc import available_arcs
-from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC, CuePlayer
-from kapsession.session.live import LiveSession, SessionService
 from kapsession.storage import datakey, privacy, security_settings
 from kapsession.storage.instance_lock import InstanceLock
 from kapsession.storage.records import import_sqlite_utils
@@ -38,7 +34,9 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from kapsession.music.arc import Arc
+    from kapsession.music.cue import CuePlayer
     from kapsession.music.preflight import PreflightReport
+    from kapsession.session.live import LiveSession, SessionService
 
     from .backup_runner import BackupRunner
     from .executor import Executor
@@ -170,8 +168,6 @@ def run_gui(args: argparse.Namespace) -> int:
     from . import messages, theme
     from .executor import HeldExecutor, ThreadExecutor
     from .first_paint import STAMPS_ENV, FirstPaint, opening_window
-    from .lock import LockConfig
-    from .main_window import MainWindow, new_scheduler
     from .settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -209,6 +205,14 @@ def run_gui(args: argparse.Namespace) -> int:
         return 0
     store, security = opened
     privacy.setup_logging(folder)  # the rotating log in the (now private) data folder
+    # After the store: an encrypted folder's "Opening the record…" is up before these load.
+    from kapsession.monitoring.protocol import available_protocols
+    from kapsession.music.arc import available_arcs
+    from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC
+    from kapsession.session.live import SessionService
+
+    from .lock import LockConfig
+    from .main_window import MainWindow, new_scheduler
 
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
