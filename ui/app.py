@@ -22,22 +22,25 @@ from kapsession.cli import commands
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
 from kapsession.exports.session_export import session_clock
-from kapsession.monitoring.protocol import available_protocols
-from kapsession.music.arc import available_arcs
-from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC, CuePlayer
-from kapsession.music.preflight import check_arc_tracks
-from kapsession.session.live import LiveSession, SessionService
 from kapsession.storage import datakey, privacy, security_settings
 from kapsession.storage.instance_lock import InstanceLock
+from kapsession.storage.records import import_sqlite_utils
 from kapsession.storage.security_settings import SecuritySettings
 from kapsession.storage.store import SessionRecord, Store, prepare_folder
 from kapsession.storage.unlock_tries import UnlockTries
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from kapsession.music.arc import Arc
+    from kapsession.music.cue import CuePlayer
+    from kapsession.music.preflight import PreflightReport
+    from kapsession.session.live import LiveSession, SessionService
 
     from .backup_runner import BackupRunner
     from .executor import Executor
+    from .first_paint import FirstPaint
     from .live.music import MusicController
     from .main_window import MainWindow
 
@@ -77,7 +80,7 @@ class StartUp:
 
 
 def open_store(
-    folder: Path, smoke: bool, start: StartUp | None = None
+    folder: Path, smoke: bool, start: StartUp | None = None, painted: FirstPaint | None = None
 ) -> tuple[Store, SecuritySettings] | None:
     """The store, opened the way this data folder asks (the instance lock is held):
 
@@ -87,7 +90,8 @@ def open_store(
       (--smoke, KAPSESSION_ENCRYPTION=off for scripted runs), unencrypted as it was;
       $KAPSESSION_PASSPHRASE there sets encryption up without asking;
     - "not now" chosen earlier: unencrypted, as it was.
-    None when the therapist quits at the prompt. `start` defaults to the environment now."""
+    None when the therapist quits at the prompt. `start` defaults to the environment now;
+    `painted` watches the prompts' first paint."""
     from .setup_view import SetupChoice, SetupDialog, UnlockDialog
 
     start = start if start is not None else StartUp.from_environment()
@@ -104,6 +108,8 @@ def open_store(
             prompt = UnlockDialog(
                 lambda text: found.append(datakey.unlock(folder, text)), str(folder)
             )
+            if painted is not None:
+                painted.prompt(prompt)
             if not prompt.exec() or not found:
                 return None
             key = found[0]
@@ -135,6 +141,8 @@ def open_store(
     dialog = SetupDialog(
         apply, str(folder), datakey.encryption_available(), datakey.keyring_available()
     )
+    if painted is not None:
+        painted.prompt(dialog)
     if not dialog.exec() or not opened:
         return None
     return opened[0]
@@ -146,6 +154,11 @@ def clock_for(record: SessionRecord | None) -> Clock:
 
 
 def run_gui(args: argparse.Namespace) -> int:
+    """Paint first: the main window is shown as soon as the store is open and the home screen
+    filled (an encrypted folder shows "Opening the record…" before its key is derived); the
+    music pre-flight, the backup timer, naming skipped files and warming sqlite-utils run from
+    the event loop after that first paint (ui/first_paint.py, which also says what --smoke
+    waits for)."""
     # Messages in logs name what failed, never what was written (no clinical text); uncaught
     # exceptions are logged by type and place only.
     privacy.setup_logging(None)
@@ -153,9 +166,8 @@ def run_gui(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from . import messages, theme
-    from .executor import ThreadExecutor
-    from .lock import LockConfig
-    from .main_window import MainWindow, new_scheduler
+    from .executor import HeldExecutor, ThreadExecutor
+    from .first_paint import STAMPS_ENV, FirstPaint, opening_window
     from .settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -165,22 +177,42 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setDesktopFileName("kapsession")
     theme.apply(app)
     settings = Settings()  # after the organization's name: it names the QSettings file
+    painted = FirstPaint(os.environ.get(STAMPS_ENV) if args.smoke else None)
 
     folder = commands.data_dir_of(args)
     lock = InstanceLock(folder)
+    opening = None
     try:
         prepare_folder(folder)
         lock.acquire()
-        opened = open_store(folder, args.smoke, StartUp.from_environment())
+        start = StartUp.from_environment()
+        if start.passphrase and datakey.has_key_file(folder):
+            # The key derivation (Argon2id, ~0.3 s) runs behind a painted, calm window. Only
+            # with the passphrase at hand: without it a prompt comes first (after the keyring
+            # was asked), and a window standing in for it would only be in its way.
+            opening = opening_window(1280, 800)
+            painted.show_painted(opening)
+        opened = open_store(folder, args.smoke, start, painted)
     except AlreadyOpenError as exc:
+        _close(opening)
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
+        _close(opening)
         return messages.fatal(str(exc), commands.EXIT_USAGE, show=not args.smoke)
     if opened is None:  # the therapist chose Quit at the passphrase prompt
+        _close(opening)
         lock.release()
         return 0
     store, security = opened
     privacy.setup_logging(folder)  # the rotating log in the (now private) data folder
+    # After the store: an encrypted folder's "Opening the record…" is up before these load.
+    from kapsession.monitoring.protocol import available_protocols
+    from kapsession.music.arc import available_arcs
+    from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC
+    from kapsession.session.live import SessionService
+
+    from .lock import LockConfig
+    from .main_window import MainWindow, new_scheduler
 
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
@@ -225,6 +257,13 @@ def run_gui(args: argparse.Namespace) -> int:
             settings=settings,
         )
 
+    def check_arc(arc: Arc, minutes: int) -> PreflightReport:
+        from kapsession.music.preflight import check_arc_tracks
+
+        return check_arc_tracks(arc.tracks(), minutes)
+
+    # The pre-flight's thread imports libVLC and decodes: not before the first paint.
+    preflight = HeldExecutor(ThreadExecutor("kapsession-preflight"))
     tries = UnlockTries(store, SystemClock())
     window = MainWindow(
         service(SystemClock()),
@@ -234,8 +273,8 @@ def run_gui(args: argparse.Namespace) -> int:
         cue_player=cue_player,
         music=music,
         arcs=arcs,
-        check_arc=lambda arc, minutes: check_arc_tracks(arc.tracks(), minutes),
-        executor=ThreadExecutor("kapsession-preflight"),
+        check_arc=check_arc,
+        executor=preflight,
         settings=settings,
         schedulers=new_scheduler,
         screen_lock=None
@@ -244,6 +283,7 @@ def run_gui(args: argparse.Namespace) -> int:
             security_settings.unlocker(security, folder, store.encrypted), security.idle_ms, tries
         ),
     )
+    painted.watch(window, ready=True)
     try:
         if not args.smoke:
             live = resume()
@@ -262,27 +302,56 @@ def run_gui(args: argparse.Namespace) -> int:
     except KapsessionError as exc:
         messages.error(window, str(exc))
     termination = _close_on_termination(window)
-    if not args.smoke:
-        from .executor import ThreadExecutor
-
-        _backups(window, store, folder, ThreadExecutor("kapsession-backup", window))
     audit_locks(window, store)
     window.show()
+    _close(opening)  # the main window stands where it stood
     if tries.locked_at_exit and not args.smoke:
         # Stopped while locked (killed, logged out): it opens locked, with any wait still
         # to run; a restart is no way round the lock or its back-off.
         window.lock()
     if args.smoke:
-        return messages.exit_after_first_paint(app, window)
+        return _exit_when_ready(app, painted)
+    painted.after_ready(preflight.release)
+    backups = ThreadExecutor("kapsession-backup", window)
+    painted.after_ready(lambda: _start_backups(window, store, folder, backups))
     # Files that were skipped are named once the window (and any reopened session) is up: a
     # bad clinic file never holds up a running session behind a dialog.
-    _name_skipped(window, "protocol files", "protocols", problems)
-    _name_skipped(window, "music arcs", "arcs", arc_problems)
+    painted.after_ready(lambda: _name_skipped(window, "protocol files", "protocols", problems))
+    painted.after_ready(lambda: _name_skipped(window, "music arcs", "arcs", arc_problems))
+    # The first write (a note, a plan) goes through sqlite-utils: import it now, idle.
+    painted.after_ready(import_sqlite_utils)
     code = app.exec()
     termination.close()
     store.close()
     lock.release()
     return code
+
+
+def _start_backups(window: MainWindow, store: Store, folder: Path, executor: Executor) -> None:
+    _backups(window, store, folder, executor)
+
+
+def _close(window: QWidget | None) -> None:
+    if window is not None:
+        window.close()
+
+
+# If the first paint never comes, --smoke fails instead of hanging a packaging check.
+SMOKE_TIMEOUT_MS = 20_000
+
+
+def _exit_when_ready(app: QApplication, painted: FirstPaint) -> int:
+    """--smoke: 0 once the main window's first paint (the first screen a therapist can act
+    on) has been delivered; 1 if it never comes."""
+    from PySide6.QtCore import QTimer
+
+    painted.after_ready(app.quit)
+    QTimer.singleShot(SMOKE_TIMEOUT_MS, app.quit)
+    app.exec()
+    if not painted.ready:
+        print("kapsession: the main window was never painted", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _name_skipped(

@@ -79,3 +79,25 @@ class ThreadExecutor(QObject):
 
     def _on_finished(self, done: Callable[[Any], None], result: object) -> None:
         done(result)
+
+
+class HeldExecutor:
+    """Holds the work submitted to `executor` until `release()`, then submits it in order (and
+    everything later at once). The app holds the music pre-flight until the main window's first
+    paint: its thread imports libVLC (~130 ms holding the GIL) and decodes a little of every
+    track, which the first screen does not need to be drawn."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+        self._held: list[tuple[Callable[[], Any], Callable[[Any], None]]] | None = []
+
+    def submit(self, work: Callable[[], T], done: Callable[[T], None]) -> None:
+        if self._held is None:
+            self._executor.submit(work, done)
+        else:
+            self._held.append((work, done))
+
+    def release(self) -> None:
+        held, self._held = self._held or [], None
+        for work, done in held:
+            self._executor.submit(work, done)

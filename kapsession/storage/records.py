@@ -6,15 +6,98 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, cast
 
 from kapsession.clock import DoseAnchor
 from kapsession.errors import StateError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def import_sqlite_utils() -> None:
+    """Import sqlite-utils (once), without numpy and pandas, off the start-up path.
+
+    sqlite-utils imports numpy and pandas whenever they are installed, only to map their types
+    to column types; kapsession never stores either. numpy is installed for the review screen's
+    plots, and importing it here cost ~60 ms (measured with -X importtime). A None in
+    sys.modules makes those imports fail for this one import; the plots import numpy normally
+    later. The rest of its import (click, dateutil, pluggy: ~100 ms) is why nothing on the way
+    to the app's first paint imports it: start-up reads through the plain connection, and the
+    app warms this import after the first paint (ui/app.py)."""
+    if "sqlite_utils.db" in sys.modules:
+        return
+    hidden = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils.db  # noqa: F401
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
+def sqlite_utils_database(conn: sqlite3.Connection) -> Database:
+    """sqlite-utils' Database on an open connection, with no plugin discovery (an entry-point
+    scan of every installed package, ~25-50 ms; and no plugin may hook the clinical
+    database)."""
+    return _database_class()(conn, execute_plugins=False)
+
+
+_DATABASE: list[type[Database]] = []
+
+
+def _database_class() -> type[Database]:
+    """sqlite-utils' Database, with a script inside a transaction (every migration step) split
+    into statements in linear time. Its own splitter joins and re-checks the whole statement
+    at every character (quadratic): the audit trail's triggers (m003, m004) took ~160 ms of a
+    first launch there. Split here where it would split (sqlite3.complete_statement, which is
+    only true at a `;`), checked at each `;` only."""
+    if not _DATABASE:
+        import_sqlite_utils()
+        from sqlite_utils import Database
+
+        class _Database(Database):
+            def _executescript(self, sql: str) -> sqlite3.Cursor:
+                if not self.conn.in_transaction:
+                    return super()._executescript(sql)
+                cursor = self.conn.cursor()
+                for statement in split_statements(sql):
+                    cursor.execute(statement)
+                return cursor
+
+        _DATABASE.append(_Database)
+    return _DATABASE[0]
+
+
+def split_statements(sql: str) -> Iterator[str]:
+    """The complete SQL statements of a script, as sqlite-utils' splitter yields them."""
+    start = 0
+    for at, char in enumerate(sql):
+        if char != ";":
+            continue
+        statement = sql[start : at + 1].strip()
+        if statement and sqlite3.complete_statement(statement):
+            yield statement
+            start = at + 1
+    rest = sql[start:].strip()
+    if rest:
+        yield rest
+
+
+def rows(
+    conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
+) -> Iterator[dict[str, Any]]:
+    """The rows of a read-only query as dicts, straight from sqlite3 (no sqlite-utils)."""
+    cursor = conn.execute(sql, params)
+    keys = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(keys, row, strict=True))
 
 
 def iso(at: datetime) -> str:
@@ -147,10 +230,30 @@ def _write(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3
 
 
 class Records:
-    """Clients, sessions, their timelines and the heartbeat, on `db`. Every write returns only
-    after its COMMIT returned."""
+    """Clients, sessions, their timelines and the heartbeat, on `conn`. Every write returns
+    only after its COMMIT returned. Reads go straight to sqlite3; writes through sqlite-utils'
+    Database (`db`), made on first use."""
 
-    db: Database
+    conn: sqlite3.Connection
+    _db: Database | None = None
+
+    def _set_connection(self, db: Database | sqlite3.Connection) -> None:
+        database = getattr(db, "conn", None)  # sqlite-utils' Database, not a connection
+        if database is None:
+            self.conn = cast(sqlite3.Connection, db)  # sqlcipher3's behind sqlite3's face, too
+            self._db = None
+        else:
+            self.conn = database
+            self._db = cast("Database", db)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = sqlite_utils_database(self.conn)
+        return self._db
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        return rows(self.conn, sql, params)
 
     # --- clients -------------------------------------------------------------------------
     def add_client(
@@ -163,14 +266,14 @@ class Records:
         return Client(int(cur.lastrowid or 0), code, display_name, rehearsal)
 
     def client_by_code(self, code: str) -> Client | None:
-        for row in self.db.query("SELECT * FROM clients WHERE code = ?", [code]):
+        for row in self._query("SELECT * FROM clients WHERE code = ?", [code]):
             return Client(row["id"], row["code"], row["display_name"], bool(row["rehearsal"]))
         return None
 
     def clients(self) -> list[Client]:
         return [
             Client(r["id"], r["code"], r["display_name"], bool(r["rehearsal"]))
-            for r in self.db.query("SELECT * FROM clients ORDER BY code")
+            for r in self._query("SELECT * FROM clients ORDER BY code")
         ]
 
     # --- sessions ------------------------------------------------------------------------
@@ -183,15 +286,15 @@ class Records:
         return self.session(int(cur.lastrowid or 0))
 
     def session(self, session_id: int) -> SessionRecord:
-        for row in self.db.query(_SESSION_SQL + " WHERE s.id = ?", [session_id]):
+        for row in self._query(_SESSION_SQL + " WHERE s.id = ?", [session_id]):
             return _session(row)
         raise StateError(f"There is no session {session_id}.")
 
     def sessions(self) -> list[SessionRecord]:
-        return [_session(r) for r in self.db.query(_SESSION_SQL + " ORDER BY s.id")]
+        return [_session(r) for r in self._query(_SESSION_SQL + " ORDER BY s.id")]
 
     def running_session(self) -> SessionRecord | None:
-        for row in self.db.query(_SESSION_SQL + " WHERE s.state = 'running'"):
+        for row in self._query(_SESSION_SQL + " WHERE s.state = 'running'"):
             return _session(row)
         return None
 
@@ -299,7 +402,7 @@ class Records:
         payload = _DATA_JSON(data)
         stamp = iso(at)
         cur = _write(
-            self.db.conn,
+            self.conn,
             _INSERT_EVENT,
             (session_id, kind, stamp, tz, t, author, amends, reason, payload),
         )
@@ -319,18 +422,18 @@ class Records:
     def events(self, session_id: int) -> list[Event]:
         return [
             _event(r)
-            for r in self.db.query(
+            for r in self._query(
                 "SELECT * FROM events WHERE session_id = ? ORDER BY seq", [session_id]
             )
         ]
 
     def event(self, seq: int) -> Event | None:
-        for row in self.db.query("SELECT * FROM events WHERE seq = ?", [seq]):
+        for row in self._query("SELECT * FROM events WHERE seq = ?", [seq]):
             return _event(row)
         return None
 
     def events_of_kind(self, kind: str) -> Iterator[Event]:
-        for row in self.db.query("SELECT * FROM events WHERE kind = ? ORDER BY seq", [kind]):
+        for row in self._query("SELECT * FROM events WHERE kind = ? ORDER BY seq", [kind]):
             yield _event(row)
 
     # --- liveness ------------------------------------------------------------------------
@@ -342,6 +445,6 @@ class Records:
         )
 
     def last_heartbeat(self, session_id: int) -> float | None:
-        for row in self.db.query("SELECT t FROM heartbeat WHERE session_id = ?", [session_id]):
+        for row in self._query("SELECT t FROM heartbeat WHERE session_id = ?", [session_id]):
             return float(row["t"])
         return None

@@ -1,27 +1,65 @@
 """The database schema, as sqlite-utils migrations. Each step runs in one transaction.
 
 Append-only is enforced by the database itself: triggers refuse UPDATE and DELETE on clinical
-rows, so not even a bug or a hand-run SQL statement can rewrite what was recorded."""
+rows, so not even a bug or a hand-run SQL statement can rewrite what was recorded.
+
+The steps are listed here in order; sqlite-utils' `Migrations` set (`migrations`) is built from
+them on first use, so a launch whose database is up to date never imports sqlite-utils: which
+steps were applied is read straight from `_sqlite_migrations` (`needs_migrating`)."""
 
 from __future__ import annotations
 
 import getpass
 import secrets
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC
-
-from sqlite_utils import Database, Migrations
+from typing import TYPE_CHECKING, Any
 
 from kapsession.clock import SystemClock
 from kapsession.storage import audit, chain_key
 
-migrations = Migrations("kapsession")
+if TYPE_CHECKING:
+    from sqlite_utils import Database, Migrations
+
+MIGRATION_SET = "kapsession"
+MIGRATIONS_TABLE = "_sqlite_migrations"  # sqlite-utils' Migrations.migrations_table
+_STEPS: list[Callable[[Database], None]] = []
+_built: list[Migrations] = []
+
+
+def _step(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+    _STEPS.append(fn)
+    return fn
+
+
+def _migrations() -> Migrations:
+    """The sqlite-utils migration set, built once, when a database needs it."""
+    if not _built:
+        from kapsession.storage.records import import_sqlite_utils
+
+        import_sqlite_utils()
+        from sqlite_utils import Migrations
+
+        built = Migrations(MIGRATION_SET)
+        for fn in _STEPS:
+            built()(fn)
+        _built.append(built)
+    return _built[0]
+
+
+def __getattr__(name: str) -> Any:
+    # `schema.migrations`, where callers have always found it, built on first use.
+    if name == "migrations":
+        return _migrations()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 ROUTES = ("sublingual", "intramuscular", "intravenous", "intranasal")
 STATES = ("planned", "running", "ended")
 
 
-@migrations()
+@_step
 def m001_initial(db: Database) -> None:
     routes = ", ".join(f"'{r}'" for r in ROUTES)
     states = ", ".join(f"'{s}'" for s in STATES)
@@ -127,7 +165,7 @@ def m001_initial(db: Database) -> None:
 AFTER_END_KINDS = ("amendment", "export", "worksheet", "handout")
 
 
-@migrations()
+@_step
 def m002_arc_and_aftercare(db: Database) -> None:
     """The music arc chosen at planning (fixed once the dose is given), and the kinds of entry
     integration adds to an ended session."""
@@ -155,7 +193,7 @@ def m002_arc_and_aftercare(db: Database) -> None:
     )
 
 
-@migrations()
+@_step
 def m003_audit_trail(db: Database) -> None:
     """The hash-chained, append-only audit trail (kapsession/audit.py), its triggers on every
     clinical table, and a `baseline` entry for each row written before it existed."""
@@ -188,7 +226,7 @@ def m003_audit_trail(db: Database) -> None:
     db.executescript(audit.trigger_sql(conn, keyed=False))
 
 
-@migrations()
+@_step
 def m004_keyed_audit_chain(db: Database) -> None:
     """The audit chain becomes keyed (kapsession/audit.py, chain_key.py): a `chain_keyed` entry
     whose hash is the first HMAC, and triggers that link every later entry by HMAC. Entries
@@ -208,7 +246,7 @@ def m004_keyed_audit_chain(db: Database) -> None:
 FOLDER_ID_HEX = 12  # 48 random bits: two folders sharing a backup folder never collide
 
 
-@migrations()
+@_step
 def m005_folder_identity(db: Database) -> None:
     """A random, fixed identity for the data folder's record. It travels inside every backup
     (and so survives a restore onto a new computer); backups are named by it, so folders that
@@ -230,7 +268,7 @@ def m005_folder_identity(db: Database) -> None:
     )
 
 
-@migrations()
+@_step
 def m006_one_call_audit_entries(db: Database) -> None:
     """The audit triggers make each entry with one SQL function call (audit.trigger_sql_m006):
     the same entries, byte for byte, as m004's triggers (SHA-256 row digest and hints, HMAC
@@ -272,7 +310,37 @@ def os_user() -> str:
 
 def migration_names() -> list[str]:
     """Every migration this version knows, in the order they apply."""
-    return [m.name for m in migrations.pending(Database(memory=True))]
+    return [fn.__name__ for fn in _STEPS]
+
+
+def applied_names(conn: sqlite3.Connection) -> list[str]:
+    """The migrations of this set a database records as applied, in the order they were
+    (empty for a new database), read with sqlite3 alone."""
+    if not _has_migrations_table(conn):
+        return []
+    return [
+        str(row[0])
+        for row in conn.execute(
+            f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ? ORDER BY rowid",
+            [MIGRATION_SET],
+        )
+    ]
+
+
+def needs_migrating(conn: sqlite3.Connection) -> bool:
+    """True when sqlite-utils' `migrations.apply` has anything to do: a step not applied yet,
+    or a migrations table of an older shape (which it rebuilds)."""
+    if not _has_migrations_table(conn):
+        return True
+    keys = [row[1] for row in conn.execute(f"PRAGMA table_info({MIGRATIONS_TABLE})") if row[5]]
+    return keys != ["id"] or not set(migration_names()) <= set(applied_names(conn))
+
+
+def _has_migrations_table(conn: sqlite3.Connection) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [MIGRATIONS_TABLE]
+    ).fetchone()
+    return found is not None
 
 
 def known_migrations() -> set[str]:

@@ -18,9 +18,8 @@ import sqlite3
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlite_utils import Database
-
 from kapsession.storage import schema
+from kapsession.storage.records import import_sqlite_utils
 
 _SPACE = re.compile(r"\s+")
 
@@ -83,6 +82,9 @@ def level(conn: sqlite3.Connection) -> tuple[str, ...]:
 @lru_cache(maxsize=8)
 def reference(applied: tuple[str, ...]) -> dict[tuple[str, str], SchemaObject]:
     """The schema this version creates at a migration level, built in memory (once per level)."""
+    import_sqlite_utils()
+    from sqlite_utils import Database
+
     db = Database(memory=True, execute_plugins=False)
     try:
         known = schema.migration_names()

@@ -13,9 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, cast
 
 from kapsession.clock import Clock, SystemClock
 from kapsession.errors import DataFolderError, NewerSchemaError
@@ -31,17 +29,31 @@ from kapsession.storage.paths import DB_NAME
 # Re-exported: the records and the timestamp format, where callers have always found them.
 from kapsession.storage.records import Client as Client
 from kapsession.storage.records import Event as Event
-from kapsession.storage.records import Records
+from kapsession.storage.records import Records, sqlite_utils_database
 from kapsession.storage.records import SessionRecord as SessionRecord
 from kapsession.storage.records import iso as iso
 from kapsession.storage.records import parse_iso as parse_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 5000
 
 
 def connect(path: Path | str, key: bytes | None = None) -> Database:
-    """The one way to open the database: WAL, synchronous=FULL, foreign keys, a busy timeout
-    and, on macOS, F_FULLFSYNC (plain fsync there does not reach the platter).
+    """`open_connection` as a sqlite-utils Database (imported now: see `open_connection`)."""
+    return sqlite_utils_database(open_connection(path, key))
+
+
+def open_connection(path: Path | str, key: bytes | None = None) -> sqlite3.Connection:
+    """The one way to open the database: WAL, synchronous=FULL, foreign keys, recursive
+    triggers (as sqlite-utils sets them), a busy timeout and, on macOS, F_FULLFSYNC (plain
+    fsync there does not reach the platter).
+
+    A plain sqlite3 connection: sqlite-utils (and click, dateutil and pluggy, which it
+    imports: ~100 ms) is imported only when something first writes through `Store.db` or a
+    migration is pending, never on the way to the app's first paint. No plugin discovery
+    either: no plugin may hook the clinical database.
 
     With a key, the database is SQLCipher's (sqlcipher3): the key is set before anything else
     is read, then checked by reading the schema; a key that does not open it raises WrongKey,
@@ -53,19 +65,18 @@ def connect(path: Path | str, key: bytes | None = None) -> Database:
     else:
         conn = cast(sqlite3.Connection, _CipherConnection(_open_encrypted(path, key)))
     try:
-        # No plugin discovery: it costs ~25 ms of start-up, and no plugin may hook the
-        # clinical database.
-        db = Database(conn, execute_plugins=False)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA recursive_triggers = ON")  # what sqlite-utils' Database sets
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
         if sys.platform == "darwin":
-            db.execute("PRAGMA fullfsync = ON")
-            db.execute("PRAGMA checkpoint_fullfsync = ON")
-        _refuse_newer_schema(db)
+            conn.execute("PRAGMA fullfsync = ON")
+            conn.execute("PRAGMA checkpoint_fullfsync = ON")
+        _refuse_newer_schema(conn)
         if not memory:
-            db.enable_wal()
-            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                mode = conn.execute("PRAGMA journal_mode = wal").fetchone()[0]
             if mode != "wal":
                 raise DataFolderError(
                     f"The data folder's file system does not support SQLite's WAL mode ({mode})."
@@ -75,7 +86,7 @@ def connect(path: Path | str, key: bytes | None = None) -> Database:
         # files beside a database we promised to leave untouched, and holds the file open.
         conn.close()
         raise
-    return db
+    return conn
 
 
 # --- encryption at rest (SQLCipher) --------------------------------------------------------------
@@ -296,18 +307,10 @@ def _guard(method: Any) -> Any:
     return call
 
 
-def _refuse_newer_schema(db: Database) -> None:
+def _refuse_newer_schema(conn: sqlite3.Connection) -> None:
     """Checked before anything is written (even the journal mode), so a newer database is
     left exactly as it was."""
-    if not db["_sqlite_migrations"].exists():
-        return
-    applied = {
-        row["name"]
-        for row in db.query(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [schema.migrations.name]
-        )
-    }
-    unknown = applied - schema.known_migrations()
+    unknown = set(schema.applied_names(conn)) - schema.known_migrations()
     if unknown:
         raise NewerSchemaError(
             "This data folder was written by a newer version of kapsession "
@@ -344,7 +347,7 @@ class Store(Records):
 
     def __init__(
         self,
-        db: Database,
+        db: Database | sqlite3.Connection,
         clock: Clock | None = None,
         actor: str | None = None,
         migrate: bool = True,
@@ -352,29 +355,34 @@ class Store(Records):
     ) -> None:
         """`chain_keys`: the audit chain key candidates (None: the chain key file beside the
         database). A store that migrates (writes) needs the key its chain was keyed with; a
-        new or older database without one gets the folder's file (made now) for its chain."""
-        self.db = db
+        new or older database without one gets the folder's file (made now) for its chain.
+
+        `db`: a connection from `open_connection` (sqlite-utils' Database is then made on first
+        use of `self.db`), or a Database from `connect`."""
+        self._set_connection(db)
         # The audit trail's "when" is real time even in a rehearsal, and its "who" is the
         # signed-in user unless an entry names its author.
         self.clock: Clock = clock or SystemClock()
         self.actor = schema.os_user() if actor is None else actor
-        folder = chain_key.database_folder(db.conn)
+        conn = self.conn
+        folder = chain_key.database_folder(conn)
         if chain_keys is None:
             chain_keys = (
                 chain_key.candidates(folder) if migrate else chain_key.readable_candidates(folder)
             )
         self.chain = audit_trail.Chain(chain_keys)
         audit_trail.register_functions(
-            db.conn, lambda: iso(self.clock.now()), lambda: self.actor, self.chain
+            conn, lambda: iso(self.clock.now()), lambda: self.actor, self.chain
         )
         if not migrate:
-            self.chain.resolve(db.conn)
+            self.chain.resolve(conn)
             return
-        if not self.chain.candidates and not audit_trail.schema_is_keyed(db.conn):
+        if not self.chain.candidates and not audit_trail.schema_is_keyed(conn):
             self.chain.candidates.append(chain_key.load_or_create(folder))
-        self.chain.resolve(db.conn)
-        schema.migrations.apply(db)
-        if self.chain.resolve(db.conn) is None:
+        self.chain.resolve(conn)
+        if schema.needs_migrating(conn):  # a returning launch skips sqlite-utils here
+            schema.migrations.apply(self.db)
+        if self.chain.resolve(conn) is None:
             where = folder or "this database"
             raise DataFolderError(
                 f"The audit trail's chain key ({chain_key.FILE_NAME}) is missing from {where}: "
@@ -388,7 +396,7 @@ class Store(Records):
         own = next((c for c in self.chain.candidates if c.key == self.chain.key), None)
         if folder is None or own is None or own.anchor is not None:
             return
-        marker = audit_trail.marker_of(self.db.conn)
+        marker = audit_trail.marker_of(self.conn)
         on_disk = chain_key.read(folder)
         if marker is None or on_disk is None or on_disk.key != own.key:
             return
@@ -397,7 +405,7 @@ class Store(Records):
 
     @classmethod
     def memory(cls) -> Store:
-        return cls(connect(":memory:"))
+        return cls(open_connection(":memory:"))
 
     @classmethod
     def open(cls, folder: Path, create: bool = True, key: bytes | None = None) -> Store:
@@ -422,7 +430,7 @@ class Store(Records):
                 encrypted_now = "the existing database was encrypted in place"
             elif key is not None and not path.exists():
                 encrypted_now = "a new database, encrypted from the start"
-            db = connect(path, key)
+            db = open_connection(path, key)
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(_explain(folder, exc)) from None
         except OSError as exc:
@@ -461,13 +469,13 @@ class Store(Records):
             raise DataFolderError(_explain(file.parent, exc)) from None
         encrypted = isinstance(conn, _CipherConnection)
         candidates = chain_key.readable_candidates(file.parent, key if encrypted else None)
-        store = cls(Database(conn, execute_plugins=False), migrate=False, chain_keys=candidates)
+        store = cls(conn, migrate=False, chain_keys=candidates)
         store.encrypted = encrypted
         store.key = key if store.encrypted else None
         return store
 
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     # --- audit ---------------------------------------------------------------------------
     def audit(
@@ -496,7 +504,7 @@ class Store(Records):
 
     def audit_head(self) -> tuple[int, str]:
         """The newest entry's id and hash (0 and the genesis hash for an empty trail)."""
-        row = self.db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        row = self.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         return (int(row[0]), str(row[1])) if row else (0, audit_trail.GENESIS)
 
 

@@ -63,7 +63,7 @@ class UnlockTries:
 
     def _read(self, store: Store) -> None:
         try:
-            rows = store.db.execute(
+            rows = store.conn.execute(
                 "SELECT action, at FROM audit WHERE action IN ('lock', 'unlock', ?) "
                 "ORDER BY id DESC LIMIT ?",
                 [FAILED, _HISTORY],

@@ -16,11 +16,8 @@ from kapsession.integration.planning import SessionActions, latest_given
 from kapsession.session.live import SessionService
 from kapsession.storage.store import SessionRecord
 
-from ..dialogs import ShortcutsDialog
 from ..settings import Settings
-from .preparation_dialog import PreparationDialog
 from .status_line import guarded, say
-from .worksheet_dialog import WorksheetDialog
 
 if TYPE_CHECKING:
     from ..export_dialog import ChooseFile
@@ -109,6 +106,10 @@ class ActionRow(QHBoxLayout):
         if record is None or record.state != "planned":
             say(self._status, "Select a planned session in the list to prepare it.", error=True)
             return
+        # Imported on first use, as the review and export windows are: the home screen's first
+        # paint does not wait for them.
+        from .preparation_dialog import PreparationDialog
+
         self._open_record_dialog(PreparationDialog, record.id)
 
     def worksheet(self) -> None:
@@ -120,6 +121,8 @@ class ActionRow(QHBoxLayout):
                 True,
             )
             return
+        from .worksheet_dialog import WorksheetDialog
+
         self._open_record_dialog(WorksheetDialog, record.id)
 
     def _open_record_dialog(self, kind: Callable[..., QDialog], session_id: int) -> None:
@@ -192,6 +195,8 @@ class ActionRow(QHBoxLayout):
         guarded(open_it, self._status)
 
     def shortcuts(self) -> None:
+        from ..dialogs import ShortcutsDialog
+
         dialog = ShortcutsDialog(self._host)
         dialog.exec()
         dialog.deleteLater()
