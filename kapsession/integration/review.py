@@ -233,13 +233,13 @@ def read_events(store: Store, session_id: int) -> list[Event]:
     tuples with each entry's data decoded when first used: a 10,000-entry session loads in a
     fraction of the time (the notes' JSON is only decoded for the notes looked at)."""
     cursor = store.db.execute(
-        "SELECT seq, session_id, kind, at, tz, t, author, amends, reason, data "
+        "SELECT seq, session_id, kind, at, tz, t, author, amends, reason, data, author_role "
         "FROM events WHERE session_id = ? ORDER BY seq",
         [session_id],
     )
     return [
-        Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data))
-        for seq, sid, kind, at, tz, t, author, amends, reason, data in cursor.fetchall()
+        Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data), role)
+        for seq, sid, kind, at, tz, t, author, amends, reason, data, role in cursor.fetchall()
     ]
 
 

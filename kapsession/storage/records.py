@@ -28,6 +28,16 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def unassigned(account: str) -> str:
+    """How an entry written with no clinician charting (before clinicians existed) is shown."""
+    return f"unassigned (account {account})" if account else "unassigned"
+
+
+def shown_author(author: str, author_role: str | None) -> str:
+    """The author as shown: the clinician's name, or the computer account as unassigned."""
+    return author if author_role is not None else unassigned(author)
+
+
 @dataclass(frozen=True)
 class Client:
     id: int
@@ -71,6 +81,8 @@ class Event:
     amends: int | None = None
     reason: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    # None: no clinician charted it (before clinicians existed); shown_author names it then.
+    author_role: str | None = None
 
 
 _SESSION_SQL = """
@@ -117,6 +129,7 @@ def _event(row: Mapping[str, Any]) -> Event:
         amends=row["amends"],
         reason=row["reason"],
         data=json.loads(row["data"]),
+        author_role=row.get("author_role"),
     )
 
 
@@ -125,6 +138,9 @@ class Records:
     after its COMMIT returned."""
 
     db: Database
+    # Who is charting: (name, role) of an active clinician (kapsession.storage.clinicians);
+    # every entry written through these records carries them. None: the account's name only.
+    charting: tuple[str, str] | None = None
 
     # --- clients -------------------------------------------------------------------------
     def add_client(
@@ -272,10 +288,13 @@ class Records:
     ) -> Event:
         payload = json.dumps(data, ensure_ascii=False, allow_nan=False)
         stamp = iso(at)
+        role = None
+        if self.charting is not None:
+            author, role = self.charting
         cur = self.db.execute(
-            "INSERT INTO events (session_id, kind, at, tz, t, author, amends, reason, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [session_id, kind, stamp, tz, t, author, amends, reason, payload],
+            "INSERT INTO events (session_id, kind, at, tz, t, author, amends, reason, data, "
+            "author_role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [session_id, kind, stamp, tz, t, author, amends, reason, payload, role],
         )
         return Event(
             int(cur.lastrowid or 0),
@@ -288,6 +307,7 @@ class Records:
             amends,
             reason,
             dict(data),
+            role,
         )
 
     def events(self, session_id: int) -> list[Event]:
