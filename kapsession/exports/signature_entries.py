@@ -3,7 +3,7 @@ the timeline export lists them in `session.signatures[]`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,3 +63,10 @@ def amended_after_signing(events: Sequence[Event]) -> set[int]:
     if first is None:
         return set()
     return {e.seq for e in events if e.kind == "amendment" and e.seq > first}
+
+
+def signature_line(sig: Mapping[str, Any], when: str) -> str:
+    """ "Signed by A. Rivera, LCSW (therapist) · 2026-12-06 14:03 · reviewed and approved"."""
+    cred = f", {sig.get('credentials')}" if sig.get("credentials") else ""
+    verb = "Co-signed" if sig.get("cosignature") else "Signed"
+    return f"{verb} by {sig.get('name')}{cred} ({sig.get('role')}) · {when} · {sig.get('meaning')}"

@@ -30,6 +30,7 @@ from kapsession.exports import timeline_json
 from kapsession.exports.signature_entries import KIND as KIND
 from kapsession.exports.signature_entries import Signature as Signature
 from kapsession.exports.signature_entries import amended_after_signing as amended_after_signing
+from kapsession.exports.signature_entries import signature_line as signature_line
 from kapsession.exports.signature_entries import signatures as signatures
 from kapsession.storage import audit as audit_trail
 from kapsession.storage import clinicians
@@ -237,10 +238,3 @@ def waiting(store: Store, cosign_protocols: Collection[str] = ()) -> list[Waitin
         elif record.protocol in cosign_protocols and len({s.name for s in sigs}) < 2:
             out.append(Waiting(record, "co-signature"))
     return out
-
-
-def signature_line(sig: Mapping[str, Any], when: str) -> str:
-    """ "Signed by A. Rivera, LCSW (therapist) · 2026-12-06 14:03 · reviewed and approved"."""
-    cred = f", {sig.get('credentials')}" if sig.get("credentials") else ""
-    verb = "Co-signed" if sig.get("cosignature") else "Signed"
-    return f"{verb} by {sig.get('name')}{cred} ({sig.get('role')}) · {when} · {sig.get('meaning')}"

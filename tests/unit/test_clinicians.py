@@ -308,3 +308,62 @@ def test_any_name_and_pin_is_added_whole_or_refused_with_nothing_written(
     row = store.db.execute("SELECT pin_hash FROM clinicians").fetchone()[0]
     assert row.startswith("$argon2id$") and pin not in row
     store.close()
+
+
+def test_every_export_shows_both_clinicians_their_roles_and_both_signatures(
+    tmp_path: Path,
+) -> None:
+    from kapsession.exports import fhir_bundle, markdown_summary
+    from tests.unit.exporthelpers import collapse, pdftotext
+
+    rich = rich_session.build(tmp_path / "data", charting=True)
+    store, sid, clock = rich.store, rich.session_id, rich.clock
+    try:
+        b = clinicians.add(store, "B. Chen", "prescriber", "MD", PIN_B, clock.now())
+        clinicians.charting_as(store, b)
+        note = rich.seqs["quote"]
+        store.append(
+            sid,
+            "amendment",
+            clock.now(),
+            TZ,
+            None,
+            {"text": "x"},
+            amends=note,
+            reason="before signing",
+        )
+        signing.sign(store, sid, "A. Rivera", rich_session.CLINICIAN_PIN, clock, TZ)
+        signing.sign(store, sid, "B. Chen", PIN_B, clock, TZ)
+        doc = session_export.timeline(store, sid, clock.now())
+        roles = {(e["author"], e["author_role"]) for e in doc["events"]}
+        assert roles == {("A. Rivera", "therapist"), ("B. Chen", "prescriber")}
+        signed = "Signed by A. Rivera, LCSW (therapist) · "
+        cosigned = "Co-signed by B. Chen, MD (prescriber) · "
+        md = markdown_summary.render(doc)
+        assert "| Charted by | A. Rivera (therapist), B. Chen (prescriber) |" in md
+        assert signed in md and cosigned in md and "· reviewed and approved" in md
+        pdf = collapse(pdftotext(session_export.render(doc, "pdf"), tmp_path))
+        assert signed.strip() in pdf and cosigned.strip() in pdf, pdf[-600:]
+        assert "Charted by A. Rivera (therapist), B. Chen (prescriber)" in pdf
+        bundle = json.loads(fhir_bundle.render(doc))
+        kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+        assert kinds.count("Practitioner") == 2 and kinds.count("PractitionerRole") == 2
+        provenances = [
+            e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Provenance"
+        ]
+        assert [p["activity"]["text"] for p in provenances] == [
+            "reviewed and approved",
+            "co-signed",
+        ]
+        assert [p["signature"][0]["who"]["display"] for p in provenances] == [
+            "A. Rivera",
+            "B. Chen",
+        ]
+        practitioners = {
+            e["resource"]["name"][0]["text"]: e["resource"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Practitioner"
+        }
+        assert practitioners["B. Chen"]["qualification"][0]["code"]["text"] == "MD"
+    finally:
+        store.close()

@@ -104,6 +104,7 @@ def test_markdown_shows_every_section_in_order(rich: rs.Rich) -> None:
         "## Integration worksheet",
         "## Follow-up",
         "## Session events",
+        "## Signatures",
     ]
     assert "| Dose given | 2026-03-02 10:05 CET |" in md  # the dose time in the local zone
     assert "| Actual length | 75 min |" in md
