@@ -181,6 +181,12 @@ def run_gui(args: argparse.Namespace) -> int:
         return 0
     store, security = opened
     privacy.setup_logging(folder)  # the rotating log in the (now private) data folder
+    from .clinicians.start import choose_at_start, lock_verifier
+
+    if not choose_at_start(store, args.rehearsal, args.smoke):  # Quit at the first prompt
+        store.close()
+        lock.release()
+        return 0
 
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
@@ -226,6 +232,7 @@ def run_gui(args: argparse.Namespace) -> int:
         )
 
     tries = UnlockTries(store, SystemClock())
+    charting_changed: list[Callable[[], None]] = [lambda: None]  # set once the window exists
     window = MainWindow(
         service(SystemClock()),
         start_rehearsal,
@@ -241,9 +248,16 @@ def run_gui(args: argparse.Namespace) -> int:
         screen_lock=None
         if args.smoke
         else LockConfig(
-            security_settings.unlocker(security, folder, store.encrypted), security.idle_ms, tries
+            lock_verifier(
+                store,
+                security_settings.unlocker(security, folder, store.encrypted),
+                lambda: charting_changed[0](),
+            ),
+            security.idle_ms,
+            tries,
         ),
     )
+    charting_changed[0] = window.home.clinicians.refresh
     try:
         if not args.smoke:
             live = resume()

@@ -249,8 +249,9 @@ def from_environment(
     if not name:
         return demo(store, clock.now()) if rehearsal else None
     pin = os.environ.get(ENV_PIN, "")
-    if by_name(store, name) is None and not active_clinicians(store):
+    if by_name(store, name) is None:
         if not register:
-            return None
-        return add(store, name, "therapist", "", pin, clock.now())
+            return None  # a command that only notes who ran it: unassigned
+        if not active_clinicians(store):
+            return add(store, name, "therapist", "", pin, clock.now())
     return authenticate(store, name, pin, clock)
