@@ -496,6 +496,7 @@ class CourseRow:
     alerts: int
     notes: int
     next_step: str | None  # the current worksheet's next step, if one was written
+    signed_by: tuple[str, ...] = ()  # who signed it, in order (kapsession.exports.signing)
 
 
 def course(store: Store, client_code: str) -> list[CourseRow]:
@@ -545,6 +546,7 @@ def _course_row(number: int, record: SessionRecord, events: Sequence[Event]) -> 
         alerts=sum(1 for e in events if e.kind == "alert"),
         notes=sum(1 for e in events if e.kind == "note"),
         next_step=next_step,
+        signed_by=tuple(str(e.data.get("name", "")) for e in events if e.kind == "signature"),
     )
 
 
