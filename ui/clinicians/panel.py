@@ -14,14 +14,17 @@ from kapsession.storage.store import SessionRecord, Store
 
 from ..plain_text import plain_label
 from .dialogs import ManageDialog, SignDialog, SwitchDialog, charting_text, waiting_lines
+from .keys import keep_ctrl_u
 
 SWITCH_KEYS = "Ctrl+U"
 SIGN_KEYS = "Ctrl+Shift+S"
 
 
 def bind(widget: QWidget, keys: str, slot: Callable[[], object]) -> QShortcut:
+    """Active in the window while `widget` shows (wherever the focus is, even on nothing
+    after a dialog closed); a hidden screen's keys never fire."""
     shortcut = QShortcut(QKeySequence(keys), widget)
-    shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
     shortcut.activated.connect(slot)
     return shortcut
 
@@ -65,9 +68,10 @@ class ClinicianPanel(QGroupBox):
         layout.addWidget(self.waiting)
 
     def bind_keys(self, widget: QWidget) -> None:
-        """Ctrl+U and Ctrl+Shift+S while the focus is anywhere in `widget` (the home screen)."""
+        """Ctrl+U and Ctrl+Shift+S while `widget` (the home screen) shows."""
         bind(widget, SWITCH_KEYS, self.switch)
         bind(widget, SIGN_KEYS, self.sign)
+        keep_ctrl_u(widget)
 
     def refresh(self) -> None:
         self.charting.setText(charting_text(self.store))
@@ -79,7 +83,8 @@ class ClinicianPanel(QGroupBox):
 
     def target(self) -> SessionRecord | None:
         """The session Ctrl+Shift+S signs: the waiting one selected here, else the session
-        selected in the list if it has ended, else the oldest waiting one."""
+        selected in the list if it has ended, else the oldest waiting one, else the one that
+        ended last (to co-sign it)."""
         item = self.waiting.currentItem()
         if item is not None:
             return self.store.session(int(item.data(Qt.ItemDataRole.UserRole)))
@@ -89,7 +94,8 @@ class ClinicianPanel(QGroupBox):
         if self.waiting.count():
             first = self.waiting.item(0).data(Qt.ItemDataRole.UserRole)
             return self.store.session(int(first))
-        return None
+        ended = [r for r in self.store.sessions() if r.state == "ended"]
+        return max(ended, key=lambda r: (r.ended_at or "", r.id)) if ended else None
 
     def switch(self) -> None:
         if SwitchDialog(self.store, self.window()).exec():

@@ -22,6 +22,7 @@ from kapsession.session.live_status import CHECK_CHANGING, real_seconds_until
 from kapsession.storage.store import Event
 
 from ..clinicians.dialogs import SwitchDialog, charting_text
+from ..clinicians.keys import keep_ctrl_u
 from ..format import describe_event, t_plus
 from ..scheduler import GuiScheduler
 from ..settings import Settings
@@ -71,6 +72,7 @@ class LiveView(QWidget):
         self._active = False
         self._build(cue_player)
         bind_keys(self, self._key_actions())
+        keep_ctrl_u(self, self.note, self.vitals_edit)
         for event in live.events():
             self._on_entry_added(event)
         live.entry_added.connect(self._on_entry_added)
