@@ -13,6 +13,12 @@ from hypothesis import settings
 # Fixtures shared by several folders (the Qt ones come from tests/qt/conftest.py).
 pytest_plugins = ["helpers.nobody"]
 
+# Every app and command started by the suites charts as a named clinician, so nothing prompts
+# (DESIGN.md: scripted runs name the clinician through the environment). On a data folder with
+# no clinician yet the app registers this one first; tests about clinicians set their own.
+os.environ.setdefault("KAPSESSION_CLINICIAN", "Test Clinician")
+os.environ.setdefault("KAPSESSION_CLINICIAN_PIN", "2468")
+
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("ci", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -211,8 +211,14 @@ def run_gui(args: argparse.Namespace) -> int:
     from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC
     from kapsession.session.live import SessionService
 
+    from .clinicians.start import choose_at_start, lock_verifier
     from .lock import LockConfig
     from .main_window import MainWindow, new_scheduler
+
+    if not choose_at_start(store, args.rehearsal, args.smoke):  # Quit at the first prompt
+        store.close()
+        lock.release()
+        return 0
 
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
@@ -265,6 +271,7 @@ def run_gui(args: argparse.Namespace) -> int:
     # The pre-flight's thread imports libVLC and decodes: not before the first paint.
     preflight = HeldExecutor(ThreadExecutor("kapsession-preflight"))
     tries = UnlockTries(store, SystemClock())
+    charting_changed: list[Callable[[], None]] = [lambda: None]  # set once the window exists
     window = MainWindow(
         service(SystemClock()),
         start_rehearsal,
@@ -280,10 +287,17 @@ def run_gui(args: argparse.Namespace) -> int:
         screen_lock=None
         if args.smoke
         else LockConfig(
-            security_settings.unlocker(security, folder, store.encrypted), security.idle_ms, tries
+            lock_verifier(
+                store,
+                security_settings.unlocker(security, folder, store.encrypted),
+                lambda: charting_changed[0](),
+            ),
+            security.idle_ms,
+            tries,
         ),
     )
     painted.watch(window, ready=True)
+    charting_changed[0] = window.home.clinicians.refresh
     try:
         if not args.smoke:
             live = resume()

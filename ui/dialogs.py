@@ -40,6 +40,7 @@ ELSEWHERE: tuple[tuple[str, str], ...] = (
     ("Alt+P", "Home: prepare the selected session (intention, screening, consent, grounding)"),
     ("Alt+W", "Home: the integration worksheet of the selected session"),
     ("Ctrl+S", "Preparation / worksheet: save a new version (Esc closes, asking if unsaved)"),
+    ("Ctrl+Shift+S", "Home and review: sign or co-sign the ended session (signer, meaning, PIN)"),
 )
 # What F1 shows, everywhere in the app.
 SHORTCUTS: tuple[tuple[str, str], ...] = (

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from kapsession.cli.terminal_text import printable
 from kapsession.clock import SystemClock
@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     handout.add_argument("--which", required=True, choices=session_export.HANDOUTS)
     handout.add_argument("--session", default="latest", metavar="ID|latest")
     handout.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
+    _clinician_parsers(sub, common)
     playlist = sub.add_parser("playlist", parents=[common], help="music arcs and playlists")
     playlist_sub = playlist.add_subparsers(
         dest="playlist_command", metavar="ACTION", parser_class=_Parser, required=True
@@ -267,6 +268,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         return _playlist_check(Path(args.path), args.planned_minutes, out)
     if args.command in ("encrypt", "passphrase"):
         return _key_command(args.command, data_dir_of(args), out)
+    if args.command == "clinicians" and args.clinicians_command == "add":
+        _create_if_new(data_dir_of(args))  # the first clinician may come before the app
     try:
         store = _open_store(data_dir_of(args))
     except KapsessionError as exc:
@@ -277,6 +280,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if args.command == "sessions":
             return _sessions(store, out)
+        if args.command in ("clinicians", "sign"):
+            from kapsession.cli import clinician_commands
+
+            return clinician_commands.run(store, args, out, _pick_session, now_local_zone())
         return _export(store, args, out)
     finally:
         store.close()
@@ -324,6 +331,7 @@ def _verify(path: Path, out: TextIO, key: bytes | None = None) -> int:
         if path.is_file():  # a backup: its folder's chain key is kept beside it, by its id
             chains = store.chain.candidates + backup_mod.beside_chain_keys(path, store.key)
         report = backup_mod.verify_connection(store.db.conn, chains)
+        report.problems += _signature_problems(store)
         if path.is_dir():
             backups = backup_mod.backup_dir(None, path)
             problems = backup_mod.cross_check(store.db.conn, backups, key=key)
@@ -555,6 +563,7 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     if args.output is not None:  # before anything is made: a refused place costs nothing
         outpaths.check_output_path(args.output, folder, backups)
     record = _pick_session(store, args.session)
+    _chart_from_environment(store)  # a wrong PIN: refused before anything is written
     doc = session_export.timeline(store, record.id, SystemClock().now())
     what = f"{args.which} handout" if args.command == "handout" else f"{args.format} export"
     try:
@@ -595,6 +604,67 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _clinician_parsers(sub: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+    from kapsession.storage.clinicians import ROLES
+
+    clin = sub.add_parser("clinicians", parents=[common], help="the clinicians who chart and sign")
+    clin_sub = clin.add_subparsers(
+        dest="clinicians_command", metavar="list|add|deactivate", parser_class=_Parser
+    )
+    clin_sub.required = True
+    clin_sub.add_parser("list", parents=[common], help="every clinician, active or not")
+    add = clin_sub.add_parser(
+        "add",
+        parents=[common],
+        help="add a clinician (PIN typed twice, or $KAPSESSION_CLINICIAN_PIN)",
+    )
+    add.add_argument("--name", required=True, metavar="NAME")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--credentials", default="", metavar="TEXT", help="e.g. LCSW, MD, RN")
+    off = clin_sub.add_parser(
+        "deactivate", parents=[common], help="a clinician can no longer chart or sign"
+    )
+    off.add_argument("--name", required=True, metavar="NAME")
+    sign = sub.add_parser(
+        "sign",
+        parents=[common],
+        help="sign or co-sign an ended session (PIN typed, or $KAPSESSION_SIGNER_PIN)",
+    )
+    sign.add_argument("--session", default="latest", metavar="ID|latest")
+    sign.add_argument("--as", dest="signer", required=True, metavar="NAME")
+    sign.add_argument("--meaning", metavar="TEXT", help='default: "reviewed and approved"')
+
+
+def _create_if_new(folder: Path) -> None:
+    """A new, unencrypted data folder (the app's first launch can still encrypt it)."""
+    if not (folder / paths.DB_NAME).exists() and not datakey.has_key_file(folder):
+        Store.open(folder).close()
+
+
+def _signature_problems(store: Store) -> list[Any]:
+    """`verify` also checks every signature against its record (exports/signing.py)."""
+    from kapsession.exports import signing
+
+    try:
+        exists = store.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clinicians'"
+        ).fetchone()
+        if not exists:
+            return []
+        return list(signing.signature_problems(store))
+    except (sqlite3.Error, ValueError, KapsessionError) as exc:
+        return [f"signatures: not checked ({type(exc).__name__})"]
+
+
+def _chart_from_environment(store: Store) -> None:
+    """A scripted command's entries carry $KAPSESSION_CLINICIAN when it is set."""
+    from kapsession.storage import clinicians
+
+    found = clinicians.from_environment(store, SystemClock(), register=False)
+    if found is not None:
+        clinicians.charting_as(store, found)
 
 
 def _to_stdout(payload: bytes, binary: bool, out: TextIO) -> None:

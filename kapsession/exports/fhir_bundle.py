@@ -22,11 +22,15 @@ What is in it (DESIGN.md, Interfaces):
   alert carry an H/L interpretation.
 - QuestionnaireResponse: one per observation-scale rating (MOAA/S, RASS, ...) and one for the
   current integration worksheet.
+- Practitioner and PractitionerRole for each clinician who charted or signed; a Provenance for
+  each signature (target the Encounter, the meaning as its activity, an ASTM E1762 signature
+  type, the signed record's SHA-256 as the signature's data).
 - Rehearsal bundles: meta.tag HTEST (v3 ActReason "test health data") on the bundle and every
   resource, plus a kapsession tag whose display says it is training data."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Mapping
@@ -52,6 +56,11 @@ CLIENT_SYSTEM = "urn:kapsession:client-code"
 TAG_SYSTEM = "urn:kapsession:tag"
 QUESTIONNAIRE = "urn:kapsession:questionnaire:"
 SCALE_SYSTEM = "urn:kapsession:scale:"
+CLINICIAN_ROLE_SYSTEM = "urn:kapsession:clinician-role"
+PROVENANCE_AGENT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+SIGNATURE_TYPE = "urn:iso-astm:E1762-95:2013"
+AUTHOR_SIGNATURE = ("1.2.840.10065.1.12.1.1", "Author's Signature")
+COSIGNATURE = ("1.2.840.10065.1.12.1.2", "Coauthor's Signature")
 # Stable ids: the same session exports to the same fullUrls every time.
 _NAMESPACE = uuid.UUID("6f1c1f0e-5c7a-4b8e-9d51-6b0e3a4f8a11")
 
@@ -352,6 +361,81 @@ class _Builder:
                 )
             self._response(f"observation-{o['seq']}", o, scale or "observation", items)
 
+    def _practitioner_url(self, name: str) -> str:
+        return "urn:uuid:" + _id(self.sid, "practitioner", name)
+
+    def practitioners(self) -> None:
+        """A Practitioner and a PractitionerRole for each clinician who charted or signed."""
+        doc = self.sm.doc
+        people: dict[str, dict[str, str]] = {}
+        events = doc.get("events")
+        for e in events if isinstance(events, list) else []:
+            if isinstance(e, Mapping) and e.get("author") and e.get("author_role"):
+                people.setdefault(str(e["author"]), {"role": str(e["author_role"])})
+        for sig in _signatures(doc):
+            who = people.setdefault(str(sig.get("name")), {"role": str(sig.get("role"))})
+            if sig.get("credentials"):
+                who["credentials"] = str(sig["credentials"])
+        for name, facts in people.items():
+            values: dict[str, Any] = {
+                **self.common(f"practitioner-{name}"),
+                "name": [{"text": name}],
+            }
+            values["id"] = _id(self.sid, "practitioner", name)
+            if facts.get("credentials"):
+                values["qualification"] = [{"code": {"text": facts["credentials"]}}]
+            self.add("Practitioner", values)
+            role: dict[str, Any] = {
+                **self.common(f"practitioner-role-{name}"),
+                "practitioner": {"reference": self._practitioner_url(name), "display": name},
+                "code": [
+                    {
+                        "coding": [{"system": CLINICIAN_ROLE_SYSTEM, "code": facts["role"]}],
+                        "text": facts["role"],
+                    }
+                ],
+            }
+            self.add("PractitionerRole", role)
+
+    def provenances(self) -> None:
+        """A Provenance for each signature: who signed the Encounter, when, what it means, and
+        the SHA-256 of the record signed (base64, in the signature's data)."""
+        for sig in _signatures(self.sm.doc):
+            name = str(sig.get("name"))
+            who = {"reference": self._practitioner_url(name), "display": name}
+            kind = COSIGNATURE if sig.get("cosignature") else AUTHOR_SIGNATURE
+            digest = str(sig.get("record_sha256") or "")
+            signature: dict[str, Any] = {
+                "type": [{"system": SIGNATURE_TYPE, "code": kind[0], "display": kind[1]}],
+                "when": sig.get("at"),
+                "who": who,
+            }
+            if len(digest) == 64:
+                signature["sigFormat"] = "application/octet-stream"
+                signature["data"] = base64.b64encode(bytes.fromhex(digest)).decode("ascii")
+            values: dict[str, Any] = {
+                **self.common(f"provenance-{sig.get('seq')}"),
+                "target": [{"reference": self.encounter_url}],
+                "recorded": sig.get("at"),
+                "activity": {"text": str(sig.get("meaning") or "")},
+                "agent": [
+                    {
+                        "type": {
+                            "coding": [
+                                {
+                                    "system": PROVENANCE_AGENT,
+                                    "code": "attester",
+                                    "display": "Attester",
+                                }
+                            ]
+                        },
+                        "who": who,
+                    }
+                ],
+                "signature": [signature],
+            }
+            self.add("Provenance", values)
+
     def worksheet(self) -> None:
         ws = self.sm.worksheet
         if ws is None:
@@ -376,6 +460,12 @@ class _Builder:
 _SLICE = 500
 
 
+def _signatures(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    session = doc.get("session")
+    sigs = session.get("signatures") if isinstance(session, Mapping) else None
+    return [x for x in sigs if isinstance(x, Mapping)] if isinstance(sigs, list) else []
+
+
 def bundle_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The Bundle as plain JSON data (not yet validated)."""
     sm = s.summarize(doc)
@@ -386,6 +476,8 @@ def bundle_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     b.vitals()
     b.scales()
     b.worksheet()
+    b.practitioners()
+    b.provenances()
     values: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": _id(b.sid, "bundle", doc.get("exported_at")),

@@ -257,7 +257,7 @@ def _notes(sm: s.Summary) -> list[str]:
             head += f" - {cell(tags)}"
         out += [head, ""]
         if e.get("author"):
-            out += [f"*by {cell(e.get('author'))}*", ""]
+            out += [f"*by {cell(s.author(e))}*", ""]
         out += [text(note.text), ""]
         for a in note.amendments:
             out += [
@@ -326,6 +326,7 @@ def render(doc: Mapping[str, Any]) -> str:
         ["Music arc", cell(session.get("arc")) or "-"],
         ["State", cell(session.get("state"))],
         ["Exported", s.local_time(doc.get("exported_at"), session.get("dose_tz"), True)],
+        ["Charted by", cell(", ".join(s.charted_by(doc))) or "-"],
     ]
     if sm.rehearsal:
         rows.insert(0, ["Rehearsal", "**yes - training data**"])
@@ -342,6 +343,10 @@ def render(doc: Mapping[str, Any]) -> str:
         _others,
     ):
         out += section(sm)
+    out += ["## Signatures", ""]
+    lines = s.signature_lines(doc)
+    out += [f"- {cell(line)}" for line in lines] if lines else ["Not signed."]
+    out.append("")
     if sm.rehearsal:
         out += [f"**{s.REHEARSAL_NOTICE}**", ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -377,6 +377,7 @@ def _header(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
             f"{num(session.get('planned_minutes'))} min / {s.session_length(sm)}",
         ),
         ("Music arc", text_of(session.get("arc")) or "-"),
+        ("Charted by", ", ".join(s.charted_by(sm.doc)) or "-"),
     ]
     rows = [[Paragraph(pb.para(a), st["small"]), Paragraph(pb.para(b), cell)] for a, b in facts]
     out: list[Flowable] = []
@@ -641,6 +642,15 @@ def _preparation(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     return out
 
 
+def _signatures(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
+    """The signature block: printed name, credentials, role, date and time, meaning."""
+    out: list[Flowable] = [Paragraph("Signatures", st["h2"])]
+    lines = s.signature_lines(sm.doc)
+    if not lines:
+        return [*out, Paragraph("Not signed.", st["body"])]
+    return out + [Paragraph(pb.para(line), st["body"]) for line in lines]
+
+
 def render(doc: Mapping[str, Any]) -> bytes:
     with gc_pause.paused():
         return _render(doc)
@@ -657,6 +667,7 @@ def _render(doc: Mapping[str, Any]) -> bytes:
     story += _worksheet(sm, st)
     story += _preparation(sm, st)
     story += _observations(sm, st)
+    story += _signatures(sm, st)
     footer = f"kapsession · session {sm.session.get('id')} · client {sm.client}"
     if sm.rehearsal:
         footer += " · REHEARSAL"

@@ -91,11 +91,45 @@ def when(e: Mapping[str, Any]) -> str:
     return f"{t_mark(e.get('t'))} ({local_time(e.get('at'), e.get('tz'))})"
 
 
+def author(e: Mapping[str, Any]) -> str:
+    """Who made an entry, with their role when a clinician did: "A. Rivera (therapist)"."""
+    name = e.get("author")
+    if not name:
+        return ""
+    role = e.get("author_role")
+    return f"{name} ({role})" if role else str(name)
+
+
 def amended(a: Mapping[str, Any], clean: Callable[[object], str]) -> str:
     """An amendment's line after "Amended": when, by whom, why (``clean`` makes a value safe
-    for the format)."""
-    by = f" by {clean(a.get('author'))}" if a.get("author") else ""
-    return f"{when(a)}{by} - reason: {clean(a.get('reason'))}"
+    for the format); one made after the session was signed says so."""
+    by = f" by {clean(author(a))}" if a.get("author") else ""
+    late = " - amended after signing" if a.get("after_signing") else ""
+    return f"{when(a)}{by} - reason: {clean(a.get('reason'))}{late}"
+
+
+def charted_by(doc: Mapping[str, Any]) -> list[str]:
+    """Everyone who made an entry, with their role, in the order they first did."""
+    seen: dict[str, None] = {}
+    events = doc.get("events")
+    for e in events if isinstance(events, list) else []:
+        if isinstance(e, Mapping) and e.get("author"):
+            seen.setdefault(author(e), None)
+    return list(seen)
+
+
+def signature_lines(doc: Mapping[str, Any]) -> list[str]:
+    """ "Signed by A. Rivera, LCSW (therapist) · 2026-12-06 14:03 CET · reviewed and approved"."""
+    from kapsession.exports.signature_entries import signature_line
+
+    session = doc.get("session")
+    session = session if isinstance(session, Mapping) else {}
+    sigs = session.get("signatures")
+    return [
+        signature_line(sig, local_time(sig.get("at"), session.get("dose_tz"), True))
+        for sig in (sigs if isinstance(sigs, list) else [])
+        if isinstance(sig, Mapping)
+    ]
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,21 @@ import json
 from datetime import datetime
 from typing import Any
 
+from kapsession.exports import signature_entries as signing
+from kapsession.storage.records import shown_author
 from kapsession.storage.store import Event, SessionRecord, Store, iso
 
 FORMAT = "kapsession.timeline/1"
-_RESERVED = {"seq", "kind", "at", "t", "tz", "author", "amends", "reason"}
+_RESERVED = {"seq", "kind", "at", "t", "tz", "author", "author_role", "amends", "reason"}
 
 
 def event_dict(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"seq": event.seq, "kind": event.kind, "at": event.at, "t": event.t}
     out["tz"] = event.tz
-    if event.author:
-        out["author"] = event.author
+    # Entries charted by no clinician (before clinicians existed): "unassigned (account X)".
+    out["author"] = shown_author(event.author, event.author_role)
+    if event.author_role is not None:
+        out["author_role"] = event.author_role
     if event.amends is not None:
         out["amends"] = event.amends
     if event.reason is not None:
@@ -53,7 +57,16 @@ def timeline(store: Store, session_id: int, exported_at: datetime) -> dict[str, 
     if record.rehearsal:
         doc["notice"] = "REHEARSAL - training data, not a clinical record"
     doc["session"] = session_dict(record)
-    doc["events"] = [event_dict(e) for e in events]
+    doc["session"]["signatures"] = [s.as_json() for s in signing.signatures(events)]
+    late = signing.amended_after_signing(events)
+    doc["events"] = []
+    for e in events:
+        if e.kind == signing.KIND:  # in session.signatures
+            continue
+        entry = event_dict(e)
+        if e.seq in late:
+            entry["after_signing"] = True
+        doc["events"].append(entry)
     return doc
 
 

@@ -205,7 +205,7 @@ class _Row(NamedTuple):
     data: Mapping[str, Any]
 
 
-_COLUMNS = "seq, session_id, kind, at, tz, t, author, amends, reason, data"
+_COLUMNS = "seq, session_id, kind, at, tz, t, author, amends, reason, data, author_role"
 # entry_order in SQL, with every entry's data but a note's (a note's text is read when shown).
 _LIGHT_SQL = """
 SELECT seq, kind, t, amends, CASE kind WHEN 'note' THEN NULL ELSE data END FROM events
@@ -242,8 +242,8 @@ def read_events(store: Store, session_id: int) -> list[Event]:
         f"SELECT {_COLUMNS} FROM events WHERE session_id = ? ORDER BY seq", [session_id]
     )
     return [
-        Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data))
-        for seq, sid, kind, at, tz, t, author, amends, reason, data in cursor.fetchall()
+        Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data), role)
+        for seq, sid, kind, at, tz, t, author, amends, reason, data, role in cursor.fetchall()
     ]
 
 
@@ -259,8 +259,8 @@ def _reader(store: Store, session_id: int) -> Callable[[Sequence[int]], list[Eve
             [session_id, *seqs],
         )
         return [
-            Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data))
-            for seq, sid, kind, at, tz, t, author, amends, reason, data in cursor.fetchall()
+            Event(seq, sid, kind, at, tz, t, author, amends, reason, _LazyData(data), role)
+            for seq, sid, kind, at, tz, t, author, amends, reason, data, role in cursor.fetchall()
         ]
 
     return read
@@ -554,6 +554,7 @@ class CourseRow:
     alerts: int
     notes: int
     next_step: str | None  # the current worksheet's next step, if one was written
+    signed_by: tuple[str, ...] = ()  # who signed it, in order (kapsession.exports.signing)
 
 
 def course(store: Store, client_code: str) -> list[CourseRow]:
@@ -603,6 +604,7 @@ def _course_row(number: int, record: SessionRecord, events: Sequence[Event]) -> 
         alerts=sum(1 for e in events if e.kind == "alert"),
         notes=sum(1 for e in events if e.kind == "note"),
         next_step=next_step,
+        signed_by=tuple(str(e.data.get("name", "")) for e in events if e.kind == "signature"),
     )
 
 

@@ -47,6 +47,7 @@ _PROTOCOL_KEYS = (
     "planned_minutes",
     "late_after_minutes",
     "missed_after_minutes",
+    "cosignature_required",
 )
 _CHECK_KEYS = ("label", "at", "every", "from", "until", "vitals", "scales")
 _THRESHOLD_KEYS = ("field", "low", "high", "source", "applies_to")
@@ -132,6 +133,8 @@ class Protocol:
     path: str
     description: str = ""
     rules: tuple[CheckRule, ...] = field(default=(), repr=False)
+    # A second clinician (e.g. the prescriber) co-signs every session (exports/signing.py).
+    cosignature_required: bool = False
 
     def plan(self, planned_minutes: int | None = None) -> tuple[CheckSpec, ...]:
         """The checks of a session planned for ``planned_minutes`` (default: the protocol's),
@@ -521,6 +524,9 @@ def _build(data: dict[str, Any], r: _Reader, path: str) -> Protocol:
             key="missed_after_minutes",
         )
 
+    cosign = head.get("cosignature_required", False)
+    if not isinstance(cosign, bool):
+        raise r.fail("must be true or false", "protocol", key="cosignature_required")
     rules = _rules(data, r, minutes)
     thresholds = _thresholds(data, r, has_baseline=any(x.at == 0 for x in rules))
     return Protocol(
@@ -535,6 +541,7 @@ def _build(data: dict[str, Any], r: _Reader, path: str) -> Protocol:
         path=path,
         description=description,
         rules=rules,
+        cosignature_required=cosign,
     )
 
 

@@ -111,6 +111,16 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def unassigned(account: str) -> str:
+    """How an entry written with no clinician charting (before clinicians existed) is shown."""
+    return f"unassigned (account {account})" if account else "unassigned"
+
+
+def shown_author(author: str, author_role: str | None) -> str:
+    """The author as shown: the clinician's name, or the computer account as unassigned."""
+    return author if author_role is not None else unassigned(author)
+
+
 @dataclass(frozen=True)
 class Client:
     id: int
@@ -154,6 +164,8 @@ class Event:
     amends: int | None = None
     reason: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    # None: no clinician charted it (before clinicians existed); shown_author names it then.
+    author_role: str | None = None
 
 
 _SESSION_SQL = """
@@ -200,6 +212,7 @@ def _event(row: Mapping[str, Any]) -> Event:
         amends=row["amends"],
         reason=row["reason"],
         data=json.loads(row["data"]),
+        author_role=row.get("author_role"),
     )
 
 
@@ -207,8 +220,8 @@ def _event(row: Mapping[str, Any]) -> Event:
 # builds one per call for these options): the same text.
 _DATA_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _INSERT_EVENT = (
-    "INSERT INTO events (session_id, kind, at, tz, t, author, amends, reason, data) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (session_id, kind, at, tz, t, author, amends, reason, data, "
+    "author_role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -251,6 +264,10 @@ class Records:
         if self._db is None:
             self._db = sqlite_utils_database(self.conn)
         return self._db
+
+    # Who is charting: (name, role) of an active clinician (kapsession.storage.clinicians);
+    # every entry written through these records carries them. None: the account's name only.
+    charting: tuple[str, str] | None = None
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         return rows(self.conn, sql, params)
@@ -401,10 +418,13 @@ class Records:
     ) -> Event:
         payload = _DATA_JSON(data)
         stamp = iso(at)
+        role = None
+        if self.charting is not None:
+            author, role = self.charting
         cur = _write(
             self.conn,
             _INSERT_EVENT,
-            (session_id, kind, stamp, tz, t, author, amends, reason, payload),
+            (session_id, kind, stamp, tz, t, author, amends, reason, payload, role),
         )
         return Event(
             int(cur.lastrowid or 0),
@@ -417,6 +437,7 @@ class Records:
             amends,
             reason,
             dict(data),
+            role,
         )
 
     def events(self, session_id: int) -> list[Event]:

@@ -277,6 +277,69 @@ def m006_one_call_audit_entries(db: Database) -> None:
     db.executescript(audit.trigger_sql_m006(db.conn))
 
 
+CLINICIAN_ROLES = ("therapist", "prescriber", "nurse", "observer")
+# Kinds a signed session still receives: corrections (themselves signed), signatures, outputs.
+AFTER_SIGNING_KINDS = ("amendment", "signature", "export", "handout")
+
+
+@_step
+def m007_clinicians_and_signatures(db: Database) -> None:
+    """Clinicians (never deleted; deactivated instead), the charting clinician's role on every
+    entry, and signatures (entries of kind `signature`). Earlier entries keep their author
+    text untouched (the rows are append-only): a NULL author_role marks them as written before
+    clinicians, shown as "unassigned (account NAME)". A signed session refuses every new entry
+    but AFTER_SIGNING_KINDS, and only an ended session can be signed, whatever the code does."""
+    roles = ", ".join(f"'{r}'" for r in CLINICIAN_ROLES)
+    after_end = ", ".join(f"'{k}'" for k in (*AFTER_END_KINDS, "signature"))
+    after_signing = ", ".join(f"'{k}'" for k in AFTER_SIGNING_KINDS)
+    db.executescript(
+        f"""
+        CREATE TABLE clinicians (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL CHECK (length(trim(name)) > 0 AND name = trim(name)),
+            credentials TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN ({roles})),
+            pin_hash TEXT,
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            demo INTEGER NOT NULL DEFAULT 0 CHECK (demo IN (0, 1)),
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX clinicians_name ON clinicians(name COLLATE NOCASE);
+        CREATE TRIGGER clinicians_keep BEFORE DELETE ON clinicians
+        BEGIN SELECT RAISE(ABORT, 'clinicians are never deleted; deactivate instead'); END;
+        CREATE TRIGGER clinicians_fixed BEFORE UPDATE ON clinicians
+        WHEN NEW.name IS NOT OLD.name OR NEW.credentials IS NOT OLD.credentials
+             OR NEW.role IS NOT OLD.role OR NEW.created_at IS NOT OLD.created_at
+             OR NEW.demo IS NOT OLD.demo OR NEW.active > OLD.active
+        BEGIN SELECT RAISE(ABORT, 'a clinician is only ever deactivated'); END;
+
+        ALTER TABLE events ADD COLUMN author_role TEXT;
+        CREATE INDEX events_signatures ON events(session_id) WHERE kind = 'signature';
+        CREATE TRIGGER events_charted_by_active BEFORE INSERT ON events
+        WHEN NEW.author_role IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM clinicians WHERE name = NEW.author AND role = NEW.author_role
+            AND active = 1)
+        BEGIN SELECT RAISE(ABORT, 'a deactivated clinician can neither chart nor sign'); END;
+        DROP TRIGGER events_not_after_end;
+        CREATE TRIGGER events_not_after_end BEFORE INSERT ON events
+        WHEN (SELECT state FROM sessions WHERE id = NEW.session_id) = 'ended'
+             AND NEW.kind NOT IN ({after_end})
+        BEGIN SELECT RAISE(ABORT, 'the session has ended; only amendments can be added'); END;
+        CREATE TRIGGER events_signature_after_end BEFORE INSERT ON events
+        WHEN NEW.kind = 'signature'
+             AND (SELECT state FROM sessions WHERE id = NEW.session_id) != 'ended'
+        BEGIN SELECT RAISE(ABORT, 'only an ended session can be signed'); END;
+        CREATE TRIGGER events_not_after_signing BEFORE INSERT ON events
+        WHEN NEW.kind NOT IN ({after_signing}) AND EXISTS (
+            SELECT 1 FROM events WHERE session_id = NEW.session_id AND kind = 'signature')
+        BEGIN SELECT RAISE(ABORT, 'the session is signed; only amendments can be added'); END;
+        """
+    )
+    # The events table has a new column: its audit triggers cover it from now on, made the
+    # m006 way (one call per entry; audit.trigger_sql would quietly undo that speed-up).
+    db.executescript(audit.trigger_sql_m006(db.conn))
+
+
 def folder_id(conn: sqlite3.Connection) -> str | None:
     """The data folder's identity (m005), or None for a database from before it."""
     try:

@@ -51,7 +51,11 @@ class Backoff:
 
 class UnlockTries:
     """The wrong tries since the last unlock, read from the store's audit trail on start and
-    appended to it as they happen. Without a store (tests, --smoke) they live in memory."""
+    appended to it as they happen. Without a store (tests, --smoke) they live in memory.
+    A subclass names its own actions (clinician PINs: kapsession.storage.clinicians)."""
+
+    FAILED = FAILED
+    SUCCEEDED = "unlock"
 
     def __init__(self, store: Store | None, clock: Clock) -> None:
         self._store, self._clock = store, clock
@@ -64,18 +68,18 @@ class UnlockTries:
     def _read(self, store: Store) -> None:
         try:
             rows = store.conn.execute(
-                "SELECT action, at FROM audit WHERE action IN ('lock', 'unlock', ?) "
+                "SELECT action, at FROM audit WHERE action IN ('lock', ?, ?) "
                 "ORDER BY id DESC LIMIT ?",
-                [FAILED, _HISTORY],
+                [self.SUCCEEDED, self.FAILED, _HISTORY],
             ).fetchall()
             seen_lock_state = False
             for action, at in rows:
-                if action != FAILED and not seen_lock_state:
+                if action != self.FAILED and not seen_lock_state:
                     seen_lock_state = True
                     self.locked_at_exit = action == "lock"
-                if action == "unlock":
+                if action == self.SUCCEEDED:
                     break
-                if action == FAILED:
+                if action == self.FAILED:
                     self._failures += 1
                     self._last = self._last or parse_iso(str(at))
         except (sqlite3.Error, ValueError, TypeError) as exc:
@@ -97,7 +101,7 @@ class UnlockTries:
         self._last = self._clock.now()
         if self._store is not None:
             try:
-                self._store.audit(FAILED, "app", at=self._last)
+                self._store.audit(self.FAILED, "app", at=self._last)
             except (sqlite3.Error, OSError, KapsessionError) as exc:
                 log.error("wrong unlock try not audited: %s", type(exc).__name__)
         return self.state()

@@ -180,6 +180,8 @@ def test_on_x11_the_review_screen_opens_from_the_bundle(
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     env = clean_env(home, DISPLAY=display, QT_QPA_PLATFORM="xcb", KAPSESSION_ENCRYPTION="off")
+    # A scripted run names who is charting, else the first launch asks for the first clinician.
+    env.update(KAPSESSION_CLINICIAN="Test Clinician", KAPSESSION_CLINICIAN_PIN="2468")
     log = tmp_path / "app.log"
     with log.open("w") as err:
         proc = subprocess.Popen(

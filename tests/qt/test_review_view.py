@@ -179,7 +179,8 @@ def test_course_lists_the_sessions_and_enter_opens_a_review(
     show_active(qtbot, w)
     assert w.table.rowCount() == 3
     cells = [w.table.item(0, c).text() for c in range(w.table.columnCount())]
-    assert cells[2] == "100 mg sublingual" and cells[-1] == "a ten-minute walk each morning"
+    assert cells[2] == "100 mg sublingual" and cells[-2] == "a ten-minute walk each morning"
+    assert cells[-1] == "not signed"  # the Signed column (issue 14)
     assert cells[4].startswith("185/")  # the alert's systolic is the peak
     assert w.table.item(1, 2).text() == "125 mg sublingual"
     w.table.setFocus()

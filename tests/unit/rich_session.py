@@ -16,6 +16,7 @@ from kapsession.storage.store import Store
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TZ = "Europe/Berlin"
 AUTHOR = "Dr. Test"
+CLINICIAN, CLINICIAN_PIN = "A. Rivera", "2468"
 
 # Text that breaks naive Markdown, HTML, PDF markup and tables if it is not escaped.
 HOSTILE = (
@@ -81,11 +82,19 @@ class Rich:
     clock: FakeClock
 
 
-def build(folder: Path, rehearsal: bool = False, note: str | None = None) -> Rich:
+def build(
+    folder: Path, rehearsal: bool = False, note: str | None = None, charting: bool = False
+) -> Rich:
     """Plan, prepare, dose, run 75 minutes with every kind of entry, end with discharge, then
-    two worksheet versions. Returns the open store (the caller closes it)."""
+    two worksheet versions. Returns the open store (the caller closes it). `charting`: the
+    clinician CLINICIAN (a therapist) charts every entry."""
     clock = FakeClock(T0)
     store = Store.open(folder)
+    if charting:
+        from kapsession.storage import clinicians
+
+        who = clinicians.add(store, CLINICIAN, "therapist", "LCSW", CLINICIAN_PIN, clock.now())
+        clinicians.charting_as(store, who)
     service = SessionService(store, clock, TZ, AUTHOR, builtin_protocols())
     plan = SessionPlan("C-017", "sublingual", "sublingual", 200.0, 75, "Meet the fear")
     if rehearsal:

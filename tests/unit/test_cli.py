@@ -136,7 +136,7 @@ def test_export_json_to_stdout_picks_the_latest_started_session(
             "at": "2026-03-02T09:10:00.000Z",
             "t": 600.0,
             "tz": TZ,
-            "author": AUTHOR,
+            "author": f"unassigned (account {AUTHOR})",  # no clinician charted it
             "text": "I can see the ocean 🌊",
             "tags": ["quote", "integration"],
         }

@@ -104,12 +104,13 @@ def test_markdown_shows_every_section_in_order(rich: rs.Rich) -> None:
         "## Integration worksheet",
         "## Follow-up",
         "## Session events",
+        "## Signatures",
     ]
     assert "| Dose given | 2026-03-02 10:05 CET |" in md  # the dose time in the local zone
     assert "| Actual length | 75 min |" in md
     assert "| T+15:00 (10:20) | 181/84 | 77 | 97 | 14 | 36.8 |" in md
     assert "**ALERT** systolic" in md
-    assert "acknowledged T+15:00 by Dr. Test: repeat in 5 min" in md
+    assert "acknowledged T+15:00 by unassigned (account Dr. Test): repeat in 5 min" in md
     assert "Monitoring: missed (due T+30:00)" in md
     assert "| client speaking, do not interrupt |" in md
     assert "- onset: T+15:00 to T+55:00" in md

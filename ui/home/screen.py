@@ -24,6 +24,7 @@ from kapsession.music.preflight import PreflightReport
 from kapsession.session.live import SessionService, validate_plan
 from kapsession.storage.store import SessionRecord
 
+from ..clinicians.panel import ClinicianPanel
 from ..executor import Executor, SynchronousExecutor
 from ..plain_text import plain_label
 from ..settings import Settings
@@ -119,6 +120,7 @@ class HomeView(QWidget):
         list_buttons.addStretch(1)
         list_buttons.addWidget(self.rehearsal_button)
 
+        self.clinicians = _clinician_panel(self)
         list_box = QGroupBox("Sessions")
         list_layout = QVBoxLayout(list_box)
         list_layout.addWidget(self.sessions)
@@ -133,6 +135,7 @@ class HomeView(QWidget):
         layout.addWidget(title)
         layout.addWidget(where)
         layout.addLayout(body)
+        layout.addWidget(self.clinicians)
 
     # --- data ----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -140,6 +143,7 @@ class HomeView(QWidget):
         self.form.set_client_codes([c.code for c in store.clients() if not c.rehearsal])
         records = store.sessions()
         self.sessions.show_sessions(records)
+        self.clinicians.refresh()
         if not records:
             self.rehearsal_button.setDefault(True)
         self._on_selection()
@@ -205,3 +209,14 @@ class HomeView(QWidget):
         """A failing track asks whether to go on (it would be skipped during the session)."""
         question = music_question(report)
         return question is None or self._confirm(MUSIC_TITLE, question)
+
+
+def _clinician_panel(home: HomeView) -> ClinicianPanel:
+    """Who is charting, the clinicians, and the sessions waiting for a signature (issue 14);
+    Ctrl+U and Ctrl+Shift+S on the whole home screen."""
+    service = home.service
+    cosign = {pid for pid, p in service.protocols.items() if p.cosignature_required}
+    panel = ClinicianPanel(service.store, service.tz, cosign, home._confirm, home._selected)
+    panel.bind_keys(home)
+    panel.changed.connect(home.refresh)
+    return panel

@@ -44,6 +44,11 @@ class Header(QHBoxLayout):
             self.addWidget(badge)
         self.addWidget(plan)
         self.addStretch(1)
+        # Who is charting, small and out of the way (Ctrl+U switches).
+        self.charting = plain_label("")
+        self.charting.setProperty("role", "muted")
+        self.charting.setAccessibleName("Who is charting")
+        self.addWidget(self.charting)
         self.help_button = quiet_button("Shortcuts  F1", on_help)
         self.end_button = quiet_button("End session…  Ctrl+Shift+E", on_end)
         self.addWidget(self.help_button)

@@ -21,6 +21,8 @@ from kapsession.session.live import LiveSession
 from kapsession.session.live_status import CHECK_CHANGING, real_seconds_until
 from kapsession.storage.store import Event
 
+from ..clinicians.dialogs import SwitchDialog, charting_text
+from ..clinicians.keys import keep_ctrl_u
 from ..format import describe_event, t_plus
 from ..scheduler import GuiScheduler
 from ..settings import Settings
@@ -70,6 +72,7 @@ class LiveView(QWidget):
         self._active = False
         self._build(cue_player)
         bind_keys(self, self._key_actions())
+        keep_ctrl_u(self, self.note, self.vitals_edit)
         for event in live.events():
             self._on_entry_added(event)
         live.entry_added.connect(self._on_entry_added)
@@ -96,6 +99,7 @@ class LiveView(QWidget):
         self.dialogs = DialogActions(self, self.live, self.stream, self.status.setText, self._done)
         top = Header(self.live, self.dialogs.help, self._on_end)
         self.help_button, self.end_button = top.help_button, top.end_button
+        self.charting = top.charting
         self.intention = intention_label(self.live)
         self.panel = ClockPanel()
         self.clock, self.phase, self.next_up = (
@@ -161,6 +165,7 @@ class LiveView(QWidget):
             "softer": lambda: self._music(lambda m: m.step_volume(-VOLUME_STEP)),
             "previous_note": lambda: self.stream.step_selection(-1),
             "next_note": lambda: self.stream.step_selection(1),
+            "switch_clinician": self._on_switch_clinician,
         }
         for tag, button in self.tag_buttons.items():
             actions[f"tag:{tag}"] = button.toggle
@@ -193,6 +198,14 @@ class LiveView(QWidget):
         self.check_badge.show_state(self.live.check_badge())
         self.alert_banner.show_text(self.live.alert_banner())
         self._refresh_music()
+        self.charting.setText(charting_text(self.live.store))
+
+    def _on_switch_clinician(self) -> None:
+        """Ctrl+U: another clinician and their PIN; their name is on every entry from now."""
+        if SwitchDialog(self.live.store, self).exec():
+            self.status.setText(f"{charting_text(self.live.store)}.")
+            self._refresh()
+        self._focus_note()
 
     def _refresh_music(self) -> None:
         if self.music is not None:

@@ -96,6 +96,11 @@ LIVE_SHORTCUTS: tuple[Shortcut, ...] = (
         "End the session: discharge check, ride home, time ready…",
         _one("Ctrl+Shift+E", "end"),
     ),
+    Shortcut(
+        "Ctrl+U",
+        "Switch who is charting: another clinician and their PIN",
+        _one("Ctrl+U", "switch_clinician"),
+    ),
     Shortcut("F1", "This list of shortcuts", _one("F1", "help")),
 )
 

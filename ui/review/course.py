@@ -38,6 +38,7 @@ COLUMNS = (
     "Alerts",
     "Notes",
     "Next step (worksheet)",
+    "Signed",
 )
 
 
@@ -61,7 +62,15 @@ def course_cells(row: CourseRow) -> tuple[str, ...]:
         str(row.alerts),
         str(row.notes),
         row.next_step or "–",
+        signed_text(row),
     )
+
+
+def signed_text(row: CourseRow) -> str:
+    """Who signed (a co-signer after the first), or whether an ended session waits for it."""
+    if row.signed_by:
+        return ", ".join(dict.fromkeys(row.signed_by))
+    return "not signed" if row.state == "ended" else "–"
 
 
 class CourseWindow(QWidget):

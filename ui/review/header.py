@@ -36,6 +36,28 @@ def session_line(review: Review) -> str:
     )
 
 
+def signature_text(review: Review) -> str:
+    """ "Signed by A. Rivera, LCSW (therapist) · 2026-12-06 14:03 · reviewed and approved", one
+    line a signature, and the amendments made after signing; "Not signed" for an ended session."""
+    from kapsession.exports.signature_entries import (
+        amended_after_signing,
+        signature_line,
+        signatures,
+    )
+
+    events = sorted(review.events, key=lambda e: e.seq)
+    lines = [
+        signature_line(s.as_json(), parse_iso(s.at).astimezone().strftime("%Y-%m-%d %H:%M"))
+        for s in signatures(events)
+    ]
+    late = len(amended_after_signing(events))
+    if late:
+        lines.append(f"{late} amendment(s) after signing")
+    if not lines:
+        return "Not signed (Ctrl+Shift+S signs)" if review.record.state == "ended" else ""
+    return "\n".join(lines)
+
+
 def legend_html() -> str:
     swatches = "   ".join(
         f"<span style='color:{hue}'>{'┅┅' if style == Qt.PenStyle.DashLine else '━━'}</span>"
@@ -78,6 +100,11 @@ class ReviewHeader(QWidget):
         top.addWidget(search)
         layout.addLayout(top)
         layout.addWidget(self.subtitle)
+        # Signed or not, and by whom (Ctrl+Shift+S signs an ended session).
+        self.signatures = plain_label()
+        self.signatures.setWordWrap(True)
+        self.signatures.setAccessibleName("Signatures")
+        layout.addWidget(self.signatures)
         layout.addWidget(self.legend)
 
     def show_review(self, review: Review) -> None:
@@ -85,3 +112,4 @@ class ReviewHeader(QWidget):
         self.title.setText(f"{record.client_code} · session #{record.id}")
         self.badge.setVisible(record.rehearsal)
         self.subtitle.setText(session_line(review))
+        self.signatures.setText(signature_text(review))

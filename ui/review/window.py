@@ -132,6 +132,7 @@ class ReviewWindow(QWidget):
         key("Ctrl+W", self.close)
         key("Esc", self._on_escape)
         key("F1", self._show_keys)
+        key("Ctrl+Shift+S", self.sign)
 
     # --- loading -------------------------------------------------------------------------
     def load(self, session_id: int, select_seq: int | None = None) -> None:
@@ -164,6 +165,16 @@ class ReviewWindow(QWidget):
         old.deleteLater()
         if had_focus:
             self._plot.setFocus()
+
+    def sign(self) -> None:
+        """Ctrl+Shift+S: sign or co-sign the session shown, once it has ended."""
+        if self.review is None or self.review.record.state != "ended":
+            return
+        from ui.clinicians.dialogs import SignDialog
+
+        record = self.review.record
+        if SignDialog(self.store, record, record.dose_tz or "UTC", self).exec():
+            self.reload()
 
     def reload(self) -> None:
         if self.review is not None:
