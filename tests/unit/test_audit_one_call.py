@@ -64,7 +64,7 @@ def test_entries_before_and_after_m006_chain_on_and_are_the_same_construction(
     ).fetchone()[0]
     assert "kap_audit_entry" in trigger and "kap_hmac_chain" not in trigger
     names = [r[0] for r in store.db.execute("SELECT name FROM _sqlite_migrations")]
-    assert names[-1] == ONE_CALL
+    assert ONE_CALL in names  # and every later migration after it
     key = store.chain.key
     assert key is not None
     entries = _entries(store.db.conn)
