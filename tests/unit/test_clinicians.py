@@ -367,3 +367,38 @@ def test_every_export_shows_both_clinicians_their_roles_and_both_signatures(
         assert practitioners["B. Chen"]["qualification"][0]["code"]["text"] == "MD"
     finally:
         store.close()
+
+
+def test_an_entry_written_by_another_process_while_signing_refuses_the_signature(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(T0)
+    store = Store.open(tmp_path / "d")
+    _two(store, clock)
+    sid = _ended(store, clock)
+    note = next(e for e in store.events(sid) if e.kind == "note")
+    real = clinicians.authenticate
+
+    def then_another_writes(*args: object, **kwargs: object) -> clinicians.Clinician:
+        who = real(*args, **kwargs)  # type: ignore[arg-type]
+        other = Store.open(tmp_path / "d")  # another process, after the digest was taken
+        other.append(
+            sid,
+            "amendment",
+            clock.now(),
+            TZ,
+            None,
+            {"text": "y"},
+            amends=note.seq,
+            reason="late correction",
+        )
+        other.close()
+        return who
+
+    monkeypatch.setattr(clinicians, "authenticate", then_another_writes)
+    with pytest.raises(ClinicianError, match="changed while it was being signed"):
+        signing.sign(store, sid, "A. Rivera", PIN_A, clock, TZ)
+    assert signing.signatures(store.events(sid)) == []
+    assert store.db.execute("SELECT count(*) FROM audit WHERE action = 'sign'").fetchone()[0] == 0
+    assert audit.verify(store.db.conn).ok
+    store.close()
