@@ -201,6 +201,13 @@ def _write(
         clinicians.charting_as(store, signer)
         with store.db.atomic():
             event = store.append(record.id, KIND, at, tz, None, data)
+            # The INSERT holds the write lock: what it covers can no longer change. An entry
+            # another process added since the digest was taken means it covers the wrong record.
+            if record_sha256(record, store.events(record.id), event.seq) != digest:
+                raise ClinicianError(
+                    "The record changed while it was being signed; nothing was signed. "
+                    "Sign it again."
+                )
             store.audit(
                 "cosign" if cosign else "sign",
                 "sessions",

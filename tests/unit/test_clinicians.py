@@ -367,3 +367,61 @@ def test_every_export_shows_both_clinicians_their_roles_and_both_signatures(
         assert practitioners["B. Chen"]["qualification"][0]["code"]["text"] == "MD"
     finally:
         store.close()
+
+
+def test_an_entry_written_by_another_process_while_signing_refuses_the_signature(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(T0)
+    store = Store.open(tmp_path / "d")
+    _two(store, clock)
+    sid = _ended(store, clock)
+    note = next(e for e in store.events(sid) if e.kind == "note")
+    real = clinicians.authenticate
+
+    def then_another_writes(*args: object, **kwargs: object) -> clinicians.Clinician:
+        who = real(*args, **kwargs)  # type: ignore[arg-type]
+        other = Store.open(tmp_path / "d")  # another process, after the digest was taken
+        other.append(
+            sid,
+            "amendment",
+            clock.now(),
+            TZ,
+            None,
+            {"text": "y"},
+            amends=note.seq,
+            reason="late correction",
+        )
+        other.close()
+        return who
+
+    monkeypatch.setattr(clinicians, "authenticate", then_another_writes)
+    with pytest.raises(ClinicianError, match="changed while it was being signed"):
+        signing.sign(store, sid, "A. Rivera", PIN_A, clock, TZ)
+    assert signing.signatures(store.events(sid)) == []
+    assert store.db.execute("SELECT count(*) FROM audit WHERE action = 'sign'").fetchone()[0] == 0
+    assert audit.verify(store.db.conn).ok
+    store.close()
+
+
+def test_scripted_runs_name_the_clinician_and_rehearsals_chart_as_the_demo_clinician(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(clinicians.ENV_NAME, raising=False)
+    assert clinicians.from_environment(store, clock) is None
+    demo = clinicians.from_environment(store, clock, rehearsal=True)
+    assert demo is not None and demo.demo and not demo.has_pin
+    with pytest.raises(ClinicianError, match="Wrong PIN"):
+        clinicians.authenticate(store, clinicians.DEMO_NAME, "1234", clock)  # it cannot sign
+    monkeypatch.setenv(clinicians.ENV_NAME, "C. Okafor")
+    monkeypatch.setenv(clinicians.ENV_PIN, "4455")
+    first = clinicians.from_environment(store, clock)  # none yet: registered, as a therapist
+    assert first is not None and (first.name, first.role) == ("C. Okafor", "therapist")
+    assert clinicians.from_environment(store, clock) == first  # then only authenticated
+    monkeypatch.setenv(clinicians.ENV_PIN, "0000")
+    with pytest.raises(ClinicianError, match="Wrong PIN"):
+        clinicians.from_environment(store, clock)
+    monkeypatch.setenv(clinicians.ENV_NAME, "Somebody Else")
+    assert clinicians.from_environment(store, clock, register=False) is None  # a command's note
+    with pytest.raises(ClinicianError, match="no clinician named"):
+        clinicians.from_environment(store, clock)  # the app: the usual prompt follows
