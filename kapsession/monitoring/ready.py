@@ -1,0 +1,158 @@
+"""Ready to leave, computed from the entries: the first moment the protocol's discharge criteria
+held (modified Aldrete >= 9 and MOAA/S 5) and stayed held for the protocol's period (15 minutes
+by default), to show beside the time the clinician recorded in the discharge check.
+
+The modified Aldrete score is built at each recorded moment from what the entries measure:
+circulation from the systolic BP against the first (baseline) vitals, SpO2 from the saturation
+(room air: oxygen given as an adverse event's intervention scores it as needing oxygen),
+respiration from the respiratory rate (8-26 /min breathes freely; outside it, limited; 0 apnoeic;
+not measured: not known) and consciousness from the MOAA/S (5 fully awake, 3-4 arousable on
+calling, 0-2 not responding). Activity is not charted until the discharge check: until then it
+is taken from the latest discharge check if there is one, else counted as full and said so.
+An item not known makes the moment not count. Qt-free."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kapsession.monitoring.adverse import Entry, entries_of
+from kapsession.monitoring.discharge import PASS_MARK, circulation_score, spo2_score
+
+DEFAULT_SUSTAINED_S = 15 * 60.0
+RR_LOW, RR_HIGH = 8, 26
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """When the criteria first held (``from_t``) and when they had held for the period
+    (``ready_t``, the time of the entry that confirmed it), with the recorded time."""
+
+    ready_t: float | None
+    from_t: float | None
+    source_seq: int | None
+    sustained_s: float
+    recorded_t: float | None
+    reason: str
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_t is not None
+
+
+def sustained_period(items: Iterable[Any]) -> float:
+    """The protocol's period, as the dose entry recorded it (default 15 minutes)."""
+    for e in entries_of(items):
+        if e.kind == "dose":
+            snap = e.data.get("monitoring")
+            if isinstance(snap, Mapping):
+                value = snap.get("discharge_sustained_s")
+                if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                    return float(value)
+    return DEFAULT_SUSTAINED_S
+
+
+def _moaas_points(moaas: int) -> int:
+    return 2 if moaas == 5 else 1 if moaas >= 3 else 0
+
+
+def _rr_points(rr: float) -> int:
+    if rr == 0:
+        return 0
+    return 2 if RR_LOW <= rr <= RR_HIGH else 1
+
+
+def _recorded(entries: list[Entry]) -> float | None:
+    for e in reversed(entries):
+        if e.kind == "discharge":
+            value = e.data.get("ready_at_t")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+    return None
+
+
+def ready_to_leave(items: Iterable[Any], sustained_s: float | None = None) -> Readiness:
+    """The first moment the discharge criteria held for ``sustained_s`` (default: the
+    protocol's period recorded at the dose), from the session's entries in time order."""
+    entries = sorted(
+        (e for e in entries_of(items) if e.t is not None), key=lambda e: (e.t or 0.0, e.seq)
+    )
+    period = sustained_period(entries) if sustained_s is None else float(sustained_s)
+    recorded = _recorded(entries)
+    baseline: float | None = None
+    systolic = spo2 = rr = moaas = activity = None
+    oxygen = False
+    activity_charted = False
+    held_from: Entry | None = None
+    for e in entries:
+        d = e.data
+        if e.kind == "vitals":
+            sys_v = d.get("systolic")
+            if isinstance(sys_v, int | float) and not isinstance(sys_v, bool):
+                if baseline is None:
+                    baseline = float(sys_v)
+                systolic = float(sys_v)
+            if isinstance(d.get("spo2"), int) and not isinstance(d.get("spo2"), bool):
+                spo2 = d["spo2"]
+            rv = d.get("resp_rate")
+            if isinstance(rv, int | float) and not isinstance(rv, bool):
+                rr = float(rv)
+        elif e.kind == "observation" and d.get("scale") == "moaas":
+            if isinstance(d.get("value"), int) and not isinstance(d.get("value"), bool):
+                moaas = d["value"]
+        elif e.kind == "discharge":
+            scores = d.get("scores")
+            if isinstance(scores, Mapping) and isinstance(scores.get("activity"), int):
+                activity, activity_charted = scores["activity"], True
+        elif e.kind == "adverse_event" and d.get("intervention") == "oxygen":
+            oxygen = True
+        else:
+            continue
+        holds = False
+        if None not in (systolic, spo2, rr, moaas) and baseline:
+            assert systolic is not None and spo2 is not None and rr is not None
+            assert moaas is not None
+            try:
+                total = (
+                    (activity if activity is not None else 2)
+                    + circulation_score(systolic, baseline)
+                    + spo2_score(spo2, oxygen)
+                    + _rr_points(rr)
+                    + _moaas_points(moaas)
+                )
+            except Exception:  # a value the score refuses: the moment does not count
+                total = -1
+            holds = moaas == 5 and total >= PASS_MARK
+        if not holds:
+            held_from = None
+            continue
+        if held_from is None:
+            held_from = e
+        assert held_from.t is not None and e.t is not None
+        if e.t - held_from.t >= period:
+            activity_note = "" if activity_charted else "; activity not charted, counted as 2"
+            return Readiness(
+                e.t,
+                held_from.t,
+                e.seq,
+                period,
+                recorded,
+                f"modified Aldrete >= {PASS_MARK} and MOAA/S 5 from the entry at "
+                f"{_t(held_from.t)}, still at {_t(e.t)} ({period / 60:g} min){activity_note}",
+            )
+    return Readiness(
+        None,
+        None,
+        None,
+        period,
+        recorded,
+        f"the criteria (modified Aldrete >= {PASS_MARK} and MOAA/S 5 for {period / 60:g} min) "
+        "never held in the recorded entries",
+    )
+
+
+def _t(t: float) -> str:
+    from kapsession.monitoring.adverse import _fmt_t
+
+    return _fmt_t(t)
