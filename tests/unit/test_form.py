@@ -141,3 +141,31 @@ def test_a_planned_session_says_not_recorded_never_invents(tmp_path: Path) -> No
     text = pdftotext(form.render(doc), tmp_path)
     assert text.count("not recorded") >= 2 * (len(fields) - 1)
     store.close()
+
+
+def test_adverse_events_reach_json_markdown_pdf_and_fhir(tmp_path: Path) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    from kapsession.exports import fhir_bundle, markdown_summary, pdf_summary
+
+    from .exporthelpers import flowing
+
+    store, sid = build_medical(tmp_path / "data")
+    doc = session_export.timeline(store, sid, T0)
+    (entry,) = [e for e in doc["events"] if e["kind"] == "adverse_event"]
+    assert (entry["tier"], entry["intervention"], entry["outcome"]) == (
+        "minor",
+        "oxygen",
+        "resolved",
+    )
+    line = "Oxygen desaturation (86) - minor; oxygen; outcome: resolved"
+    assert line in markdown_summary.render(doc)
+    assert line in flowing(pdftotext(pdf_summary.render(doc), tmp_path))
+    bundle = Bundle.model_validate_json(fhir_bundle.render(doc))
+    (event,) = [x.resource for x in bundle.entry if x.resource.__resource_type__ == "AdverseEvent"]
+    assert event.actuality == "actual"
+    assert [c.code for c in event.severity.coding] == ["mild", "minor"]
+    assert event.seriousness.coding[0].code == "non-serious"
+    assert event.outcome.text == "resolved"
+    assert event.event.text == "Oxygen desaturation (86); intervention: oxygen"
+    store.close()
