@@ -18,6 +18,7 @@ from kapsession.storage.store import SessionRecord
 from ..dialogs import AmendDialog, ShortcutsDialog
 from ..monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
 from ..vitals_form import VitalsForm
+from .adverse_event import AdverseEventDialog, pending_offer
 from .music import MusicController
 from .note_stream import NoteStream
 from .saving import db_write
@@ -121,6 +122,20 @@ class DialogActions:
                 self._live.quick_event(kind, **fields)
 
         self._run(QuickEventDialog(record, self._live.record.route, self._parent))
+        self._done()
+
+    def adverse_event(self) -> None:
+        """Alt+X: an adverse event, pre-filled from the offer waiting on the screen, if any."""
+        live = self._live
+
+        def save(
+            event: str, tier: str, intervention: str, outcome: str, linked: int | None
+        ) -> None:
+            with db_write("adverse event"):
+                live.record_adverse_event(event, tier, intervention, outcome, linked)
+
+        offer = pending_offer(live.events(), live.elapsed())
+        self._run(AdverseEventDialog(live.events(), offer, save, self._parent))
         self._done()
 
     def check_action(self, snooze: bool) -> None:

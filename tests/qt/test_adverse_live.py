@@ -1,0 +1,73 @@
+"""Adverse events on the live screen (issue 15): an SpO2 alert leaves an offer under the banner
+without taking the note's focus; Alt+X opens the dialog pre-filled from it with the suggested
+tier and its reason; a refused entry stays in the dialog; the saved event answers the offer."""
+
+from __future__ import annotations
+
+import json
+
+from helpers.monitoring import ALT, of_kind, step
+from helpers.qt import ModalDriver, committed, reactivate, stream_texts
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from kapsession.clock import FakeClock
+from kapsession.session.live import LiveSession
+from kapsession.storage.store import Store
+from ui.live.adverse_event import AdverseEventDialog
+from ui.live.screen import LiveView
+
+
+def test_an_spo2_alert_is_recorded_as_a_minor_adverse_event(
+    qtbot, mview: LiveView, mlive: LiveSession, store: Store, clock: FakeClock, modal: ModalDriver
+) -> None:
+    qtbot.keyClick(mview.note, Qt.Key.Key_V, ALT)
+    qtbot.keyClicks(mview.vitals_edit, "120/80 70 98 14")
+    qtbot.keyClick(mview.vitals_edit, Qt.Key.Key_Return)
+    assert not mview.adverse_offer.isVisible()
+    step(mview, clock, 20 * 60)
+    qtbot.keyClicks(mview.note, "breathing shallow")
+    qtbot.keyClick(mview.note, Qt.Key.Key_V, ALT)
+    qtbot.keyClicks(mview.vitals_edit, "118/78 72 86 12")
+    qtbot.keyClick(mview.vitals_edit, Qt.Key.Key_Return)
+    (alert,) = of_kind(mlive, "alert")
+    # The offer waits under the banner; the half-typed note keeps the focus.
+    assert mview.adverse_offer.isVisible()
+    assert mview.adverse_offer.text().startswith(
+        "Record as an adverse event? Alt+X: Oxygen desaturation (86), suggested minor"
+    )
+    assert QApplication.focusWidget() is mview.note
+    assert mview.note.text() == "breathing shallow"
+
+    def record(dialog: AdverseEventDialog) -> None:
+        assert dialog.what.text() == "Oxygen desaturation (86)"
+        assert dialog.tier.currentText() == "minor"
+        assert dialog.suggestion.text().startswith("Suggested: minor. SpO2 86 %")
+        assert dialog.link.currentData() == alert.seq
+        dialog.tier.setCurrentText("severe?")  # not a tier: the combo keeps a real one
+        dialog.what.clear()
+        qtbot.keyClick(dialog.what, Qt.Key.Key_Return)  # refused: the dialog stays
+        assert "event is missing" in dialog.error.text()
+        assert dialog.isVisible() and not committed(store, "adverse_event")
+        qtbot.keyClicks(dialog.what, "Oxygen desaturation (86)")
+        dialog.intervention.setCurrentText("oxygen")
+        qtbot.keyClicks(dialog.outcome, "back to 96 % in 40 s")
+        qtbot.keyClick(dialog.what, Qt.Key.Key_Return)
+
+    modal.next(record, AdverseEventDialog)
+    qtbot.keyClick(mview.note, Qt.Key.Key_X, ALT)
+    modal.check()
+    (event,) = committed(store, "adverse_event")
+    assert json.loads(str(event["data"])) == {
+        "event": "Oxygen desaturation (86)",
+        "tier": "minor",
+        "intervention": "oxygen",
+        "outcome": "back to 96 % in 40 s",
+        "linked_seq": alert.seq,
+    }
+    assert any(
+        "Adverse event: Oxygen desaturation (86) - minor" in t for t in stream_texts(mview.stream)
+    )
+    assert not mview.adverse_offer.isVisible(), "answered"
+    reactivate(qtbot, mview, mview.note)
+    assert mview.note.text() == "breathing shallow"
