@@ -156,3 +156,22 @@ def _t(t: float) -> str:
     from kapsession.monitoring.adverse import _fmt_t
 
     return _fmt_t(t)
+
+
+def ready_line(items: Iterable[Any]) -> str:
+    """What the live end dialog and the review show beside the recorded time: "Ready to leave
+    by the entries: T+55:15 (criteria held from T+39:15 for 15 min) · recorded: T+1:11:00";
+    empty when nothing was measured."""
+    entries = entries_of(items)
+    if not any(e.kind in ("vitals", "observation") for e in entries):
+        return ""
+    found = ready_to_leave(entries)
+    if found.ready_t is not None:
+        computed = (
+            f"{_t(found.ready_t)} (criteria held from {_t(found.from_t or 0)} for "
+            f"{found.sustained_s / 60:g} min)"
+        )
+    else:
+        computed = f"not yet ({found.reason})"
+    recorded = _t(found.recorded_t) if found.recorded_t is not None else "not recorded"
+    return f"Ready to leave by the entries: {computed} · recorded: {recorded}"

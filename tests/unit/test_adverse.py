@@ -244,3 +244,22 @@ def test_the_protocol_sets_the_period(store: Store, clock: FakeClock) -> None:
     live.add_vitals("120/80 70 98 14")
     assert ready_to_leave(live.events(), sustained_s=5 * 60).ready_t == 5 * 60
     assert ready_to_leave(live.events()).ready_t is None
+
+
+def test_the_ready_line_shows_the_computed_time_beside_the_recorded_one(
+    store: Store, clock: FakeClock
+) -> None:
+    from kapsession.monitoring.ready import ready_line
+
+    live = _start(store, clock, "sublingual")
+    assert ready_line(live.events()) == ""
+    live.add_vitals("120/80 70 98 14")
+    _moaas(live, 5)
+    clock.advance(15 * 60)
+    live.add_vitals("120/80 70 98 14")
+    scores = dict.fromkeys(("activity", "respiration", "circulation", "consciousness"), 2)
+    live.end(discharge={"scores": {**scores, "spo2": 2}, "ride_home": True, "ready_at_t": 900.0})
+    assert ready_line(live.events()) == (
+        "Ready to leave by the entries: T+15:00 (criteria held from T+00:00 for 15 min)"
+        " · recorded: T+15:00"
+    )

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from kapsession.monitoring.discharge import circulation_score, spo2_score
 from kapsession.monitoring.observations import SCALES
+from kapsession.monitoring.ready import ready_line
 from kapsession.monitoring.vitals import Vitals
 from kapsession.session.live import LiveSession
 from kapsession.storage.store import SessionRecord
@@ -84,9 +85,13 @@ class DialogActions:
         history = self._live.vitals_history()
         if not history:
             return {}
+        hints: dict[str, str] = {}
+        ready = ready_line(self._live.events())  # computed, beside the time recorded (issue 15)
+        if ready:
+            hints["ready"] = ready.split(" · recorded:")[0]
         first, last = history[0], history[-1]
         change = 100 * (last.systolic - first.systolic) / first.systolic
-        return {
+        return hints | {
             "circulation": f"Latest systolic {last.systolic} vs baseline {first.systolic} "
             f"({change:+.0f} %): suggests {circulation_score(last.systolic, first.systolic)}",
             "spo2": f"Latest SpO2 {last.spo2} %: on room air suggests {spo2_score(last.spo2, False)}",
