@@ -169,3 +169,34 @@ def test_adverse_events_reach_json_markdown_pdf_and_fhir(tmp_path: Path) -> None
     assert event.outcome.text == "resolved"
     assert event.event.text == "Oxygen desaturation (86); intervention: oxygen"
     store.close()
+
+
+def test_sessions_whose_form_is_not_exported_are_listed_oldest_first(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from kapsession.exports.form_waiting import forms_waiting, waiting_line
+
+    folder = tmp_path / "data"
+    store, first = build_medical(folder)
+    clock = FakeClock(T0 + timedelta(days=3))
+    service = SessionService(store, clock, TZ, AUTHOR, builtin_protocols())
+    second = service.plan(SessionPlan("C-046", "sublingual", "sublingual", 150.0, 75, "x"))
+    live = service.give_dose(second.id)
+    clock.advance(600)
+    live.end("client left early")
+    service.plan_rehearsal(time_scale=1.0, clock_origin=clock.now())  # never listed
+    now = T0 + timedelta(days=5, hours=1)
+    waiting = forms_waiting(store, now)
+    assert [(w.session.id, w.days) for w in waiting] == [(first, 5), (second.id, 2)]
+    assert waiting_line(waiting[0]) == "#1 · C-044 · session 5 days ago · form not exported"
+    store.close()
+    out = tmp_path / "f.pdf"
+    argv = ["export", "--data-dir", str(folder), "--session", str(first), "--format", "form"]
+    assert main([*argv, "-o", str(out)]) == 0
+    store = Store.open(folder)
+    assert [w.session.id for w in forms_waiting(store, now)] == [second.id]
+    # Another format does not count as the form.
+    argv = ["export", "--data-dir", str(folder), "--session", str(second.id), "--format", "pdf"]
+    assert main([*argv, "-o", str(tmp_path / "s.pdf")]) == 0
+    assert [w.session.id for w in forms_waiting(store, now)] == [second.id]
+    store.close()
