@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from kapsession.cli.commands import main
 from kapsession.clock import FakeClock
 from kapsession.exports import form, session_export
+from kapsession.monitoring import adverse
 from kapsession.monitoring.protocol import builtin_protocols
 from kapsession.session.live import SessionPlan, SessionService
 from kapsession.storage.store import Store
@@ -200,3 +205,68 @@ def test_sessions_whose_form_is_not_exported_are_listed_oldest_first(tmp_path: P
     assert main([*argv, "-o", str(tmp_path / "s.pdf")]) == 0
     assert [w.session.id for w in forms_waiting(store, now)] == [second.id]
     store.close()
+
+
+def _doc_with_events(events: list[dict[str, object]]) -> dict[str, object]:
+    session = {
+        "id": 7,
+        "client": "C-1",
+        "protocol": "sublingual",
+        "route": "sublingual",
+        "dose_mg": 100.0,
+        "rehearsal": False,
+        "state": "ended",
+        "signatures": [],
+    }
+    return {
+        "format": "kapsession.timeline/1",
+        "exported_at": "2026-03-02T12:00:00Z",
+        "session": session,
+        "events": events,
+    }
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=200),
+            st.sampled_from(adverse.TIERS),
+            st.text(max_size=500),
+        ),
+        max_size=12,
+    )
+)
+def test_any_adverse_events_keep_the_form_on_one_page(
+    tmp_path_factory: pytest.TempPathFactory, items: list[tuple[str, str, str]]
+) -> None:
+    events: list[dict[str, object]] = [
+        {
+            "seq": 1,
+            "kind": "dose",
+            "t": 0.0,
+            "at": "2026-03-02T10:00:00Z",
+            "tz": "UTC",
+            "mg": 100.0,
+        },
+    ]
+    for i, (event, tier, outcome) in enumerate(items, start=2):
+        events.append(
+            {
+                "seq": i,
+                "kind": "adverse_event",
+                "t": 60.0 * i,
+                "at": "",
+                "tz": "UTC",
+                "event": event,
+                "tier": tier,
+                "intervention": "none",
+                "outcome": outcome,
+            }
+        )
+    doc = _doc_with_events(events)
+    fields = form.form_fields(doc)
+    serious = [f for f in fields if f.label == "Serious adverse events"]
+    assert serious and all(f.source for f in serious)
+    pdf = form.render(doc)
+    assert len(pdf_pages(pdf, tmp_path_factory.mktemp("form"))) == 1
