@@ -78,44 +78,68 @@ def _with_bp(vitals: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [v for v in vitals if _bp(v)]
 
 
+def _drug(sm: s.Summary) -> str:
+    """Esketamine when the protocol says so (fhir_bundle.medication_of's rule); else ketamine."""
+    names = [str(sm.session.get("protocol") or "")]
+    snap = sm.dose.get("monitoring") if sm.dose else None
+    if isinstance(snap, Mapping):
+        names += [str(snap.get("id") or ""), str(snap.get("name") or "")]
+    text = " ".join(names).lower()
+    return "esketamine" if "esketamine" in text or "spravato" in text else "ketamine"
+
+
+def _lot(e: Mapping[str, Any]) -> str:
+    lot = e.get("lot")
+    return f"lot {lot}" if isinstance(lot, str) and lot else "lot not recorded"
+
+
+def _administration(e: Mapping[str, Any], sm: s.Summary) -> str:
+    """One administration on one line: "ondansetron · 4 mg · sublingual · lot A12 · by B. Chen"."""
+    kind = e.get("kind")
+    if kind == "medication":
+        parts = [str(e.get("drug") or "?"), f"{_g(e.get('dose'))} {e.get('unit') or ''}".strip()]
+        route = e.get("route")
+    elif kind == "booster_dose":
+        parts = [f"{_drug(sm)} booster", f"{_g(e.get('mg'))} mg"]
+        route = e.get("route")
+    else:  # the dose
+        parts = [_drug(sm), f"{_g(e.get('mg', sm.session.get('dose_mg')))} mg"]
+        route = e.get("route") or sm.session.get("route")
+    if route:
+        parts.append(str(route))
+    parts.append(_lot(e))
+    if e.get("given_by"):
+        parts.append(f"by {e['given_by']}")
+    return " · ".join(parts)
+
+
 def _medicines(sm: s.Summary) -> list[Field]:
-    events = sm.events
-    meds = [e for e in events if e.get("kind") == "medication"]
-    out: list[Field] = []
-    if meds:
-        for e in meds[:MAX_LISTED]:
-            parts = [str(e.get("drug") or "?"), f"{_g(e.get('dose'))} {e.get('unit') or ''}"]
-            if e.get("route"):
-                parts.append(str(e["route"]))
-            lot = e.get("lot")
-            parts.append(f"lot {lot}" if lot else "lot not recorded")
-            out.append(
-                Field("Medicine, dose, lot", " · ".join(p.strip() for p in parts), _source(e))
-            )
-        if len(meds) > MAX_LISTED:
-            out.append(Field("Medicine, dose, lot", f"and {len(meds) - MAX_LISTED} more", ""))
-        return out
+    """The dose, boosters and every medication entry (engineer A's medication log), in time
+    order. A medication entry at the dose's moment is the dose itself: not listed twice."""
+    label = "Medicine, dose, lot"
+    meds = [e for e in sm.events if e.get("kind") in ("medication", "booster_dose")]
+    given: list[Mapping[str, Any]] = list(meds)
     dose = sm.dose
-    if dose is None:
-        return [_missing("Medicine, dose, lot")]
-    session = sm.session
-    mg = _g(dose.get("mg", session.get("dose_mg")))
-    lot = dose.get("lot")
-    value = f"ketamine · {mg} mg · {session.get('route') or ''}".strip(" ·")
-    value += f" · lot {lot}" if lot else " · lot not recorded"
-    out.append(Field("Medicine, dose, lot", value, _source(dose)))
-    for e in events:
-        if e.get("kind") == "booster_dose":
-            lot = e.get("lot")
-            extra = f" · lot {lot}" if lot else " · lot not recorded"
-            out.append(
-                Field(
-                    "Medicine, dose, lot",
-                    f"ketamine booster · {_g(e.get('mg'))} mg · {e.get('route') or ''}{extra}",
-                    _source(e),
-                )
-            )
-    return out[: MAX_LISTED + 1]
+    if dose is not None:
+        at_dose = [
+            m
+            for m in meds
+            if m.get("kind") == "medication"
+            and _t(m) is not None
+            and abs((_t(m) or 0) - (_t(dose) or 0)) < 1
+        ]
+        if not at_dose:
+            given.insert(0, dose)
+    if not given:
+        return [_missing(label)]
+    given.sort(key=lambda e: (_t(e) if _t(e) is not None else float("-inf"), e.get("seq") or 0))
+    out = [Field(label, _administration(e, sm), _source(e)) for e in given[:MAX_LISTED]]
+    if len(given) > MAX_LISTED:
+        rest = given[MAX_LISTED:]
+        out.append(
+            Field(label, f"and {len(rest)} more (see the session summary)", _source(rest[0]))
+        )
+    return out
 
 
 def _monitoring_minutes(sm: s.Summary) -> Field:

@@ -270,3 +270,54 @@ def test_any_adverse_events_keep_the_form_on_one_page(
     assert serious and all(f.source for f in serious)
     pdf = form.render(doc)
     assert len(pdf_pages(pdf, tmp_path_factory.mktemp("form"))) == 1
+
+
+def test_medication_entries_are_listed_once_with_the_dose_and_a_medicine_links_to_one(
+    tmp_path: Path,
+) -> None:
+    """Entries shaped as DESIGN.md's `medication` kind (the medication log writes them): the one
+    at the dose's moment is the dose, listed once; a rescue medicine is listed at its T+ and an
+    adverse event treated with it links to its entry."""
+    clock = FakeClock(T0)
+    store = Store.open(tmp_path / "data")
+    service = SessionService(store, clock, TZ, AUTHOR, builtin_protocols())
+    record = service.plan(SessionPlan("C-047", "sublingual", "sublingual", 200.0, 75, "x"))
+    live = service.give_dose(record.id)
+
+    def medication(**data: object) -> int:
+        event = live.timeline.append("medication", dict(data))
+        return event.seq
+
+    medication(
+        drug="ketamine",
+        dose=200,
+        unit="mg",
+        route="sublingual",
+        lot="K-7",
+        given_by="A. Rivera",
+        total_mg=200,
+    )
+    clock.advance(26 * 60)
+    vomit = live.quick_event("vomiting")
+    clock.advance(60)
+    rescue = medication(
+        drug="ondansetron",
+        dose=4,
+        unit="mg",
+        route="sublingual",
+        lot="A12",
+        given_by="B. Chen",
+        total_mg=200,
+    )
+    live.record_adverse_event("Vomiting", "minimal", "medicine", "settled", linked_seq=rescue)
+    with pytest.raises(Exception, match="not a medication entry"):
+        live.record_adverse_event("Vomiting", "minimal", "medicine", "", linked_seq=vomit.seq)
+    doc = session_export.timeline(store, record.id, T0)
+    meds = [f for f in form.form_fields(doc) if f.label == "Medicine, dose, lot"]
+    assert [(f.value, f.source) for f in meds] == [
+        ("ketamine · 200 mg · sublingual · lot K-7 · by A. Rivera", "T+00:00"),
+        ("ondansetron · 4 mg · sublingual · lot A12 · by B. Chen", "T+27:00"),
+    ]
+    text = pdftotext(form.render(doc), tmp_path, layout=True)
+    assert any("ondansetron" in ln and "T+27:00" in ln for ln in text.splitlines())
+    store.close()
