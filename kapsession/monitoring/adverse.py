@@ -355,6 +355,7 @@ class Prefill:
     event: str
     suggestion: Suggestion
     linked_seq: int | None
+    t: float | None = None  # when what prompted it happened
 
 
 def prefill(cause: Any, items: Iterable[Any]) -> Prefill | None:
@@ -375,7 +376,7 @@ def prefill(cause: Any, items: Iterable[Any]) -> Prefill | None:
             event += f" ({value:g})"
     else:
         return None
-    return Prefill(event, suggest(items, cause=c, upto=c.t), c.seq if c.seq >= 0 else None)
+    return Prefill(event, suggest(items, cause=c, upto=c.t), c.seq if c.seq >= 0 else None, c.t)
 
 
 OFFERING_KINDS = ("vomiting", "emergence_reaction", "alert")

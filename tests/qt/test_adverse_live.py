@@ -71,3 +71,21 @@ def test_an_spo2_alert_is_recorded_as_a_minor_adverse_event(
     assert not mview.adverse_offer.isVisible(), "answered"
     reactivate(qtbot, mview, mview.note)
     assert mview.note.text() == "breathing shallow"
+
+
+def test_vomiting_offers_a_minimal_event_until_it_is_too_old(
+    qtbot, mview: LiveView, mlive: LiveSession, clock: FakeClock
+) -> None:
+    mlive.add_vitals("120/80 70 98 14")
+    step(mview, clock, 5 * 60)
+    mlive.quick_event("vomiting")
+    mview._refresh()
+    assert mview.adverse_offer.text() == (
+        "Record as an adverse event? Alt+X: Vomiting, suggested minimal "
+        "(Vomiting or retching is a minimal-risk descriptor (World SIVA))."
+    )
+    step(mview, clock, 15 * 60)
+    assert mview.adverse_offer.isVisible(), "15 minutes: still offered"
+    step(mview, clock, 2)
+    assert not mview.adverse_offer.isVisible(), "older than 15 minutes: let go"
+    assert QApplication.focusWidget() is mview.note

@@ -32,16 +32,44 @@ KEY = "Alt+X"
 OFFER_FOR_S = 15 * 60.0
 
 
+# The readings a suggestion looks back over (with the baseline): a desaturation that began
+# earlier than this is over 60 s long anyway.
+LOOK_BACK_S = 60 * 60.0
+
+
+def _since(events: Sequence[Event], t: float) -> int:
+    """Index of the first of the trailing entries at or after `t` (entries are appended in
+    time order; one made before the dose has no t and ends the scan)."""
+    i = len(events)
+    while i > 0:
+        e = events[i - 1]
+        if e.t is None or e.t < t:
+            break
+        i -= 1
+    return i
+
+
 def pending_offer(events: Sequence[Event], now_t: float) -> adverse.Prefill | None:
     """The newest vomiting, emergence reaction or alert not yet recorded as an adverse event,
-    within OFFER_FOR_S of now, pre-filled; None when there is none."""
-    answered = adverse.recorded_for(events)
-    for e in reversed(events):
-        if e.t is not None and now_t - e.t > OFFER_FOR_S:
-            return None
-        if e.kind in adverse.OFFERING_KINDS and e.seq not in answered:
-            return adverse.prefill(e, events)
-    return None
+    within OFFER_FOR_S of now, pre-filled; None when there is none. Reads only the trailing
+    entries (and the baseline vitals), so a long session costs no more than a short one."""
+    recent = events[_since(events, now_t - OFFER_FOR_S) :]
+    answered = adverse.recorded_for(recent)
+    cause = next(
+        (e for e in reversed(recent) if e.kind in adverse.OFFERING_KINDS and e.seq not in answered),
+        None,
+    )
+    if cause is None:
+        return None
+    context = list(events[_since(events, (cause.t or now_t) - LOOK_BACK_S) :])
+    baseline = next((e for e in events if e.kind == "vitals"), None)
+    if baseline is not None and (not context or context[0].seq > baseline.seq):
+        context.insert(0, baseline)
+    return adverse.prefill(cause, context)
+
+
+def offer_expired(offer: adverse.Prefill | None, now_t: float) -> bool:
+    return offer is not None and offer.t is not None and now_t - offer.t > OFFER_FOR_S
 
 
 def offer_text(offer: adverse.Prefill | None) -> str:

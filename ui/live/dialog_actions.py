@@ -139,8 +139,9 @@ class DialogActions:
             with db_write("adverse event"):
                 live.record_adverse_event(event, tier, intervention, outcome, linked)
 
-        offer = pending_offer(live.events(), live.elapsed())
-        self._run(AdverseEventDialog(live.events(), offer, save, self._parent))
+        events = list(live.timeline.events)
+        offer = pending_offer(events, live.elapsed())
+        self._run(AdverseEventDialog(events, offer, save, self._parent))
         self._done()
 
     def check_action(self, snooze: bool) -> None:

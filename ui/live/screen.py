@@ -16,6 +16,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kapsession.clock import Clock, SystemClock
+from kapsession.monitoring.adverse import Prefill
 from kapsession.music.cue import CuePlayer
 from kapsession.session.live import LiveSession
 from kapsession.session.live_status import CHECK_CHANGING, real_seconds_until
@@ -26,7 +27,7 @@ from ..clinicians.keys import keep_ctrl_u
 from ..format import describe_event, t_plus
 from ..scheduler import GuiScheduler
 from ..settings import Settings
-from .adverse_event import OfferLine, pending_offer
+from .adverse_event import OfferLine, offer_expired, pending_offer
 from .alert_banner import AlertBanner
 from .check_badge import CheckBadge
 from .chime_switch import ChimeSwitch
@@ -72,6 +73,7 @@ class LiveView(QWidget):
         self._scheduler = scheduler if scheduler is not None else GuiScheduler(self, timezone=UTC)
         self._active = False
         self._offer_dirty = True
+        self._offer: Prefill | None = None
         self._build(cue_player)
         bind_keys(self, self._key_actions())
         keep_ctrl_u(self, self.note, self.vitals_edit)
@@ -202,9 +204,13 @@ class LiveView(QWidget):
         self.panel.show_time(self.live)
         self.check_badge.show_state(self.live.check_badge())
         self.alert_banner.show_text(self.live.alert_banner())
-        if self._offer_dirty or self.adverse_offer.isVisible():  # not a scan every second
+        # Worked out when an entry arrives (from the timeline kept in memory), and on the tick
+        # only let go once it is too old: no scan every second.
+        now = self.live.elapsed()
+        if self._offer_dirty or offer_expired(self._offer, now):
             self._offer_dirty = False
-            self.adverse_offer.show_offer(pending_offer(self.live.events(), self.live.elapsed()))
+            self._offer = pending_offer(self.live.timeline.events, now)
+            self.adverse_offer.show_offer(self._offer)
         self._refresh_music()
         self.charting.setText(charting_text(self.live.store))
 
