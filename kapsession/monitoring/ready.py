@@ -5,11 +5,11 @@ by default), to show beside the time the clinician recorded in the discharge che
 The modified Aldrete score is built at each recorded moment from what the entries measure:
 circulation from the systolic BP against the first (baseline) vitals, SpO2 from the saturation
 (room air: oxygen given as an adverse event's intervention scores it as needing oxygen),
-respiration from the respiratory rate (8-26 /min breathes freely; outside it, limited; 0 apnoeic;
-not measured: not known) and consciousness from the MOAA/S (5 fully awake, 3-4 arousable on
-calling, 0-2 not responding). Activity is not charted until the discharge check: until then it
-is taken from the latest discharge check if there is one, else counted as full and said so.
-An item not known makes the moment not count. Qt-free."""
+respiration from the respiratory rate (8-26 /min breathes freely; outside it, limited; 0 apnoeic)
+and consciousness from the MOAA/S (5 fully awake, 3-4 arousable on calling, 0-2 not responding).
+Activity, and respiration when no rate was typed, are not measured by the entries: they are
+taken from the latest discharge check if there is one, else counted as full, and the reason
+says so. Without vitals (BP and SpO2) and a MOAA/S the moment does not count. Qt-free."""
 
 from __future__ import annotations
 
@@ -81,9 +81,9 @@ def ready_to_leave(items: Iterable[Any], sustained_s: float | None = None) -> Re
     period = sustained_period(entries) if sustained_s is None else float(sustained_s)
     recorded = _recorded(entries)
     baseline: float | None = None
-    systolic = spo2 = rr = moaas = activity = None
+    systolic = spo2 = rr = moaas = activity = charted_rr = None
     oxygen = False
-    activity_charted = False
+    activity_charted = rr_counted = False
     held_from: Entry | None = None
     for e in entries:
         d = e.data
@@ -105,20 +105,27 @@ def ready_to_leave(items: Iterable[Any], sustained_s: float | None = None) -> Re
             scores = d.get("scores")
             if isinstance(scores, Mapping) and isinstance(scores.get("activity"), int):
                 activity, activity_charted = scores["activity"], True
+            if isinstance(scores, Mapping) and isinstance(scores.get("respiration"), int):
+                charted_rr = scores["respiration"]
         elif e.kind == "adverse_event" and d.get("intervention") == "oxygen":
             oxygen = True
         else:
             continue
         holds = False
-        if None not in (systolic, spo2, rr, moaas) and baseline:
-            assert systolic is not None and spo2 is not None and rr is not None
-            assert moaas is not None
+        if None not in (systolic, spo2, moaas) and baseline:
+            assert systolic is not None and spo2 is not None and moaas is not None
+            if rr is not None:
+                breathing = _rr_points(rr)
+            elif charted_rr is not None:
+                breathing = charted_rr
+            else:
+                breathing, rr_counted = 2, True
             try:
                 total = (
                     (activity if activity is not None else 2)
                     + circulation_score(systolic, baseline)
                     + spo2_score(spo2, oxygen)
-                    + _rr_points(rr)
+                    + breathing
                     + _moaas_points(moaas)
                 )
             except Exception:  # a value the score refuses: the moment does not count
@@ -132,6 +139,8 @@ def ready_to_leave(items: Iterable[Any], sustained_s: float | None = None) -> Re
         assert held_from.t is not None and e.t is not None
         if e.t - held_from.t >= period:
             activity_note = "" if activity_charted else "; activity not charted, counted as 2"
+            if rr_counted:
+                activity_note += "; respiratory rate not measured, respiration counted as 2"
             return Readiness(
                 e.t,
                 held_from.t,

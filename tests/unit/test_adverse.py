@@ -263,3 +263,21 @@ def test_the_ready_line_shows_the_computed_time_beside_the_recorded_one(
         "Ready to leave by the entries: T+15:00 (criteria held from T+00:00 for 15 min)"
         " · recorded: T+15:00"
     )
+
+
+def test_without_a_respiratory_rate_respiration_is_counted_and_said(
+    store: Store, clock: FakeClock
+) -> None:
+    live = _start(store, clock, "intramuscular")
+    live.add_vitals("120/80 70 98")
+    _moaas(live, 5)
+    clock.advance(15 * 60)
+    live.add_vitals("122/80 70 97")
+    found = ready_to_leave(live.events())
+    assert found.ready_t == 15 * 60
+    assert "respiratory rate not measured, respiration counted as 2" in found.reason
+    clock.advance(60)
+    live.add_vitals("122/80 70 97 6")  # measured now, and low: 1 point, plus SpO2 97: 9
+    clock.advance(60)
+    live.add_vitals("122/80 70 91 6")  # and SpO2 91: 1 point: 8, no longer held
+    assert ready_to_leave(live.events()).ready_t == 15 * 60  # the first moment stays
