@@ -391,6 +391,7 @@ def _marker(e: Event, amendments: Mapping[int, list[Event]]) -> Marker | None:
 _LANE_OF: dict[str, str] = {
     "observation": "observations",
     **dict.fromkeys(QUICK_KINDS, "observations"),
+    "adverse_event": "observations",  # beside the vomiting or the alert it follows (issue 15)
     **dict.fromkeys(CHECK_KINDS, "checks"),
     "alert": "alerts",
     **dict.fromkeys(FAULT_KINDS, "faults"),

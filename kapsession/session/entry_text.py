@@ -227,6 +227,8 @@ def _marker(kind: str, data: Mapping[str, Any]) -> str:
         return f"{data.get('label') or data.get('check') or 'Check'} {CHECK_WORDS[kind]}"
     if kind == "alert":
         return str(data.get("message", "Alert"))
+    if kind == "adverse_event":
+        return f"Adverse event ({data.get('tier', '?')}): {one_line(str(data.get('event', '')))}"
     if kind in FAULT_KINDS:
         return _marker_fault(kind, data)
     if kind == "phase":

@@ -281,3 +281,15 @@ def test_without_a_respiratory_rate_respiration_is_counted_and_said(
     clock.advance(60)
     live.add_vitals("122/80 70 91 6")  # and SpO2 91: 1 point: 8, no longer held
     assert ready_to_leave(live.events()).ready_t == 15 * 60  # the first moment stays
+
+
+def test_the_review_marks_an_adverse_event_with_its_tier(store: Store, clock: FakeClock) -> None:
+    from kapsession.integration.review import build_review
+
+    live = _start(store, clock, "sublingual")
+    clock.advance(60)
+    vomit = live.quick_event("vomiting")
+    live.record_adverse_event("Vomiting", "minimal", linked_seq=vomit.seq)
+    review = build_review(store, live.record.id)
+    (marker,) = [m for m in review.markers if m.kind == "adverse_event"]
+    assert marker.lane == "observations" and marker.label == "Adverse event (minimal): Vomiting"
