@@ -89,3 +89,28 @@ def test_vomiting_offers_a_minimal_event_until_it_is_too_old(
     step(mview, clock, 2)
     assert not mview.adverse_offer.isVisible(), "older than 15 minutes: let go"
     assert QApplication.focusWidget() is mview.note
+
+
+def test_the_review_header_shows_ready_to_leave_beside_the_recorded_time(
+    qtbot, mlive: LiveSession, store: Store, clock: FakeClock
+) -> None:
+    from PySide6.QtWidgets import QLineEdit
+
+    from kapsession.integration.review import build_review
+    from ui.review.header import ReviewHeader
+
+    mlive.add_vitals("120/80 70 98 14")
+    mlive.add_observation("moaas", 5)
+    clock.advance(15 * 60)
+    mlive.add_vitals("121/80 70 98 14")
+    clock.advance(60)
+    scores = dict.fromkeys(("activity", "respiration", "circulation", "consciousness", "spo2"), 2)
+    mlive.end(discharge={"scores": scores, "ride_home": True, "ready_at_t": 16 * 60.0})
+    header = ReviewHeader(QLineEdit())
+    qtbot.addWidget(header)
+    header.show_review(build_review(store, mlive.record.id))
+    assert header.ready.text() == (
+        "Ready to leave by the entries: T+15:00 (criteria held from T+00:00 for 15 min) · "
+        "recorded: T+16:00"
+    )
+    assert header.ready.isVisibleTo(header)
