@@ -293,3 +293,24 @@ def test_the_review_marks_an_adverse_event_with_its_tier(store: Store, clock: Fa
     review = build_review(store, live.record.id)
     (marker,) = [m for m in review.markers if m.kind == "adverse_event"]
     assert marker.lane == "observations" and marker.label == "Adverse event (minimal): Vomiting"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"), [("0", "must be"), ("121", "must be"), ('"x"', "must be")]
+)
+def test_a_bad_discharge_period_names_the_field(value: str, problem: str) -> None:
+    from pathlib import Path
+
+    from kapsession.monitoring.protocol import ProtocolError, parse_protocol
+
+    text = Path(PROTOCOLS["sublingual"].path).read_text(encoding="utf-8")
+    changed = text.replace(
+        "missed_after_minutes = 15",
+        f"missed_after_minutes = 15\ndischarge_sustained_minutes = {value}",
+    )
+    with pytest.raises(ProtocolError, match="discharge_sustained_minutes.*" + problem):
+        parse_protocol(changed, "clinic.toml")
+    ok = text.replace(
+        "missed_after_minutes = 15", "missed_after_minutes = 15\ndischarge_sustained_minutes = 20"
+    )
+    assert parse_protocol(ok, "clinic.toml").discharge_sustained_s == 20 * 60
