@@ -18,20 +18,19 @@ class FormWaiting:
     days: int  # whole days since the dose (or the end) to `now`
 
 
-def exported(events: object) -> bool:
-    return any(
-        getattr(e, "kind", None) == "export" and getattr(e, "data", {}).get("format") == FORM
-        for e in events  # type: ignore[attr-defined]
-    )
+# One query for the whole folder: the sessions with a form export on their timeline.
+_EXPORTED_SQL = """
+SELECT DISTINCT session_id FROM events
+WHERE kind = 'export' AND json_extract(data, '$.format') = ?
+"""
 
 
 def forms_waiting(store: Store, now: datetime) -> list[FormWaiting]:
     """Ended, non-rehearsal sessions without an exported form, oldest first."""
+    done = {row[0] for row in store.db.execute(_EXPORTED_SQL, [FORM]).fetchall()}
     out: list[FormWaiting] = []
     for record in store.sessions():
-        if record.state != "ended" or record.rehearsal:
-            continue
-        if exported(store.events(record.id)):
+        if record.state != "ended" or record.rehearsal or record.id in done:
             continue
         stamp = record.dose_at or record.ended_at
         days = max(0, (now - parse_iso(stamp)).days) if stamp else 0

@@ -321,3 +321,31 @@ def test_medication_entries_are_listed_once_with_the_dose_and_a_medicine_links_t
     text = pdftotext(form.render(doc), tmp_path, layout=True)
     assert any("ondansetron" in ln and "T+27:00" in ln for ln in text.splitlines())
     store.close()
+
+
+def test_the_forms_waiting_query_works_on_an_encrypted_folder(tmp_path: Path) -> None:
+    import secrets
+
+    from kapsession.exports.form_waiting import forms_waiting
+
+    store = Store.open(tmp_path / "data", key=secrets.token_bytes(32))
+    clock = FakeClock(T0)
+    service = SessionService(store, clock, TZ, AUTHOR, builtin_protocols())
+    record = service.plan(SessionPlan("C-048", "sublingual", "sublingual", 150.0, 75, "x"))
+    live = service.give_dose(record.id)
+    live.end("ended early")
+    assert [w.session.id for w in forms_waiting(store, clock.now())] == [record.id]
+    doc = session_export.timeline(store, record.id, clock.now())
+    payload = form.render(doc)
+    session_export.record_output(
+        store,
+        store.session(record.id),
+        "export",
+        {"format": "form", "to": "file"},
+        payload,
+        TZ,
+        AUTHOR,
+        clock,
+    )
+    assert forms_waiting(store, clock.now()) == []
+    store.close()
