@@ -33,6 +33,7 @@ log = logging.getLogger("kapsession.ui.export")
 # (key, label, suggested file suffix); the key is a format or "handout:<which>".
 CHOICES: tuple[tuple[str, str, str], ...] = (
     ("pdf", "Session summary for the integration appointment (PDF)", ".pdf"),
+    ("form", "Monitoring form for the clinic's records (PDF, REMS layout)", ".form.pdf"),
     ("handout:integration", "Client handout: take-home integration sheet (PDF)", ".pdf"),
     ("handout:preparation", "Client handout: preparation sheet (PDF)", ".pdf"),
     ("md", "Session summary as Markdown", ".md"),

@@ -117,6 +117,9 @@ class EndDialog(QDialog):
         layout.addLayout(grid)
         layout.addWidget(self.ride_home)
         layout.addLayout(ready_row)
+        if "ready" in hints:  # computed from the entries (monitoring/ready.py, issue 15)
+            self.ready_hint = _muted(hints["ready"])
+            layout.addWidget(self.ready_hint)
         layout.addWidget(self.score_label)
         reason_row = QFormLayout()
         reason_label = plain_label("&Reason")  # Alt+R jumps here from anywhere in the dialog

@@ -580,7 +580,7 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         raise KapsessionError(
             f"The {what} could not be made ({type(exc).__name__}); nothing was written."
         ) from None
-    binary = kind == "handout" or args.format == "pdf"
+    binary = kind == "handout" or args.format in session_export.BINARY_FORMATS
     if args.output is not None:
         outpaths.write_output(Path(args.output), payload, folder, backups)
         data["to"] = "file"

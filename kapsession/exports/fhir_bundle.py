@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kapsession.exports import gc_pause
+from kapsession.exports import fhir_adverse, gc_pause
 from kapsession.exports import summary as s
 from kapsession.session.entry_text import scale_name, text_of
 
@@ -476,6 +476,12 @@ def bundle_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     b.vitals()
     b.scales()
     b.worksheet()
+    # Adverse events (issue 15): one AdverseEvent each, the session's dose as the suspect.
+    dose_url = "urn:uuid:" + _id(b.sid, "dose") if sm.dose is not None else None
+    for event in fhir_adverse.resources(
+        sm.events, b.common, b.patient_url, b.encounter_url, dose_url
+    ):
+        b.add("AdverseEvent", event)
     b.practitioners()
     b.provenances()
     values: dict[str, Any] = {

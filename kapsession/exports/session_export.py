@@ -13,9 +13,11 @@ from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.session.dose_clock import DoseClock
 from kapsession.storage.store import Event, SessionRecord, Store, parse_iso
 
-FORMATS = ("json", "md", "pdf", "fhir")
+FORMATS = ("json", "md", "pdf", "fhir", "form")
+# Formats whose file is binary (a PDF): never written to a terminal as text.
+BINARY_FORMATS = ("pdf", "form")
 HANDOUTS = ("preparation", "integration")
-SUFFIX = {"json": ".json", "md": ".md", "pdf": ".pdf", "fhir": ".fhir.json"}
+SUFFIX = {"json": ".json", "md": ".md", "pdf": ".pdf", "fhir": ".fhir.json", "form": ".form.pdf"}
 
 
 def _renderer(fmt: str, validate: bool = False) -> Callable[[Mapping[str, Any]], bytes]:
@@ -36,6 +38,10 @@ def _renderer(fmt: str, validate: bool = False) -> Callable[[Mapping[str, Any]],
         from kapsession.exports import fhir_bundle
 
         return lambda doc: fhir_bundle.render(doc, validate=validate).encode("utf-8")
+    if fmt == "form":  # the monitoring form (issue 15)
+        from kapsession.exports import form
+
+        return form.render
     raise ValueError(f"unknown export format {fmt!r}")
 
 

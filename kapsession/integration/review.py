@@ -449,6 +449,7 @@ def _fault_bands(timed: Sequence[_Row]) -> tuple[Band, ...]:
 _LANE_OF: dict[str, str] = {
     "observation": "observations",
     **dict.fromkeys(QUICK_KINDS, "observations"),
+    "adverse_event": "observations",  # beside the vomiting or the alert it follows (issue 15)
     **dict.fromkeys(CHECK_KINDS, "checks"),
     "alert": "alerts",
     **dict.fromkeys(FAULT_KINDS, "faults"),

@@ -306,6 +306,8 @@ class Monitoring:
                 for t in p.thresholds
             ],
             "plan": plan_to_data(self.plan),
+            # Ready to leave (monitoring/ready.py) reads it from here (issue 15).
+            "discharge_sustained_s": p.discharge_sustained_s,
         }
 
     @classmethod

@@ -48,6 +48,7 @@ _PROTOCOL_KEYS = (
     "late_after_minutes",
     "missed_after_minutes",
     "cosignature_required",
+    "discharge_sustained_minutes",
 )
 _CHECK_KEYS = ("label", "at", "every", "from", "until", "vitals", "scales")
 _THRESHOLD_KEYS = ("field", "low", "high", "source", "applies_to")
@@ -135,6 +136,8 @@ class Protocol:
     rules: tuple[CheckRule, ...] = field(default=(), repr=False)
     # A second clinician (e.g. the prescriber) co-signs every session (exports/signing.py).
     cosignature_required: bool = False
+    # Ready to leave (monitoring/ready.py): the discharge criteria held this long (issue 15).
+    discharge_sustained_s: float = 15 * 60.0
 
     def plan(self, planned_minutes: int | None = None) -> tuple[CheckSpec, ...]:
         """The checks of a session planned for ``planned_minutes`` (default: the protocol's),
@@ -527,6 +530,12 @@ def _build(data: dict[str, Any], r: _Reader, path: str) -> Protocol:
     cosign = head.get("cosignature_required", False)
     if not isinstance(cosign, bool):
         raise r.fail("must be true or false", "protocol", key="cosignature_required")
+    sustained = 15.0
+    if "discharge_sustained_minutes" in head:
+        what = "a number of minutes from 1 to 120"
+        sustained = r.number(head, "discharge_sustained_minutes", "protocol", None, what)
+        if not 1 <= sustained <= 120:
+            raise r.fail(f"must be {what}", "protocol", key="discharge_sustained_minutes")
     rules = _rules(data, r, minutes)
     thresholds = _thresholds(data, r, has_baseline=any(x.at == 0 for x in rules))
     return Protocol(
@@ -542,6 +551,7 @@ def _build(data: dict[str, Any], r: _Reader, path: str) -> Protocol:
         description=description,
         rules=rules,
         cosignature_required=cosign,
+        discharge_sustained_s=sustained * 60,
     )
 
 

@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from kapsession.monitoring.adverse import describe as adverse_line
 from kapsession.monitoring.checks import (
     CHECK_DUE,
     CHECK_LATE,
@@ -134,6 +135,7 @@ _TITLES = {
     "gap": "Gap",
     "suspend": "Laptop asleep",
     "clock_jump": "Clock change",
+    "adverse_event": "Adverse event",
 }
 
 
@@ -225,6 +227,8 @@ def _marker(kind: str, data: Mapping[str, Any]) -> str:
         return f"{data.get('label') or data.get('check') or 'Check'} {CHECK_WORDS[kind]}"
     if kind == "alert":
         return str(data.get("message", "Alert"))
+    if kind == "adverse_event":
+        return f"Adverse event ({data.get('tier', '?')}): {one_line(str(data.get('event', '')))}"
     if kind in FAULT_KINDS:
         return _marker_fault(kind, data)
     if kind == "phase":
@@ -303,6 +307,8 @@ def _screen(kind: str, data: Mapping[str, Any], reason: str | None) -> str:
     if kind == "discharge":
         verdict = "passed" if data.get("passed") else "not passed"
         return f"Discharge check {data['total']}/10, {verdict}"
+    if kind == "adverse_event":  # issue 15 (monitoring/adverse.py)
+        return "Adverse event: " + adverse_line(data)
     if kind == "app_closed":
         return "kapsession was closed (the session kept running)"
     if kind == "session_ended":
@@ -395,6 +401,8 @@ def _print_other(kind: str, data: Mapping[str, Any]) -> str:
         return f"Laptop slept for {minutes_text(_float(data.get('seconds')))}"
     if kind == "clock_jump":
         return f"Wall clock changed by {num(data.get('seconds'))} s"
+    if kind == "adverse_event":  # issue 15 (monitoring/adverse.py)
+        return "Adverse event (World SIVA): " + adverse_line(data)
     if kind == "app_closed":
         return "App closed (session kept running)"
     if kind == "discharge":

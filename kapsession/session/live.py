@@ -369,6 +369,16 @@ class LiveSession:
     def quick_event(self, kind: str, /, **fields: object) -> Event:
         return self.monitor.quick_event(kind, **fields)
 
+    def record_adverse_event(
+        self,
+        event: str,
+        tier: str,
+        intervention: str = "none",
+        outcome: str = "",
+        linked_seq: int | None = None,
+    ) -> Event:
+        return self.monitor.record_adverse_event(event, tier, intervention, outcome, linked_seq)
+
     def skip_check(self, key: str, reason: str) -> Event:
         return self.monitor.skip_check(key, reason)
 

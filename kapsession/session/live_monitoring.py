@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kapsession.errors import InvalidEntry
+from kapsession.monitoring import adverse
 from kapsession.monitoring.checks import CheckState, Monitoring
 from kapsession.monitoring.observations import (
     validate_observation,
@@ -134,6 +135,28 @@ class LiveMonitoring:
     def quick_event(self, kind: str, /, **fields: object) -> Event:
         event_kind, data = validate_quick_event(kind, **fields)
         return self.timeline.append(event_kind, data)
+
+    def record_adverse_event(
+        self,
+        event: str,
+        tier: str,
+        intervention: str = "none",
+        outcome: str = "",
+        linked_seq: int | None = None,
+    ) -> Event:
+        """An adverse event graded after the World SIVA tool (monitoring/adverse.py); a
+        medicine given links to its medication entry (or the dose or a booster)."""
+        events = self.timeline.events
+        data = adverse.validate_adverse_event(
+            event,
+            tier,
+            intervention,
+            outcome,
+            linked_seq,
+            earlier=[e.seq for e in events],
+            medication_seqs=[e.seq for e in events if e.kind in adverse.MEDICINE_KINDS],
+        )
+        return self.timeline.append(adverse.KIND, data)
 
     def _open_check(self, key: str) -> str:
         if self.monitoring is None or self.monitoring.spec(key) is None:

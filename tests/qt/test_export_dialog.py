@@ -40,7 +40,7 @@ def test_every_export_is_written_whole_and_noted_on_the_timeline(
     dialog._export()
     assert dialog.written == target and target.stat().st_size > 100
     data = target.read_bytes()
-    if key in ("pdf", "handout:integration", "handout:preparation"):
+    if key in ("pdf", "form", "handout:integration", "handout:preparation"):
         assert data.startswith(b"%PDF")
     if key == "pdf":
         text = subprocess.run(
@@ -87,3 +87,33 @@ def test_ctrl_shift_x_on_the_home_screen_opens_the_export_for_the_selected_sessi
     assert seen == [f"Export session #{session_id}"]
     assert (tmp_path / "from-home.pdf").read_bytes().startswith(b"%PDF")
     assert home.form_status.text() == f"Written: {tmp_path / 'from-home.pdf'}"
+
+
+def test_the_home_screen_lists_forms_not_exported_until_the_form_is(
+    qtbot, make_window: Callable[..., MainWindow], live: LiveSession, tmp_path: Path, modal
+) -> None:
+    session_id = _ended(live)
+    window = make_window(lambda _t, _x: True)
+    home = window.home
+    home.action_row.choose_file = lambda _parent, _suggested: tmp_path / "form.pdf"
+    home.refresh()
+    assert home.forms_waiting.isVisibleTo(home)
+    (line,) = home.forms_waiting.lines()
+    assert line.startswith(f"#{session_id} · ") and line.endswith("form not exported")
+    home.table.selectRow(0)
+
+    def save_form(dialog: ExportDialog) -> None:
+        row = next(i for i, (k, _l, _s) in enumerate(CHOICES) if k == "form")
+        dialog.choices.setCurrentRow(row)
+        qtbot.keyClick(dialog.choices, Qt.Key.Key_Return)
+
+    modal.next(save_form, ExportDialog)
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(home.table, Qt.Key.Key_X, ctrl_shift)
+    modal.check()
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "form.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Patient Monitoring Form" in text
+    assert home.forms_waiting.lines() == []
+    assert not home.forms_waiting.isVisibleTo(home)

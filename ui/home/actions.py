@@ -44,6 +44,7 @@ class ActionRow(QHBoxLayout):
         self._selected, self._status = selected, status
         self.choose_file = choose_file  # where an export is saved (tests pass their own)
         self._after_dialog = after_dialog
+        self.on_exported: Callable[[], None] = lambda: None
         self.prepare_button = QPushButton("Prepare…  Alt+P")
         self.prepare_button.setToolTip(
             "Intention, screening and consent, set and setting, grounding (planned sessions)"
@@ -190,6 +191,7 @@ class ActionRow(QHBoxLayout):
             )
             if dialog.exec() and dialog.written is not None:
                 say(self._status, f"Written: {dialog.written}")
+                self.on_exported()  # the list of forms not exported yet (issue 15)
             dialog.deleteLater()
 
         guarded(open_it, self._status)

@@ -30,6 +30,7 @@ from ..plain_text import plain_label
 from ..settings import Settings
 from .actions import ActionRow
 from .arc_picker import ArcCheck, ArcPicker
+from .forms_waiting import FormsWaiting
 from .plan_form import PlanForm
 from .session_list import SessionList
 from .status_line import guarded, say
@@ -136,6 +137,9 @@ class HomeView(QWidget):
         layout.addWidget(where)
         layout.addLayout(body)
         layout.addWidget(self.clinicians)
+        self.forms_waiting = FormsWaiting(self.service.store)  # issue 15
+        layout.addWidget(self.forms_waiting)
+        self.action_row.on_exported = self.forms_waiting.refresh
 
     # --- data ----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -144,6 +148,7 @@ class HomeView(QWidget):
         records = store.sessions()
         self.sessions.show_sessions(records)
         self.clinicians.refresh()
+        self.forms_waiting.refresh()
         if not records:
             self.rehearsal_button.setDefault(True)
         self._on_selection()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 
 from kapsession.monitoring.discharge import circulation_score, spo2_score
 from kapsession.monitoring.observations import SCALES
+from kapsession.monitoring.ready import ready_line
 from kapsession.monitoring.vitals import Vitals
 from kapsession.session.live import LiveSession
 from kapsession.storage.store import SessionRecord
@@ -18,6 +19,7 @@ from kapsession.storage.store import SessionRecord
 from ..dialogs import AmendDialog, ShortcutsDialog
 from ..monitor_dialogs import CheckActionDialog, EndDialog, ObservationDialog, QuickEventDialog
 from ..vitals_form import VitalsForm
+from .adverse_event import AdverseEventDialog, pending_offer
 from .music import MusicController
 from .note_stream import NoteStream
 from .saving import db_write
@@ -83,9 +85,13 @@ class DialogActions:
         history = self._live.vitals_history()
         if not history:
             return {}
+        hints: dict[str, str] = {}
+        ready = ready_line(self._live.events())  # computed, beside the time recorded (issue 15)
+        if ready:
+            hints["ready"] = ready.split(" · recorded:")[0]
         first, last = history[0], history[-1]
         change = 100 * (last.systolic - first.systolic) / first.systolic
-        return {
+        return hints | {
             "circulation": f"Latest systolic {last.systolic} vs baseline {first.systolic} "
             f"({change:+.0f} %): suggests {circulation_score(last.systolic, first.systolic)}",
             "spo2": f"Latest SpO2 {last.spo2} %: on room air suggests {spo2_score(last.spo2, False)}",
@@ -121,6 +127,21 @@ class DialogActions:
                 self._live.quick_event(kind, **fields)
 
         self._run(QuickEventDialog(record, self._live.record.route, self._parent))
+        self._done()
+
+    def adverse_event(self) -> None:
+        """Alt+X: an adverse event, pre-filled from the offer waiting on the screen, if any."""
+        live = self._live
+
+        def save(
+            event: str, tier: str, intervention: str, outcome: str, linked: int | None
+        ) -> None:
+            with db_write("adverse event"):
+                live.record_adverse_event(event, tier, intervention, outcome, linked)
+
+        events = list(live.timeline.events)
+        offer = pending_offer(events, live.elapsed())
+        self._run(AdverseEventDialog(events, offer, save, self._parent))
         self._done()
 
     def check_action(self, snooze: bool) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kapsession.clock import Clock, SystemClock
+from kapsession.monitoring.adverse import Prefill
 from kapsession.music.cue import CuePlayer
 from kapsession.session.live import LiveSession
 from kapsession.session.live_status import CHECK_CHANGING, real_seconds_until
@@ -26,6 +27,7 @@ from ..clinicians.keys import keep_ctrl_u
 from ..format import describe_event, t_plus
 from ..scheduler import GuiScheduler
 from ..settings import Settings
+from .adverse_event import OfferLine, offer_expired, pending_offer
 from .alert_banner import AlertBanner
 from .check_badge import CheckBadge
 from .chime_switch import ChimeSwitch
@@ -70,6 +72,8 @@ class LiveView(QWidget):
         # once-a-second refresh also catches up after a wall-clock jump.
         self._scheduler = scheduler if scheduler is not None else GuiScheduler(self, timezone=UTC)
         self._active = False
+        self._offer_dirty = True
+        self._offer: Prefill | None = None
         self._build(cue_player)
         bind_keys(self, self._key_actions())
         keep_ctrl_u(self, self.note, self.vitals_edit)
@@ -110,6 +114,7 @@ class LiveView(QWidget):
         self.music_line, self.progress = self.panel.music_line, self.panel.progress
         self.check_badge = CheckBadge()
         self.alert_banner = AlertBanner()
+        self.adverse_offer = OfferLine()  # issue 15: waits under the banner, never takes focus
         self.last_vitals = last_vitals_label()
         self.vitals_edit = vitals_field()
         self.vitals_edit.returnPressed.connect(self._on_vitals_entered)
@@ -136,6 +141,7 @@ class LiveView(QWidget):
         layout.addWidget(self.panel, 3)
         layout.addWidget(self.check_badge)
         layout.addWidget(self.alert_banner)
+        layout.addWidget(self.adverse_offer)
         layout.addWidget(self.last_vitals)
         layout.addWidget(self.stream, 4)
         layout.addLayout(chips)
@@ -157,6 +163,7 @@ class LiveView(QWidget):
             "snooze": lambda: self.dialogs.check_action(snooze=True),
             "skip": lambda: self.dialogs.check_action(snooze=False),
             "acknowledge": self._on_acknowledge,
+            "adverse_event": self.dialogs.adverse_event,
             "chime": self.chime_button.toggle,
             "silence": lambda: self._music(lambda m: m.toggle_silence()),
             "pause": lambda: self._music(lambda m: m.toggle_pause()),
@@ -197,6 +204,13 @@ class LiveView(QWidget):
         self.panel.show_time(self.live)
         self.check_badge.show_state(self.live.check_badge())
         self.alert_banner.show_text(self.live.alert_banner())
+        # Worked out when an entry arrives (from the timeline kept in memory), and on the tick
+        # only let go once it is too old: no scan every second.
+        now = self.live.elapsed()
+        if self._offer_dirty or offer_expired(self._offer, now):
+            self._offer_dirty = False
+            self._offer = pending_offer(self.live.timeline.events, now)
+            self.adverse_offer.show_offer(self._offer)
         self._refresh_music()
         self.charting.setText(charting_text(self.live.store))
 
@@ -237,6 +251,7 @@ class LiveView(QWidget):
         self.status.setText(text)
 
     def _on_entry_added(self, event: Event) -> None:
+        self._offer_dirty = True
         if event.kind == "vitals":
             self.last_vitals.setText(f"Last vitals {t_plus(event.t or 0)}: {describe_event(event)}")
         if event.kind == "check_due" and not event.data.get("recorded_late") and self._active:

@@ -71,6 +71,12 @@ LIVE_SHORTCUTS: tuple[Shortcut, ...] = (
         _one("Alt+Q", "quick_event"),
     ),
     Shortcut(
+        "Alt+X",
+        "Record an adverse event (World SIVA tier suggested from the vitals), pre-filled from "
+        "the waiting offer",
+        _one("Alt+X", "adverse_event"),
+    ),
+    Shortcut(
         "Alt+S / Alt+K",
         "Snooze / skip the check that is due (with a reason)",
         (("Alt+S", "snooze"), ("Alt+K", "skip")),

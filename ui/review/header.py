@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kapsession.integration.review import Review
+from kapsession.monitoring.ready import ready_line
 from kapsession.storage.store import parse_iso
 from ui import theme
 from ui.format import t_plus
@@ -105,6 +106,12 @@ class ReviewHeader(QWidget):
         self.signatures.setWordWrap(True)
         self.signatures.setAccessibleName("Signatures")
         layout.addWidget(self.signatures)
+        # Ready to leave computed from the entries, beside the time recorded (issue 15).
+        self.ready = plain_label()
+        self.ready.setProperty("role", "muted")
+        self.ready.setWordWrap(True)
+        self.ready.setAccessibleName("Ready to leave")
+        layout.addWidget(self.ready)
         layout.addWidget(self.legend)
 
     def show_review(self, review: Review) -> None:
@@ -113,3 +120,6 @@ class ReviewHeader(QWidget):
         self.badge.setVisible(record.rehearsal)
         self.subtitle.setText(session_line(review))
         self.signatures.setText(signature_text(review))
+        ready = ready_line(review.events)
+        self.ready.setText(ready)
+        self.ready.setVisible(bool(ready))
