@@ -487,3 +487,26 @@ def ceiling_alert(
             f"{_num(round(limit, 3))} mg ({how}; {source})"
         ),
     }
+
+
+def describe_medication(data: Mapping[str, Any], style: str = "screen") -> str:
+    """How a ``medication`` entry reads: the stream, the review, the timeline's markers and the
+    printed summaries (session/entry_text.describe hands it over)."""
+    drug = str(data.get("drug", "?"))
+    dose = data.get("dose")
+    amount = _num(float(dose)) if isinstance(dose, int | float) and math.isfinite(dose) else "?"
+    what = f"{drug} {amount} {data.get('unit', '')} {route_short(str(data.get('route', '')))}"
+    if style == "marker":
+        return what
+    lot = f", lot {data['lot']}" if data.get("lot") else ""
+    total = data.get("total_mg")
+    after = (
+        f" · ketamine total {_num(round(float(total), 3))} mg"
+        if isinstance(total, int | float) and math.isfinite(total)
+        else ""
+    )
+    unlisted = " (not in the medicines list)" if data.get("unlisted") else ""
+    if style == "print":
+        by = f", given by {data['given_by']}" if data.get("given_by") else ""
+        return f"Medication {what}{lot}{unlisted}{by}{after}"
+    return f"Medication: {what}{lot}{unlisted}{after}"
