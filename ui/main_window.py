@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("kapsession.ui.main")
 
 
+SCRIPTED_REASON = "answered by a scripted confirmation (no reason typed)"
+
+
 class MainWindow(QMainWindow):
     session_ended = Signal()  # after a session's end was saved and the home screen is back
     lock_changed = Signal(bool)  # True: locked; for the audit trail (no clinical content)
@@ -59,6 +62,7 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         schedulers: Callable[[QObject], GuiScheduler] | None = None,
         parent: QWidget | None = None,
+        ask_reason: Callable[[str, str], str | None] | None = None,
     ) -> None:
         super().__init__(parent)
         # The app's one Settings (built in ui/app.py), for the screens that remember choices.
@@ -73,8 +77,21 @@ class MainWindow(QMainWindow):
         self._start_rehearsal = start_rehearsal
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.stack = QStackedWidget()
+        if ask_reason is None and confirm is not None:
+            # A scripted run that answers the questions itself (tests, smoke runs) answers the
+            # start gate's question with it too; the reason says so on the record.
+            def ask_reason(title: str, text: str) -> str | None:
+                return SCRIPTED_REASON if self._confirm(title, text) else None
+
         self.home = HomeView(
-            service, self._confirm, str(data_dir), arcs, check_arc, executor, settings=self.settings
+            service,
+            self._confirm,
+            str(data_dir),
+            arcs,
+            check_arc,
+            executor,
+            settings=self.settings,
+            ask_reason=ask_reason,
         )
         self.home.dose_given.connect(self.show_live)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
