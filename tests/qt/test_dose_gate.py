@@ -4,7 +4,6 @@ and the reason dialog refuses an empty reason in words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
