@@ -50,6 +50,7 @@ _OWN_SECTION = {
     "preparation",
     "worksheet",
     "dose",
+    "medication",  # issue 15: the medication log (exports/medication_record.py)
     *CHECK_KINDS,
     *MUSIC_KINDS,
 }

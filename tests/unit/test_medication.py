@@ -400,3 +400,78 @@ def test_a_protocol_file_with_a_bad_ceiling_names_the_field() -> None:
     with pytest.raises(InvalidEntry, match="unknown field"):
         parse_protocol(base + "[start_gate]\nfood = 6\n", "x.toml")
     assert parse_protocol(base, "x.toml").dose_rules.ketamine_ceiling_mg is None
+
+
+# --- the exports: JSON, Markdown, PDF, FHIR ---------------------------------------------------
+
+
+def test_every_export_shows_the_log_with_its_totals(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    import json
+
+    from fhir.resources.R4B.bundle import Bundle
+
+    from kapsession.exports import fhir_bundle, markdown_summary, pdf_summary
+
+    from .exporthelpers import flowing, pdftotext
+
+    live = _start(store, clock, "intramuscular", 60.0, weight=70.0)
+    clock.advance(20 * 60)
+    live.add_medication("ondansetron 4 mg SL lot A12")
+    clock.advance(5 * 60)
+    live.quick_event("booster_dose", mg=30.0, route="intramuscular")
+    clock.advance(5 * 60)
+    live.add_medication("ketamine 20 mg IM lot K-77")
+    live.add_medication("hydroxyzine 25 mg PO")
+    live.end(reason="test")
+    doc = timeline_json.timeline(store, live.record.id, clock.now())
+
+    md = markdown_summary.render(doc)
+    assert "## Medication log" in md
+    assert "| T+20:00 | ondansetron | 4 mg | SL | A12 | Dr. Test | 60 mg |" in md
+    booster = "| T+25:00 | ketamine (booster) | 30 mg | IM |  | unassigned (account Dr. Test) |"
+    assert booster + " 90 mg |" in md
+    assert "| T+30:00 | ketamine | 20 mg | IM | K-77 | Dr. Test | 110 mg |" in md
+    assert "hydroxyzine (not in the list)" in md
+    assert "| T+00:00 | ketamine (dose) | 60 mg |" in md
+
+    text = flowing(pdftotext(pdf_summary.render(doc), tmp_path))
+    assert "Medication log" in text
+    for needle in ("ondansetron", "A12", "K-77", "110 mg", "ketamine (booster)"):
+        assert needle in text, needle
+
+    raw = fhir_bundle.render(doc)
+    Bundle.model_validate_json(raw)
+    bundle = json.loads(raw)
+    given = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationAdministration"
+    ]
+    assert len(given) == 5  # the dose, the booster and three medication entries
+    ond = next(g for g in given if g["medicationCodeableConcept"].get("text") == "ondansetron")
+    assert ond["medicationCodeableConcept"]["coding"][0]["code"] == "A04AA01"
+    assert ond["dosage"]["dose"] == {
+        "value": 4.0,
+        "unit": "mg",
+        "system": "http://unitsofmeasure.org",
+        "code": "mg",
+    }
+    assert ond["dosage"]["route"]["coding"][0]["code"] == "37839007"
+    assert {"text": "Lot A12"} in ond["note"]
+    assert ond["performer"] == [{"actor": {"display": AUTHOR}}]
+    unlisted = next(g for g in given if g["medicationCodeableConcept"] == {"text": "hydroxyzine"})
+    assert unlisted["dosage"]["route"] == {"text": "oral"}
+
+
+def test_the_start_gate_is_in_the_summaries(store: Store, clock: FakeClock) -> None:
+    from kapsession.exports import markdown_summary
+
+    service = SessionService(store, clock, TZ, AUTHOR, PROTOCOLS)
+    record = service.plan(SessionPlan("C-017", "sublingual", "sublingual", 200.0, 75, "x"))
+    live = service.give_dose(record.id, (["consent not signed"], "verbal consent witnessed"))
+    live.end(reason="test")
+    md = markdown_summary.render(timeline_json.timeline(store, record.id, clock.now()))
+    assert "Start gate: unmet before the dose: consent not signed." in md
+    assert "Reason for going ahead: verbal consent witnessed" in md
