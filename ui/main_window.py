@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.errors import KapsessionError
+from kapsession.monitoring.medication import available_catalogue
 from kapsession.music.arc import Arc
 from kapsession.music.cue import CuePlayer
 from kapsession.session.live import LiveSession, SessionService
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self._music = music
         self._smoke = smoke
         self._start_rehearsal = start_rehearsal
+        self._data_dir = Path(data_dir)
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.stack = QStackedWidget()
         if ask_reason is None and confirm is not None:
@@ -133,6 +135,10 @@ class MainWindow(QMainWindow):
         # screen does not need before its first paint (measured with bench/run.py).
         from .live.screen import LiveView
 
+        # The medicines list with the clinic's own (<data>/medicines/*.toml); a bad clinic file
+        # leaves the shipped list and the other files in use, and is said on the live screen.
+        catalogue, problems = available_catalogue(self._data_dir)
+        live.medication.catalogue = catalogue
         view = LiveView(
             live,
             self._cue_player,
@@ -142,6 +148,8 @@ class MainWindow(QMainWindow):
             scheduler=self._schedulers(self),
         )
         view.ended.connect(self._on_ended)
+        if problems:
+            view.status.setText("Medicines list: " + " ".join(problems))
         self.live_view = view
         self.stack.addWidget(view)
         self.stack.setCurrentWidget(view)

@@ -476,6 +476,8 @@ def ceiling_alert(
     limit, how = found
     if not (before_mg <= limit + 1e-9 < after_mg - 1e-9):
         return None
+    # The basis is said when the per-kg ceiling set it; the absolute one is the limit named.
+    basis = source if how.endswith(" mg") else f"{how}; {source}"
     return {
         "field": "ketamine_total_mg",
         "value": after_mg,
@@ -484,7 +486,7 @@ def ceiling_alert(
         "source": source,
         "message": (
             f"Ketamine total {_num(round(after_mg, 3))} mg is above the ceiling of "
-            f"{_num(round(limit, 3))} mg ({how}; {source})"
+            f"{_num(round(limit, 3))} mg ({basis})"
         ),
     }
 

@@ -38,12 +38,18 @@ def total_label() -> QLabel:
 
 
 class MedicationLine:
-    """The field and the total; ``focus_note`` gives the note field its focus back."""
+    """The field and the total; ``focus_note`` gives the note field its focus back and
+    ``after_save`` refreshes the screen (the alert banner shows a ceiling alert at once)."""
 
     def __init__(
-        self, live: LiveSession, say: Callable[[str], None], focus_note: Callable[[], None]
+        self,
+        live: LiveSession,
+        say: Callable[[str], None],
+        focus_note: Callable[[], None],
+        after_save: Callable[[], None] = lambda: None,
     ) -> None:
         self.live, self._say, self._focus_note = live, say, focus_note
+        self._after_save = after_save
         self.field = medication_field()
         self.total = total_label()
         self.field.returnPressed.connect(self._on_entered)
@@ -74,3 +80,4 @@ class MedicationLine:
         else:
             self.field.setFocus()
         self.refresh()
+        self._after_save()

@@ -114,7 +114,7 @@ class LiveView(QWidget):
         self.last_vitals = last_vitals_label()
         self.vitals_edit = vitals_field()
         self.vitals_edit.returnPressed.connect(self._on_vitals_entered)
-        self.meds = MedicationLine(self.live, self._say, self._focus_note)
+        self.meds = MedicationLine(self.live, self._say, self._focus_note, lambda: self._refresh())
         self.stream.itemDoubleClicked.connect(lambda _item: self.dialogs.amend())
 
         self.tag_buttons = tag_chips()
