@@ -475,3 +475,18 @@ def test_the_start_gate_is_in_the_summaries(store: Store, clock: FakeClock) -> N
     md = markdown_summary.render(timeline_json.timeline(store, record.id, clock.now()))
     assert "Start gate: unmet before the dose: consent not signed." in md
     assert "Reason for going ahead: verbal consent witnessed" in md
+
+
+def test_a_ceiling_alert_is_not_taken_for_an_alert_on_the_vitals_before_it(
+    store: Store, clock: FakeClock
+) -> None:
+    from kapsession.exports import markdown_summary
+
+    live = _start(store, clock, "sublingual", 200.0)
+    live.add_vitals("120/80 70 98")
+    clock.advance(60)
+    live.add_medication("ketamine 150 mg SL")
+    live.end(reason="test")
+    md = markdown_summary.render(timeline_json.timeline(store, live.record.id, clock.now()))
+    assert "Ketamine total 350 mg is above the ceiling of 300 mg" in md  # in the alerts
+    assert "**ALERT**" not in md, "the vitals before it raised nothing"
