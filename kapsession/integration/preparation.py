@@ -204,6 +204,7 @@ def readiness(prep: Preparation | None) -> list[str]:
 # --- the start gate (issue 15) -----------------------------------------------------------------
 
 WEIGHT_RANGE = (2.0, 400.0)
+_LOCAL_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$")
 _BP = re.compile(r"^\s*([0-9]{2,3})\s*/\s*([0-9]{2,3})\s*$")
 
 
@@ -237,6 +238,9 @@ def parse_local_time(text: str, field: str) -> datetime | None:
     text = text.strip()
     if not text:
         return None
+    # ASCII digits only (strptime would read Arabic-Indic ones the record would not show).
+    if not _LOCAL_TIME.match(text):
+        raise InvalidEntry(f"{field} must be a date and time like 2026-12-06 07:30.")
     try:
         return datetime.strptime(text, "%Y-%m-%d %H:%M")
     except ValueError:

@@ -376,6 +376,7 @@ def test_going_ahead_needs_a_reason_which_is_recorded(store: Store, clock: FakeC
         ({"weight_kg": 0.5}, "Weight must be"),
         ({"weight_kg": float("nan")}, "Weight must be"),
         ({"last_food": "yesterday"}, "Last food must be a date and time"),
+        ({"last_food": "٢٠٢٦-03-02 07:30"}, "Last food must be a date and time"),
         ({"last_clear_liquid": "2026-13-01 10:00"}, "Last clear liquid must be"),
         ({"predose_bp": "120"}, "SYS/DIA"),
         ({"predose_bp": "80/120"}, "higher than the diastolic"),
@@ -490,3 +491,41 @@ def test_a_ceiling_alert_is_not_taken_for_an_alert_on_the_vitals_before_it(
     md = markdown_summary.render(timeline_json.timeline(store, live.record.id, clock.now()))
     assert "Ketamine total 350 mg is above the ceiling of 300 mg" in md  # in the alerts
     assert "**ALERT**" not in md, "the vitals before it raised nothing"
+
+
+# --- the preparation's gate fields, property-based like the vitals form ------------------------
+
+GATE_TEXT = st.one_of(
+    st.sampled_from(
+        ["", " ", "72", "72,5", "0", "-3", "nan", "1e3", "٧٢", "2026-03-02 07:30",
+         "2026-02-30 07:30", "07:30", "128/82", " 128 / 82 ", "82/128", "300/80", "12/8"]
+    ),
+    st.text(max_size=30),
+)  # fmt: skip
+
+
+@given(weight=st.one_of(st.none(), st.floats(allow_nan=True), st.integers(-10, 1000)),
+       food=GATE_TEXT, clear=GATE_TEXT, bp=GATE_TEXT)  # fmt: skip
+@settings(max_examples=300, deadline=None)
+def test_gate_fields_are_refused_cleanly_or_saved_canonical(
+    weight: float | None, food: str, clear: str, bp: str
+) -> None:
+    from kapsession.integration.preparation import gate_facts
+
+    screening = Screening(weight_kg=weight, last_food=food, last_clear_liquid=clear, predose_bp=bp)
+    try:
+        saved = validate_preparation(Preparation(screening=screening))
+    except InvalidEntry as exc:
+        assert str(exc).strip()
+        return
+    s = saved.screening
+    assert s.weight_kg is None or 2 <= s.weight_kg <= 400
+    # What is saved reads back the same and validates to itself (nothing half-valid).
+    again = Preparation.from_data(saved.to_data())
+    assert again == saved == validate_preparation(again)
+    facts = gate_facts(again)
+    assert (facts.last_food is None) == (s.last_food == "")
+    assert (facts.predose_systolic is None) == (s.predose_bp == "")
+    if facts.predose_systolic is not None:
+        assert facts.predose_diastolic is not None
+        assert facts.predose_systolic > facts.predose_diastolic
