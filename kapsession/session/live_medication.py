@@ -55,13 +55,28 @@ class LiveMedication:
         self.timeline, self.rules, self.author = timeline, rules, author
         self.catalogue: Catalogue = builtin_catalogue()
         self.warnings: tuple[str, ...] = ()
+        self._seen, self._total = 0, 0.0
+        self._weight: float | None = None
 
     @property
     def weight_kg(self) -> float | None:
-        return weight_of(self.timeline.events)
+        self._catch_up()
+        return self._weight
 
     def total_mg(self) -> float:
-        return ketamine_total(self.timeline.events)
+        self._catch_up()
+        return round(self._total, 6)
+
+    def _catch_up(self) -> None:
+        """The total and the weight, kept in step with the timeline (entries are only ever
+        appended): the live screen asks every second, and a long session has thousands."""
+        events = self.timeline.events
+        new = events[self._seen :]
+        if new:
+            self._total += ketamine_total(new)
+            if any(e.kind == "preparation" for e in new):
+                self._weight = weight_of(events)
+            self._seen = len(events)
 
     def total_text(self) -> str:
         """The live screen's line, e.g. "Ketamine 150 mg · 2.14 mg/kg"."""
