@@ -179,6 +179,7 @@ class SessionService:
             "mg": record.dose_mg,
             "route": record.route,
             "protocol": record.protocol,
+            "total_mg": record.dose_mg,  # the ketamine total after it (issue 15)
         }
         protocol = self.protocols.get(record.protocol)
         if protocol is not None:

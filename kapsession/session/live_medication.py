@@ -126,6 +126,7 @@ class LiveMedication:
         kind, data = validate_quick_event("booster_dose", **fields)
         before = self.total_mg()
         after = before + ketamine_total([_Probe(kind, data)])
+        data["total_mg"] = round(after, 6)  # every administration carries the total after it
         items: list[tuple[str, dict[str, Any], float | None]] = [(kind, data, None)]
         alert = self._alert(before, after)
         if alert is not None:

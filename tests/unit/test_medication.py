@@ -304,6 +304,9 @@ def test_json_export_carries_the_medication_fields(store: Store, clock: FakeCloc
     for key in ("drug", "dose", "unit", "route", "lot", "given_by", "total_mg"):
         assert key in entry, key
     assert entry["total_mg"] == 50.0 and entry["lot"] == "L-9"
+    # Every administration carries the total after it: the dose too.
+    (dose,) = [e for e in doc["events"] if e["kind"] == "dose"]
+    assert dose["total_mg"] == 50.0
 
 
 # --- the start gate, over every shipped protocol ----------------------------------------------
