@@ -97,3 +97,38 @@ def test_the_reason_dialog_says_a_reason_is_needed(qtbot) -> None:
     dialog.reason.setText("agreed with the prescriber")
     dialog.give.click()
     assert dialog.result() == ReasonDialog.DialogCode.Accepted
+
+
+def test_the_preparation_records_weight_fasting_and_the_pre_dose_bp(
+    qtbot, service: SessionService, store: Store
+) -> None:
+    from kapsession.integration.preparation import current_preparation
+    from ui.home.preparation_dialog import PreparationDialog
+
+    record = service.plan(SessionPlan("C-091", "KAP sublingual", "sublingual", 200.0, 75, "x"))
+    dialog = PreparationDialog(store, record.id, service.clock, service.tz, service.author)
+    qtbot.addWidget(dialog)
+    edits = dialog.gate_edits
+    edits["weight_kg"].setText("heavy")
+    assert not dialog.save()
+    assert "Weight must be a number of kg" in dialog.status.text()
+    assert current_preparation(store, record.id) is None, "nothing stored half-valid"
+    edits["weight_kg"].setText("72,5")
+    edits["last_food"].setText("2026-03-02 03:00")
+    edits["last_clear_liquid"].setText("2026-03-02 07:30")
+    edits["predose_bp"].setText(" 132 / 84 ")
+    assert dialog.save()
+    found = current_preparation(store, record.id)
+    assert found is not None
+    s = found[0].screening
+    assert (s.weight_kg, s.last_food, s.last_clear_liquid, s.predose_bp) == (
+        72.5,
+        "2026-03-02 03:00",
+        "2026-03-02 07:30",
+        "132/84",
+    )
+    # Reopened, the dialog shows what was saved.
+    again = PreparationDialog(store, record.id, service.clock, service.tz, service.author)
+    qtbot.addWidget(again)
+    assert again.gate_edits["weight_kg"].text() == "72.5"
+    assert again.gate_edits["predose_bp"].text() == "132/84"
