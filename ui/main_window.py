@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.errors import KapsessionError
+from kapsession.monitoring.medication import available_catalogue
 from kapsession.music.arc import Arc
 from kapsession.music.cue import CuePlayer
 from kapsession.session.live import LiveSession, SessionService
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from .scheduler import GuiScheduler
 
 log = logging.getLogger("kapsession.ui.main")
+
+
+SCRIPTED_REASON = "answered by a scripted confirmation (no reason typed)"
 
 
 class MainWindow(QMainWindow):
@@ -59,6 +63,7 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         schedulers: Callable[[QObject], GuiScheduler] | None = None,
         parent: QWidget | None = None,
+        ask_reason: Callable[[str, str], str | None] | None = None,
     ) -> None:
         super().__init__(parent)
         # The app's one Settings (built in ui/app.py), for the screens that remember choices.
@@ -71,10 +76,24 @@ class MainWindow(QMainWindow):
         self._music = music
         self._smoke = smoke
         self._start_rehearsal = start_rehearsal
+        self._data_dir = Path(data_dir)
         self._confirm = confirm or (lambda title, text: messages.confirm(self, title, text))
         self.stack = QStackedWidget()
+        if ask_reason is None and confirm is not None:
+            # A scripted run that answers the questions itself (tests, smoke runs) answers the
+            # start gate's question with it too; the reason says so on the record.
+            def ask_reason(title: str, text: str) -> str | None:
+                return SCRIPTED_REASON if self._confirm(title, text) else None
+
         self.home = HomeView(
-            service, self._confirm, str(data_dir), arcs, check_arc, executor, settings=self.settings
+            service,
+            self._confirm,
+            str(data_dir),
+            arcs,
+            check_arc,
+            executor,
+            settings=self.settings,
+            ask_reason=ask_reason,
         )
         self.home.dose_given.connect(self.show_live)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
@@ -116,6 +135,10 @@ class MainWindow(QMainWindow):
         # screen does not need before its first paint (measured with bench/run.py).
         from .live.screen import LiveView
 
+        # The medicines list with the clinic's own (<data>/medicines/*.toml); a bad clinic file
+        # leaves the shipped list and the other files in use, and is said on the live screen.
+        catalogue, problems = available_catalogue(self._data_dir)
+        live.medication.catalogue = catalogue
         view = LiveView(
             live,
             self._cue_player,
@@ -125,6 +148,8 @@ class MainWindow(QMainWindow):
             scheduler=self._schedulers(self),
         )
         view.ended.connect(self._on_ended)
+        if problems:
+            view.status.setText("Medicines list: " + " ".join(problems))
         self.live_view = view
         self.stack.addWidget(view)
         self.stack.setCurrentWidget(view)

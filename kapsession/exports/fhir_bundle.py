@@ -15,7 +15,8 @@ What is in it (DESIGN.md, Interfaces):
 - Patient: the pseudonymous client code as its only identifier (no name, no birth date).
 - Encounter: the session, period from the dose to the end.
 - MedicationAdministration: ketamine or esketamine (by protocol), dose in mg, route coded in
-  SNOMED CT and HL7 v3 RouteOfAdministration; booster doses as further administrations.
+  SNOMED CT and HL7 v3 RouteOfAdministration; booster doses as further administrations; every
+  ``medication`` entry (issue 15) as one more, its medicine by ATC code where the list has it.
 - vital-sign Observations with the LOINC codes of the FHIR vital-signs profile: BP panel
   85354-9 (8480-6 systolic, 8462-4 diastolic, mm[Hg]), heart rate 8867-4 /min, respiratory rate
   9279-1 /min, SpO2 2708-6 + 59408-5 %, body temperature 8310-5 Cel. Values that raised an
@@ -37,6 +38,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kapsession.exports import fhir_adverse, gc_pause
+from kapsession.exports import medication_record as mr
 from kapsession.exports import summary as s
 from kapsession.session.entry_text import scale_name, text_of
 
@@ -241,6 +243,32 @@ class _Builder:
             }
             if key != "dose":
                 values["note"] = [{"text": "Booster dose"}]
+            self.add("MedicationAdministration", values)
+        self._medications()
+
+    def _medications(self) -> None:
+        """Every ``medication`` entry (issue 15) as its own MedicationAdministration: the
+        medicine by ATC where the list has it, the dose in its unit, the lot in a note, who
+        gave it as the performer."""
+        for e in mr.medication_entries(self.sm.doc):
+            values: dict[str, Any] = {
+                **self.common(f"medication-{e['seq']}"),
+                "status": "completed",
+                "medicationCodeableConcept": mr.medication_concept(str(e.get("drug")), ATC),
+                "subject": {"reference": self.patient_url},
+                "context": {"reference": self.encounter_url},
+                "effectiveDateTime": e.get("at"),
+                "dosage": mr.dosage(e, _route(str(e.get("route") or ""))),
+            }
+            notes = []
+            if e.get("lot"):
+                notes.append({"text": f"Lot {e['lot']}"})
+            if isinstance(e.get("total_mg"), int | float):
+                notes.append({"text": f"Ketamine total after it: {e['total_mg']:g} mg"})
+            if notes:
+                values["note"] = notes
+            if e.get("given_by"):
+                values["performer"] = [{"actor": {"display": str(e["given_by"])}}]
             self.add("MedicationAdministration", values)
 
     def _observation(

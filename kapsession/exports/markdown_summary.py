@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from kapsession.exports import medication_record as mr
 from kapsession.exports import summary as s
 from kapsession.session.entry_text import (
     describe,
@@ -292,6 +293,10 @@ def _worksheet(sm: s.Summary) -> list[str]:
     return [*out, ""]
 
 
+def _medication(sm: s.Summary) -> list[str]:
+    return mr.markdown(sm.doc, cell)
+
+
 def _others(sm: s.Summary) -> list[str]:
     if not sm.others:
         return []
@@ -334,6 +339,7 @@ def render(doc: Mapping[str, Any]) -> str:
     for section in (
         _preparation,
         _vitals,
+        _medication,
         _alerts,
         _observations,
         _checks,

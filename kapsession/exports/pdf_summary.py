@@ -15,6 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
 from kapsession.exports import gc_pause
+from kapsession.exports import medication_record as mr
 from kapsession.exports import pdf_base as pb
 from kapsession.exports import summary as s
 from kapsession.monitoring.checks import CHECK_DUE
@@ -642,6 +643,20 @@ def _preparation(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     return out
 
 
+def _medication(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
+    """The medication log (issue 15): every administration with the ketamine total after it,
+    and the start gate recorded with the dose."""
+    table = mr.rows(sm.doc)
+    if not table:
+        return []
+    widths = [40.0, 120.0, 55.0, 35.0, 60.0, 110.0, 60.0]
+    cells = [[_cell(c, st["small"], 40) for c in r] for r in table]
+    out: list[Flowable] = [Paragraph("Medication log", st["h2"])]
+    out.append(_table([mr.HEAD, *cells], widths))
+    out += [Paragraph(pb.para(line), st["small"]) for line in mr.gate_lines(sm.doc)]
+    return out
+
+
 def _signatures(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     """The signature block: printed name, credentials, role, date and time, meaning."""
     out: list[Flowable] = [Paragraph("Signatures", st["h2"])]
@@ -663,6 +678,7 @@ def _render(doc: Mapping[str, Any]) -> bytes:
     story += _header(sm, st)
     story += [Paragraph("Timeline", st["h2"]), chart(sm)]
     story += _vitals(sm, st)
+    story += _medication(sm, st)
     story += _notes(sm, st)
     story += _worksheet(sm, st)
     story += _preparation(sm, st)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kapsession.monitoring.vitals import VITAL_FIELDS
 from kapsession.session.entry_text import CHECK_KINDS, MUSIC_KINDS, minutes_text, t_mark, text_of
 from kapsession.storage.store import parse_iso
 
@@ -51,6 +52,7 @@ _OWN_SECTION = {
     "preparation",
     "worksheet",
     "dose",
+    "medication",  # issue 15: the medication log (exports/medication_record.py)
     *CHECK_KINDS,
     *MUSIC_KINDS,
 }
@@ -350,6 +352,8 @@ def alerts_by_vitals(sm: Summary) -> dict[int, list[Mapping[str, Any]]]:
     seqs = sorted(int(v["seq"]) for v in sm.vitals)
     owners: dict[int, list[Mapping[str, Any]]] = {}
     for alert in sm.alerts:
+        if alert.get("field") not in VITAL_FIELDS:  # e.g. the ketamine ceiling (issue 15)
+            continue
         i = bisect.bisect_left(seqs, int(alert["seq"]))
         if i:
             owners.setdefault(seqs[i - 1], []).append(alert)

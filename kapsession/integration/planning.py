@@ -63,17 +63,16 @@ def arc_for_protocol(arcs: Iterable[Arc], route: str, planned_minutes: int) -> A
 def dose_question(
     code: str, mg: float, route: str, still_open: Sequence[str], planned: bool
 ) -> str:
-    """The confirmation asked at the moment of the dose. Unconfirmed screening warns but never
-    blocks: the therapist may know more. `planned`: given from the list (the session exists)."""
+    """The question asked at the moment of the dose. What the start gate finds unmet (issue 15)
+    is listed and never blocks (going ahead needs a reason): the therapist may know more.
+    `planned`: given from the list (the session exists)."""
     how = (
-        "Choose No, then Prepare… (Alt+P), to complete it."
+        "Choose Not now, then Prepare… (Alt+P), to complete it."
         if planned
-        else "To prepare first, choose No, plan the session, then Prepare… (Alt+P)."
+        else "To prepare first, choose Not now, plan the session, then Prepare… (Alt+P)."
     )
     warning = (
-        "Not confirmed in the preparation: " + "; ".join(still_open) + f". {how}\n\n"
-        if still_open
-        else ""
+        "Unmet before the dose: " + "; ".join(still_open) + f". {how}\n\n" if still_open else ""
     )
     return (
         f"Start the dose clock for {code}: {mg:g} mg {route}, given now?\n\n"

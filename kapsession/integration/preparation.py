@@ -7,12 +7,15 @@ the record as history (each later version ``amends`` the one before)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from kapsession.errors import InvalidEntry, StateError
+from kapsession.monitoring.dose_rules import DoseRules, GateFacts, gate_items
+from kapsession.monitoring.vitals import LIMITS
 from kapsession.storage.store import Event, SessionRecord, Store
 from kapsession.textcheck import clean_line, clean_text
 
@@ -63,6 +66,13 @@ class Screening:
     consent_signed: bool = False
     ride_home: bool = False
     fasting: bool = False
+    # For the start gate and the ketamine total per kg (issue 15): the weight, the last food and
+    # last clear liquid (local "YYYY-MM-DD HH:MM", empty: not recorded) and the pre-dose BP
+    # ("SYS/DIA", empty: not taken).
+    weight_kg: float | None = None
+    last_food: str = ""
+    last_clear_liquid: str = ""
+    predose_bp: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,7 @@ class Preparation:
                 "consent_signed": s.consent_signed,
                 "ride_home": s.ride_home,
                 "fasting": s.fasting,
+                **gate_data(s),
             },
             "setting": {
                 "room_ready": st.room_ready,
@@ -126,6 +137,7 @@ class Preparation:
                 consent_signed=screening.get("consent_signed") is True,
                 ride_home=screening.get("ride_home") is True,
                 fasting=screening.get("fasting") is True,
+                **gate_fields(screening),
             ),
             setting=Setting(
                 room_ready=setting.get("room_ready") is True,
@@ -165,7 +177,9 @@ def validate_preparation(prep: Preparation) -> Preparation:
         hopes=clean_text(prep.hopes, "Hopes", MAX_TEXT),
         patterns=clean_text(prep.patterns, "Patterns to shift", MAX_TEXT),
         concerns=clean_text(prep.concerns, "Concerns and questions", MAX_TEXT),
-        screening=replace(s, prescriber=clean_line(s.prescriber, "Prescriber", MAX_PRESCRIBER)),
+        screening=validate_gate_fields(
+            replace(s, prescriber=clean_line(s.prescriber, "Prescriber", MAX_PRESCRIBER))
+        ),
         setting=replace(
             st, music_preferences=clean_text(st.music_preferences, "Music preferences", MAX_MUSIC)
         ),
@@ -185,6 +199,119 @@ def readiness(prep: Preparation | None) -> list[str]:
         if name == "medical_oversight" and not s.prescriber.strip():
             missing.append("no prescriber named")
     return missing
+
+
+# --- the start gate (issue 15) -----------------------------------------------------------------
+
+WEIGHT_RANGE = (2.0, 400.0)
+_LOCAL_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$")
+_BP = re.compile(r"^\s*([0-9]{2,3})\s*/\s*([0-9]{2,3})\s*$")
+
+
+def gate_data(s: Screening) -> dict[str, Any]:
+    """The gate's fields in the entry's screening data; left out while empty, so a preparation
+    saved without them reads exactly as before."""
+    data: dict[str, Any] = {}
+    if s.weight_kg is not None:
+        data["weight_kg"] = s.weight_kg
+    for key in ("last_food", "last_clear_liquid", "predose_bp"):
+        if getattr(s, key):
+            data[key] = getattr(s, key)
+    return data
+
+
+def gate_fields(screening: Mapping[str, Any]) -> dict[str, Any]:
+    weight = screening.get("weight_kg")
+    return {
+        "weight_kg": (
+            float(weight)
+            if isinstance(weight, int | float) and not isinstance(weight, bool)
+            else None
+        ),
+        "last_food": _str(screening.get("last_food")),
+        "last_clear_liquid": _str(screening.get("last_clear_liquid")),
+        "predose_bp": _str(screening.get("predose_bp")),
+    }
+
+
+def parse_local_time(text: str, field: str) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    # ASCII digits only (strptime would read Arabic-Indic ones the record would not show).
+    if not _LOCAL_TIME.match(text):
+        raise InvalidEntry(f"{field} must be a date and time like 2026-12-06 07:30.")
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise InvalidEntry(f"{field} must be a date and time like 2026-12-06 07:30.") from None
+
+
+def parse_bp(text: str) -> tuple[int, int] | None:
+    if not text.strip():
+        return None
+    match = _BP.match(text)
+    if not match:
+        raise InvalidEntry("Pre-dose blood pressure must be written SYS/DIA, e.g. 128/82.")
+    sys_, dia = int(match.group(1)), int(match.group(2))
+    for value, limit in ((sys_, LIMITS["systolic"]), (dia, LIMITS["diastolic"])):
+        if not limit.low <= value <= limit.high:
+            raise InvalidEntry(
+                f"Pre-dose {limit.label.lower()} must be from {limit.low:g} to {limit.high:g} mmHg."
+            )
+    if sys_ <= dia:
+        raise InvalidEntry("Pre-dose systolic must be higher than the diastolic.")
+    return sys_, dia
+
+
+def validate_gate_fields(s: Screening) -> Screening:
+    weight = s.weight_kg
+    if weight is not None:
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not (WEIGHT_RANGE[0] <= weight <= WEIGHT_RANGE[1])
+        ):
+            raise InvalidEntry(
+                f"Weight must be a number of kg from {WEIGHT_RANGE[0]:g} to {WEIGHT_RANGE[1]:g}."
+            )
+        weight = float(weight)
+    food = parse_local_time(_str(s.last_food), "Last food")
+    clear = parse_local_time(_str(s.last_clear_liquid), "Last clear liquid")
+    bp = parse_bp(_str(s.predose_bp))
+    return replace(
+        s,
+        weight_kg=weight,
+        last_food=food.strftime("%Y-%m-%d %H:%M") if food else "",
+        last_clear_liquid=clear.strftime("%Y-%m-%d %H:%M") if clear else "",
+        predose_bp=f"{bp[0]}/{bp[1]}" if bp else "",
+    )
+
+
+def gate_facts(prep: Preparation | None) -> GateFacts:
+    """What the start gate reads from the preparation (None: no preparation recorded)."""
+    if prep is None:
+        return GateFacts(readiness=tuple(readiness(None)))
+    s = prep.screening
+    try:
+        bp = parse_bp(s.predose_bp)
+        food = parse_local_time(s.last_food, "Last food")
+        clear = parse_local_time(s.last_clear_liquid, "Last clear liquid")
+    except InvalidEntry:  # a stored value is re-read, never trusted blindly
+        bp, food, clear = None, None, None
+    return GateFacts(
+        last_food=food,
+        last_clear_liquid=clear,
+        predose_systolic=bp[0] if bp else None,
+        predose_diastolic=bp[1] if bp else None,
+        readiness=tuple(readiness(prep)),
+    )
+
+
+def session_gate(store: Store, session_id: int, rules: DoseRules, now: datetime) -> list[str]:
+    """The start gate's unmet items for a planned session (``now``: local wall time)."""
+    current = current_preparation(store, session_id)
+    return gate_items(rules, gate_facts(current[0] if current else None), now)
 
 
 # --- storage ------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from kapsession.errors import InvalidEntry
+from kapsession.monitoring.dose_rules import DoseRules
 from kapsession.monitoring.protocol import CheckSpec, Threshold, plan_from_data, plan_to_data
 from kapsession.monitoring.protocol import Protocol as MonitoringProtocol
 
@@ -308,6 +309,7 @@ class Monitoring:
             "plan": plan_to_data(self.plan),
             # Ready to leave (monitoring/ready.py) reads it from here (issue 15).
             "discharge_sustained_s": p.discharge_sustained_s,
+            "dose_rules": p.dose_rules.to_data(),
         }
 
     @classmethod
@@ -324,6 +326,7 @@ class Monitoring:
                 checks=plan,
                 thresholds=tuple(Threshold(**t) for t in data["thresholds"]),
                 path="",
+                dose_rules=DoseRules.from_data(data.get("dose_rules")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidEntry(

@@ -21,6 +21,7 @@ from typing import Any
 from kapsession.errors import InvalidEntry
 from kapsession.limits import PLANNED_MAX, PLANNED_MIN
 from kapsession.monitoring import observations
+from kapsession.monitoring.dose_rules import DoseRules, parse_dose_rules
 from kapsession.monitoring.vitals import LIMITS
 from kapsession.storage import safe_files
 from kapsession.storage.schema import ROUTES
@@ -38,7 +39,7 @@ MAX_TOLERANCE_MINUTES = 60
 MAX_FILE_BYTES = 256 * 1024
 
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-_ROOT_KEYS = ("protocol", "checks", "thresholds")
+_ROOT_KEYS = ("protocol", "checks", "thresholds", "medication", "start_gate")
 _PROTOCOL_KEYS = (
     "id",
     "name",
@@ -138,6 +139,8 @@ class Protocol:
     cosignature_required: bool = False
     # Ready to leave (monitoring/ready.py): the discharge criteria held this long (issue 15).
     discharge_sustained_s: float = 15 * 60.0
+    # The ketamine ceiling and the start gate (issue 15; monitoring/dose_rules.py).
+    dose_rules: DoseRules = field(default_factory=DoseRules)
 
     def plan(self, planned_minutes: int | None = None) -> tuple[CheckSpec, ...]:
         """The checks of a session planned for ``planned_minutes`` (default: the protocol's),
@@ -552,6 +555,11 @@ def _build(data: dict[str, Any], r: _Reader, path: str) -> Protocol:
         rules=rules,
         cosignature_required=cosign,
         discharge_sustained_s=sustained * 60,
+        dose_rules=parse_dose_rules(
+            data.get("medication"),
+            data.get("start_gate"),
+            lambda problem, table, key: r.fail(problem, table, key=key),
+        ),
     )
 
 

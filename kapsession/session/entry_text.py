@@ -26,6 +26,8 @@ from kapsession.monitoring.checks import (
     CHECK_SKIPPED,
     CHECK_SNOOZED,
 )
+from kapsession.monitoring.medication import KIND as MEDICATION_KIND
+from kapsession.monitoring.medication import describe_medication
 from kapsession.monitoring.observations import FREE_TEXT, QUICK_EVENT_KINDS, QUICK_EVENTS, SCALES
 from kapsession.music.music_entries import MUSIC_KINDS
 from kapsession.session.dose_clock import minutes_seconds, t_plus
@@ -127,6 +129,7 @@ _TITLES = {
     "alert": "Alert",
     "observation": "Observation",
     "dose": "Dose",
+    "medication": "Medication",
     "session_ended": "End of session",
     "discharge": "Discharge check",
     "phase": "Music phase",
@@ -181,6 +184,8 @@ def describe(
     kind: str, data: Mapping[str, Any], reason: str | None = None, style: Style = "screen"
 ) -> str:
     """One line for an entry other than a note (no clinical free text is invented here)."""
+    if kind == MEDICATION_KIND:  # issue 15: the medication log's own words
+        return describe_medication(data, style)
     if style == "print":
         if kind in CHECK_KINDS:
             return _print_check(kind, data)

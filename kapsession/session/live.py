@@ -15,10 +15,12 @@ from kapsession.clock import Clock, DoseAnchor
 from kapsession.errors import InvalidEntry, StateError
 from kapsession.monitoring.checks import CheckState, Monitoring
 from kapsession.monitoring.discharge import assess, can_end_complete
+from kapsession.monitoring.dose_rules import DoseRules, require_reason
 from kapsession.monitoring.protocol import Protocol
 from kapsession.monitoring.vitals import Vitals
 from kapsession.music.music_entries import MUSIC_KINDS
 from kapsession.session.dose_clock import ContinuityWatch, DoseClock
+from kapsession.session.live_medication import LiveMedication
 from kapsession.session.live_monitoring import LiveMonitoring
 from kapsession.session.live_status import BadgeState
 from kapsession.session.notes import Note, make_note, parse_note
@@ -166,8 +168,10 @@ class SessionService:
             clock_origin=clock_origin,
         )
 
-    def give_dose(self, session_id: int) -> LiveSession:
-        """The moment the medicine is given: the session is running from here."""
+    def give_dose(self, session_id: int, gate: tuple[list[str], str] | None = None) -> LiveSession:
+        """The moment the medicine is given: the session is running from here. ``gate``: the
+        start gate's unmet items and the reason for going ahead, recorded with the dose
+        (``start_gate: {"unmet": [...], "reason": ...}``; a reason is needed when any is unmet)."""
         record = self.store.session(session_id)
         if record.state != "planned":
             raise StateError("Only a planned session can be started.")
@@ -175,10 +179,14 @@ class SessionService:
             "mg": record.dose_mg,
             "route": record.route,
             "protocol": record.protocol,
+            "total_mg": record.dose_mg,  # the ketamine total after it (issue 15)
         }
         protocol = self.protocols.get(record.protocol)
         if protocol is not None:
             dose["monitoring"] = Monitoring.start(protocol, record.planned_minutes).snapshot()
+        if gate is not None:
+            unmet = [str(item) for item in gate[0]]
+            dose["start_gate"] = {"unmet": unmet, "reason": require_reason(unmet, gate[1])}
         anchor = DoseAnchor(self.clock.now(), self.clock.monotonic(), self.clock.boot_id())
         self.store.start_session(session_id, anchor, self.tz, dose, self.author)
         return self._live(self.store.session(session_id), DoseClock(self.clock, anchor))
@@ -227,6 +235,9 @@ class LiveSession:
         self._watch = ContinuityWatch(clock, dose_clock)
         self._last_heartbeat = -math.inf
         self.monitor = LiveMonitoring(self.timeline)
+        # The medication log, the ketamine total and its ceiling (issue 15).
+        rules = self.monitor.monitoring.protocol.dose_rules if self.monitor.monitoring else None
+        self.medication = LiveMedication(self.timeline, rules or DoseRules(), author)
 
     @property
     def record(self) -> SessionRecord:
@@ -367,6 +378,8 @@ class LiveSession:
         return self.monitor.add_observation_text(text)
 
     def quick_event(self, kind: str, /, **fields: object) -> Event:
+        if kind == "booster_dose":  # counts in the ketamine total; may pass the ceiling
+            return self.medication.booster(**fields)[0]
         return self.monitor.quick_event(kind, **fields)
 
     def record_adverse_event(
@@ -378,6 +391,10 @@ class LiveSession:
         linked_seq: int | None = None,
     ) -> Event:
         return self.monitor.record_adverse_event(event, tier, intervention, outcome, linked_seq)
+
+    def add_medication(self, line: str) -> list[Event]:
+        """An administration typed on one line (Alt+D): the entry and any ceiling alert."""
+        return self.medication.add(line)
 
     def skip_check(self, key: str, reason: str) -> Event:
         return self.monitor.skip_check(key, reason)

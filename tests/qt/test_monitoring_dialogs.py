@@ -265,7 +265,8 @@ def test_a_booster_dose_needs_a_dose_then_is_stored_with_route_and_lot(
     modal.check()
     assert refused == ["Not saved: Booster dose must be more than 0 and at most 1000 mg."]
     (dose,) = of_kind(mlive, "booster_dose")
-    assert dose.data == {"mg": 50.0, "route": "sublingual", "lot": "LOT-2291"}
+    # total_mg: the ketamine total after it, the 200 mg dose included (issue 15)
+    assert dose.data == {"mg": 50.0, "route": "sublingual", "lot": "LOT-2291", "total_mg": 250.0}
     assert len(committed(store, "booster_dose")) == 1
     assert "T+00:00   Booster dose: 50 mg sublingual, lot LOT-2291" in stream_texts(mview.stream)
 
@@ -285,7 +286,9 @@ def test_a_booster_dose_can_be_typed_from_the_keyboard(
     modal.next(booster, QuickEventDialog)
     alt(qtbot, mview, Qt.Key.Key_Q)
     modal.check()
-    assert [e.data for e in of_kind(mlive, "booster_dose")] == [{"mg": 25.0, "route": "sublingual"}]
+    assert [e.data for e in of_kind(mlive, "booster_dose")] == [
+        {"mg": 25.0, "route": "sublingual", "total_mg": 225.0}  # the total after it (issue 15)
+    ]
 
 
 def test_escape_closes_the_quick_events_without_recording(

@@ -240,7 +240,7 @@ def test_home_prepare_opens_for_the_selected_planned_session_and_the_dose_questi
 
     (title, text) = answers.asked[-1]
     assert title == "Give dose now?"
-    assert "Not confirmed in the preparation: no ride home arranged; fasting not confirmed." in text
+    assert "Unmet before the dose: no ride home arranged; fasting not confirmed." in text
     assert "Prepare… (Alt+P)" in text
     assert store.session(planned).state == "planned", "declined: nothing started"
 
@@ -256,7 +256,7 @@ def test_the_dose_question_for_a_fully_prepared_session_has_no_warning(
     window.home.table.selectRow(0)
     qtbot.mouseClick(window.home.start_selected, Qt.MouseButton.LeftButton)
     (_title, text) = answers.asked[-1]
-    assert "Not confirmed" not in text
+    assert "Unmet" not in text
 
 
 def test_give_dose_now_from_the_form_says_no_preparation_was_recorded(
@@ -268,6 +268,6 @@ def test_give_dose_now_from_the_form_says_no_preparation_was_recorded(
     window.home.dose.setValue(150.0)
     qtbot.mouseClick(window.home.dose_button, Qt.MouseButton.LeftButton)
     (_title, text) = answers.asked[-1]
-    assert "Not confirmed in the preparation: no preparation recorded" in text
+    assert "Unmet before the dose: no preparation recorded" in text
     assert "plan the session, then Prepare… (Alt+P)" in text
     assert store.sessions() == []

@@ -96,6 +96,7 @@ def test_markdown_shows_every_section_in_order(rich: rs.Rich) -> None:
     assert headings == [
         "## Preparation",
         "## Vitals",
+        "## Medication log",  # issue 15: the dose and booster with the ketamine total
         "## Alerts",
         "## Observations",
         "## Checks",
@@ -138,7 +139,8 @@ def test_hostile_note_text_renders_literally_and_intact(rich: rs.Rich) -> None:
         "table", "thead", "tbody", "tr", "th", "td",
     }  # fmt: skip
     # Every table row has as many cells as its header: pipes in text did not split cells.
-    assert len(set(page.rows[:11])) == 1 and all(n in (2, 3, 5, 9) for n in page.rows)
+    # (7: the medication log, issue 15)
+    assert len(set(page.rows[:11])) == 1 and all(n in (2, 3, 5, 7, 9) for n in page.rows)
     # The hostile note, rendered on its own, reads back exactly (line breaks included).
     alone = Html(render_markdown(markdown_summary.text(rs.HOSTILE)))
     assert set(alone.tags) <= {"p", "br"}

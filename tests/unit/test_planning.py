@@ -102,11 +102,11 @@ def test_the_dose_question_names_what_the_preparation_left_open_and_how_to_compl
     from_list = dose_question("C-014", 62.5, "intramuscular", open_items, planned=True)
     assert "62.5 mg intramuscular" in from_list
     assert (
-        "Not confirmed in the preparation: consent not signed; no prescriber named. "
-        "Choose No, then Prepare… (Alt+P), to complete it.\n\n" in from_list
+        "Unmet before the dose: consent not signed; no prescriber named. "
+        "Choose Not now, then Prepare… (Alt+P), to complete it.\n\n" in from_list
     )
     from_form = dose_question("C-014", 62.5, "intramuscular", open_items, planned=False)
-    assert "To prepare first, choose No, plan the session, then Prepare… (Alt+P)." in from_form
+    assert "To prepare first, choose Not now, plan the session, then Prepare… (Alt+P)." in from_form
 
 
 def test_music_that_would_not_play_asks_before_the_dose_and_good_music_does_not() -> None:

@@ -3,7 +3,9 @@ setting, and a grounding exercise to read aloud. Every Ctrl+S is a new version o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -134,6 +136,7 @@ class PreparationDialog(RecordDialog):
                 row.addWidget(prescriber_label)
                 row.addWidget(self.prescriber, 1)
                 screen.addLayout(row)
+        self._gate_fields(screen)
         self.open_items = plain_label()
         self.open_items.setWordWrap(True)
         self.open_items.setAccessibleName("Open screening items")
@@ -207,6 +210,10 @@ class PreparationDialog(RecordDialog):
         for name, box in self.screening.items():
             box.setChecked(bool(getattr(prep.screening, name)))
         self.prescriber.setText(prep.screening.prescriber)
+        weight = prep.screening.weight_kg
+        self.gate_edits["weight_kg"].setText("" if weight is None else f"{weight:g}")
+        for key in ("last_food", "last_clear_liquid", "predose_bp"):
+            self.gate_edits[key].setText(getattr(prep.screening, key))
         for name, box in self.setting.items():
             box.setChecked(bool(getattr(prep.setting, name)))
         self.music.setPlainText(prep.setting.music_preferences)
@@ -233,7 +240,8 @@ class PreparationDialog(RecordDialog):
             concerns=self.concerns.toPlainText(),
             screening=Screening(
                 prescriber=self.prescriber.text(),
-                **{name: box.isChecked() for name, box in self.screening.items()},
+                **{name: box.isChecked() for name, box in self.screening.items()},  # type: ignore[arg-type]
+                **self._gate_values(),
             ),
             setting=Setting(
                 music_preferences=self.music.toPlainText(),
@@ -241,6 +249,42 @@ class PreparationDialog(RecordDialog):
             ),
             grounding_done=self.grounding_done.isChecked(),
         )
+
+    def _gate_fields(self, screen: QVBoxLayout) -> None:
+        """Weight, fasting times and the pre-dose BP: what the start gate and the ketamine total
+        per kg read (issue 15)."""
+        self.gate_edits: dict[str, QLineEdit] = {}
+        for name, label, hint in (
+            ("weight_kg", "&Weight (kg)", "e.g. 72.5"),
+            ("last_food", "Last &food", "YYYY-MM-DD HH:MM"),
+            ("last_clear_liquid", "Last clear li&quid", "YYYY-MM-DD HH:MM"),
+            ("predose_bp", "Pre-dose &BP", "SYS/DIA, e.g. 128/82"),
+        ):
+            edit = QLineEdit()
+            edit.setAccessibleName(label.replace("&", ""))
+            edit.setPlaceholderText(hint)
+            edit.textChanged.connect(self._on_changed)
+            row = QHBoxLayout()
+            caption = plain_label(label)
+            caption.setBuddy(edit)
+            row.addWidget(caption)
+            row.addWidget(edit, 1)
+            screen.addLayout(row)
+            self.gate_edits[name] = edit
+
+    def _gate_values(self) -> dict[str, Any]:
+        text = self.gate_edits["weight_kg"].text().strip().replace(",", ".")
+        try:
+            weight = float(text) if text else None
+        except ValueError:
+            weight = math.nan  # refused by validation, naming the weight
+        return {
+            "weight_kg": weight,
+            **{
+                k: self.gate_edits[k].text()
+                for k in ("last_food", "last_clear_liquid", "predose_bp")
+            },
+        }
 
     def _saved(self) -> Preparation:
         return self._last
@@ -297,6 +341,10 @@ def _stripped(prep: Preparation) -> Preparation:
             s.consent_signed,
             s.ride_home,
             s.fasting,
+            s.weight_kg,
+            s.last_food.strip(),
+            s.last_clear_liquid.strip(),
+            s.predose_bp.strip(),
         ),
         setting=Setting(st.room_ready, st.eyeshades, st.headphones, st.music_preferences.strip()),
         grounding_done=prep.grounding_done,

@@ -18,7 +18,6 @@ from kapsession.integration.planning import (
     music_question,
     session_actions,
 )
-from kapsession.integration.preparation import readiness, session_readiness
 from kapsession.music.arc import Arc
 from kapsession.music.preflight import PreflightReport
 from kapsession.session.live import SessionService, validate_plan
@@ -28,8 +27,10 @@ from ..clinicians.panel import ClinicianPanel
 from ..executor import Executor, SynchronousExecutor
 from ..plain_text import plain_label
 from ..settings import Settings
+from . import dose_gate
 from .actions import ActionRow
 from .arc_picker import ArcCheck, ArcPicker
+from .dose_gate import AskReason, planned_items, unprepared_items
 from .forms_waiting import FormsWaiting
 from .plan_form import PlanForm
 from .session_list import SessionList
@@ -50,12 +51,16 @@ class HomeView(QWidget):
         executor: Executor | None = None,
         parent: QWidget | None = None,
         settings: Settings | None = None,
+        ask_reason: AskReason | None = None,
     ) -> None:
         """`executor` runs the music pre-flight (the app's works on a thread; without one the
         check runs at once, as tests want); `settings`: the app's one Settings (ui/app.py)."""
         super().__init__(parent)
         self.service = service
         self._confirm = confirm
+        self._ask_reason: AskReason = ask_reason or (
+            lambda title, text: dose_gate.ask_reason(self, title, text)
+        )
         from ..export_dialog import choose_file
 
         self.arc_picker = ArcPicker(arcs or {}, check_arc, executor or SynchronousExecutor(), self)
@@ -178,13 +183,15 @@ class HomeView(QWidget):
             plan = validate_plan(self.form.plan())  # a clear message before any question
             if not self._music_ok(self.arc_picker.check_now()):
                 return
+            items = unprepared_items(self.service, plan.protocol)
             question = dose_question(
-                plan.client_code, plan.dose_mg, plan.route, readiness(None), planned=False
+                plan.client_code, plan.dose_mg, plan.route, items, planned=False
             )
-            if not self._confirm(DOSE_TITLE, question):
+            gate = self._gate(question, items)
+            if gate is None:
                 return
             record = self.service.plan(plan)
-            live = self.service.give_dose(record.id)
+            live = self.service.give_dose(record.id, gate)
             self.form.clear()
             self.dose_given.emit(live)
 
@@ -200,15 +207,24 @@ class HomeView(QWidget):
             report = self.arc_picker.check_now(record.arc or "", record.planned_minutes)
             if not self._music_ok(report):
                 return
-            still_open = session_readiness(self.service.store, record.id)
+            still_open = planned_items(self.service, record.id, record.protocol)
             question = dose_question(
                 record.client_code, record.dose_mg, record.route, still_open, planned=True
             )
-            if not self._confirm(DOSE_TITLE, question):
+            gate = self._gate(question, still_open)
+            if gate is None:
                 return
-            self.dose_given.emit(self.service.give_dose(record.id))
+            self.dose_given.emit(self.service.give_dose(record.id, gate))
 
         guarded(start, self.form_status)
+
+    def _gate(self, question: str, items: list[str]) -> tuple[list[str], str] | None:
+        """The start gate (issue 15): nothing unmet, the usual question; else the question with
+        the unmet items and a reason, recorded with the dose. None: not now."""
+        if not items:
+            return ([], "") if self._confirm(DOSE_TITLE, question) else None
+        reason = self._ask_reason(DOSE_TITLE, question)
+        return (items, reason) if reason else None
 
     def _music_ok(self, report: PreflightReport | None) -> bool:
         """A failing track asks whether to go on (it would be skipped during the session)."""

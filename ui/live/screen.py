@@ -35,6 +35,7 @@ from .clock_panel import ClockPanel
 from .dialog_actions import DialogActions
 from .entry_fields import last_vitals_label, note_field, status_label, tag_chips, vitals_field
 from .header import Header, intention_label, quiet_button
+from .medication_line import MedicationLine
 from .music import VOLUME_STEP, MusicController
 from .note_stream import NoteStream
 from .saving import save_or_say
@@ -76,7 +77,7 @@ class LiveView(QWidget):
         self._offer: Prefill | None = None
         self._build(cue_player)
         bind_keys(self, self._key_actions())
-        keep_ctrl_u(self, self.note, self.vitals_edit)
+        keep_ctrl_u(self, self.note, self.vitals_edit, self.meds.field)
         for event in live.events():
             self._on_entry_added(event)
         live.entry_added.connect(self._on_entry_added)
@@ -118,6 +119,7 @@ class LiveView(QWidget):
         self.last_vitals = last_vitals_label()
         self.vitals_edit = vitals_field()
         self.vitals_edit.returnPressed.connect(self._on_vitals_entered)
+        self.meds = MedicationLine(self.live, self._say, self._focus_note, lambda: self._refresh())
         self.stream.itemDoubleClicked.connect(lambda _item: self.dialogs.amend())
 
         self.tag_buttons = tag_chips()
@@ -143,9 +145,11 @@ class LiveView(QWidget):
         layout.addWidget(self.alert_banner)
         layout.addWidget(self.adverse_offer)
         layout.addWidget(self.last_vitals)
+        layout.addWidget(self.meds.total)
         layout.addWidget(self.stream, 4)
         layout.addLayout(chips)
         layout.addWidget(self.vitals_edit)
+        layout.addWidget(self.meds.field)
         layout.addWidget(self.note)
         layout.addWidget(self.status)
         self.setFocusProxy(self.note)
@@ -158,6 +162,7 @@ class LiveView(QWidget):
             "end": self._on_end,
             "vitals_line": self._on_vitals_open,
             "vitals_form": self.dialogs.vitals_form,
+            "medication_line": self.meds.open,
             "observe": self.dialogs.observe,
             "quick_event": self.dialogs.quick_event,
             "snooze": lambda: self.dialogs.check_action(snooze=True),
@@ -211,6 +216,7 @@ class LiveView(QWidget):
             self._offer_dirty = False
             self._offer = pending_offer(self.live.timeline.events, now)
             self.adverse_offer.show_offer(self._offer)
+        self.meds.refresh()
         self._refresh_music()
         self.charting.setText(charting_text(self.live.store))
 
@@ -263,6 +269,8 @@ class LiveView(QWidget):
     def _on_escape(self) -> None:
         if self.vitals_edit.isVisible():
             self._close_vitals()
+        if self.meds.field.isVisible():
+            self.meds.close()
         self.stream.clear_choice()
         self.status.clear()
         self._focus_note()

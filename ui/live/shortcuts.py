@@ -61,6 +61,11 @@ LIVE_SHORTCUTS: tuple[Shortcut, ...] = (
         _one("Alt+Shift+V", "vitals_form"),
     ),
     Shortcut(
+        "Alt+D",
+        "Medication on one line: ondansetron 4 mg SL lot A12, Enter saves, Esc cancels",
+        _one("Alt+D", "medication_line"),
+    ),
+    Shortcut(
         "Alt+O",
         "Observation: the scales the due check asks (MOAA/S, RASS, …), one key per answer",
         _one("Alt+O", "observe"),
