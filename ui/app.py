@@ -165,6 +165,9 @@ def run_gui(args: argparse.Namespace) -> int:
     privacy.install_excepthook()
     from PySide6.QtWidgets import QApplication
 
+    from .pyside_scan import answer_cheaply
+
+    answer_cheaply()  # before the imports below: PySide6 looks at each of them (25-45 ms)
     from . import messages, theme
     from .executor import HeldExecutor, ThreadExecutor
     from .first_paint import STAMPS_ENV, FirstPaint, opening_window
