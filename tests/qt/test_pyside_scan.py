@@ -28,13 +28,13 @@ SAMPLES = [
 
 def test_same_answers_as_pysides_own_check() -> None:
     feature = sys.modules[pyside_scan.FEATURE_MODULE]
-    saved = feature._mod_uses_pyside  # type: ignore[attr-defined]
+    saved = feature._mod_uses_pyside
     try:
         original = saved
         while getattr(original, pyside_scan._MARK, False):  # an earlier test's install
-            original = original.__closure__[0].cell_contents  # type: ignore[attr-defined]
+            original = original.__closure__[0].cell_contents
         assert pyside_scan.answer_cheaply()
-        cheap = feature._mod_uses_pyside  # type: ignore[attr-defined]
+        cheap = feature._mod_uses_pyside
         assert cheap is not original
         answers = {}
         for name in SAMPLES:
@@ -43,9 +43,9 @@ def test_same_answers_as_pysides_own_check() -> None:
             assert answers[name] == original(module), name
         assert answers["ui.main_window"] and not answers["kapsession.storage.store"]
         assert pyside_scan.answer_cheaply()  # twice: installed once
-        assert feature._mod_uses_pyside is cheap  # type: ignore[attr-defined]
+        assert feature._mod_uses_pyside is cheap
     finally:
-        feature._mod_uses_pyside = saved  # type: ignore[attr-defined]
+        feature._mod_uses_pyside = saved
 
 
 def test_a_file_that_cannot_be_read_is_asked_of_the_fallback() -> None:
