@@ -45,7 +45,7 @@ def test_same_answers_as_pysides_own_check() -> None:
         assert pyside_scan.answer_cheaply()  # twice: installed once
         assert feature._mod_uses_pyside is cheap
     finally:
-        feature._mod_uses_pyside = saved
+        feature._mod_uses_pyside = saved  # type: ignore[attr-defined]
 
 
 def test_a_file_that_cannot_be_read_is_asked_of_the_fallback() -> None:
