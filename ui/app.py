@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .first_paint import FirstPaint
     from .live.music import MusicController
     from .main_window import MainWindow
+    from .setup_view import SetupChoice
 
 log = logging.getLogger("kapsession.ui")
 
@@ -93,8 +94,6 @@ def open_store(
     - "not now" chosen earlier: unencrypted, as it was.
     None when the therapist quits at the prompt. `start` defaults to the environment now;
     `painted` watches the prompts' first paint."""
-    from .setup_view import SetupChoice, SetupDialog, UnlockDialog
-
     start = start if start is not None else StartUp.from_environment()
     security = security_settings.load(folder)
     if datakey.has_key_file(folder):
@@ -105,6 +104,8 @@ def open_store(
                 raise
             key = None
         if key is None:
+            from .setup_view import UnlockDialog  # only for a prompt (~5 ms of imports)
+
             found: list[bytes] = []
             prompt = UnlockDialog(
                 lambda text: found.append(datakey.unlock(folder, text)), str(folder)
@@ -123,6 +124,8 @@ def open_store(
         return Store.open(folder, key=key), security_settings.load(folder)
     if security.encryption is not None or smoke or start.encryption_off:
         return Store.open(folder), security
+
+    from .setup_view import SetupDialog
 
     opened: list[tuple[Store, SecuritySettings]] = []
 
