@@ -195,7 +195,9 @@ def _run_gui(args: argparse.Namespace) -> int:
     from .pyside_scan import answer_cheaply
 
     answer_cheaply()  # before the imports below: PySide6 looks at each of them (25-45 ms)
-    from . import messages, theme
+    # Not ui.messages here: it reaches for the `Qt` namespace, whose first use makes its 93
+    # enum types (~20 ms) — after an encrypted folder's "Opening the record…" has painted.
+    from . import theme
     from .executor import HeldExecutor, ThreadExecutor
     from .first_paint import STAMPS_ENV, FirstPaint, opening_window
     from .settings import Settings
@@ -225,9 +227,13 @@ def _run_gui(args: argparse.Namespace) -> int:
         opened = open_store(folder, args.smoke, start, painted)
     except AlreadyOpenError as exc:
         _close(opening)
+        from . import messages
+
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
         _close(opening)
+        from . import messages
+
         return messages.fatal(str(exc), commands.EXIT_USAGE, show=not args.smoke)
     if opened is None:  # the therapist chose Quit at the passphrase prompt
         _close(opening)
@@ -241,6 +247,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC
     from kapsession.session.live import SessionService
 
+    from . import messages
     from .clinicians.start import choose_at_start, lock_verifier
     from .lock import LockConfig
     from .main_window import MainWindow, new_scheduler
