@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import getpass
 import logging
 import os
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .first_paint import FirstPaint
     from .live.music import MusicController
     from .main_window import MainWindow
+    from .setup_view import SetupChoice
 
 log = logging.getLogger("kapsession.ui")
 
@@ -92,8 +94,6 @@ def open_store(
     - "not now" chosen earlier: unencrypted, as it was.
     None when the therapist quits at the prompt. `start` defaults to the environment now;
     `painted` watches the prompts' first paint."""
-    from .setup_view import SetupChoice, SetupDialog, UnlockDialog
-
     start = start if start is not None else StartUp.from_environment()
     security = security_settings.load(folder)
     if datakey.has_key_file(folder):
@@ -104,12 +104,15 @@ def open_store(
                 raise
             key = None
         if key is None:
+            from .setup_view import UnlockDialog  # only for a prompt (~5 ms of imports)
+
             found: list[bytes] = []
             prompt = UnlockDialog(
                 lambda text: found.append(datakey.unlock(folder, text)), str(folder)
             )
             if painted is not None:
                 painted.prompt(prompt)
+            collect_normally()  # someone types a passphrase: no start-up to hurry
             if not prompt.exec() or not found:
                 return None
             key = found[0]
@@ -121,6 +124,8 @@ def open_store(
         return Store.open(folder, key=key), security_settings.load(folder)
     if security.encryption is not None or smoke or start.encryption_off:
         return Store.open(folder), security
+
+    from .setup_view import SetupDialog
 
     opened: list[tuple[Store, SecuritySettings]] = []
 
@@ -143,6 +148,7 @@ def open_store(
     )
     if painted is not None:
         painted.prompt(dialog)
+    collect_normally()
     if not dialog.exec() or not opened:
         return None
     return opened[0]
@@ -158,14 +164,40 @@ def run_gui(args: argparse.Namespace) -> int:
     filled (an encrypted folder shows "Opening the record…" before its key is derived); the
     music pre-flight, the backup timer, naming skipped files and warming sqlite-utils run from
     the event loop after that first paint (ui/first_paint.py, which also says what --smoke
-    waits for)."""
+    waits for).
+
+    No cyclic garbage collection until that paint (or a prompt that someone answers): start-up
+    makes ~100k long-lived objects (modules, classes, widgets' wrappers) and the collector
+    walked them again and again (measured: ~25 ms of CPU of a returning launch). They are then
+    frozen (gc.freeze: never walked again) and collection runs as usual."""
+    gc.disable()
+    try:
+        return _run_gui(args)
+    finally:
+        gc.enable()  # whatever happened: the collector is never left off
+
+
+def collect_normally() -> None:
+    """End start-up's hold on the garbage collector: what start-up made is frozen (it lives as
+    long as the app), collection runs as usual from now on. Once; later calls do nothing."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
+def _run_gui(args: argparse.Namespace) -> int:
     # Messages in logs name what failed, never what was written (no clinical text); uncaught
     # exceptions are logged by type and place only.
     privacy.setup_logging(None)
     privacy.install_excepthook()
     from PySide6.QtWidgets import QApplication
 
-    from . import messages, theme
+    from .pyside_scan import answer_cheaply
+
+    answer_cheaply()  # before the imports below: PySide6 looks at each of them (25-45 ms)
+    # Not ui.messages here: it reaches for the `Qt` namespace, whose first use makes its 93
+    # enum types (~20 ms) — after an encrypted folder's "Opening the record…" has painted.
+    from . import theme
     from .executor import HeldExecutor, ThreadExecutor
     from .first_paint import STAMPS_ENV, FirstPaint, opening_window
     from .settings import Settings
@@ -195,9 +227,13 @@ def run_gui(args: argparse.Namespace) -> int:
         opened = open_store(folder, args.smoke, start, painted)
     except AlreadyOpenError as exc:
         _close(opening)
+        from . import messages
+
         return messages.fatal(str(exc), EXIT_ALREADY_OPEN, show=not args.smoke)
     except KapsessionError as exc:
         _close(opening)
+        from . import messages
+
         return messages.fatal(str(exc), commands.EXIT_USAGE, show=not args.smoke)
     if opened is None:  # the therapist chose Quit at the passphrase prompt
         _close(opening)
@@ -211,10 +247,13 @@ def run_gui(args: argparse.Namespace) -> int:
     from kapsession.music.cue import PLAYLISTS, REHEARSAL_ARC
     from kapsession.session.live import SessionService
 
+    from . import messages
     from .clinicians.start import choose_at_start, lock_verifier
     from .lock import LockConfig
     from .main_window import MainWindow, new_scheduler
 
+    if not args.smoke:
+        collect_normally()  # who is charting may be asked: a person at a prompt
     if not choose_at_start(store, args.rehearsal, args.smoke):  # Quit at the first prompt
         store.close()
         lock.release()
@@ -297,6 +336,7 @@ def run_gui(args: argparse.Namespace) -> int:
         ),
     )
     painted.watch(window, ready=True)
+    painted.after_ready(collect_normally)
     charting_changed[0] = window.home.clinicians.refresh
     try:
         if not args.smoke:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger("kapsession.ui.executor")
 
@@ -50,6 +50,10 @@ class ThreadExecutor(QObject):
 
     def __init__(self, name: str = "kapsession-worker", parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # Here, not at import: the `Qt` namespace's first use makes its 93 enum types (~20 ms),
+        # and ui.app imports this module before an encrypted folder's first paint.
+        from PySide6.QtCore import Qt
+
         self._name = name
         self._threads: list[threading.Thread] = []
         self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)

@@ -5,6 +5,7 @@ questions asked before it are the core's (`kapsession.integration.planning`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
@@ -61,8 +62,6 @@ class HomeView(QWidget):
         self._ask_reason: AskReason = ask_reason or (
             lambda title, text: dose_gate.ask_reason(self, title, text)
         )
-        from ..export_dialog import choose_file
-
         self.arc_picker = ArcPicker(arcs or {}, check_arc, executor or SynchronousExecutor(), self)
         self.form = PlanForm(service.protocols, self.arc_picker)
         self.sessions = SessionList()
@@ -72,7 +71,7 @@ class HomeView(QWidget):
             confirm,
             self._selected,
             self.form.status,
-            choose_file,
+            _choose_file,
             after_dialog=lambda: self.table.setFocus(),
             settings=settings if settings is not None else Settings(),
         )
@@ -241,3 +240,11 @@ def _clinician_panel(home: HomeView) -> ClinicianPanel:
     panel.bind_keys(home)
     panel.changed.connect(home.refresh)
     return panel
+
+
+def _choose_file(parent: QWidget, suggested: Path) -> Path | None:
+    """Where an export is saved: the file dialog's module (QFileDialog's class and enums, ~3 ms)
+    is imported when an export is first asked for, not while the home screen is built."""
+    from ..export_dialog import choose_file
+
+    return choose_file(parent, suggested)
