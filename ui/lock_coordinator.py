@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QWindow
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from .lock import IdleWatcher
+from .qt_lists import top_level_widgets
 
 LOCK_KEYS = "Ctrl+L"
 _HAS_LOCK_KEY = "kapsession_lock_key"  # a property on each window given the key once
@@ -76,7 +77,7 @@ class LockCoordinator(QObject):
         self.idle.paused = True
         active = QApplication.activeWindow()
         self._resume = active if active is not None and active is not self._main else None
-        for widget in QApplication.topLevelWidgets():
+        for widget in top_level_widgets():
             if widget is not self._main and widget.isVisible():
                 self._put_away(widget)
         app = QApplication.instance()
@@ -155,7 +156,7 @@ class LockCoordinator(QObject):
 def _widget_of(window: QWindow | None) -> QWidget | None:
     if window is None:
         return None
-    for widget in QApplication.topLevelWidgets():
+    for widget in top_level_widgets():
         if widget.windowHandle() is window:
             return widget
     return None

@@ -37,7 +37,8 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kapsession.exports import fhir_adverse, gc_pause
+from kapsession import gc_pause
+from kapsession.exports import fhir_adverse
 from kapsession.exports import medication_record as mr
 from kapsession.exports import summary as s
 from kapsession.session.entry_text import scale_name, text_of

@@ -14,7 +14,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
-from kapsession.exports import gc_pause
+from kapsession import gc_pause
 from kapsession.exports import medication_record as mr
 from kapsession.exports import pdf_base as pb
 from kapsession.exports import summary as s

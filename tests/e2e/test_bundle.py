@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -265,8 +266,20 @@ def test_the_chime_protocols_and_arcs_ship_inside(bundle: Path) -> None:
     assert sorted(p.name for p in (internal / "playlists").glob("*.arc.toml")) == sorted(
         p.name for p in (ROOT / "playlists").glob("*.arc.toml")
     )
-    shipped = sorted(p.name for p in (ROOT / "kapsession" / "protocols").glob("*.toml"))
-    assert sorted(p.name for p in (internal / "kapsession" / "protocols").glob("*.toml")) == shipped
+    # Every data file the wheel ships (pyproject's package-data) is inside, under the same path:
+    # the protocols and the medicines list (which the bundle once lacked: a dose crashed it).
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        package_data = tomllib.load(f)["tool"]["setuptools"]["package-data"]
+    shipped = [
+        p.relative_to(ROOT)
+        for package, patterns in package_data.items()
+        for pattern in patterns
+        for p in ROOT.joinpath(*package.split(".")).glob(pattern)
+    ]
+    assert any(p.name == "medicines.toml" for p in shipped)
+    assert any(p.parent.name == "protocols" for p in shipped)
+    missing = [str(p) for p in shipped if not (internal / p).is_file()]
+    assert not missing
 
 
 def _needed(path: Path) -> list[str]:

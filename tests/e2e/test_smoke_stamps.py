@@ -17,14 +17,14 @@ PASS = "correct horse battery staple"
 
 _BEHIND = """
 import sys
-from PySide6.QtWidgets import QApplication
+from ui.qt_lists import top_level_widgets
 from kapsession.storage import datakey
 from ui.app import main
 
 unwrap = datakey.unwrap
 
 def watched(*args, **kwargs):
-    shown = [w.windowTitle() for w in QApplication.topLevelWidgets() if w.isVisible()]
+    shown = [w.windowTitle() for w in top_level_widgets() if w.isVisible()]
     print(sorted(shown), flush=True)
     return unwrap(*args, **kwargs)
 

@@ -36,6 +36,7 @@ from ui.dialogs import SHORTCUTS, ShortcutsDialog
 from ui.format import t_plus
 from ui.lock import FREE_TRIES, LockConfig
 from ui.main_window import MainWindow
+from ui.qt_lists import all_widgets, top_level_widgets
 from ui.review import CourseWindow, ReviewWindow
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -89,7 +90,7 @@ def locking_window(
 def visible_text() -> str:
     """Every piece of text any visible widget or window title would show."""
     parts: list[str] = []
-    for widget in QApplication.allWidgets():
+    for widget in all_widgets():
         if not widget.isVisible():
             continue
         if widget.isWindow():
@@ -304,7 +305,7 @@ def test_repeated_wrong_pins_make_each_next_try_wait(
 
 
 def visible_windows() -> list[QWidget]:
-    return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    return [w for w in top_level_widgets() if w.isVisible()]
 
 
 def on_screen(widget: QWidget) -> bool:
@@ -414,12 +415,12 @@ def test_nothing_shows_while_locked_and_what_asked_to_show_comes_after_the_unloc
     window = locking_window(None)
     window.lock()
     window.home.action_row.review()  # what the home screen's key or a timer would run
-    late = [w for w in QApplication.topLevelWidgets() if isinstance(w, ReviewWindow)]
+    late = [w for w in top_level_widgets() if isinstance(w, ReviewWindow)]
     assert len(late) == 1 and not on_screen(late[0])
     messages.error(window, "Backup not written: the backup folder is full.")  # returns: closed
     qtbot.waitUntil(lambda: visible_windows() == [window])
     assert_only_the_lock_shows(window)
-    assert not any(on_screen(w) for w in QApplication.topLevelWidgets() if w is not window)
+    assert not any(on_screen(w) for w in top_level_widgets() if w is not window)
 
     unlock_with_pin(qtbot, window)
     assert on_screen(late[0])

@@ -1,4 +1,4 @@
-"""The exports pause Python's cyclic collector while they build (kapsession/exports/gc_pause.py);
+"""The exports pause Python's cyclic collector while they build (kapsession/gc_pause.py);
 it must come back as it was, whatever happens inside."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kapsession.exports import gc_pause
+from kapsession import gc_pause
 
 
 @pytest.fixture(autouse=True)
