@@ -338,6 +338,9 @@ def _run_gui(args: argparse.Namespace) -> int:
     painted.watch(window, ready=True)
     painted.after_ready(collect_normally)
     charting_changed[0] = window.home.clinicians.refresh
+    # Before the session reopens (and writes its gap): a SIGTERM from then on closes it the
+    # orderly way, once the event loop runs, instead of killing the process mid-start.
+    termination = _close_on_termination(window)
     try:
         if not args.smoke:
             live = resume()
@@ -355,7 +358,6 @@ def _run_gui(args: argparse.Namespace) -> int:
                 window.show_live(live)
     except KapsessionError as exc:
         messages.error(window, str(exc))
-    termination = _close_on_termination(window)
     audit_locks(window, store)
     window.show()
     _close(opening)  # the main window stands where it stood

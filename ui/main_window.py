@@ -31,6 +31,7 @@ from .executor import Executor
 from .home import ArcCheck, HomeView
 from .lock import IdleWatcher, LockConfig, LockScreen
 from .lock_coordinator import LockCoordinator
+from .qt_lists import top_level_widgets
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -227,10 +228,19 @@ class MainWindow(QMainWindow):
 
     def shut_down(self) -> None:
         """The system is stopping us (logout, shutdown, SIGTERM): no questions, nothing lost;
-        the running session resumes on the next launch."""
+        the running session resumes on the next launch.
+
+        A message or form that is open at that moment runs its own event loop, and closing this
+        window alone left the process waiting on it for ever (a skipped-files message at start-up
+        held a terminated app open). So every other window is closed first, then this one (which
+        records the close of a running session), and then every event loop is told to end."""
         self._confirm = lambda _title, _text: True
         self._shutting_down = True
+        for widget in top_level_widgets():
+            if widget is not self and widget.isVisible():
+                widget.close()
         self.close()
+        QApplication.exit(0)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.locked and not self._shutting_down:

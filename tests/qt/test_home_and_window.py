@@ -18,6 +18,7 @@ from kapsession.storage.store import Store
 from ui.home import NO_PROTOCOL, HomeView
 from ui.live.screen import LiveView
 from ui.main_window import MainWindow
+from ui.qt_lists import top_level_widgets
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -238,6 +239,60 @@ def test_closing_accepted_records_app_closed_and_leaves_the_session_running(
     settings = QSettings()
     assert settings.fileName().startswith(str(tmp_path))
     assert settings.value("main/geometry") is not None
+
+
+def test_a_termination_ends_open_messages_and_windows_and_the_app_exits(qtbot, make_window, store):
+    """SIGTERM (logout, shutdown) calls shut_down. Two messages open one inside the other (the
+    skipped protocols and arcs at start-up) and a second window were left running, and a
+    terminated app never exited (seen in CI). Now every window closes, the running session
+    records its close, and the application's event loop returns 0."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QWidget
+
+    from ui import messages
+
+    answers = Answers(True)
+    window = make_window(confirm=answers)
+    session_id = start(qtbot, window).live.record.id
+    answers.answer = False  # shut_down must not ask
+    other = QWidget()
+    other.setWindowTitle("second window")
+    other.show()
+    seen: list[list[str]] = []
+
+    def terminate() -> None:
+        seen.append(sorted(w.windowTitle() for w in top_level_widgets() if w.isVisible()))
+        window.shut_down()
+
+    def first_message() -> None:
+        QTimer.singleShot(0, second_message)
+        messages.inform(window, "Some protocol files were not loaded", "synthetic")
+
+    def second_message() -> None:
+        QTimer.singleShot(0, terminate)
+        messages.inform(window, "Some music arcs were not loaded", "synthetic")
+
+    QTimer.singleShot(0, first_message)
+    # A bound on a hang, not a timing assertion: without the fix only this ends the loop.
+    guard = QTimer()
+    guard.setSingleShot(True)
+    guard.timeout.connect(lambda: QApplication.exit(99))
+    guard.start(20_000)
+    # The last window's close would also post a quit, handled only after this exec returned
+    # (by the next test's event loop, which would then end at once): not here.
+    QApplication.setQuitOnLastWindowClosed(False)
+    try:
+        code = QApplication.exec()
+    finally:
+        guard.stop()  # never to end a later test's event loop
+        QApplication.setQuitOnLastWindowClosed(True)
+
+    assert "Some music arcs were not loaded" in seen[0]
+    assert "Some protocol files were not loaded" in seen[0]
+    assert code == 0
+    assert [w for w in top_level_widgets() if w.isVisible()] == []
+    assert kinds(store, session_id)[-1] == "app_closed"
+    assert all(title != "Close kapsession?" for title, _ in answers.asked)
 
 
 def test_ctrl_q_closes_through_the_same_question(qtbot, make_window, store):

@@ -253,7 +253,10 @@ def test_crossfade_and_fade_to_silence_ramp_step_by_step_as_libvlc_applies_them(
     qtbot.waitUntil(lambda: full in heard.levels(b), timeout=30_000)  # the crossfade completes
 
     into_b = heard.levels(b)
-    assert into_b[0] < 0.1 and into_b == sorted(into_b), into_b  # from silence, only rising
+    # From silence, only rising. The first level libVLC reports is 0 or, when its output took
+    # longer to open than the deck waits for it (a loaded machine), the fade's first step
+    # (0.14 of 0.70 at the first tick, seen in CI): never near full.
+    assert into_b[0] < full / 2 and into_b == sorted(into_b), into_b
     assert len({v for v in into_b if 0.0 < v < full}) >= 4, into_b  # many steps, not a jump
     a_levels = heard.levels(a)
     a_out = a_levels[a_levels.index(max(a_levels)) :]
