@@ -56,8 +56,14 @@ SETUP = "kapsession · protect this data folder"
 END = "End session · discharge readiness"
 GIVE_DOSE = "Give dose now?"
 GROUNDING = "Arriving through the senses (5-4-3-2-1)"
+ADVERSE = "Adverse event (World SIVA)"
+SWITCH = "Who is charting?"
 PLANNED_CLIENT = "C-014"
 COURSE_CLIENT = "C-031"  # bench/review_data.py's demo course
+# Who charts (issue 14): the first opens every run without a prompt (KAPSESSION_CLINICIAN, as
+# DESIGN.md's scripted runs); the second is switched to with Ctrl+U and co-signs. Made up.
+THERAPIST = ("A. Rivera", "LCSW", "therapist", "1357")
+PRESCRIBER = ("J. Okafor", "MD", "prescriber", "2468")
 
 # How many presses of K from the start of the newest session's review reach its first alert.
 FIRST_ALERT = """
@@ -149,6 +155,34 @@ def _stop(proc: subprocess.Popen[bytes], seconds: float = 15.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def kapsession_cli(env: dict[str, str], *args: str, **extra: str) -> None:
+    """The command line on a data folder (no display needed); a failure stops the run."""
+    cmd = [os.environ.get("KAPSESSION", str(ROOT / ".venv" / "bin" / "kapsession")), *args]
+    done = subprocess.run(cmd, env={**env, **extra}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ShotFailed(f"`kapsession {' '.join(args)}` failed: {done.stderr.strip()}")
+
+
+def add_clinicians(env: dict[str, str], data: Path) -> None:
+    """Both clinicians, with their credentials, before the app first opens the folder."""
+    for name, credentials, role, pin in (THERAPIST, PRESCRIBER):
+        kapsession_cli(
+            env,
+            "clinicians",
+            "add",
+            "--data-dir",
+            str(data),
+            "--name",
+            name,
+            "--role",
+            role,
+            "--credentials",
+            credentials,
+            KAPSESSION_ENCRYPTION="off",
+            KAPSESSION_CLINICIAN_PIN=pin,
+        )
 
 
 class Shots:
@@ -319,7 +353,10 @@ def first_launch(s: Shots, work: Path) -> None:
 
 
 def rehearsal(s: Shots, data: Path) -> None:
-    """A rehearsal on the live screen, from its first notes to its end."""
+    """A rehearsal on the live screen, from its first notes to its end: a check due, an alert
+    and the adverse event it offers, a medication past the ketamine ceiling, another clinician
+    taking over the charting (Ctrl+U)."""
+    add_clinicians(s.env, data)
     with s.app(
         "--data-dir",
         str(data),
@@ -337,10 +374,34 @@ def rehearsal(s: Shots, data: Path) -> None:
         s.shot("due-check", LIVE)  # the baseline check is due from T+0
         s.keys(LIVE, "ctrl+a", "BackSpace", "alt+v")
         s.type(LIVE, "128/82 76 88", enter=True)  # SpO2 88 %: below the protocol's limit
-        s.shot("alert", LIVE)
+        s.shot("alert", LIVE)  # the alert, and under it the offer to record an adverse event
+        # Acknowledged, the alert goes; the offer waits, without the focus (typing goes on).
         s.keys(LIVE, "alt+a")
-        s.shot("live", LIVE)
-        s.keys(LIVE, "ctrl+shift+e")
+        s.type(LIVE, "q: it is getting quiet")
+        s.shot("adverse-offer", LIVE)
+        # Alt+X: the dialog pre-filled from the offer, the suggested tier and its reason; the
+        # focus in What happened, four fields above Outcome.
+        s.keys(LIVE, "alt+x")
+        s.keys(ADVERSE, "Tab", "Tab", "Tab", "Tab")
+        s.type(ADVERSE, "resolved, SpO2 back to 97 % in 40 s")
+        s.shot("adverse-event", ADVERSE)
+        s.keys(ADVERSE, "Return")  # Save (the dialog's default button)
+        s.keys(LIVE, "ctrl+a", "BackSpace")
+        # Alt+D: a ketamine top-up past the protocol's 300 mg ceiling (200 mg at the dose).
+        s.keys(LIVE, "alt+d")
+        s.type(LIVE, "ketamine 150 mg SL lot K-7")
+        s.shot("medication", LIVE)
+        s.keys(LIVE, "Return")
+        s.shot("ceiling-alert", LIVE)  # the total, 350 mg, and the ceiling alert
+        s.keys(LIVE, "alt+a")
+        # Ctrl+U: the other clinician (chosen first) takes over with their PIN.
+        s.keys(LIVE, "ctrl+u")
+        s.type(SWITCH, PRESCRIBER[3])
+        s.shot("switch-clinician", SWITCH)
+        s.keys(SWITCH, "Return")
+        s.type(LIVE, "n: settled again, asks for the music softer")
+        s.shot("live", LIVE)  # who is charting now, above the clock
+        s.keys(LIVE, "ctrl+a", "BackSpace", "ctrl+shift+e")
         s.shot("end-dialog", END)
         s.keys(END, "alt+r")
         s.type(END, "screenshot run: a short rehearsal", enter=True)
@@ -400,17 +461,22 @@ def before_and_after(s: Shots, data: Path) -> None:
         s.shot("grounding", GROUNDING)
         s.keys(GROUNDING, "Escape")
         s.keys(preparation, "Escape")
-        # The plan still selected: Give dose to selected planned session (no shortcut; the
-        # button's place in the 1280x800 window, bottom left of the session list).
-        s.click(HOME, 686, 752)
+        # The plan still selected, the list has the focus again: Alt+G, Give dose to selected
+        # planned session (its mnemonic). Not a click at the button's place: the clinicians
+        # box under the list (issue 14) moved it, and the click met nothing.
+        s.keys(HOME, "alt+g")
+        # The start gate's question (issue 15), the same title: what is unmet, and a reason to
+        # go ahead typed in the field that has the focus.
         s.shot("dose-warning", GIVE_DOSE)
-        s.keys(GIVE_DOSE, "Escape")  # Not now: prepare first (issue 15: the gate asks a reason)
+        s.keys(GIVE_DOSE, "Escape")  # Not now: the session stays planned
         s.quit(HOME)
 
 
 def review_and_course(s: Shots, work: Path) -> None:
-    """A synthetic course of three sessions (bench/review_data.py): the newest one's review at
-    its first alert, a search across sessions, the client's course."""
+    """A synthetic course of three sessions (bench/review_data.py), the newest signed and
+    co-signed from the command line: the home screen with the two others waiting for a
+    signature, the oldest signed there (Ctrl+Shift+S); the newest one's review at its first
+    alert, its signatures in the header; a search across sessions, the client's course."""
     data = work / "review"
     env = {**s.env, "PYTHONPATH": str(ROOT)}
     subprocess.run(
@@ -428,9 +494,35 @@ def review_and_course(s: Shots, work: Path) -> None:
             text=True,
         ).stdout
     )
+    add_clinicians(s.env, data)
+    for (name, _credentials, _role, pin), meaning in (
+        (PRESCRIBER, "approved as prescriber"),
+        (THERAPIST, "co-signed"),
+    ):
+        kapsession_cli(
+            s.env,
+            "sign",
+            "--data-dir",
+            str(data),
+            "--session",
+            "3",
+            "--as",
+            name,
+            "--meaning",
+            meaning,
+            KAPSESSION_ENCRYPTION="off",
+            KAPSESSION_SIGNER_PIN=pin,
+        )
     review = re.compile(rf"Review · {COURSE_CLIENT} · session #3")
+    sign = "Sign session #1"
     course = f"Course · {COURSE_CLIENT}"
     with s.app("--data-dir", str(data), title=HOME, KAPSESSION_ENCRYPTION="off"):
+        s.shot("home-signatures", HOME)  # who is charting; #1 and #2 waiting, oldest first
+        # Nothing selected: Ctrl+Shift+S signs the oldest one waiting.
+        s.keys(HOME, "ctrl+shift+s")
+        s.type(sign, THERAPIST[3])
+        s.shot("sign", sign)
+        s.keys(sign, "Return")
         s.keys(HOME, "ctrl+r")  # nothing selected: the newest session
         s.keys(review, *["k"] * presses)
         s.shot("review", review)
@@ -486,8 +578,16 @@ def main(argv: list[str] | None = None) -> int:
             "XDG_CONFIG_HOME": str(work / "config"),  # no settings or openbox rc of the user
             "KAPSESSION_AUDIO_OUTPUT": "dummy",
             "LANG": "C.UTF-8",
+            # Who charts, with no prompt: registered as a therapist on a folder with none yet.
+            "KAPSESSION_CLINICIAN": THERAPIST[0],
+            "KAPSESSION_CLINICIAN_PIN": THERAPIST[3],
         }
-        for name in ("KAPSESSION_ENCRYPTION", "KAPSESSION_PASSPHRASE", "KAPSESSION_DATA_DIR"):
+        for name in (
+            "KAPSESSION_ENCRYPTION",
+            "KAPSESSION_PASSPHRASE",
+            "KAPSESSION_DATA_DIR",
+            "KAPSESSION_SIGNER_PIN",
+        ):
             env.pop(name, None)
         display = Display(env)
         shots = Shots(env, out, only)
