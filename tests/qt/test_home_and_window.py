@@ -174,9 +174,7 @@ def test_give_dose_to_a_selected_planned_session(qtbot, make_window, store):
     assert QApplication.focusWidget() is window.live_view.note
 
 
-def test_alt_g_gives_the_dose_to_the_selected_plan_from_the_session_list(
-    qtbot, make_window, store
-):
+def test_alt_g_gives_the_dose_to_the_selected_plan_from_the_session_list(qtbot, make_window, store):
     """The keyboard path to the button (its mnemonic), from the list where the plan is chosen:
     it asks the same question as the button, and No keeps the session planned (the screenshot
     script's path to the dose question, scripts/screenshots.py)."""
