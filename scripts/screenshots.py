@@ -341,8 +341,29 @@ class Shots:
 
 # --- the runs ------------------------------------------------------------------------------
 def first_launch(s: Shots, work: Path) -> None:
-    """An empty data folder: the welcome beside an empty session list."""
-    with s.app("--data-dir", str(work / "welcome"), title=HOME, KAPSESSION_ENCRYPTION="off"):
+    """An empty data folder, nobody named in the environment: the first clinician is created
+    (issue 14: after the encryption question, which KAPSESSION_ENCRYPTION=off answers), then the
+    welcome beside an empty session list."""
+    first = "The first clinician"
+    name, credentials, _role, pin = THERAPIST
+    with s.app(
+        "--data-dir",
+        str(work / "welcome"),
+        title=first,
+        KAPSESSION_ENCRYPTION="off",
+        KAPSESSION_CLINICIAN="",  # empty is unset: the prompt a first launch shows
+    ):
+        # Name, credentials, role (therapist, the first), the PIN twice; Enter is OK.
+        s.type(first, name)
+        s.keys(first, "Tab")
+        s.type(first, credentials)
+        s.keys(first, "Tab", "Tab")
+        s.type(first, pin)
+        s.keys(first, "Tab")
+        s.type(first, pin)
+        s.shot("first-clinician", first)
+        s.keys(first, "Return")
+        s.wait_for("the home screen after the first clinician", HOME)
         s.shot("welcome", HOME)
         s.quit(HOME)
 
