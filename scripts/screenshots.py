@@ -17,7 +17,8 @@ Before every capture the window meant must be the active one: its title (xdotool
 getwindowname) must match exactly and it must belong to the app's process. Otherwise the run stops
 with a non-zero exit naming the shot, the window expected and the window that was active. The same
 check runs before keys are sent, so typing never lands in another window. Waits are on conditions
-(a title, a picture that stopped changing) with deadlines, not fixed sleeps.
+(a title, the app having handled the keys sent, a picture that stopped changing) with deadlines,
+not fixed sleeps.
 
 What is captured is that window with its openbox frame (`import -frame -window ID`), not the
 whole screen: the picture is exactly the window whose title was checked (the title bar shows it),
@@ -288,10 +289,34 @@ class Shots:
     def wanted(self, name: str) -> bool:
         return self.only is None or name in self.only
 
+    def user_time(self, wid: str) -> str:
+        """The window's _NET_WM_USER_TIME: Qt sets it to a key's X time when its GUI thread
+        handles that key ("" before the first)."""
+        got = subprocess.run(
+            ["xprop", "-id", wid, "_NET_WM_USER_TIME"], env=self.env, capture_output=True, text=True
+        ).stdout
+        return got.rpartition("=")[2].strip() if "=" in got else ""
+
+    def caught_up(self, step: str, wid: str) -> None:
+        """Wait until the app has handled every key sent so far: a Shift tap (which nothing in
+        the app takes) is handled after them, and only once the GUI thread is free again, so
+        work a key started on it (the screen lock's Argon2id PIN checks: "Checking…" stays on
+        the screen, settled, until they end) has ended first."""
+        before = self.user_time(wid)
+        subprocess.run(["xdotool", "key", "shift"], env=self.env, check=True)
+        _poll(
+            f"{step}: kapsession to handle the keys sent",
+            lambda: self.user_time(wid) != before,
+            STEP_S,
+            lambda: f"the window's _NET_WM_USER_TIME stayed {before or 'unset'}",
+        )
+
     def shot(self, name: str, title: Title) -> None:
-        """Capture the window with this title once it is the active window, its picture has
-        settled and it is not a picture taken before; fail loudly otherwise."""
+        """Capture the window with this title once it is the active window, the app has
+        handled every key sent, its picture has settled and it is not a picture taken before;
+        fail loudly otherwise."""
         wid = self.wait_for(f"shot {name}", title)
+        self.caught_up(f"shot {name}", wid)
         deadline = time.monotonic() + SETTLE_S
         previous: bytes | None = None
         while True:
@@ -581,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for tool in ("Xvfb", "openbox", "xdotool", "import", "convert"):
+    for tool in ("Xvfb", "openbox", "xdotool", "xprop", "import", "convert", "pdftoppm"):
         if shutil.which(tool) is None:
             print(f"screenshots: {tool} is missing (scripts/bootstrap.sh test)", file=sys.stderr)
             return 2
