@@ -5,15 +5,20 @@
 
 The app runs on its own Xvfb display with openbox on it, as on a desktop: focus and window
 activation differ without a window manager. It is driven with xdotool through the keyboard
-shortcuts the README lists; the one thing without a shortcut, moving into the session list,
-uses Tab from the field that has the focus at start, and every such path is checked by the
-window it has to open.
+shortcuts the README lists (no clicks: a place in a window moves whenever its layout does); the
+one thing without a shortcut, moving into the session list, uses Tab from the field that has the
+focus at start, and every such path is checked by the window it has to open.
+
+Who is charting (issue 14) is named as scripted runs do, KAPSESSION_CLINICIAN with its PIN, so
+no run stops at the first-clinician or "Who is charting?" prompt; the folders where a second
+clinician takes over or co-signs get both clinicians from `kapsession clinicians add` first.
 
 Before every capture the window meant must be the active one: its title (xdotool getactivewindow
 getwindowname) must match exactly and it must belong to the app's process. Otherwise the run stops
 with a non-zero exit naming the shot, the window expected and the window that was active. The same
 check runs before keys are sent, so typing never lands in another window. Waits are on conditions
-(a title, a picture that stopped changing) with deadlines, not fixed sleeps.
+(a title, the app having handled the keys sent, a picture that stopped changing) with deadlines,
+not fixed sleeps.
 
 What is captured is that window with its openbox frame (`import -frame -window ID`), not the
 whole screen: the picture is exactly the window whose title was checked (the title bar shows it),
@@ -56,8 +61,14 @@ SETUP = "kapsession · protect this data folder"
 END = "End session · discharge readiness"
 GIVE_DOSE = "Give dose now?"
 GROUNDING = "Arriving through the senses (5-4-3-2-1)"
+ADVERSE = "Adverse event (World SIVA)"
+SWITCH = "Who is charting?"
 PLANNED_CLIENT = "C-014"
 COURSE_CLIENT = "C-031"  # bench/review_data.py's demo course
+# Who charts (issue 14): the first opens every run without a prompt (KAPSESSION_CLINICIAN, as
+# DESIGN.md's scripted runs); the second is switched to with Ctrl+U and co-signs. Made up.
+THERAPIST = ("A. Rivera", "LCSW", "therapist", "1357")
+PRESCRIBER = ("J. Okafor", "MD", "prescriber", "2468")
 
 # How many presses of K from the start of the newest session's review reach its first alert.
 FIRST_ALERT = """
@@ -151,6 +162,34 @@ def _stop(proc: subprocess.Popen[bytes], seconds: float = 15.0) -> None:
             proc.wait()
 
 
+def kapsession_cli(env: dict[str, str], *args: str, **extra: str) -> None:
+    """The command line on a data folder (no display needed); a failure stops the run."""
+    cmd = [os.environ.get("KAPSESSION", str(ROOT / ".venv" / "bin" / "kapsession")), *args]
+    done = subprocess.run(cmd, env={**env, **extra}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ShotFailed(f"`kapsession {' '.join(args)}` failed: {done.stderr.strip()}")
+
+
+def add_clinicians(env: dict[str, str], data: Path) -> None:
+    """Both clinicians, with their credentials, before the app first opens the folder."""
+    for name, credentials, role, pin in (THERAPIST, PRESCRIBER):
+        kapsession_cli(
+            env,
+            "clinicians",
+            "add",
+            "--data-dir",
+            str(data),
+            "--name",
+            name,
+            "--role",
+            role,
+            "--credentials",
+            credentials,
+            KAPSESSION_ENCRYPTION="off",
+            KAPSESSION_CLINICIAN_PIN=pin,
+        )
+
+
 class Shots:
     """Drives one app process at a time on the display and captures its windows."""
 
@@ -240,15 +279,6 @@ class Shots:
         self.wait_for(f"keys {' '.join(keys)}", title)
         subprocess.run(["xdotool", "key", "--delay", "40", *keys], env=self.env, check=True)
 
-    def click(self, title: Title, x: int, y: int) -> None:
-        """Click at a place in the window with this title (only where no key exists)."""
-        wid = self.wait_for(f"click at {x},{y}", title)
-        subprocess.run(
-            ["xdotool", "mousemove", "--sync", "--window", wid, str(x), str(y), "click", "1"],
-            env=self.env,
-            check=True,
-        )
-
     def type(self, title: Title, text: str, enter: bool = False) -> None:
         self.wait_for(f"typing {text!r}", title)
         subprocess.run(["xdotool", "type", "--delay", "8", text], env=self.env, check=True)
@@ -259,10 +289,34 @@ class Shots:
     def wanted(self, name: str) -> bool:
         return self.only is None or name in self.only
 
+    def user_time(self, wid: str) -> str:
+        """The window's _NET_WM_USER_TIME: Qt sets it to a key's X time when its GUI thread
+        handles that key ("" before the first)."""
+        got = subprocess.run(
+            ["xprop", "-id", wid, "_NET_WM_USER_TIME"], env=self.env, capture_output=True, text=True
+        ).stdout
+        return got.rpartition("=")[2].strip() if "=" in got else ""
+
+    def caught_up(self, step: str, wid: str) -> None:
+        """Wait until the app has handled every key sent so far: a Shift tap (which nothing in
+        the app takes) is handled after them, and only once the GUI thread is free again, so
+        work a key started on it (the screen lock's Argon2id PIN checks: "Checking…" stays on
+        the screen, settled, until they end) has ended first."""
+        before = self.user_time(wid)
+        subprocess.run(["xdotool", "key", "shift"], env=self.env, check=True)
+        _poll(
+            f"{step}: kapsession to handle the keys sent",
+            lambda: self.user_time(wid) != before,
+            STEP_S,
+            lambda: f"the window's _NET_WM_USER_TIME stayed {before or 'unset'}",
+        )
+
     def shot(self, name: str, title: Title) -> None:
-        """Capture the window with this title once it is the active window, its picture has
-        settled and it is not a picture taken before; fail loudly otherwise."""
+        """Capture the window with this title once it is the active window, the app has
+        handled every key sent, its picture has settled and it is not a picture taken before;
+        fail loudly otherwise."""
         wid = self.wait_for(f"shot {name}", title)
+        self.caught_up(f"shot {name}", wid)
         deadline = time.monotonic() + SETTLE_S
         previous: bytes | None = None
         while True:
@@ -312,14 +366,38 @@ class Shots:
 
 # --- the runs ------------------------------------------------------------------------------
 def first_launch(s: Shots, work: Path) -> None:
-    """An empty data folder: the welcome beside an empty session list."""
-    with s.app("--data-dir", str(work / "welcome"), title=HOME, KAPSESSION_ENCRYPTION="off"):
+    """An empty data folder, nobody named in the environment: the first clinician is created
+    (issue 14: after the encryption question, which KAPSESSION_ENCRYPTION=off answers), then the
+    welcome beside an empty session list."""
+    first = "The first clinician"
+    name, credentials, _role, pin = THERAPIST
+    with s.app(
+        "--data-dir",
+        str(work / "welcome"),
+        title=first,
+        KAPSESSION_ENCRYPTION="off",
+        KAPSESSION_CLINICIAN="",  # empty is unset: the prompt a first launch shows
+    ):
+        # Name, credentials, role (therapist, the first), the PIN twice; Enter is OK.
+        s.type(first, name)
+        s.keys(first, "Tab")
+        s.type(first, credentials)
+        s.keys(first, "Tab", "Tab")
+        s.type(first, pin)
+        s.keys(first, "Tab")
+        s.type(first, pin)
+        s.shot("first-clinician", first)
+        s.keys(first, "Return")
+        s.wait_for("the home screen after the first clinician", HOME)
         s.shot("welcome", HOME)
         s.quit(HOME)
 
 
 def rehearsal(s: Shots, data: Path) -> None:
-    """A rehearsal on the live screen, from its first notes to its end."""
+    """A rehearsal on the live screen, from its first notes to its end: a check due, an alert
+    and the adverse event it offers, another clinician taking over the charting (Ctrl+U), a
+    medication past the ketamine ceiling."""
+    add_clinicians(s.env, data)
     with s.app(
         "--data-dir",
         str(data),
@@ -337,10 +415,33 @@ def rehearsal(s: Shots, data: Path) -> None:
         s.shot("due-check", LIVE)  # the baseline check is due from T+0
         s.keys(LIVE, "ctrl+a", "BackSpace", "alt+v")
         s.type(LIVE, "128/82 76 88", enter=True)  # SpO2 88 %: below the protocol's limit
-        s.shot("alert", LIVE)
+        s.shot("alert", LIVE)  # the alert, and under it the offer to record an adverse event
+        # Acknowledged, the alert goes; the offer waits, without the focus (typing goes on).
         s.keys(LIVE, "alt+a")
-        s.shot("live", LIVE)
-        s.keys(LIVE, "ctrl+shift+e")
+        s.type(LIVE, "q: it is getting quiet")
+        s.shot("adverse-offer", LIVE)
+        # Alt+X: the dialog pre-filled from the offer, the suggested tier and its reason; the
+        # focus in What happened, four fields above Outcome.
+        s.keys(LIVE, "alt+x")
+        s.keys(ADVERSE, "Tab", "Tab", "Tab", "Tab")
+        s.type(ADVERSE, "resolved, SpO2 back to 97 % in 40 s")
+        s.shot("adverse-event", ADVERSE)
+        s.keys(ADVERSE, "Return")  # Save (the dialog's default button)
+        s.keys(LIVE, "ctrl+a", "BackSpace")
+        # Ctrl+U: the other clinician (chosen first) takes over with their PIN.
+        s.keys(LIVE, "ctrl+u")
+        s.type(SWITCH, PRESCRIBER[3])
+        s.shot("switch-clinician", SWITCH)
+        s.keys(SWITCH, "Return")
+        s.type(LIVE, "n: settled again, asks for the music softer")
+        s.shot("live", LIVE)  # who is charting now, beside the session's header
+        # Alt+D: a ketamine top-up past the protocol's 300 mg ceiling (200 mg at the dose).
+        s.keys(LIVE, "ctrl+a", "BackSpace", "alt+d")
+        s.type(LIVE, "ketamine 150 mg SL lot K-7")
+        s.shot("medication", LIVE)
+        s.keys(LIVE, "Return")
+        s.shot("ceiling-alert", LIVE)  # the total, 350 mg, and the ceiling alert
+        s.keys(LIVE, "alt+a", "ctrl+shift+e")
         s.shot("end-dialog", END)
         s.keys(END, "alt+r")
         s.type(END, "screenshot run: a short rehearsal", enter=True)
@@ -400,17 +501,22 @@ def before_and_after(s: Shots, data: Path) -> None:
         s.shot("grounding", GROUNDING)
         s.keys(GROUNDING, "Escape")
         s.keys(preparation, "Escape")
-        # The plan still selected: Give dose to selected planned session (no shortcut; the
-        # button's place in the 1280x800 window, bottom left of the session list).
-        s.click(HOME, 686, 752)
+        # The plan still selected, the list has the focus again: Alt+G, Give dose to selected
+        # planned session (its mnemonic). Not a click at the button's place: the clinicians
+        # box under the list (issue 14) moved it, and the click met nothing.
+        s.keys(HOME, "alt+g")
+        # The start gate's question (issue 15), the same title: what is unmet, and a reason to
+        # go ahead typed in the field that has the focus.
         s.shot("dose-warning", GIVE_DOSE)
-        s.keys(GIVE_DOSE, "Escape")  # Not now: prepare first (issue 15: the gate asks a reason)
+        s.keys(GIVE_DOSE, "Escape")  # Not now: the session stays planned
         s.quit(HOME)
 
 
 def review_and_course(s: Shots, work: Path) -> None:
-    """A synthetic course of three sessions (bench/review_data.py): the newest one's review at
-    its first alert, a search across sessions, the client's course."""
+    """A synthetic course of three sessions (bench/review_data.py), the newest signed and
+    co-signed from the command line: the home screen with the two others waiting for a
+    signature, the oldest signed there (Ctrl+Shift+S); the newest one's review at its first
+    alert, its signatures in the header; a search across sessions, the client's course."""
     data = work / "review"
     env = {**s.env, "PYTHONPATH": str(ROOT)}
     subprocess.run(
@@ -428,9 +534,35 @@ def review_and_course(s: Shots, work: Path) -> None:
             text=True,
         ).stdout
     )
+    add_clinicians(s.env, data)
+    for (name, _credentials, _role, pin), meaning in (
+        (PRESCRIBER, "approved as prescriber"),
+        (THERAPIST, "co-signed"),
+    ):
+        kapsession_cli(
+            s.env,
+            "sign",
+            "--data-dir",
+            str(data),
+            "--session",
+            "3",
+            "--as",
+            name,
+            "--meaning",
+            meaning,
+            KAPSESSION_ENCRYPTION="off",
+            KAPSESSION_SIGNER_PIN=pin,
+        )
     review = re.compile(rf"Review · {COURSE_CLIENT} · session #3")
+    sign = "Sign session #1"
     course = f"Course · {COURSE_CLIENT}"
     with s.app("--data-dir", str(data), title=HOME, KAPSESSION_ENCRYPTION="off"):
+        s.shot("home-signatures", HOME)  # who is charting; #1 and #2 waiting, oldest first
+        # Nothing selected: Ctrl+Shift+S signs the oldest one waiting.
+        s.keys(HOME, "ctrl+shift+s")
+        s.type(sign, THERAPIST[3])
+        s.shot("sign", sign)
+        s.keys(sign, "Return")
         s.keys(HOME, "ctrl+r")  # nothing selected: the newest session
         s.keys(review, *["k"] * presses)
         s.shot("review", review)
@@ -474,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for tool in ("Xvfb", "openbox", "xdotool", "import", "convert"):
+    for tool in ("Xvfb", "openbox", "xdotool", "xprop", "import", "convert", "pdftoppm"):
         if shutil.which(tool) is None:
             print(f"screenshots: {tool} is missing (scripts/bootstrap.sh test)", file=sys.stderr)
             return 2
@@ -486,8 +618,16 @@ def main(argv: list[str] | None = None) -> int:
             "XDG_CONFIG_HOME": str(work / "config"),  # no settings or openbox rc of the user
             "KAPSESSION_AUDIO_OUTPUT": "dummy",
             "LANG": "C.UTF-8",
+            # Who charts, with no prompt: registered as a therapist on a folder with none yet.
+            "KAPSESSION_CLINICIAN": THERAPIST[0],
+            "KAPSESSION_CLINICIAN_PIN": THERAPIST[3],
         }
-        for name in ("KAPSESSION_ENCRYPTION", "KAPSESSION_PASSPHRASE", "KAPSESSION_DATA_DIR"):
+        for name in (
+            "KAPSESSION_ENCRYPTION",
+            "KAPSESSION_PASSPHRASE",
+            "KAPSESSION_DATA_DIR",
+            "KAPSESSION_SIGNER_PIN",
+        ):
             env.pop(name, None)
         display = Display(env)
         shots = Shots(env, out, only)

@@ -358,10 +358,21 @@ class Prefill:
     t: float | None = None  # when what prompted it happened
 
 
+def offers(kind: str, data: Mapping[str, Any]) -> bool:
+    """Whether an entry offers an adverse event: vomiting, an emergence reaction, or an alert on
+    a vital sign. Not the ketamine ceiling's alert (issue 15's medication log; field
+    ketamine_total_mg): a total past the ceiling is not a sedation event."""
+    if kind == "alert":
+        return str(data.get("field", "")) in _ALERT_EVENTS
+    return kind in OFFERING_KINDS
+
+
 def prefill(cause: Any, items: Iterable[Any]) -> Prefill | None:
     """The pre-filled adverse event for an entry that offers one (vomiting, an emergence
     reaction, a vitals alert), or None for an entry that does not."""
     (c,) = entries_of([cause])
+    if not offers(c.kind, c.data):
+        return None
     if c.kind == "vomiting":
         event = "Vomiting"
     elif c.kind == "emergence_reaction":

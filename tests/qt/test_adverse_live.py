@@ -91,6 +91,29 @@ def test_vomiting_offers_a_minimal_event_until_it_is_too_old(
     assert QApplication.focusWidget() is mview.note
 
 
+def test_the_ketamine_ceiling_alert_offers_no_adverse_event_and_hides_none(
+    qtbot, mview: LiveView, mlive: LiveSession, clock: FakeClock
+) -> None:
+    """A vitals alert, vomiting or an emergence reaction offers one; the ceiling's alert (a
+    total past the protocol's ceiling) is no sedation event: it offered "Vital sign (350)" with
+    an SpO2 suggestion (seen in the screenshots), and would have hidden an earlier offer."""
+    mlive.add_vitals("120/80 70 98 14")
+    step(mview, clock, 60)
+    (ceiling,) = [e for e in mlive.add_medication("ketamine 150 mg SL") if e.kind == "alert"]
+    assert ceiling.data["field"] == "ketamine_total_mg"
+    mview._refresh()
+    assert not mview.adverse_offer.isVisible()
+    step(mview, clock, 60)
+    mlive.add_vitals("118/78 72 86 12")  # SpO2 86: an alert that offers one
+    step(mview, clock, 60)
+    mlive.add_medication("ketamine 20 mg SL")  # past the ceiling already: no new alert
+    mlive.quick_event("client_spoke")
+    mview._refresh()
+    assert mview.adverse_offer.text().startswith(
+        "Record as an adverse event? Alt+X: Oxygen desaturation (86)"
+    )
+
+
 def test_the_review_header_shows_ready_to_leave_beside_the_recorded_time(
     qtbot, mlive: LiveSession, store: Store, clock: FakeClock
 ) -> None:

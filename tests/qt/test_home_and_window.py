@@ -175,6 +175,30 @@ def test_give_dose_to_a_selected_planned_session(qtbot, make_window, store):
     assert QApplication.focusWidget() is window.live_view.note
 
 
+def test_alt_g_gives_the_dose_to_the_selected_plan_from_the_session_list(qtbot, make_window, store):
+    """The keyboard path to the button (its mnemonic), from the list where the plan is chosen:
+    it asks the same question as the button, and No keeps the session planned (the screenshot
+    script's path to the dose question, scripts/screenshots.py)."""
+    answers = Answers(False)
+    window = make_window(confirm=answers)
+    window.show()
+    qtbot.waitExposed(window)
+    home = window.home
+    fill(home, code="C-022", dose=90)
+    qtbot.mouseClick(home.plan_button, LEFT)
+    home.table.selectRow(0)
+    window.activateWindow()
+    home.table.setFocus()
+    qtbot.waitUntil(home.table.hasFocus)
+
+    qtbot.keyClick(home.table, Qt.Key.Key_G, Qt.KeyboardModifier.AltModifier)
+
+    qtbot.waitUntil(lambda: bool(answers.asked))  # a mnemonic clicks as animateClick does
+    assert "C-022: 90 mg sublingual" in answers.asked[0][1]
+    (record,) = store.sessions()
+    assert record.state == "planned"
+
+
 def test_a_database_failure_on_give_dose_is_shown_on_the_home_screen(
     qtbot, make_window, store, monkeypatch
 ):

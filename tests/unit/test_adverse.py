@@ -122,6 +122,8 @@ def test_vomiting_and_an_emergence_reaction_offer_a_minimal_event(
     offer = adverse.prefill(emergence, live.events())
     assert offer is not None and offer.suggestion.tier == "minimal"
     assert adverse.prefill(live.quick_event("client_spoke"), live.events()) is None
+    ceiling = {"kind": "alert", "seq": 99, "t": 200.0, "field": "ketamine_total_mg", "value": 350}
+    assert adverse.prefill(ceiling, live.events()) is None, "a ceiling alert is no sedation event"
     # The intervention's floor: oxygen is a minor-risk intervention.
     assert adverse.suggest(live.events(), intervention="oxygen").tier == "minor"
 

@@ -112,7 +112,9 @@ class HomeView(QWidget):
         self.plan_button.clicked.connect(self._on_plan)
         self.dose_button.clicked.connect(self._on_dose_now)
         self.table.itemSelectionChanged.connect(self._on_selection)
-        self.start_selected = QPushButton("Give dose to selected planned session")
+        # Alt+G (its mnemonic) from the list where the plan was chosen: the keyboard's way to
+        # the same question the click asks.
+        self.start_selected = QPushButton("&Give dose to selected planned session")
         self.start_selected.setEnabled(False)
         self.start_selected.clicked.connect(self._on_start_selected)
         self.rehearsal_button = QPushButton("Rehearse with a demo client")

@@ -56,7 +56,7 @@ def pending_offer(events: Sequence[Event], now_t: float) -> adverse.Prefill | No
     recent = events[_since(events, now_t - OFFER_FOR_S) :]
     answered = adverse.recorded_for(recent)
     cause = next(
-        (e for e in reversed(recent) if e.kind in adverse.OFFERING_KINDS and e.seq not in answered),
+        (e for e in reversed(recent) if adverse.offers(e.kind, e.data) and e.seq not in answered),
         None,
     )
     if cause is None:
