@@ -127,3 +127,23 @@ def test_ctrl_l_in_the_review_leaves_only_the_locked_main_window_viewable(
     assert titles[main].startswith("kapsession") and titles[main] != LOCKED
     assert titles[review].startswith(f"Review · {CLIENT}")
     assert titles[course].startswith(f"Course · {CLIENT}")
+
+
+def test_an_app_killed_while_locked_opens_locked_and_the_pin_opens_it(
+    app_env: dict[str, str], window_manager: None, tmp_path: Path
+) -> None:
+    """Killed (or its laptop's power lost) while the screen was locked, the app opens locked: a
+    restart is no way round the lock (ui/app.py acts on the audit trail's last lock entry)."""
+    folder = prepared_folder(tmp_path)
+    first = App(app_env, folder)
+    assert viewable(first)[first.window] != LOCKED  # a plain start opens unlocked
+    first.xdo("key", "--clearmodifiers", "ctrl+l")
+    wait_for(lambda: viewable(first) == {first.window: LOCKED}, what="the lock")
+    first.kill()
+
+    again = App(app_env, folder)
+    main = again.window
+    wait_for(lambda: viewable(again) == {main: LOCKED}, what="the restarted app to open locked")
+    again.type_line(PIN)
+    wait_for(lambda: viewable(again).get(main, LOCKED) != LOCKED, what="the unlock")
+    assert viewable(again)[main].startswith("kapsession")
