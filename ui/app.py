@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kapsession import gc_pause
 from kapsession.cli import commands
 from kapsession.clock import Clock, ScaledClock, SystemClock
 from kapsession.errors import AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
@@ -170,11 +171,8 @@ def run_gui(args: argparse.Namespace) -> int:
     makes ~100k long-lived objects (modules, classes, widgets' wrappers) and the collector
     walked them again and again (measured: ~25 ms of CPU of a returning launch). They are then
     frozen (gc.freeze: never walked again) and collection runs as usual."""
-    gc.disable()
-    try:
+    with gc_pause.paused():  # whatever happens, the collector is not left off
         return _run_gui(args)
-    finally:
-        gc.enable()  # whatever happened: the collector is never left off
 
 
 def collect_normally() -> None:
