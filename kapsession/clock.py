@@ -144,3 +144,13 @@ class DoseAnchor:
     at: datetime
     mono: float
     boot_id: str
+
+
+def local_zone_name() -> str:
+    """The IANA name of the local time zone, stored beside every UTC timestamp."""
+    import tzlocal
+
+    try:
+        return str(tzlocal.get_localzone_name() or "UTC")
+    except Exception:  # a broken /etc/localtime must not stop a session
+        return datetime.now().astimezone().tzname() or "UTC"

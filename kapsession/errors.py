@@ -1,6 +1,10 @@
 """The errors a user can be shown. Messages are written for the therapist and never contain
 clinical text (they may end up in a log)."""
 
+# The exit status of a refusal the user can act on (bad input, a folder that cannot be used),
+# from the command line and from the app's start alike.
+EXIT_USAGE = 2
+
 
 class KapsessionError(Exception):
     """Something the user must be told about, in one clear sentence."""

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from kapsession import gc_pause
 from kapsession.cli import commands
-from kapsession.clock import Clock, ScaledClock, SystemClock
-from kapsession.errors import AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
+from kapsession.clock import Clock, ScaledClock, SystemClock, local_zone_name
+from kapsession.errors import EXIT_USAGE, AlreadyOpenError, KapsessionError, NeedsKey, WrongKey
 from kapsession.exports.session_export import session_clock
-from kapsession.storage import datakey, privacy, security_settings
+from kapsession.storage import datakey, paths, privacy, security_settings
 from kapsession.storage.instance_lock import InstanceLock
 from kapsession.storage.records import import_sqlite_utils
 from kapsession.storage.security_settings import SecuritySettings
@@ -209,7 +209,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     settings = Settings()  # after the organization's name: it names the QSettings file
     painted = FirstPaint(os.environ.get(STAMPS_ENV) if args.smoke else None)
 
-    folder = commands.data_dir_of(args)
+    folder = paths.data_dir(getattr(args, "data_dir", None))
     lock = InstanceLock(folder)
     opening = None
     try:
@@ -232,7 +232,7 @@ def _run_gui(args: argparse.Namespace) -> int:
         _close(opening)
         from . import messages
 
-        return messages.fatal(str(exc), commands.EXIT_USAGE, show=not args.smoke)
+        return messages.fatal(str(exc), EXIT_USAGE, show=not args.smoke)
     if opened is None:  # the therapist chose Quit at the passphrase prompt
         _close(opening)
         lock.release()
@@ -260,7 +260,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
     arcs, arc_problems = available_arcs([PLAYLISTS, Path(folder) / "arcs"])
-    tz = commands.now_local_zone()
+    tz = local_zone_name()
     author = getpass.getuser()
 
     def service(clock: Clock) -> SessionService:

@@ -11,19 +11,17 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from kapsession.cli.terminal_text import printable
-from kapsession.clock import SystemClock
-from kapsession.errors import InvalidEntry, KapsessionError
+from kapsession.clock import SystemClock, local_zone_name
+from kapsession.errors import EXIT_USAGE, InvalidEntry, KapsessionError
 from kapsession.exports import session_export
 from kapsession.session.dose_clock import minutes_seconds
 from kapsession.storage import datakey, outpaths, paths, privacy
 from kapsession.storage.store import SessionRecord, Store, parse_iso
 
-EXIT_USAGE = 2
 FORMATS = session_export.FORMATS
 # SQLite's integers are 64-bit: a larger session number names no session.
 MAX_SESSION_ID = 2**63 - 1
@@ -283,7 +281,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         if args.command in ("clinicians", "sign"):
             from kapsession.cli import clinician_commands
 
-            return clinician_commands.run(store, args, out, _pick_session, now_local_zone())
+            return clinician_commands.run(store, args, out, _pick_session, local_zone_name())
         return _export(store, args, out)
     finally:
         store.close()
@@ -589,7 +587,7 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         data["to"] = "stdout"
     try:
         session_export.record_output(
-            store, record, kind, data, payload, now_local_zone(), getpass.getuser()
+            store, record, kind, data, payload, local_zone_name(), getpass.getuser()
         )
         store.audit(
             kind,
@@ -813,16 +811,6 @@ def _playlist_export(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return 0
-
-
-def now_local_zone() -> str:
-    """The IANA name of the local time zone, stored beside every UTC timestamp."""
-    import tzlocal
-
-    try:
-        return str(tzlocal.get_localzone_name() or "UTC")
-    except Exception:  # a broken /etc/localtime must not stop a session
-        return datetime.now().astimezone().tzname() or "UTC"
 
 
 if __name__ == "__main__":
