@@ -1,0 +1,144 @@
+"""A real PostgreSQL for the hub tests: Debian's initdb/pg_ctl, one private cluster per test
+session on loopback (a private socket folder and a free port under a temporary folder), and a
+fresh database per test.
+
+Run as root (CI, containers), the cluster belongs to the `postgres` user (PostgreSQL refuses to
+run as root) through runuser; as anyone else, to that user. The superuser connects through the
+socket (trust, local only); every other role logs in over TCP with its password (scram), as a
+clinic's laptops do."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIP_REASON = (
+    "PostgreSQL is not installed (Debian: apt-get install postgresql; scripts/bootstrap.sh test "
+    "installs it)"
+)
+
+
+def server_bin() -> Path | None:
+    """The newest installed PostgreSQL's bin folder, or None."""
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    bindir: Path
+    root: Path
+    port: int
+    as_user: list[str]  # the prefix that runs a server command as the cluster's owner
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def sockets(self) -> Path:
+        return self.root / "sockets"
+
+    def run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.as_user, str(self.bindir / tool), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
+
+    def admin_dsn(self, dbname: str = "postgres") -> str:
+        """The superuser, through the private socket."""
+        return f"host={self.sockets} port={self.port} user=postgres dbname={dbname}"
+
+    def tcp_dsn(self, dbname: str, user: str, password: str | None = None) -> str:
+        dsn = f"host=127.0.0.1 port={self.port} dbname={dbname} user={user} connect_timeout=3"
+        return dsn + (f" password={password}" if password is not None else "")
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = "hub_" + secrets.token_hex(4)
+        with psycopg.connect(self.admin_dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return name
+
+    def pg_dump(self, dbname: str) -> str:
+        return self.run("pg_dump", "-h", str(self.sockets), "-p", str(self.port), dbname).stdout
+
+
+@contextlib.contextmanager
+def cluster() -> Iterator[Cluster]:
+    bindir = server_bin()
+    if bindir is None:
+        raise LookupError(SKIP_REASON)
+    root = Path(tempfile.mkdtemp(prefix="kap-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        owner = pwd.getpwnam("postgres")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+    root.chmod(0o755)  # the test process reads the server log; the data folder stays 0700
+    c = Cluster(bindir, root, _free_port(), as_user)
+    subprocess.run([*as_user, "mkdir", "-m", "0755", str(c.sockets)], check=True)
+    password = root / "pw"
+    subprocess.run(
+        [*as_user, "sh", "-c", f"echo postgres-{secrets.token_hex(8)} > {password}"], check=True
+    )
+    c.run(
+        "initdb",
+        "-D",
+        str(c.data),
+        "-U",
+        "postgres",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        f"--pwfile={password}",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    )
+    c.start()
+    try:
+        yield c
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            c.stop()
+        shutil.rmtree(root, ignore_errors=True)
