@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import psycopg
-
 from helpers.postgres import Cluster
 
 

@@ -1,0 +1,334 @@
+"""The outbox: every client (by its pseudonymous code), session and timeline entry of a data
+folder pushed to the clinic hub, in order and idempotently.
+
+Each row has a global id (the folder's fixed identity, the table, the local id), so pushing a
+row the hub already holds does nothing (`ON CONFLICT DO NOTHING`): a kill between the hub's
+COMMIT and the local cursor's, or a restored backup whose cursor is older, sends rows again and
+doubles none. Each row also carries a keyed digest of its whole content: a row the hub holds
+under the same global id with different content (a backup restored after newer entries had been
+sent, then written on) stops the sync with one line instead of being silently dropped.
+
+Clinical text (notes' and observations' text, worksheet and preparation answers: the whole
+entry data, the amendment reason, the author, the session's intention) is sealed with the clinic
+key (clinic_key.seal); what the room board needs is plain.
+
+The local side is plain sqlite3 on the folder's connection; the cursor (hub_outbox,
+hub_sessions_sent: storage migration m008) moves only after the hub's COMMIT returned."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kapsession.hub import clinic_key
+from kapsession.hub.connection import HubError, HubUnavailable, connect, explain
+from kapsession.hub.server_schema import check_level
+from kapsession.hub.settings import HubSettings
+from kapsession.storage import schema
+
+if TYPE_CHECKING:
+    import psycopg
+
+BATCH = 500
+STATE_RANK = {"planned": 0, "running": 1, "ended": 2}
+
+# What a room board may read in plain, per entry kind: never free text, never a measurement.
+BOARD_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "phase": ("name",),
+    "check_due": ("check", "name", "label", "due_t"),
+    "check_late": ("check", "name", "label", "due_t"),
+    "check_missed": ("check", "name", "label", "due_t"),
+    "check_skipped": ("check", "name", "label"),
+    "check_snoozed": ("check", "name", "label", "until_t"),
+    "alert": ("field", "source", "low", "high"),
+    "alert_ack": ("alert",),
+}
+
+
+class HubConflict(HubError):
+    """The hub holds a different row under one of this folder's global ids."""
+
+
+@dataclass(frozen=True)
+class Pushed:
+    clients: int = 0
+    sessions: int = 0
+    entries: int = 0
+
+    def __add__(self, other: Pushed) -> Pushed:
+        return Pushed(
+            self.clients + other.clients,
+            self.sessions + other.sessions,
+            self.entries + other.entries,
+        )
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _folder(conn: sqlite3.Connection) -> str:
+    folder = schema.folder_id(conn)
+    if folder is None:
+        raise HubError("This data folder has no identity yet; open it with kapsession once.")
+    return folder
+
+
+def _cursor(conn: sqlite3.Connection, table: str) -> int:
+    row = conn.execute("SELECT upto FROM hub_outbox WHERE tbl = ?", [table]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _local_write(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """One local transaction (the connection may be SQLCipher's, behind sqlite3's face)."""
+    try:
+        conn.executemany(sql, rows)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def _advance(conn: sqlite3.Connection, table: str, upto: int) -> None:
+    _local_write(
+        conn,
+        "INSERT INTO hub_outbox (tbl, upto) VALUES (?, ?) "
+        "ON CONFLICT(tbl) DO UPDATE SET upto = max(upto, excluded.upto)",
+        [(table, upto)],
+    )
+
+
+def waiting(conn: sqlite3.Connection) -> int:
+    """Entries not yet on the hub (what "offline since 14:02 · 37 waiting" counts)."""
+    row = conn.execute(
+        "SELECT count(*) FROM events WHERE seq > ?", [_cursor(conn, "events")]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, params)
+    keys = [d[0] for d in cur.description]
+    return [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
+
+
+def client_row(folder: str, room: str, key: bytes, r: Mapping[str, Any]) -> dict[str, Any]:
+    # The display name stays on the laptop: the hub knows a client by pseudonymous code only.
+    plain = {"code": r["code"], "rehearsal": bool(r["rehearsal"]), "created_at": r["created_at"]}
+    gid = f"{folder}:c{r['id']}"
+    return {
+        "gid": gid,
+        "room": room,
+        "folder": folder,
+        "local_id": r["id"],
+        **plain,
+        "digest": clinic_key.digest(key, _canonical([gid, plain])),
+    }
+
+
+_SESSION_PLAIN = (
+    "protocol",
+    "route",
+    "dose_mg",
+    "planned_minutes",
+    "time_scale",
+    "clock_origin",
+    "state",
+    "created_at",
+    "dose_at",
+    "dose_tz",
+    "ended_at",
+    "ended_t",
+    "arc",
+)
+
+
+def session_row(folder: str, room: str, key: bytes, r: Mapping[str, Any]) -> dict[str, Any]:
+    gid = f"{folder}:s{r['id']}"
+    plain = {k: r[k] for k in _SESSION_PLAIN}
+    plain["rehearsal"] = bool(r["rehearsal"])
+    secret = {"intention": r["intention"]}
+    return {
+        "gid": gid,
+        "room": room,
+        "folder": folder,
+        "local_id": r["id"],
+        "client_gid": f"{folder}:c{r['client_id']}",
+        **plain,
+        "sealed": clinic_key.seal(key, gid, _canonical(secret)),
+        "digest": clinic_key.digest(key, _canonical([gid, plain, secret, r["client_id"]])),
+    }
+
+
+def event_row(folder: str, room: str, key: bytes, r: Mapping[str, Any]) -> dict[str, Any]:
+    gid = f"{folder}:e{r['seq']}"
+    data = json.loads(r["data"])
+    fields = BOARD_FIELDS.get(r["kind"], ())
+    board = {k: data[k] for k in fields if k in data and not isinstance(data[k], dict | list)}
+    plain = {
+        "kind": r["kind"],
+        "at": r["at"],
+        "tz": r["tz"],
+        "t": r["t"],
+        "author_role": r.get("author_role"),
+        "amends": r["amends"],
+    }
+    secret = {"author": r["author"], "reason": r["reason"], "data": data}
+    return {
+        "gid": gid,
+        "room": room,
+        "folder": folder,
+        "local_seq": r["seq"],
+        "session_gid": f"{folder}:s{r['session_id']}",
+        **plain,
+        "board": json.dumps(board),
+        "sealed": clinic_key.seal(key, gid, _canonical(secret)),
+        "digest": clinic_key.digest(key, _canonical([gid, plain, secret, r["session_id"]])),
+    }
+
+
+def _insert(pg: psycopg.Connection[Any], table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert what the hub lacks; refuse (HubConflict) if it holds a different row under one of
+    these global ids."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    marks = ", ".join(f"%({c})s" for c in cols)
+    with pg.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) "
+            "ON CONFLICT (gid) DO NOTHING",
+            rows,
+        )
+        held = dict(
+            cur.execute(
+                f"SELECT gid, digest FROM {table} WHERE gid = ANY(%s)", [[r["gid"] for r in rows]]
+            ).fetchall()
+        )
+    differ = [r["gid"] for r in rows if bytes(held.get(r["gid"], b"")) != r["digest"]]
+    if differ:
+        raise HubConflict(
+            f"The clinic hub holds {len(differ)} different {table} under this folder's ids "
+            f"(first: {differ[0]}): was a backup restored after newer entries had been sent? "
+            "Nothing was sent; the entries stay safe on this laptop."
+        )
+
+
+def _upsert_sessions(pg: psycopg.Connection[Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    cols = list(rows[0])
+    marks = ", ".join(f"%({c})s" for c in cols)
+    changing = [c for c in cols if c not in ("gid", "room", "folder", "local_id", "client_gid")]
+    sets = ", ".join(f"{c} = excluded.{c}" for c in changing)
+    rank = "CASE {}.state WHEN 'planned' THEN 0 WHEN 'running' THEN 1 ELSE 2 END"
+    with pg.cursor() as cur:
+        # A session only moves forward on the hub: an older copy (a restored backup) never
+        # takes an ended session back to running.
+        cur.executemany(
+            f"INSERT INTO sessions ({', '.join(cols)}) VALUES ({marks}) "
+            f"ON CONFLICT (gid) DO UPDATE SET {sets} "
+            f"WHERE sessions.digest <> excluded.digest "
+            f"AND {rank.format('excluded')} >= {rank.format('sessions')}",
+            rows,
+        )
+
+
+def push_pending(
+    conn: sqlite3.Connection, settings: HubSettings, pg: psycopg.Connection[Any] | None = None
+) -> Pushed:
+    """Push everything pending now; returns what was sent. Raises HubUnavailable when the hub
+    cannot be reached (or goes away midway: what was committed there stays counted, the rest
+    waits), HubError for anything a person must fix."""
+    import psycopg
+
+    own = pg is None
+    if pg is None:
+        pg = connect(settings.dsn, settings.password)
+    try:
+        return _push(conn, settings, pg)
+    except psycopg.OperationalError as exc:
+        raise explain(exc, settings.dsn) from None
+    except psycopg.errors.InsufficientPrivilege:
+        raise HubError(
+            f"The clinic hub refused this laptop's rows for room {settings.room!r} "
+            "(row-level security): is the login the room's own? Nothing was sent."
+        ) from None
+    except psycopg.Error as exc:
+        raise HubError(f"The clinic hub refused the sync ({type(exc).__name__}).") from None
+    finally:
+        if own:
+            pg.close()
+
+
+def _push(conn: sqlite3.Connection, settings: HubSettings, pg: psycopg.Connection[Any]) -> Pushed:
+    check_level(pg)
+    pg.rollback()  # check_level's read left a transaction open
+    folder, room, key = _folder(conn), settings.room, settings.key
+    # The newest entry first, then the sessions and clients: every entry up to it belongs to a
+    # session (and client) read after it, so the hub never gets an entry before its session.
+    row = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+    last_seq = int(row[0]) if row else 0
+    sent_digests = dict(conn.execute("SELECT session_id, digest FROM hub_sessions_sent").fetchall())
+    sessions = [
+        session_row(folder, room, key, r) for r in _rows(conn, "SELECT * FROM sessions ORDER BY id")
+    ]
+    sessions = [s for s in sessions if sent_digests.get(s["local_id"]) != s["digest"].hex()]
+    clients = [
+        client_row(folder, room, key, r)
+        for r in _rows(
+            conn, "SELECT * FROM clients WHERE id > ? ORDER BY id", [_cursor(conn, "clients")]
+        )
+    ]
+    pushed = Pushed()
+    if clients or sessions:
+        with pg.transaction():
+            _insert(pg, "clients", clients)
+            _upsert_sessions(pg, sessions)
+        if clients:
+            _advance(conn, "clients", max(c["local_id"] for c in clients))
+        _local_write(
+            conn,
+            "INSERT INTO hub_sessions_sent (session_id, digest) VALUES (?, ?) "
+            "ON CONFLICT(session_id) DO UPDATE SET digest = excluded.digest",
+            [(s["local_id"], s["digest"].hex()) for s in sessions],
+        )
+        pushed += Pushed(clients=len(clients), sessions=len(sessions))
+    upto = _cursor(conn, "events")
+    while upto < last_seq:
+        batch = _rows(
+            conn,
+            "SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+            [upto, last_seq, BATCH],
+        )
+        if not batch:
+            break
+        rows = [event_row(folder, room, key, r) for r in batch]
+        with pg.transaction():
+            _insert(pg, "events", rows)
+        upto = int(batch[-1]["seq"])
+        _advance(conn, "events", upto)  # only after the hub's COMMIT returned
+        pushed += Pushed(entries=len(rows))
+    return pushed
+
+
+def sync_now(conn: sqlite3.Connection, settings: HubSettings) -> Pushed:
+    """push_pending until a round sends nothing (entries written meanwhile included), on one
+    connection to the hub."""
+    pg = connect(settings.dsn, settings.password)
+    try:
+        total = Pushed()
+        for _ in range(100):
+            pushed = push_pending(conn, settings, pg)
+            total += pushed
+            if pushed == Pushed():
+                break
+        return total
+    finally:
+        pg.close()
+
+
+__all__ = ["HubConflict", "HubUnavailable", "Pushed", "push_pending", "sync_now", "waiting"]
