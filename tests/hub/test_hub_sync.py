@@ -1,0 +1,217 @@
+"""The outbox sync against a real PostgreSQL: a rich session pushed in order, idempotently, its
+clinical text sealed; `hub export` gives the laptop's own export back entry for entry."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from helpers.cli import run
+
+from kapsession.storage import backup
+from kapsession.storage.paths import DB_NAME
+from kapsession.storage.store import Store
+from tests.hub.conftest import Hub
+from tests.unit import rich_session
+
+
+def _laptop(hub: Hub, folder: Path, room: str, capsys: pytest.CaptureFixture[str]) -> int:
+    """A data folder with a rich session in it, joined to the hub as ROOM; its session id."""
+    rich = rich_session.build(folder, charting=True)
+    rich.store.close()
+    code, _, err = run(
+        ["hub", "join", "--data-dir", str(folder), "--dsn", hub.room_dsn(room), "--room", room,
+         "--clinic-key", str(hub.key_file)], capsys
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    return rich.session_id
+
+
+def _sync(folder: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    return run(["hub", "sync", "--data-dir", str(folder)], capsys)
+
+
+def _hub_export(hub: Hub, room: str, session: str, capsys) -> dict:
+    code, out, err = run(
+        ["hub", "export", "--dsn", hub.logins()["board"], "--clinic-key", str(hub.key_file),
+         "--room", room, "--session", session, "--format", "json"], capsys
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    doc.pop("exported_at")
+    return doc
+
+
+def _laptop_export(folder: Path, session: str, capsys) -> dict:
+    code, out, err = run(
+        ["export", "--data-dir", str(folder), "--session", session, "--format", "json"], capsys
+    )
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    doc.pop("exported_at")
+    return doc
+
+
+def _count(hub: Hub, table: str) -> int:
+    with psycopg.connect(hub.admin_dsn) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _local_entries(folder: Path) -> int:
+    with sqlite3.connect(folder / DB_NAME) as conn:
+        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def test_a_synced_session_exports_from_the_hub_exactly_as_from_the_laptop(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    sid = _laptop(hub, folder, "a", capsys)
+    entries = _local_entries(folder)
+
+    code, out, err = _sync(folder, capsys)
+    assert (code, err) == (0, "")
+    assert out == (
+        f"Sent 1 client(s), 1 session update(s), {entries} entries; nothing is left to send.\n"
+    )
+    hub_doc = _hub_export(hub, "a", "latest", capsys)
+    laptop_doc = _laptop_export(folder, str(sid), capsys)
+    assert hub_doc["session"] == laptop_doc["session"]
+    assert len(hub_doc["events"]) == len(laptop_doc["events"]) > 40
+    for ours, theirs in zip(hub_doc["events"], laptop_doc["events"], strict=True):
+        assert ours == theirs
+    assert hub_doc == laptop_doc
+    assert _hub_export(hub, "a", str(sid), capsys) == hub_doc
+
+    # The laptop's export was noted on its timeline: the next sync sends just that entry, then
+    # nothing at all.
+    code, out, _ = _sync(folder, capsys)
+    assert code == 0 and out.startswith("Sent 0 client(s), 0 session update(s), 1 entries")
+    code, out, _ = _sync(folder, capsys)
+    assert code == 0 and out.startswith("Sent 0 client(s), 0 session update(s), 0 entries")
+    assert _count(hub, "events") == entries + 1
+
+
+def test_the_hub_holds_no_clinical_text(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    _laptop(hub, folder, "a", capsys)
+    assert _sync(folder, capsys)[0] == 0
+    dump = hub.cluster.pg_dump(hub.dbname)
+    assert "C-017" in dump and "check_due" in dump, "the board's plain fields are there"
+    secrets = [
+        rich_session.QUOTE,
+        rich_session.INSIGHT,
+        rich_session.AMENDED_ORIGINAL,
+        rich_session.AMENDED_TEXT,
+        "misheard: warm",  # an amendment's reason
+        "breathing slow",  # an observation's free text
+        "client asleep",  # a skipped check's reason
+        rich_session.SHARED_ANSWER,  # the worksheet
+        rich_session.UNSHARED_ANSWER,
+        "Bracing for criticism",  # the preparation
+        "Meet the fear",  # the session's intention
+        "Long reflection",
+        rich_session.CLINICIAN,
+    ]
+    assert [s for s in secrets if s in dump] == []
+
+
+def test_a_restored_backup_pushed_again_doubles_nothing(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    _laptop(hub, folder, "a", capsys)
+    code, _, _ = run(
+        ["backup", "--data-dir", str(folder), "--to", str(tmp_path / "backups")], capsys
+    )
+    assert code == 0
+    (made,) = backup.backups_in(tmp_path / "backups")
+    assert _sync(folder, capsys)[0] == 0
+    held = (_count(hub, "clients"), _count(hub, "sessions"), _count(hub, "events"))
+
+    code, _, _ = run(["restore", str(made), "--data-dir", str(folder), "--yes"], capsys)
+    assert code == 0
+    code, out, err = _sync(folder, capsys)
+    assert (code, err) == (0, "")
+    # The restored cursor is from before the first sync: everything went again, none doubled.
+    assert out.startswith("Sent 1 client(s), 1 session update(s), ")
+    assert (_count(hub, "clients"), _count(hub, "sessions"), _count(hub, "events")) == held
+
+
+def test_a_restored_backup_written_on_after_the_hub_had_newer_entries_stops_with_one_line(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    sid = _laptop(hub, folder, "a", capsys)
+    assert run(["backup", "--data-dir", str(folder), "--to", str(tmp_path / "b")], capsys)[0] == 0
+    (made,) = backup.backups_in(tmp_path / "b")
+    store = Store.open(folder)
+    at = rich_session.T0 + timedelta(hours=5)
+    store.append(sid, "amendment", at, "UTC", None, {"text": "first"}, amends=2, reason="r1")
+    store.close()
+    assert _sync(folder, capsys)[0] == 0
+    assert run(["restore", str(made), "--data-dir", str(folder), "--yes"], capsys)[0] == 0
+    store = Store.open(folder)
+    store.append(sid, "amendment", at, "UTC", None, {"text": "second"}, amends=2, reason="r2")
+    store.close()
+    held = _count(hub, "events")
+
+    code, out, err = _sync(folder, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "holds 1 different events" in err
+    assert _count(hub, "events") == held, "the hub's entry is kept, not replaced"
+    assert _local_entries(folder) == held, "the laptop's entry is kept, waiting"
+
+
+def test_with_the_hub_down_sync_says_so_in_one_line_and_loses_nothing(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    sid = _laptop(hub, folder, "a", capsys)
+    entries = _local_entries(folder)
+    hub.cluster.stop()
+    try:
+        code, out, err = _sync(folder, capsys)
+    finally:
+        hub.cluster.start()
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1
+    assert "cannot be reached" in err and f"{entries} entries wait on this laptop" in err
+    assert "password" not in err
+    assert _local_entries(folder) == entries
+
+    code, out, err = _sync(folder, capsys)
+    assert (code, err) == (0, "") and f"{entries} entries" in out
+    assert _hub_export(hub, "a", "latest", capsys) == _laptop_export(folder, str(sid), capsys)
+
+
+def test_two_rooms_sync_side_by_side_and_each_reads_back_its_own(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    sid_a, sid_b = _laptop(hub, a, "a", capsys), _laptop(hub, b, "b", capsys)
+    assert _sync(a, capsys)[0] == 0 and _sync(b, capsys)[0] == 0
+    assert _hub_export(hub, "a", "latest", capsys) == _laptop_export(a, str(sid_a), capsys)
+    assert _hub_export(hub, "b", "latest", capsys) == _laptop_export(b, str(sid_b), capsys)
+
+
+def test_a_laptop_joined_with_another_rooms_login_sends_nothing(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    _laptop(hub, folder, "a", capsys)
+    settings = json.loads((folder / "hub.json").read_text())
+    settings["room"] = "b"  # room b's name, room a's login
+    (folder / "hub.json").write_text(json.dumps(settings))
+    code, out, err = _sync(folder, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "row-level security" in err
+    assert _count(hub, "events") == 0 and _count(hub, "clients") == 0
