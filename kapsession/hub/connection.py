@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import psycopg
 
 CONNECT_TIMEOUT_S = 5
+TCP_USER_TIMEOUT_MS = 15_000
 
 
 class HubError(KapsessionError):
@@ -48,6 +49,8 @@ def with_password(dsn: str, password: str | None) -> str:
     if password is not None:
         parts["password"] = password
     parts.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
+    # A network cut mid-transaction: give up after this long rather than wait on TCP for ever.
+    parts.setdefault("tcp_user_timeout", str(TCP_USER_TIMEOUT_MS))
     return conninfo.make_conninfo(**parts)
 
 

@@ -69,10 +69,16 @@ def _local_entries(folder: Path) -> int:
 
 
 def test_a_synced_session_exports_from_the_hub_exactly_as_from_the_laptop(
-    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "laptop"
     sid = _laptop(hub, folder, "a", capsys)
+    monkeypatch.setenv("KAPSESSION_SIGNER_PIN", rich_session.CLINICIAN_PIN)
+    code, _, err = run(
+        ["sign", "--data-dir", str(folder), "--session", str(sid), "--as", rich_session.CLINICIAN],
+        capsys,
+    )
+    assert (code, err) == (0, "")
     entries = _local_entries(folder)
 
     code, out, err = _sync(folder, capsys)
@@ -83,6 +89,7 @@ def test_a_synced_session_exports_from_the_hub_exactly_as_from_the_laptop(
     hub_doc = _hub_export(hub, "a", "latest", capsys)
     laptop_doc = _laptop_export(folder, str(sid), capsys)
     assert hub_doc["session"] == laptop_doc["session"]
+    assert [s["name"] for s in hub_doc["session"]["signatures"]] == [rich_session.CLINICIAN]
     assert len(hub_doc["events"]) == len(laptop_doc["events"]) > 40
     for ours, theirs in zip(hub_doc["events"], laptop_doc["events"], strict=True):
         assert ours == theirs
