@@ -75,6 +75,11 @@ def explain(exc: BaseException, dsn: str) -> HubError:
         return HubError(
             f"The clinic hub at {where} refused the login {user!r}: wrong password or role."
         )
+    if "certificate" in text or "sslrootcert" in text or "SSL error" in text:
+        return HubError(
+            f"The clinic hub at {where} did not prove it is the clinic's server "
+            f"({_short(first)}): check sslrootcert (the clinic's CA) and the host name."
+        )
     if "does not exist" in text and "database" in text:
         return HubError(f"The clinic hub at {where} has no such database.")
     return HubUnavailable(f"The clinic hub at {where} cannot be reached ({_short(first)}).")

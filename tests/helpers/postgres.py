@@ -20,7 +20,9 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 SKIP_REASON = (
     "PostgreSQL is not installed (Debian: apt-get install postgresql; scripts/bootstrap.sh test "
@@ -67,7 +69,16 @@ class Cluster:
             timeout=60,
         )
 
+    @property
+    def ca_file(self) -> Path:
+        """The clinic's own CA (made at set-up) that signed the server's certificate."""
+        return self.root / "ca.crt"
+
     def start(self) -> None:
+        tls = (
+            f"-c ssl=on -c ssl_cert_file={self.root / 'server.crt'} "
+            f"-c ssl_key_file={self.root / 'server.key'}"
+        )
         self.run(
             "pg_ctl",
             "-D",
@@ -76,7 +87,7 @@ class Cluster:
             "-l",
             str(self.root / "server.log"),
             "-o",
-            f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-k {self.sockets} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off {tls}",
             "start",
         )
 
@@ -135,6 +146,7 @@ def cluster() -> Iterator[Cluster]:
         "UTF8",
         "--locale=C",
     )
+    _make_certificates(c.root, as_user)
     c.start()
     try:
         yield c
@@ -142,3 +154,92 @@ def cluster() -> Iterator[Cluster]:
         with contextlib.suppress(subprocess.SubprocessError):
             c.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def make_ca(name: str) -> tuple[Any, Any]:
+    """A self-signed CA: (certificate, private key), with the cryptography library."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def write_pem(path: Path, cert: Any) -> Path:
+    from cryptography.hazmat.primitives import serialization
+
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def _make_certificates(root: Path, as_user: list[str]) -> None:
+    """The clinic's CA and the server's certificate for localhost and 127.0.0.1 (verify-full)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca, ca_key = make_ca("kapsession test clinic CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    write_pem(root / "ca.crt", ca)
+    write_pem(root / "server.crt", cert)
+    (root / "server.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (root / "server.key").chmod(0o600)  # PostgreSQL refuses a key others can read
+    if as_user:
+        owner = pwd.getpwnam("postgres")
+        for name in ("server.crt", "server.key", "ca.crt"):
+            os.chown(root / name, owner.pw_uid, owner.pw_gid)

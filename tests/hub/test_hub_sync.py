@@ -222,3 +222,33 @@ def test_a_laptop_joined_with_another_rooms_login_sends_nothing(
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "row-level security" in err
     assert _count(hub, "events") == 0 and _count(hub, "clients") == 0
+
+
+def test_a_hub_with_a_newer_schema_is_left_alone_with_one_line(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    _laptop(hub, folder, "a", capsys)
+    with psycopg.connect(hub.admin_dsn) as conn:
+        conn.execute("INSERT INTO hub_migrations (name) VALUES ('h999_from_the_future')")
+    code, out, err = _sync(folder, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "schema is newer than this kapsession" in err
+    assert _count(hub, "events") == 0
+    code, out, err = run(
+        ["hub", "init", "--dsn", hub.admin_dsn, "--clinic-key", str(tmp_path / "new.key")], capsys
+    )
+    assert code == 2 and "schema is newer" in err and not (tmp_path / "new.key").exists()
+
+
+def test_an_encrypted_folder_syncs_with_its_passphrase(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "laptop"
+    sid = _laptop(hub, folder, "a", capsys)
+    monkeypatch.setenv("KAPSESSION_NEW_PASSPHRASE", "correct horse battery staple")
+    assert run(["encrypt", "--data-dir", str(folder)], capsys)[0] == 0
+    monkeypatch.setenv("KAPSESSION_PASSPHRASE", "correct horse battery staple")
+    code, out, err = _sync(folder, capsys)
+    assert (code, err) == (0, "") and "nothing is left to send" in out
+    assert _hub_export(hub, "a", "latest", capsys) == _laptop_export(folder, str(sid), capsys)
