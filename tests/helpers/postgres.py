@@ -91,8 +91,9 @@ class Cluster:
             "start",
         )
 
-    def stop(self) -> None:
-        self.run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` closes the connections; `immediate` is the server crashing."""
+        self.run("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
 
     def admin_dsn(self, dbname: str = "postgres") -> str:
         """The superuser, through the private socket."""
