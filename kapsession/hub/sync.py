@@ -37,14 +37,15 @@ STATE_RANK = {"planned": 0, "running": 1, "ended": 2}
 
 # What a room board may read in plain, per entry kind: never free text, never a measurement.
 BOARD_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "phase": ("name",),
-    "check_due": ("check", "name", "label", "due_t"),
-    "check_late": ("check", "name", "label", "due_t"),
-    "check_missed": ("check", "name", "label", "due_t"),
-    "check_skipped": ("check", "name", "label"),
-    "check_snoozed": ("check", "name", "label", "until_t"),
+    "phase": ("name", "begins_t"),
+    "check_due": ("check", "label", "due_t"),
+    "check_late": ("check", "label", "due_t"),
+    "check_missed": ("check", "label", "due_t"),
+    "check_skipped": ("check",),
+    "check_snoozed": ("check", "minutes"),
     "alert": ("field", "source", "low", "high"),
     "alert_ack": ("alert",),
+    "silence": ("on",),
 }
 
 

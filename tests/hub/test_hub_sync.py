@@ -252,3 +252,24 @@ def test_an_encrypted_folder_syncs_with_its_passphrase(
     code, out, err = _sync(folder, capsys)
     assert (code, err) == (0, "") and "nothing is left to send" in out
     assert _hub_export(hub, "a", "latest", capsys) == _laptop_export(folder, str(sid), capsys)
+
+
+def test_the_board_reads_phases_checks_and_alerts_in_plain_and_nothing_measured(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    _laptop(hub, folder, "a", capsys)
+    assert _sync(folder, capsys)[0] == 0
+    with psycopg.connect(hub.logins()["board"]) as board:
+        rows = board.execute(
+            "SELECT e.kind, e.board FROM events e JOIN sessions s ON s.gid = e.session_gid "
+            "WHERE s.room = 'a' ORDER BY e.local_seq"
+        ).fetchall()
+    boards = dict(rows)  # the last of each kind
+    assert boards["phase"]["name"] == "return"
+    assert set(boards["check_due"]) == {"check", "label", "due_t"}
+    assert set(boards["alert"]) == {"field", "source", "low", "high"}
+    assert boards["alert"]["field"] == "systolic"
+    assert boards["silence"] == {"on": False}
+    assert all("value" not in b and "text" not in b for _, b in rows)
+    assert boards["vitals"] == {} and boards["note"] == {}
