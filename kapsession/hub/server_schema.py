@@ -231,7 +231,8 @@ def _role_sql(roles: Roles, board_password: str) -> list[Any]:
     from psycopg import sql
 
     rooms, board = sql.Identifier(roles.rooms), sql.Identifier(roles.board)
-    own = sql.SQL("room = hub_room()")
+    # A sub-select: evaluated once per statement (an InitPlan), not once per row.
+    own = sql.SQL("room = (SELECT hub_room())")
     out: list[Any] = [
         sql.SQL("CREATE ROLE {} NOLOGIN").format(rooms),
         sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(board, sql.Literal(board_password)),

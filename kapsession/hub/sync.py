@@ -49,6 +49,29 @@ BOARD_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# The hub's column types (server_schema), for sending a batch as one array per column.
+_PG_TYPES: Mapping[str, str] = {
+    "gid": "text",
+    "room": "text",
+    "folder": "text",
+    "local_id": "bigint",
+    "local_seq": "bigint",
+    "code": "text",
+    "rehearsal": "boolean",
+    "created_at": "text",
+    "session_gid": "text",
+    "kind": "text",
+    "at": "text",
+    "tz": "text",
+    "t": "double precision",
+    "author_role": "text",
+    "amends": "bigint",
+    "board": "text",
+    "sealed": "bytea",
+    "digest": "bytea",
+}
+
+
 class HubConflict(HubError):
     """The hub holds a different row under one of this folder's global ids."""
 
@@ -197,12 +220,15 @@ def _insert(pg: psycopg.Connection[Any], table: str, rows: Sequence[Mapping[str,
     if not rows:
         return
     cols = list(rows[0])
-    marks = ", ".join(f"%({c})s" for c in cols)
+    # One statement per batch, its columns as arrays: the hub checks row-level security and
+    # plans once per batch rather than once per row (bench/hub_sync.py).
+    arrays = ", ".join(f"%s::{_PG_TYPES[c]}[]" for c in cols)
+    casts = ", ".join(f"{c}::jsonb" if c == "board" else c for c in cols)
     with pg.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) "
-            "ON CONFLICT (gid) DO NOTHING",
-            rows,
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) SELECT {casts} FROM unnest({arrays}) "
+            f"AS batch({', '.join(cols)}) ON CONFLICT (gid) DO NOTHING",
+            [[r[c] for r in rows] for c in cols],
         )
         held = dict(
             cur.execute(
@@ -233,8 +259,26 @@ def _upsert_sessions(pg: psycopg.Connection[Any], rows: Sequence[Mapping[str, An
             f"INSERT INTO sessions ({', '.join(cols)}) VALUES ({marks}) "
             f"ON CONFLICT (gid) DO UPDATE SET {sets} "
             f"WHERE sessions.digest <> excluded.digest "
+            f"AND sessions.created_at = excluded.created_at "
+            f"AND sessions.client_gid = excluded.client_gid "
             f"AND {rank.format('excluded')} >= {rank.format('sessions')}",
             rows,
+        )
+        held = dict(
+            cur.execute(
+                "SELECT gid, created_at || ' ' || client_gid FROM sessions WHERE gid = ANY(%s)",
+                [[r["gid"] for r in rows]],
+            ).fetchall()
+        )
+    # Another session under one of this folder's ids: a backup restored and planned on anew.
+    differ = [
+        r["gid"] for r in rows if held.get(r["gid"]) != f"{r['created_at']} {r['client_gid']}"
+    ]
+    if differ:
+        raise HubConflict(
+            f"The clinic hub holds {len(differ)} different sessions under this folder's ids "
+            f"(first: {differ[0]}): was a backup restored after newer sessions had been sent? "
+            "Nothing was sent; the sessions stay safe on this laptop."
         )
 
 

@@ -27,7 +27,7 @@ from tests.unit import rich_session
 pytestmark = pytest.mark.crash
 
 KILLS = 8
-EXTRA_NOTES = 2000  # per round: several batches (kapsession/hub/sync.py BATCH)
+EXTRA_NOTES = 3000  # per round: several batches (kapsession/hub/sync.py BATCH)
 FUSE_S = 60.0
 
 
@@ -63,7 +63,14 @@ def test_a_sync_killed_at_random_moments_loses_and_doubles_nothing(
         write_more()
         before, total = len(_held_seqs(hub)), len(_local(folder))
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.1, 0.6))
+        # Killed once the hub has its first batch of this round (or at once, some rounds), a
+        # random moment later: between batches, mid-transaction or between the hub's COMMIT
+        # and the laptop's cursor.
+        if rng.random() < 0.75:
+            deadline = time.monotonic() + FUSE_S
+            while len(_held_seqs(hub)) == before and proc.poll() is None:
+                assert time.monotonic() < deadline, "the sync never sent anything"
+        time.sleep(rng.uniform(0.0, 0.1))
         proc.send_signal(signal.SIGKILL)
         proc.wait(FUSE_S)
         partial.append((len(_held_seqs(hub)) - before, total - before))
