@@ -239,8 +239,8 @@ def _insert(pg: psycopg.Connection[Any], table: str, rows: Sequence[Mapping[str,
     if differ:
         raise HubConflict(
             f"The clinic hub holds {len(differ)} different {table} under this folder's ids "
-            f"(first: {differ[0]}): was a backup restored after newer entries had been sent? "
-            "Nothing was sent; the entries stay safe on this laptop."
+            f"(first: {differ[0]}): was a backup restored after newer {table} had been sent? "
+            "Nothing was sent; this laptop's records stay as they are."
         )
 
 
@@ -278,7 +278,7 @@ def _upsert_sessions(pg: psycopg.Connection[Any], rows: Sequence[Mapping[str, An
         raise HubConflict(
             f"The clinic hub holds {len(differ)} different sessions under this folder's ids "
             f"(first: {differ[0]}): was a backup restored after newer sessions had been sent? "
-            "Nothing was sent; the sessions stay safe on this laptop."
+            "Nothing was sent; this laptop's records stay as they are."
         )
 
 

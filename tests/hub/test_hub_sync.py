@@ -273,3 +273,37 @@ def test_the_board_reads_phases_checks_and_alerts_in_plain_and_nothing_measured(
     assert boards["silence"] == {"on": False}
     assert all("value" not in b and "text" not in b for _, b in rows)
     assert boards["vitals"] == {} and boards["note"] == {}
+
+
+def test_a_restored_backup_planned_on_anew_stops_with_one_line_and_keeps_both_sessions(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kapsession.clock import FakeClock
+    from kapsession.monitoring.protocol import builtin_protocols
+    from kapsession.session.live import SessionPlan, SessionService
+
+    def plan(at_hours: int, client: str) -> int:
+        store = Store.open(folder)
+        clock = FakeClock(rich_session.T0 + timedelta(hours=at_hours))
+        service = SessionService(store, clock, "UTC", "Test", builtin_protocols())
+        record = service.plan(SessionPlan(client, "sublingual", "sublingual", 200.0, 75, ""))
+        store.close()
+        return record.id
+
+    folder = tmp_path / "laptop"
+    _laptop(hub, folder, "a", capsys)
+    assert run(["backup", "--data-dir", str(folder), "--to", str(tmp_path / "b")], capsys)[0] == 0
+    (made,) = backup.backups_in(tmp_path / "b")
+    first = plan(5, "C-017")  # the rich session's client
+    assert _sync(folder, capsys)[0] == 0
+    assert run(["restore", str(made), "--data-dir", str(folder), "--yes"], capsys)[0] == 0
+    assert plan(6, "C-017") == first  # the same session number, another session
+
+    code, out, err = _sync(folder, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "holds 1 different sessions" in err
+    with psycopg.connect(hub.admin_dsn) as conn:
+        created = conn.execute(
+            "SELECT created_at FROM sessions WHERE local_id = %s", [first]
+        ).fetchall()
+    assert created == [("2026-03-02T14:00:00.000Z",)], "the hub's session is kept as it was"
