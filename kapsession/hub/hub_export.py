@@ -23,10 +23,10 @@ def _pick(pg: psycopg.Connection[Any], room: str, which: str) -> dict[str, Any]:
         "SELECT s.*, c.code AS client_code FROM sessions s JOIN clients c ON c.gid = s.client_gid "
         "WHERE s.room = %s"
     )
-    if which == "latest":
+    if which == "latest":  # as the laptop picks it: the last started session, else the last
         found = cur.execute(
             base
-            + " ORDER BY (s.state <> 'planned') DESC, s.pushed_at DESC, s.local_id DESC LIMIT 1",
+            + " ORDER BY (s.state <> 'planned') DESC, s.local_id DESC, s.pushed_at DESC LIMIT 1",
             [room],
         ).fetchall()
         if not found:
