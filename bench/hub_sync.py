@@ -73,6 +73,46 @@ def _app(cluster: postgres.Cluster, store: Store, key: bytes) -> tuple[float, fl
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _rooms_at_once(
+    cluster: postgres.Cluster, stores: list[Store], key: bytes
+) -> tuple[float, float]:
+    """Every room's folder pushed at the same time, each by its own thread and login."""
+    import threading
+
+    import psycopg
+
+    db = cluster.create_database()
+    names = [f"r{n}" for n in range(len(stores))]
+    with psycopg.connect(cluster.admin_dsn(db), autocommit=True) as admin:
+        made = server_schema.init(admin, names)
+    jobs = []
+    for name, store in zip(names, stores, strict=True):
+        dsn = cluster.tcp_dsn(db, made.roles.room(name))
+        settings = HubSettings(dsn, name, key, made.rooms_added[name])
+        store.conn.execute("DELETE FROM hub_outbox")
+        store.conn.execute("DELETE FROM hub_sessions_sent")
+        store.conn.commit()
+        path = Path(store.conn.execute("PRAGMA database_list").fetchone()[2])
+        jobs.append((path, settings))
+
+    def push(path: Path, settings: HubSettings) -> None:
+        from kapsession.storage.store import open_connection
+
+        conn = open_connection(path)  # each thread its own connection, as the workers have
+        try:
+            sync.sync_now(conn, settings)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=push, args=job) for job in jobs]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def _floor(cluster: postgres.Cluster, entries: int) -> tuple[float, float]:
     import psycopg
 
@@ -109,14 +149,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--rooms", type=int, default=1, help="also push N rooms' folders at once (N > 1)"
+    )
     args = parser.parse_args()
     key = b"k" * 32
-    results: dict[str, list[tuple[float, float]]] = {"app": [], "floor": []}
+    results: dict[str, list[tuple[float, float]]] = {"app": [], "floor": [], "rooms": []}
     with postgres.cluster() as cluster, tempfile.TemporaryDirectory() as tmp:
         store = _folder(Path(tmp), args.entries)
         entries = len(store.events(1))
+        others = [_folder(Path(tmp) / f"room{n}", args.entries) for n in range(args.rooms)]
         for run in range(args.runs + 1):  # the first pair warms up
             pair = [
+                *(
+                    [("rooms", lambda: _rooms_at_once(cluster, others, key))]
+                    if args.rooms > 1
+                    else []
+                ),
                 ("app", lambda: _app(cluster, store, key)),
                 ("floor", lambda: _floor(cluster, entries)),
             ]
@@ -127,13 +176,19 @@ def main() -> int:
                 if run:
                     results[name].append(measured)
         store.close()
+        for other in others:
+            other.close()
     print(f"{entries} entries, {args.runs} runs each, app and floor alternating")
     for name, runs in results.items():
+        if not runs:
+            continue
+        count = entries * (args.rooms if name == "rooms" else 1)
         wall = statistics.median(w for w, _ in runs)
         cpu = statistics.median(c for _, c in runs)
         print(
-            f"{name:5}: wall median {wall * 1000:.0f} ms ({entries / wall:,.0f} entries/s), "
-            f"CPU median {cpu * 1000:.0f} ms ({entries / cpu:,.0f} entries/CPU-s)"
+            f"{name:5}: {count} entries, wall median {wall * 1000:.0f} ms "
+            f"({count / wall:,.0f} entries/s), CPU median {cpu * 1000:.0f} ms "
+            f"({count / cpu:,.0f} entries/CPU-s)"
         )
     return 0
 
