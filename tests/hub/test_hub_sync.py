@@ -307,3 +307,13 @@ def test_a_restored_backup_planned_on_anew_stops_with_one_line_and_keeps_both_se
             "SELECT created_at FROM sessions WHERE local_id = %s", [first]
         ).fetchall()
     assert created == [("2026-03-02T14:00:00.000Z",)], "the hub's session is kept as it was"
+
+
+def test_a_synced_folder_still_verifies(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    _laptop(hub, folder, "a", capsys)
+    assert _sync(folder, capsys)[0] == 0
+    code, out, err = run(["verify", "--data-dir", str(folder)], capsys)
+    assert (code, err) == (0, "") and out.startswith("OK")
