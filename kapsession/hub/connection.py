@@ -80,6 +80,13 @@ def explain(exc: BaseException, dsn: str) -> HubError:
             f"The clinic hub at {where} did not prove it is the clinic's server "
             f"({_short(first)}): check sslrootcert (the clinic's CA) and the host name."
         )
+    if "pg_hba.conf" in text:
+        tls = (
+            " (it takes TLS connections only: sslmode=verify-full)"
+            if "no encryption" in text
+            else ""
+        )
+        return HubError(f"The clinic hub at {where} refused this connection{tls}.")
     if "does not exist" in text and "database" in text:
         return HubError(f"The clinic hub at {where} has no such database.")
     return HubUnavailable(f"The clinic hub at {where} cannot be reached ({_short(first)}).")

@@ -127,6 +127,7 @@ ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 class Roles:
     rooms: str  # the group every room's login belongs to
     board: str
+    database: str
 
     def room(self, name: str) -> str:
         return f"{self.rooms[:-1]}_{name}"  # <db>_rooms -> <db>_room_<name>
@@ -135,7 +136,7 @@ class Roles:
 def roles_of(conn: psycopg.Connection[Any]) -> Roles:
     row = conn.execute("SELECT current_database()").fetchone()
     db = str(row[0]) if row else "kapsession"
-    return Roles(rooms=f"{db}_rooms", board=f"{db}_board")
+    return Roles(rooms=f"{db}_rooms", board=f"{db}_board", database=db)
 
 
 def check_room_name(name: str) -> str:
@@ -237,6 +238,10 @@ def _role_sql(roles: Roles, board_password: str) -> list[Any]:
         sql.SQL("CREATE ROLE {} NOLOGIN").format(rooms),
         sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(board, sql.Literal(board_password)),
         sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC"),
+        # packaging/hub-server.sh takes CONNECT from PUBLIC: the hub's logins get it here.
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(
+            sql.Identifier(roles.database), rooms, board
+        ),
         sql.SQL("REVOKE EXECUTE ON FUNCTION hub_room() FROM PUBLIC"),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}, {}").format(rooms, board),
         sql.SQL("GRANT EXECUTE ON FUNCTION hub_room() TO {}").format(rooms),

@@ -51,6 +51,9 @@ class Cluster:
     root: Path
     port: int
     as_user: list[str]  # the prefix that runs a server command as the cluster's owner
+    # TLS and the loopback address on pg_ctl's command line (False: left to the configuration,
+    # for what configures the server itself: packaging/hub-server.sh)
+    options: bool = True
 
     @property
     def data(self) -> Path:
@@ -75,6 +78,12 @@ class Cluster:
         return self.root / "ca.crt"
 
     def start(self) -> None:
+        if not self.options:
+            self.run(
+                "pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "server.log"),
+                "-o", f"-k {self.sockets} -p {self.port}", "start",
+            )  # fmt: skip
+            return
         tls = (
             f"-c ssl=on -c ssl_cert_file={self.root / 'server.crt'} "
             f"-c ssl_key_file={self.root / 'server.key'}"
@@ -116,7 +125,7 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[Cluster]:
+def cluster(options: bool = True) -> Iterator[Cluster]:
     bindir = server_bin()
     if bindir is None:
         raise LookupError(SKIP_REASON)
@@ -127,7 +136,7 @@ def cluster() -> Iterator[Cluster]:
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
     root.chmod(0o755)  # the test process reads the server log; the data folder stays 0700
-    c = Cluster(bindir, root, _free_port(), as_user)
+    c = Cluster(bindir, root, _free_port(), as_user, options)
     subprocess.run([*as_user, "mkdir", "-m", "0755", str(c.sockets)], check=True)
     password = root / "pw"
     subprocess.run(
