@@ -101,6 +101,13 @@ class SyncWorker:
                     delay = self._max
                 except sqlite3.Error:
                     delay = self._interval  # the folder busy: the next round reads again
+                except Exception as exc:
+                    # Never a traceback (it could quote a row): one line, and the room goes on.
+                    _closed(pg)
+                    pg = None
+                    problem = f"The clinic hub sync met an unexpected error ({type(exc).__name__})."
+                    self._report(SyncStatus(False, _waiting(db), None, problem))
+                    delay = self._max
                 self._wake.wait(delay)
                 self._wake.clear()
         finally:

@@ -26,8 +26,8 @@ from tests.unit import rich_session
 
 pytestmark = pytest.mark.crash
 
-KILLS = 8
-EXTRA_NOTES = 3000  # per round: several batches (kapsession/hub/sync.py BATCH)
+KILLS = 6
+EXTRA_NOTES = 2000  # per round: several batches (kapsession/hub/sync.py BATCH)
 FUSE_S = 60.0
 
 

@@ -317,3 +317,13 @@ def test_a_synced_folder_still_verifies(
     assert _sync(folder, capsys)[0] == 0
     code, out, err = run(["verify", "--data-dir", str(folder)], capsys)
     assert (code, err) == (0, "") and out.startswith("OK")
+
+
+def test_sync_in_a_folder_that_has_not_joined_says_how_to_join(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    Store.open(folder).close()
+    code, out, err = _sync(folder, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "has not joined a clinic hub" in err

@@ -14,6 +14,8 @@ from helpers.cli import run
 from kapsession.clock import FakeClock
 from kapsession.hub import settings as hub_settings
 from kapsession.hub.worker import SyncStatus, SyncWorker
+from kapsession.monitoring.protocol import builtin_protocols
+from kapsession.session.live import SessionPlan, SessionService
 from kapsession.storage.paths import DB_NAME
 from kapsession.storage.store import Store, open_connection
 from tests.hub.conftest import Hub
@@ -96,3 +98,32 @@ def test_the_command_line_and_the_hub_modules_import_no_psycopg_until_a_hub_is_u
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout == "[]\n"
+
+
+def test_an_unexpected_fault_in_a_round_is_one_line_and_the_worker_goes_on(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    Store.open(folder).close()
+    assert run(
+        ["hub", "join", "--data-dir", str(folder), "--dsn", hub.room_dsn("a"), "--room", "a",
+         "--clinic-key", str(hub.key_file)], capsys
+    )[0] == 0  # fmt: skip
+    settings = hub_settings.load(folder)
+    assert settings is not None
+    broken = type(settings)(settings.dsn, settings.room, b"short key", settings.password)
+    statuses: queue.Queue[SyncStatus] = queue.Queue()
+    store = Store.open(folder)  # a session to seal: the short key fails there
+    service = SessionService(store, FakeClock(T), "UTC", "Test", builtin_protocols())
+    service.plan(SessionPlan("C-1", "sublingual", "sublingual", 200.0, 75, "a private intention"))
+    store.close()
+    worker = SyncWorker(
+        lambda: open_connection(folder / DB_NAME), broken, interval=0.05, max_backoff=0.05,
+        on_status=statuses.put,
+    )  # fmt: skip
+    worker.start()
+    first, second = statuses.get(timeout=60), statuses.get(timeout=60)
+    worker.stop()
+    assert first.problem == "The clinic hub sync met an unexpected error (ValueError)."
+    assert second == first, "it went on, round after round"
+    assert "a private intention" not in capsys.readouterr().err
