@@ -97,6 +97,9 @@ CREATE TABLE events (
     pushed_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX events_session ON events(session_gid, local_seq);
+CREATE INDEX events_folder ON events(folder, local_seq);
+CREATE INDEX clients_folder ON clients(folder, local_id);
+CREATE INDEX sessions_folder ON sessions(folder, local_id);
 CREATE TRIGGER clients_append_only BEFORE UPDATE OR DELETE ON clients
     FOR EACH ROW EXECUTE FUNCTION hub_append_only();
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events

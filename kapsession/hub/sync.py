@@ -12,8 +12,11 @@ Clinical text (notes' and observations' text, worksheet and preparation answers:
 entry data, the amendment reason, the author, the session's intention) is sealed with the clinic
 key (clinic_key.seal); what the room board needs is plain.
 
-The local side is plain sqlite3 on the folder's connection; the cursor (hub_outbox,
-hub_sessions_sent: storage migration m008) moves only after the hub's COMMIT returned."""
+The local side is plain sqlite3 on the folder's connection; its cursor (hub_outbox: storage
+migration m008, what the hub acknowledged, which also counts what waits while the hub is away)
+moves only after the hub's COMMIT returned. Each round starts from the lower of that cursor and
+what the hub says it holds of this folder, so neither a restored laptop nor a new or restored hub
+misses a row."""
 
 from __future__ import annotations
 
@@ -309,24 +312,49 @@ def push_pending(
             pg.close()
 
 
+def _hub_state(pg: psycopg.Connection[Any], folder: str) -> tuple[int, int, dict[int, Any]]:
+    """What the hub holds of this folder: its highest client id and entry seq, and each
+    session's digest and state. The hub is the truth: a new hub, or one restored from an older
+    backup of its own, gets again whatever it lacks."""
+    row = pg.execute(
+        "SELECT (SELECT coalesce(max(local_id), 0) FROM clients WHERE folder = %s), "
+        "(SELECT coalesce(max(local_seq), 0) FROM events WHERE folder = %s)",
+        [folder, folder],
+    ).fetchone()
+    held = {
+        int(r[0]): (bytes(r[1]), str(r[2]))
+        for r in pg.execute(
+            "SELECT local_id, digest, state FROM sessions WHERE folder = %s", [folder]
+        )
+    }
+    return (int(row[0]), int(row[1]), held) if row else (0, 0, held)
+
+
 def _push(conn: sqlite3.Connection, settings: HubSettings, pg: psycopg.Connection[Any]) -> Pushed:
     check_level(pg)
-    pg.rollback()  # check_level's read left a transaction open
     folder, room, key = _folder(conn), settings.room, settings.key
+    hub_clients, hub_seq, hub_sessions = _hub_state(pg, folder)
+    pg.rollback()  # the reads left a transaction open
+    # From the lower of what this laptop noted as sent and what the hub holds: a laptop restored
+    # from an older backup sends again from its older cursor (so an entry written after the
+    # restore under a number the hub already holds is caught as a conflict, never skipped).
+    client_from = min(_cursor(conn, "clients"), hub_clients)
+    upto = min(_cursor(conn, "events"), hub_seq)
     # The newest entry first, then the sessions and clients: every entry up to it belongs to a
     # session (and client) read after it, so the hub never gets an entry before its session.
     row = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
     last_seq = int(row[0]) if row else 0
-    sent_digests = dict(conn.execute("SELECT session_id, digest FROM hub_sessions_sent").fetchall())
-    sessions = [
-        session_row(folder, room, key, r) for r in _rows(conn, "SELECT * FROM sessions ORDER BY id")
-    ]
-    sessions = [s for s in sessions if sent_digests.get(s["local_id"]) != s["digest"].hex()]
+    sessions = []
+    for r in _rows(conn, "SELECT * FROM sessions ORDER BY id"):
+        held = hub_sessions.get(int(r["id"]))
+        if held is not None and STATE_RANK.get(held[1], 0) > STATE_RANK.get(r["state"], 0):
+            continue  # the hub's copy is further on (this laptop was restored): it stays
+        made = session_row(folder, room, key, r)
+        if held is None or held[0] != made["digest"]:
+            sessions.append(made)
     clients = [
         client_row(folder, room, key, r)
-        for r in _rows(
-            conn, "SELECT * FROM clients WHERE id > ? ORDER BY id", [_cursor(conn, "clients")]
-        )
+        for r in _rows(conn, "SELECT * FROM clients WHERE id > ? ORDER BY id", [client_from])
     ]
     pushed = Pushed()
     if clients or sessions:
@@ -335,14 +363,7 @@ def _push(conn: sqlite3.Connection, settings: HubSettings, pg: psycopg.Connectio
             _upsert_sessions(pg, sessions)
         if clients:
             _advance(conn, "clients", max(c["local_id"] for c in clients))
-        _local_write(
-            conn,
-            "INSERT INTO hub_sessions_sent (session_id, digest) VALUES (?, ?) "
-            "ON CONFLICT(session_id) DO UPDATE SET digest = excluded.digest",
-            [(s["local_id"], s["digest"].hex()) for s in sessions],
-        )
         pushed += Pushed(clients=len(clients), sessions=len(sessions))
-    upto = _cursor(conn, "events")
     while upto < last_seq:
         batch = _rows(
             conn,

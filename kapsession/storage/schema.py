@@ -342,20 +342,15 @@ def m007_clinicians_and_signatures(db: Database) -> None:
 
 @_step
 def m008_hub_outbox(db: Database) -> None:
-    """How far this folder's sync to the clinic hub has got (kapsession/hub/sync.py): the
-    highest client id and entry seq the hub has acknowledged, and each session's digest as last
-    sent (a session moves planned -> running -> ended). Bookkeeping, no clinical text, so not
-    audited: a restored backup that takes it back only makes the next sync send again rows the
-    hub already holds, which the hub ignores (a global id per row)."""
+    """What the clinic hub has acknowledged of this folder (kapsession/hub/sync.py): the highest
+    client id and entry seq. Bookkeeping, no clinical text, so not audited: the sync also asks
+    the hub what it holds, and starts from the lower of the two, so a restored backup that takes
+    this back only makes it send again rows the hub ignores (a global id per row)."""
     db.executescript(
         """
         CREATE TABLE hub_outbox (
             tbl TEXT PRIMARY KEY CHECK (tbl IN ('clients', 'events')),
             upto INTEGER NOT NULL CHECK (upto >= 0)
-        );
-        CREATE TABLE hub_sessions_sent (
-            session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
-            digest TEXT NOT NULL
         );
         """
     )

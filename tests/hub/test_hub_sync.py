@@ -148,8 +148,9 @@ def test_a_restored_backup_pushed_again_doubles_nothing(
     assert code == 0
     code, out, err = _sync(folder, capsys)
     assert (code, err) == (0, "")
-    # The restored cursor is from before the first sync: everything went again, none doubled.
-    assert out.startswith("Sent 1 client(s), 1 session update(s), ")
+    # The restored cursor is from before the first sync: every client and entry went again (the
+    # session is unchanged on the hub, so not), none doubled.
+    assert out.startswith("Sent 1 client(s), 0 session update(s), ")
     assert (_count(hub, "clients"), _count(hub, "sessions"), _count(hub, "events")) == held
 
 
@@ -327,3 +328,41 @@ def test_sync_in_a_folder_that_has_not_joined_says_how_to_join(
     code, out, err = _sync(folder, capsys)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "has not joined a clinic hub" in err
+
+
+def test_a_new_hub_or_one_restored_from_an_older_backup_gets_again_what_it_lacks(
+    hub: Hub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "laptop"
+    sid = _laptop(hub, folder, "a", capsys)
+    assert _sync(folder, capsys)[0] == 0
+    entries = _count(hub, "events")
+    # The hub comes back from a backup older than the last entries (the owner, triggers off).
+    with psycopg.connect(hub.admin_dsn, autocommit=True) as owner:
+        owner.execute("ALTER TABLE events DISABLE TRIGGER USER")
+        owner.execute(
+            "DELETE FROM events WHERE local_seq > (SELECT max(local_seq) - 10 FROM events)"
+        )
+        owner.execute("ALTER TABLE events ENABLE TRIGGER USER")
+    code, out, err = _sync(folder, capsys)
+    assert (code, err) == (0, "") and "0 session update(s), 10 entries" in out
+    assert _count(hub, "events") == entries
+    assert _hub_export(hub, "a", "latest", capsys) == _laptop_export(folder, str(sid), capsys)
+
+    # The laptop joins another, new hub: it gets everything.
+    other = Hub(hub.cluster, hub.cluster.create_database(), tmp_path / "other")
+    (tmp_path / "other").mkdir()
+    code, _, _ = run(
+        ["hub", "init", "--dsn", other.admin_dsn, "--clinic-key", str(other.key_file),
+         "--room", "a"], capsys
+    )  # fmt: skip
+    assert code == 0
+    room = other.room_dsn("a").replace(f"host={hub.cluster.sockets}", "host=127.0.0.1")
+    code, _, _ = run(
+        ["hub", "join", "--data-dir", str(folder), "--dsn", room, "--room", "a",
+         "--clinic-key", str(other.key_file)], capsys
+    )  # fmt: skip
+    assert code == 0
+    code, out, err = _sync(folder, capsys)
+    assert (code, err) == (0, "") and out.startswith("Sent 1 client(s), 1 session update(s)")
+    assert _count(other, "events") == _local_entries(folder)
