@@ -19,6 +19,9 @@ app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libe
 # libsox-fmt-mp3: MP3 test audio; binutils: `strings` over the data folder (and objdump for
 # PyInstaller); desktop-file-utils: the bundle's desktop file is validated.
 test_pkgs=(xvfb xauth xdotool openbox x11-utils imagemagick sox poppler-utils libsox-fmt-mp3 binutils desktop-file-utils)
+# postgresql: the clinic hub's tests start a private cluster of their own on loopback
+# (tests/helpers/postgres.py); nothing runs the distribution's default cluster for them.
+test_pkgs+=(postgresql)
 # PyInstaller (the bundle the suite builds) needs Python's shared library.
 pyver=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
 [ -n "$pyver" ] && test_pkgs+=("libpython$pyver")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QObject
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from kapsession.hub.worker import SyncWorker
     from kapsession.music.arc import Arc
     from kapsession.music.cue import CuePlayer
     from kapsession.music.preflight import PreflightReport
@@ -374,11 +375,35 @@ def _run_gui(args: argparse.Namespace) -> int:
     painted.after_ready(lambda: _name_skipped(window, "music arcs", "arcs", arc_problems))
     # The first write (a note, a plan) goes through sqlite-utils: import it now, idle.
     painted.after_ready(import_sqlite_utils)
+    # A folder joined to a clinic hub syncs in the background (kapsession/hub/worker.py);
+    # nothing on the GUI thread waits on the network. Its status reaches the live screen later.
+    hub_sync: list[SyncWorker] = []
+    painted.after_ready(lambda: _start_hub_sync(window, Path(folder), store, hub_sync))
     code = app.exec()
+    for worker in hub_sync:
+        worker.stop()
     termination.close()
     store.close()
     lock.release()
     return code
+
+
+def _start_hub_sync(
+    window: MainWindow, folder: Path, store: Store, started: list[SyncWorker]
+) -> None:
+    from kapsession.hub import settings, worker
+
+    from . import messages
+
+    if not settings.joined(folder):
+        return
+    try:
+        found = worker.start_for_folder(folder, store.key)
+    except KapsessionError as exc:
+        messages.error(window, f"The clinic hub sync did not start: {exc}")
+        return
+    if found is not None:
+        started.append(found)
 
 
 def _start_backups(window: MainWindow, store: Store, folder: Path, executor: Executor) -> None:

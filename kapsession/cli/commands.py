@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     handout.add_argument("--session", default="latest", metavar="ID|latest")
     handout.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
     _clinician_parsers(sub, common)
+    from kapsession.cli import hub_commands
+
+    hub_commands.add_parsers(sub, common, _Parser)
     playlist = sub.add_parser("playlist", parents=[common], help="music arcs and playlists")
     playlist_sub = playlist.add_subparsers(
         dest="playlist_command", metavar="ACTION", parser_class=_Parser, required=True
@@ -196,6 +199,8 @@ _PATH_ARGS = {
     "backup": "BACKUP",
     "to": "--to",
     "output": "-o/--output",
+    "clinic_key": "--clinic-key",
+    "logins": "--logins",
 }
 
 
@@ -264,6 +269,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         if args.playlist_command == "export":
             return _playlist_export(args, out)
         return _playlist_check(Path(args.path), args.planned_minutes, out)
+    if args.command == "hub":
+        from kapsession.cli import hub_commands
+
+        return hub_commands.run(args, out, data_dir_of(args), _open_store)
     if args.command in ("encrypt", "passphrase"):
         return _key_command(args.command, data_dir_of(args), out)
     if args.command == "clinicians" and args.clinicians_command == "add":

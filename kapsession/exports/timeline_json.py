@@ -49,8 +49,13 @@ def session_dict(record: SessionRecord) -> dict[str, Any]:
 
 
 def timeline(store: Store, session_id: int, exported_at: datetime) -> dict[str, Any]:
-    record = store.session(session_id)
-    events = store.events(session_id)
+    return document(store.session(session_id), store.events(session_id), exported_at)
+
+
+def document(record: SessionRecord, events: list[Event], exported_at: datetime) -> dict[str, Any]:
+    """The document from a session's record and entries, wherever they were read from (the
+    data folder, or the clinic hub: kapsession/hub/hub_export.py)."""
+    events = list(events)
     # Ordered by time since dose; seq breaks ties and orders entries made before the dose.
     events.sort(key=lambda e: (e.t if e.t is not None else float("-inf"), e.seq))
     doc: dict[str, Any] = {"format": FORMAT, "exported_at": iso(exported_at)}

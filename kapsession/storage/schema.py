@@ -340,6 +340,22 @@ def m007_clinicians_and_signatures(db: Database) -> None:
     db.executescript(audit.trigger_sql_m006(db.conn))
 
 
+@_step
+def m008_hub_outbox(db: Database) -> None:
+    """What the clinic hub has acknowledged of this folder (kapsession/hub/sync.py): the highest
+    client id and entry seq. Bookkeeping, no clinical text, so not audited: the sync also asks
+    the hub what it holds, and starts from the lower of the two, so a restored backup that takes
+    this back only makes it send again rows the hub ignores (a global id per row)."""
+    db.executescript(
+        """
+        CREATE TABLE hub_outbox (
+            tbl TEXT PRIMARY KEY CHECK (tbl IN ('clients', 'events')),
+            upto INTEGER NOT NULL CHECK (upto >= 0)
+        );
+        """
+    )
+
+
 def folder_id(conn: sqlite3.Connection) -> str | None:
     """The data folder's identity (m005), or None for a database from before it."""
     try:

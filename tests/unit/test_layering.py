@@ -1,7 +1,7 @@
 """The core never imports Qt or the GUI (STYLE.md, after Anki's pylib/qt split), and reaches
 libVLC only lazily, so it runs anywhere: tests, the CLI, a headless server. Its rooms import
 one way (docs/ARCHITECTURE.md): the ground, then storage, then monitoring and music side by
-side, then the session, integration, exports, and the command line on top; no module imports
+side, then the session, integration, exports, the clinic hub, and the command line on top; no module imports
 itself back through a circle; the screens import the core only, and only the program's entry
 point (ui/app.py) hands a subcommand to the command line."""
 
@@ -82,7 +82,8 @@ RANK = {
     "session": 3,
     "integration": 4,
     "exports": 5,
-    "cli": 6,
+    "hub": 6,  # the clinic hub: its export is the exports room's document, read from the hub
+    "cli": 7,
 }
 
 
