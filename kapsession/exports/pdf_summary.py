@@ -12,6 +12,7 @@ from typing import Any
 from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyle
 
 from kapsession import gc_pause
@@ -328,7 +329,8 @@ def chart(sm: s.Summary, width: float = pb.WIDTH) -> Drawing:
     ):
         d.add(Rect(lx, ly + 0.5, 8, 3, fillColor=color, strokeColor=None))
         d.add(String(lx + 11, ly, label, fontName=pb.FONT, fontSize=6.5, fillColor=pb.INK))
-        lx += 62
+        # Each key as wide as its words, so the row ends inside the right margin.
+        lx += 11 + stringWidth(label, pb.FONT, 6.5) + 16
     d.add(Polygon([lx, ly + 6, lx + 7, ly + 6, lx + 3.5, ly], fillColor=pb.ALERT, strokeColor=None))
     d.add(
         String(
@@ -649,8 +651,12 @@ def _medication(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
     table = mr.rows(sm.doc)
     if not table:
         return []
-    widths = [40.0, 120.0, 55.0, 35.0, 60.0, 110.0, 60.0]
-    cells = [[_cell(c, st["small"], 40) for c in r] for r in table]
+    # The full text width, as the vitals table (174 mm); a cell longer than its column
+    # wraps inside it (about 4.6 pt a character at 8 pt) instead of running past the margin.
+    widths = [w * mm for w in (20, 38, 18, 14, 20, 36, 28)]
+    cells = [
+        [_cell(c, st["small"], int(w / 4.6)) for c, w in zip(r, widths, strict=True)] for r in table
+    ]
     out: list[Flowable] = [Paragraph("Medication log", st["h2"])]
     out.append(_table([mr.HEAD, *cells], widths))
     out += [Paragraph(pb.para(line), st["small"]) for line in mr.gate_lines(sm.doc)]

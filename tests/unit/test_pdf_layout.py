@@ -115,3 +115,27 @@ def test_a_run_with_space_after_its_notes_keeps_the_frame_arithmetic(tmp_path: P
     got = _boxes(_build(pb.runs(_story(3, spaced, st))), tmp_path)
     assert len(expected) > 10
     _same_places(got, expected)
+
+
+def test_no_word_of_a_session_summary_runs_past_the_right_margin(tmp_path: Path) -> None:
+    """Every table, the chart's legend and the medication log end inside the page's text
+    width (a plain cell, a header or a legend key too wide for its place used to run past it)."""
+    from kapsession.exports import pdf_summary, timeline_json
+    from tests.unit.rich_session import build
+
+    rich = build(tmp_path / "data", charting=True)
+    try:
+        doc = timeline_json.timeline(rich.store, rich.session_id, rich.clock.now())
+    finally:
+        rich.store.close()
+    path = tmp_path / "summary.pdf"
+    path.write_bytes(pdf_summary.render(doc))
+    html = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-bbox", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    word = re.compile(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)</word>')
+    right = pb.PAGE[0] - pb.MARGIN
+    words = [(float(x), text) for x, text in word.findall(html)]
+    assert any(text == "Medication" for _x, text in words)  # the log is on the page
+    past = [(text, round(x - right, 1)) for x, text in words if x > right + 0.5]
+    assert not past, f"words past the right margin (by pt): {past}"
