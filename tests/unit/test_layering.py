@@ -142,9 +142,9 @@ def test_every_room_imports_only_the_rooms_below_it() -> None:
     assert upward == [], "imports that point up or sideways between rooms"
 
 
-def test_no_core_module_imports_itself_back_through_a_circle() -> None:
-    graph = _core_graph()
-    circles = []
+def _circles(graph: dict[str, set[str]]) -> list[str]:
+    """Each import circle of the graph, as a -> b -> a."""
+    circles: list[str] = []
     state: dict[str, int] = {}
 
     def visit(node: str, trail: list[str]) -> None:
@@ -159,7 +159,11 @@ def test_no_core_module_imports_itself_back_through_a_circle() -> None:
     for start in sorted(graph):
         if not state.get(start):
             visit(start, [start])
-    assert circles == []
+    return circles
+
+
+def test_no_core_module_imports_itself_back_through_a_circle() -> None:
+    assert _circles(_core_graph()) == []
 
 
 def test_screens_import_the_core_and_only_the_entry_point_reaches_the_command_line() -> None:
@@ -178,3 +182,46 @@ def test_screens_import_the_core_and_only_the_entry_point_reaches_the_command_li
     names = {a.name for n in import_lines if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module for n in import_lines if isinstance(n, ast.ImportFrom) and n.module}
     assert not {m for m in names if m == "ui" or m.startswith(("ui.", "PySide6", "shiboken6"))}
+
+
+def _ui_graph() -> dict[str, set[str]]:
+    """The screens' own imports of each other (relative ones resolved; lazy ones count)."""
+
+    def module(path: Path) -> str:
+        return ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+
+    def exists(dotted: str) -> bool:
+        base = REPO.joinpath(*dotted.split("."))
+        return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+    graph: dict[str, set[str]] = {}
+    for path in (REPO / "ui").rglob("*.py"):
+        name = module(path)
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                target = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    parts = parts[: len(parts) - (node.level - 1)]
+                    target = ".".join([*parts, *([node.module] if node.module else [])])
+                if target == "ui" or target.startswith("ui."):
+                    found |= {
+                        f"{target}.{a.name}" if exists(f"{target}.{a.name}") else target
+                        for a in node.names
+                    }
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("ui.")}
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_screen_module_imports_itself_back_through_a_circle() -> None:
+    graph = _ui_graph()
+    assert graph["ui.main_window"] >= {"ui.live.screen", "ui.lock"}  # the resolver sees edges
+    assert _circles(graph) == []
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a -> b -> c -> a"]
