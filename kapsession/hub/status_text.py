@@ -53,7 +53,7 @@ def entries(n: int) -> str:
     return "1 entry" if n == 1 else f"{n} entries"
 
 
-def _wait(n: int) -> str:
+def waiting_text(n: int) -> str:
     """'37 entries wait on this laptop' / '1 entry waits on this laptop'."""
     return f"{entries(n)} {'waits' if n == 1 else 'wait'} on this laptop"
 
@@ -70,7 +70,9 @@ def describe(status: SyncStatus | None, now: datetime, zone: str) -> HubLine:
     if status.problem is not None:
         words = FAULT_WORDS.get(status.fault or "", OTHER_FAULT)
         kept = (
-            f" {_wait(status.waiting)}; nothing is lost." if status.waiting else " Nothing is lost."
+            f" {waiting_text(status.waiting)}; nothing is lost."
+            if status.waiting
+            else " Nothing is lost."
         )
         return HubLine(
             f"{PREFIX}not syncing: {words}{count}",
@@ -80,7 +82,7 @@ def describe(status: SyncStatus | None, now: datetime, zone: str) -> HubLine:
     if status.offline_since is not None:
         since = since_text(status.offline_since, now, zone)
         waiting = (
-            f"{_wait(status.waiting)}; they are sent when it is back."
+            f"{waiting_text(status.waiting)}; they are sent when it is back."
             if status.waiting
             else "Nothing waits to be sent."
         )

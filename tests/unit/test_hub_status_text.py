@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kapsession.hub.status_text import describe, since_text
+from kapsession.hub.status_text import describe, since_text, waiting_text
 from kapsession.hub.worker import SyncStatus
 
 NOW = datetime(2026, 12, 6, 13, 30, tzinfo=UTC)  # 14:30 in Berlin
@@ -84,3 +84,8 @@ def test_entries_written_during_a_round_are_being_sent() -> None:
     assert describe(SyncStatus(False, 4, None, None), NOW, BERLIN).text == (
         "clinic hub: sending · 4 waiting"
     )
+
+
+def test_what_waits_is_counted_in_words_for_the_command_line_too() -> None:
+    assert waiting_text(1) == "1 entry waits on this laptop"
+    assert waiting_text(37) == "37 entries wait on this laptop"
