@@ -99,7 +99,7 @@ class SyncWorker:
             )
             return
         pg: psycopg.Connection[Any] | None = None
-        delay = 0.0
+        backoff = 0.0  # the wait while the hub is away: first_backoff, doubling, up to max
         try:
             while not self._stopping.is_set():
                 try:
@@ -108,13 +108,15 @@ class SyncWorker:
                     sync.push_pending(db, self._settings, pg)
                     left = sync.waiting(db)
                     self._report(SyncStatus(left == 0, left, None, None))
-                    delay = self._interval
+                    delay, backoff = self._interval, 0.0
                 except HubUnavailable:
                     _closed(pg)
                     pg = None
                     since = self.status.offline_since or self._clock.now()
                     self._report(SyncStatus(False, _waiting(db), since, None))
-                    delay = min(max(delay * 2, self._first), self._max)
+                    # Each outage starts again from the first back-off.
+                    backoff = min(max(backoff * 2, self._first), self._max)
+                    delay = backoff
                 except HubError as exc:
                     _closed(pg)
                     pg = None
