@@ -19,6 +19,7 @@ from helpers.cli import run
 from kapsession.hub import settings as hub_settings
 from kapsession.hub import sync
 from kapsession.hub.worker import SyncStatus, SyncWorker
+from kapsession.storage import backup
 from kapsession.storage.paths import DB_NAME
 from kapsession.storage.store import Store, open_connection
 from tests.hub.conftest import Hub
@@ -150,8 +151,18 @@ def test_a_wrong_password_stops_the_sync_with_one_line_and_the_room_loses_nothin
     assert _hub_export(hub, "a", "latest", capsys) == _laptop_export(folder, str(sid), capsys)
 
 
-def _break(how: str, hub: Hub, folder: Path) -> None:
-    if how == "login":
+def _break(how: str, hub: Hub, folder: Path, sid: int, capsys) -> None:
+    if how == "conflict":
+        # A backup restored after newer entries had been sent, then written on.
+        backups = folder.parent / "backups"
+        assert run(["backup", "--data-dir", str(folder), "--to", str(backups)], capsys)[0] == 0
+        (made,) = backup.backups_in(backups)
+        _amend(folder, sid, "sent, then lost with the restore")
+        assert run(["hub", "sync", "--data-dir", str(folder)], capsys)[0] == 0
+        code = run(["restore", str(made), "--data-dir", str(folder), "--yes"], capsys)[0]
+        assert code == 0
+        _amend(folder, sid, "written after the restore")
+    elif how == "login":
         (folder / hub_settings.PASSWORD_FILE).write_text("not the password")
     elif how == "schema":
         with psycopg.connect(hub.admin_dsn) as conn:
@@ -167,6 +178,7 @@ def _break(how: str, hub: Hub, folder: Path) -> None:
         ("login", "refused the login"),
         ("schema", "schema is newer than this kapsession"),
         ("room", "row-level security"),
+        ("conflict", "holds 1 different events"),
     ],
 )
 def test_the_worker_says_a_fault_that_is_not_the_network_in_one_line_and_the_room_goes_on(
@@ -174,7 +186,8 @@ def test_the_worker_says_a_fault_that_is_not_the_network_in_one_line_and_the_roo
 ) -> None:
     folder = tmp_path / "laptop"
     sid = _laptop(hub, folder, "a", capsys)
-    _break(how, hub, folder)
+    _break(how, hub, folder, sid, capsys)
+    held = _count(hub, "events")
     settings = hub_settings.load(folder)
     assert settings is not None
     statuses: queue.Queue[SyncStatus] = queue.Queue()
@@ -191,12 +204,18 @@ def test_the_worker_says_a_fault_that_is_not_the_network_in_one_line_and_the_roo
         assert fault.offline_since is None and not fault.synced
         # The room goes on writing; the worker only counts what waits (no round while a
         # person must act: the back-off stands).
-        store = Store.open(folder)
-        store.append(sid, "amendment", T, "UTC", None, {"text": "x"}, amends=2, reason="later")
-        store.close()
+        _amend(folder, sid, "x")
         worker.committed()
         again = statuses.get(timeout=60)
         assert again == SyncStatus(False, entries + 1, None, fault.problem, how)
     finally:
         worker.stop()
-    assert _count(hub, "events") == 0
+    assert _count(hub, "events") == held, "nothing sent, nothing replaced"
+
+
+def _amend(folder: Path, sid: int, text: str) -> None:
+    store = Store.open(folder)
+    try:
+        store.append(sid, "amendment", T, "UTC", None, {"text": text}, amends=2, reason="later")
+    finally:
+        store.close()
