@@ -106,3 +106,20 @@ def test_an_entry_committed_on_the_live_screen_nudges_the_sync(
     qtbot.keyClicks(view.note, "the room is quiet")
     qtbot.keyClick(view.note, "\r")
     qtbot.waitUntil(lambda: len(nudged) > before)
+
+
+def test_a_sync_that_cannot_start_is_said_on_the_line_never_in_a_dialog(
+    qtbot, make_window: Callable[..., MainWindow], store, tmp_path
+) -> None:
+    from ui.app import _start_hub_sync
+
+    window = make_window(lambda _t, _x: True)
+    folder = tmp_path / "data"
+    (folder / "hub.json").write_text("not json")
+    started: list[object] = []
+    _start_hub_sync(window, folder, store, started)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: window.hub_line.tone == "fault")
+    assert started == [] and QApplication.activeModalWidget() is None
+    assert window.hub_line.text() == "clinic hub: not syncing: a fault needs attention"
+    assert "hub.json cannot be read" in window.hub_line.detail
+    assert "run `kapsession hub join` again" in window.hub_line.detail
