@@ -393,16 +393,19 @@ def _start_hub_sync(
 ) -> None:
     from kapsession.hub import settings, worker
 
-    from . import messages
-
     if not settings.joined(folder):
         return
+    feed = window.hub_feed
+    feed.joined.emit()
     try:
-        found = worker.start_for_folder(folder, store.key)
+        found = worker.start_for_folder(folder, store.key, on_status=feed.post)
     except KapsessionError as exc:
-        messages.error(window, f"The clinic hub sync did not start: {exc}")
+        # Said on the hub's line (the detail on hover), never in a dialog: the room goes on.
+        fault = getattr(exc, "kind", "refused")
+        feed.post(worker.SyncStatus(False, 0, None, f"The sync did not start: {exc}", fault))
         return
     if found is not None:
+        feed.on_commit = found.committed
         started.append(found)
 
 

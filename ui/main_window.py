@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QStackedLayout,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -29,6 +30,7 @@ from kapsession.storage.store import SessionRecord
 from . import messages
 from .executor import Executor
 from .home import ArcCheck, HomeView
+from .live.hub_line import HubFeed, HubLine
 from .lock import IdleWatcher, LockConfig, LockScreen
 from .lock_coordinator import LockCoordinator
 from .qt_lists import top_level_widgets
@@ -106,8 +108,20 @@ class MainWindow(QMainWindow):
             tries=screen_lock.tries if screen_lock else None,
         )
         self.lock_screen.unlocked.connect(self.unlock)
+        # The clinic hub's dim line under the home and live screens (hidden unless the folder
+        # has joined a hub); part of the app's page, so the lock screen hides it too.
+        self.hub_feed = HubFeed(self)
+        self.hub_line = HubLine(self.hub_feed)
+        app_page = QWidget()
+        column = QVBoxLayout(app_page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.stack, 1)
+        column.addWidget(self.hub_line)
+        self.hub_line.setContentsMargins(24, 0, 24, 6)
         self._pages = QStackedLayout()
-        self._pages.addWidget(self.stack)
+        self._pages.addWidget(app_page)
+        self._app_page = app_page
         self._pages.addWidget(self.lock_screen)
         holder = QWidget()
         holder.setLayout(self._pages)
@@ -149,6 +163,8 @@ class MainWindow(QMainWindow):
             scheduler=self._schedulers(self),
         )
         view.ended.connect(self._on_ended)
+        # Each entry committed is synced at once while the hub is reachable (the board sees it).
+        live.entry_added.connect(lambda _event: self.hub_feed.committed())
         if problems:
             view.status.setText("Medicines list: " + " ".join(problems))
         self.live_view = view
@@ -206,7 +222,7 @@ class MainWindow(QMainWindow):
             return
         self.lock_screen.detach()
         self.stack.setEnabled(True)
-        self._pages.setCurrentWidget(self.stack)
+        self._pages.setCurrentWidget(self._app_page)
         self.setWindowTitle(self._title)
         target = self._refocus
         if target is None and self.live_view is not None:

@@ -164,6 +164,7 @@ def _join(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 def _sync(folder: Path, open_store: Callable[[Path], Store], out: TextIO) -> int:
     from kapsession.hub import settings, sync
     from kapsession.hub.connection import HubUnavailable
+    from kapsession.hub.status_text import waiting_text
 
     hub = settings.load(folder)
     if hub is None:
@@ -176,7 +177,7 @@ def _sync(folder: Path, open_store: Callable[[Path], Store], out: TextIO) -> int
             sent = sync.sync_now(store.conn, hub)
         except HubUnavailable as exc:
             left = sync.waiting(store.conn)
-            _say(f"kapsession: {exc} {left} entries wait on this laptop.", file=sys.stderr)
+            _say(f"kapsession: {exc} {waiting_text(left)}.", file=sys.stderr)
             return EXIT_HUB_AWAY
         _say(
             f"Sent {sent.clients} client(s), {sent.sessions} session update(s), {sent.entries} "

@@ -15,11 +15,24 @@ TCP_USER_TIMEOUT_MS = 15_000
 
 
 class HubError(KapsessionError):
-    """The hub refused or failed something; the message is one line a person can act on."""
+    """The hub refused or failed something; the message is one line a person can act on.
+
+    `kind` names the fault for the live screen's short line (kapsession/hub/status_text.py):
+    "login" (a refused login), "tls" (not the clinic's server), "schema" (a newer hub),
+    "conflict" (a restored backup), "room" (row-level security), "refused" (anything else)."""
+
+    kind = "refused"
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
 
 
 class HubUnavailable(HubError):
     """The hub cannot be reached now (down, the network away): try again later."""
+
+    kind = "offline"
 
 
 def parse_dsn(dsn: str) -> dict[str, str]:
@@ -73,12 +86,14 @@ def explain(exc: BaseException, dsn: str) -> HubError:
     if "password authentication failed" in text or "no password supplied" in text:
         user = parse_dsn(dsn).get("user", "")
         return HubError(
-            f"The clinic hub at {where} refused the login {user!r}: wrong password or role."
+            f"The clinic hub at {where} refused the login {user!r}: wrong password or role.",
+            "login",
         )
     if "certificate" in text or "sslrootcert" in text or "SSL error" in text:
         return HubError(
             f"The clinic hub at {where} did not prove it is the clinic's server "
-            f"({_short(first)}): check sslrootcert (the clinic's CA) and the host name."
+            f"({_short(first)}): check sslrootcert (the clinic's CA) and the host name.",
+            "tls",
         )
     if "pg_hba.conf" in text:
         tls = (

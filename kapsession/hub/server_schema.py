@@ -168,7 +168,8 @@ def check_level(conn: psycopg.Connection[Any]) -> None:
     if newer:
         raise HubError(
             f"The clinic hub's schema is newer than this kapsession ({len(newer)} change(s) it "
-            "does not know); nothing was sent. Update kapsession on this laptop."
+            "does not know); nothing was sent. Update kapsession on this laptop.",
+            "schema",
         )
     if not names:
         raise HubError("The clinic hub has no kapsession schema yet: run `kapsession hub init`.")

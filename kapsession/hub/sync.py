@@ -78,6 +78,8 @@ _PG_TYPES: Mapping[str, str] = {
 class HubConflict(HubError):
     """The hub holds a different row under one of this folder's global ids."""
 
+    kind = "conflict"
+
 
 @dataclass(frozen=True)
 class Pushed:
@@ -303,7 +305,8 @@ def push_pending(
     except psycopg.errors.InsufficientPrivilege:
         raise HubError(
             f"The clinic hub refused this laptop's rows for room {settings.room!r} "
-            "(row-level security): is the login the room's own? Nothing was sent."
+            "(row-level security): is the login the room's own? Nothing was sent.",
+            "room",
         ) from None
     except psycopg.Error as exc:
         raise HubError(f"The clinic hub refused the sync ({type(exc).__name__}).") from None

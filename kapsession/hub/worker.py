@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ class SyncStatus:
     waiting: int  # entries not on the hub yet
     offline_since: datetime | None  # when the hub was first found away (None: reachable)
     problem: str | None  # one line when a person must act (a conflict, a refused login)
+    # What kind of fault `problem` is (HubError.kind, or "unexpected" / "folder"), for the live
+    # screen's short line (kapsession/hub/status_text.py); None while nothing needs a person.
+    fault: str | None = None
 
 
 class SyncWorker:
@@ -54,6 +58,7 @@ class SyncWorker:
         self._interval, self._first, self._max = interval, first_backoff, max_backoff
         self._on_status = on_status or (lambda _status: None)
         self._wake = threading.Event()
+        self._recount = False  # woken only to count what waits (the hub away): no round
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kapsession-hub-sync", daemon=True)
         self.status = SyncStatus(False, 0, None, None)
@@ -62,8 +67,22 @@ class SyncWorker:
         self._thread.start()
 
     def nudge(self) -> None:
-        """Sync soon (an entry was just committed, or the hub may be back)."""
+        """Sync soon (the hub may be back, or a person asked)."""
+        self._recount = False
         self._wake.set()
+
+    def committed(self) -> None:
+        """An entry was just committed on this laptop: sync it now if the hub was reachable at
+        the last round (the room board then sees it within seconds). While the hub is away or a
+        fault waits on a person, the back-off stands (a busy room never hammers a hub that is
+        down): the worker only counts the entries waiting again, so "37 waiting" stays true.
+        Safe from any thread."""
+        status = self.status
+        if status.offline_since is None and status.problem is None:
+            self.nudge()
+        else:
+            self._recount = True
+            self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
@@ -75,10 +94,12 @@ class SyncWorker:
         try:
             db = self._open_db()
         except (sqlite3.Error, KapsessionError) as exc:
-            self._report(SyncStatus(False, 0, None, f"The data folder cannot be read ({exc})."))
+            self._report(
+                SyncStatus(False, 0, None, f"The data folder cannot be read ({exc}).", "folder")
+            )
             return
         pg: psycopg.Connection[Any] | None = None
-        delay = 0.0
+        backoff = 0.0  # the wait while the hub is away: first_backoff, doubling, up to max
         try:
             while not self._stopping.is_set():
                 try:
@@ -87,17 +108,19 @@ class SyncWorker:
                     sync.push_pending(db, self._settings, pg)
                     left = sync.waiting(db)
                     self._report(SyncStatus(left == 0, left, None, None))
-                    delay = self._interval
+                    delay, backoff = self._interval, 0.0
                 except HubUnavailable:
                     _closed(pg)
                     pg = None
                     since = self.status.offline_since or self._clock.now()
                     self._report(SyncStatus(False, _waiting(db), since, None))
-                    delay = min(max(delay * 2, self._first), self._max)
+                    # Each outage starts again from the first back-off.
+                    backoff = min(max(backoff * 2, self._first), self._max)
+                    delay = backoff
                 except HubError as exc:
                     _closed(pg)
                     pg = None
-                    self._report(SyncStatus(False, _waiting(db), None, str(exc)))
+                    self._report(SyncStatus(False, _waiting(db), None, str(exc), exc.kind))
                     delay = self._max
                 except sqlite3.Error:
                     delay = self._interval  # the folder busy: the next round reads again
@@ -106,13 +129,24 @@ class SyncWorker:
                     _closed(pg)
                     pg = None
                     problem = f"The clinic hub sync met an unexpected error ({type(exc).__name__})."
-                    self._report(SyncStatus(False, _waiting(db), None, problem))
+                    self._report(SyncStatus(False, _waiting(db), None, problem, "unexpected"))
                     delay = self._max
-                self._wake.wait(delay)
-                self._wake.clear()
+                self._pause(db, delay)
         finally:
             _closed(pg)
             db.close()
+
+    def _pause(self, db: sqlite3.Connection, delay: float) -> None:
+        """Wait DELAY seconds or until nudged; an entry committed meanwhile while the hub is
+        away only refreshes the count of what waits."""
+        deadline = time.monotonic() + delay
+        while not self._stopping.is_set():
+            woken = self._wake.wait(max(0.0, deadline - time.monotonic()))
+            self._wake.clear()
+            if not (woken and self._recount):
+                return
+            self._recount = False
+            self._report(replace(self.status, waiting=_waiting(db)))
 
     def _report(self, status: SyncStatus) -> None:
         self.status = status

@@ -22,8 +22,7 @@ SCRIPT = REPO / "packaging" / "hub-server.sh"
 def test_one_command_sets_up_a_tls_only_hub_that_a_laptop_syncs_to(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if postgres.server_bin() is None:
-        pytest.skip(postgres.SKIP_REASON)
+    postgres.server_or_skip()
     if os.geteuid() != 0:
         pytest.skip("packaging/hub-server.sh configures PostgreSQL as root")
     with postgres.cluster(options=False) as c:
