@@ -241,9 +241,9 @@ def hub_time(snapshot: Snapshot, now: datetime) -> datetime:
 def tile(room: RoomState, snapshot: Snapshot, now: datetime, zone: tzinfo | None = None) -> Tile:
     """One room's tile at NOW (the board's clock; ZONE the board's local zone)."""
     offline = None
-    if room.synced_at is not None:
-        if (hub_time(snapshot, now) - room.synced_at).total_seconds() > OFFLINE_AFTER_S:
-            offline = room.synced_at.astimezone(zone).strftime("%H:%M")
+    synced = room.synced_at
+    if synced is not None and (hub_time(snapshot, now) - synced).total_seconds() > OFFLINE_AFTER_S:
+        offline = synced.astimezone(zone).strftime("%H:%M")
     session = current_session(room.session, now, zone)
     if session is None:
         return Tile(room.room, None, "", False, "", "", None, "", (), False, offline, False, 0)
@@ -322,7 +322,7 @@ def read(conn: psycopg.Connection[Any], read_at: datetime) -> Snapshot:
     for room, gid, code, state, rehearsal, scale, origin, dose_at, ended_t in sessions:
         entries = by_session[str(gid)]
         top = int(newest.get(gid) or 0)
-        if entries and top > entries[-1].seq or not entries and top:
+        if top > (entries[-1].seq if entries else 0):
             entries.append(BoardEntry(top, "", None, {}))  # a marker: the newest entry's number
         at = _parse(dose_at)
         if at is None:
@@ -344,4 +344,3 @@ def read(conn: psycopg.Connection[Any], read_at: datetime) -> Snapshot:
         hub_now=hub_now,
         read_at=read_at,
     )
-

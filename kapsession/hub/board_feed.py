@@ -52,7 +52,6 @@ class BoardFeed:
         self._clock = clock or SystemClock()
         self._poll, self._first, self._max = poll_s, first_backoff, max_backoff
         self._stopping = threading.Event()
-        self._dirty = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kapsession-board", daemon=True)
         self.status = FeedStatus(False, None, None)
 
@@ -96,7 +95,6 @@ class BoardFeed:
     def _listen(self, conn: psycopg.Connection[Any]) -> bool:
         import psycopg
 
-        conn.add_notify_handler(lambda _n: self._dirty.set())
         try:
             conn.execute(f"LISTEN {BOARD_CHANNEL}")
             return True
@@ -107,15 +105,13 @@ class BoardFeed:
 
     def _serve(self, conn: psycopg.Connection[Any], listening: bool) -> None:
         while not self._stopping.is_set():
-            self._dirty.clear()
             self._on_snapshot(board.read(conn, self._clock.now()))
-            if self._dirty.is_set():
-                continue  # something came in during the read
-            # Wakes on the first notification (the payload, a room, is not needed: the read is
+            # A notification that came during the read waits in psycopg's backlog: the first
+            # notifies() returns it at once, and the rows are read again. Wakes on the first notification (the payload, a room, is not needed: the read is
             # of every room, a few hundred rows), else after POLL_S; looks at stop() twice a
             # second.
             deadline = self._clock.monotonic() + self._poll
-            while not self._stopping.is_set() and not self._dirty.is_set():
+            while not self._stopping.is_set():
                 left = deadline - self._clock.monotonic()
                 if left <= 0:
                     break

@@ -151,7 +151,9 @@ def test_offline_is_measured_on_the_hubs_clock_moved_on_by_the_boards() -> None:
 def test_a_rehearsal_counts_t_plus_at_its_time_scale() -> None:
     origin = DOSE - timedelta(seconds=60)
     # Virtual dose at origin + 60 s real * 60 = origin + 3600 s.
-    s = _session(rehearsal=True, time_scale=60.0, clock_origin=origin, dose_at=origin + timedelta(hours=1))
+    s = _session(
+        rehearsal=True, time_scale=60.0, clock_origin=origin, dose_at=origin + timedelta(hours=1)
+    )
     now = origin + timedelta(seconds=61)  # one real second after the dose: one virtual minute
     room = RoomState("a", now, s)
     assert tile(room, Snapshot((room,), now, now), now, UTC).t_plus == "T+01:00"
