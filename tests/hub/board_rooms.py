@@ -23,9 +23,11 @@ def make_room(
     alert: bool = False,
     music: bool = False,
     phase: str | None = None,
+    answered: bool = False,
 ) -> None:
     """A sublingual session (baseline at the dose, a check every 15 min, late 5 min after) dosed
-    MINUTES ago, its baseline answered; ALERT: vitals with SpO2 86 (below 90) just now."""
+    MINUTES ago, its baseline answered (ANSWERED: every check, a minute after it came due);
+    ALERT: vitals with SpO2 86 (below 90) just now."""
     clock = FakeClock(SystemClock().now() - timedelta(minutes=minutes))
     store = Store.open(folder)
     try:
@@ -48,7 +50,10 @@ def make_room(
             step = min(left, 60.0)
             clock.advance(step)
             left -= step
-            live.evaluate_checks()
+            if live.evaluate_checks() and answered:
+                clock.advance(min(left, 60.0))
+                left -= min(left, 60.0)
+                live.add_vitals("122/78 68 97")
         if alert:
             live.add_vitals("118/76 72 86")  # SpO2 86: an alert; answers a due check if any
     finally:
