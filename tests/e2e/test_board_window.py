@@ -63,9 +63,9 @@ def _colour_count(png: Path, colour: str) -> int:
 
 def test_the_board_shows_a_due_check_in_one_room_and_an_open_alert_in_the_other(
     app_env: dict[str, str],
-    window_manager: None,
-    hub: Hub,
-    tmp_path: Path,  # noqa: F811
+    window_manager: None,  # noqa: F811
+    hub: Hub,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     make_room(tmp_path / "a", "C-014", 16.5, phase="onset", music=True)
     make_room(tmp_path / "b", "C-027", 10.5, alert=True)
