@@ -80,6 +80,34 @@ class _Seen:
                 self.top[t.room] = max(before, t.last_seq)
 
 
+def _write(
+    folder: Path,
+    sid: int,
+    name: str,
+    nudged: worker.SyncWorker | None,
+    rng: random.Random,
+    entries: int,
+    committed: dict[tuple[str, int], float],
+    lock: threading.Lock,
+) -> None:
+    """One room's writer: notes at random gaps, each commit's moment kept; the worker nudged
+    after each one when NUDGED is given."""
+    store = Store.open(folder)
+    try:
+        for _ in range(entries):
+            time.sleep(rng.uniform(*GAP_S))
+            event = store.append(
+                sid, "note", SystemClock().now(), "UTC", None, {"text": NOTE, "tags": []}
+            )
+            done = time.perf_counter()
+            with lock:
+                committed[(name, event.seq)] = done
+            if nudged is not None:
+                nudged.nudge()
+    finally:
+        store.close()
+
+
 def _mode(
     cluster: postgres.Cluster, tmp: Path, rooms: int, entries: int, nudge: bool, seed: int
 ) -> list[float]:
@@ -104,21 +132,9 @@ def _mode(
         w = worker.SyncWorker(lambda folder=folder: open_connection(folder / DB_NAME), settings)
         workers.append(w)
 
-        def write(folder=folder, sid=sid, name=name, w=w, rng=random.Random(seed + len(threads))):
-            store = Store.open(folder)
-            for _ in range(entries):
-                time.sleep(rng.uniform(*GAP_S))
-                event = store.append(
-                    sid, "note", SystemClock().now(), "UTC", None, {"text": NOTE, "tags": []}
-                )
-                done = time.perf_counter()
-                with lock:
-                    committed[(name, event.seq)] = done
-                if nudge:
-                    w.nudge()
-            store.close()
-
-        threads.append(threading.Thread(target=write))
+        rng = random.Random(seed + len(threads))
+        job = (folder, sid, name, w if nudge else None, rng, entries, committed, lock)
+        threads.append(threading.Thread(target=_write, args=job))
     feed.start()
     for w in workers:
         w.start()
