@@ -105,6 +105,7 @@ class Tile:
     alerts: tuple[str, ...]
     music: bool
     offline_since: str | None  # "14:02" (the board's local time)
+    never_synced: bool  # the room has a login but its laptop has not synced yet
     rehearsal: bool
     last_seq: int  # the newest entry the tile was made from (for the lag benchmark)
 
@@ -246,7 +247,10 @@ def tile(room: RoomState, snapshot: Snapshot, now: datetime, zone: tzinfo | None
         offline = synced.astimezone(zone).strftime("%H:%M")
     session = current_session(room.session, now, zone)
     if session is None:
-        return Tile(room.room, None, "", False, "", "", None, "", (), False, offline, False, 0)
+        never = room.synced_at is None
+        return Tile(
+            room.room, None, "", False, "", "", None, "", (), False, offline, never, False, 0
+        )
     entries = session.entries
     t = elapsed(session, now)
     ended = session.state == "ended"
@@ -264,6 +268,7 @@ def tile(room: RoomState, snapshot: Snapshot, now: datetime, zone: tzinfo | None
         alerts=() if ended else open_alerts(entries),
         music=music_on(entries, ended),
         offline_since=offline,
+        never_synced=room.synced_at is None,
         rehearsal=session.rehearsal,
         last_seq=max((e.seq for e in entries), default=0),
     )

@@ -126,6 +126,10 @@ def test_a_room_with_no_session_today_shows_its_name_only() -> None:
     shown = _tile(yesterday, 10.0)
     assert (shown.code, shown.t_plus, shown.check_mark) == (None, "", None)
     assert _tile(None, 10.0).code is None
+    never = RoomState("a", None, None)
+    now = DOSE
+    shown = tile(never, Snapshot((never,), now, now), now, UTC)
+    assert (shown.never_synced, shown.offline_since) == (True, None)
     # A session still running from yesterday (never ended) is shown: the room is in use.
     running = _session(dose_at=DOSE - timedelta(days=1))
     assert _tile(running, 10.0).code == "C-07"

@@ -65,6 +65,8 @@ def tile_texts(t: board.Tile) -> dict[str, str]:
     if t.code is None:
         texts = dict.fromkeys(PARTS, "")
         texts.update(room=t.room, client="no session today")
+        if t.never_synced:
+            texts["offline"] = "not synced yet"
     else:
         if t.check_mark == "due":
             check = f"DUE  {t.check} ({t.check_when})"
