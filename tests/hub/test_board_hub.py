@@ -120,3 +120,37 @@ def test_the_board_refuses_a_wrong_password_and_a_rooms_login_in_one_line(hub: H
     with pytest.raises(HubError, match="read-only board login"):
         check_login(hub.room_dsn("a"))
     check_login(good)
+
+
+class _NoListen(BoardFeed):
+    """A feed whose LISTEN is refused (as behind a transaction-pooling proxy)."""
+
+    def _listen(self, conn) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+def test_without_listen_the_feed_polls_and_still_sees_a_new_entry(hub: Hub, tmp_path: Path) -> None:
+    rooms = _two_rooms(hub, tmp_path)
+    snaps: queue.Queue[board.Snapshot] = queue.Queue()
+    statuses: queue.Queue[FeedStatus] = queue.Queue()
+    feed = _NoListen(hub.logins()["board"], snaps.put, statuses.put, poll_s=0.2)
+    feed.start()
+    try:
+        first = snaps.get(timeout=60)
+        assert statuses.get(timeout=60).listening is False
+        a = next(r for r in first.rooms if r.room == "a")
+        assert a.session is not None
+        before = a.session.entries[-1].seq
+        store = Store.open(rooms["a"])
+        sid = store.sessions()[-1].id
+        store.append(sid, "note", datetime.now(UTC), "UTC", 1000.0, {"text": "x"})
+        store.close()
+        join_and_sync(rooms["a"], hub.room_dsn("a"), "a", hub.key_file)
+        while True:  # a hang guard only
+            snap = snaps.get(timeout=60)
+            a = next(r for r in snap.rooms if r.room == "a")
+            assert a.session is not None
+            if a.session.entries[-1].seq > before:
+                break
+    finally:
+        feed.stop()
