@@ -59,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # commands.main, which scripts and tests call in-process.
     privacy.keep_secrets_in_process()
     args = commands.parse_args(argv)
+    if args.command == "board":  # a window of its own, on no data folder
+        from .board.run import run_board
+
+        return run_board(args.dsn)
     if args.command:
         return commands.run_command(args)
     return run_gui(args)

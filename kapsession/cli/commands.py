@@ -269,6 +269,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         if args.playlist_command == "export":
             return _playlist_export(args, out)
         return _playlist_check(Path(args.path), args.planned_minutes, out)
+    if args.command == "board":
+        raise KapsessionError(
+            "The room board is a window: open it with the kapsession program "
+            "(`kapsession board --dsn DSN`)."
+        )
     if args.command == "hub":
         from kapsession.cli import hub_commands
 

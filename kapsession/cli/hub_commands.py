@@ -59,6 +59,14 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, parser_class: type) -
     export.add_argument("--room", required=True, metavar="NAME")
     export.add_argument("--session", default="latest", metavar="ID|latest")
     export.add_argument("--format", required=True, choices=["json"])
+    board = sub.add_parser(
+        "board",
+        parents=[common],
+        help="the room board: every room of the clinic hub live, in one window",
+    )
+    board.add_argument(
+        "--dsn", required=True, help="the hub, as its read-only board login (hub init's logins)"
+    )
 
 
 def run(

@@ -89,6 +89,10 @@ def explain(exc: BaseException, dsn: str) -> HubError:
             f"The clinic hub at {where} refused the login {user!r}: wrong password or role.",
             "login",
         )
+    if "unexpected eof" in text or "SSL SYSCALL" in text:
+        # The server went away mid-connection over TLS (stopped, the network cut): not a
+        # certificate to check, a hub to wait for.
+        return HubUnavailable(f"The clinic hub at {where} cannot be reached ({_short(first)}).")
     if "certificate" in text or "sslrootcert" in text or "SSL error" in text:
         return HubError(
             f"The clinic hub at {where} did not prove it is the clinic's server "

@@ -123,7 +123,54 @@ ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 """,
     ),
+    (
+        "h002_board_notify_and_room_sync",
+        """
+-- When each room last finished a sync round (its worker calls hub_room_synced() at the end of
+-- every round, whether or not it had anything to send): the board's "offline since".
+CREATE TABLE room_sync (
+    room text PRIMARY KEY REFERENCES rooms(name),
+    synced_at timestamptz NOT NULL
+);
+-- The board hears of every new row (and every session that moves on) at once: the payload is
+-- the room's name only, never anything of the row. Statement-level, so a batch of 500 entries
+-- is one notification per room (and PostgreSQL folds equal payloads of one transaction).
+CREATE FUNCTION hub_notify_board() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+    FOR r IN SELECT DISTINCT room FROM changed LOOP
+        PERFORM pg_notify('kapsession_board', r);
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_notify AFTER INSERT ON events REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_notify_board();
+CREATE TRIGGER sessions_notify_insert AFTER INSERT ON sessions REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_notify_board();
+CREATE TRIGGER sessions_notify_update AFTER UPDATE ON sessions REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_notify_board();
+-- A room's own sync time, set only through this (rooms have no grant on the table); a room
+-- heard again after a silence tells the board at once.
+CREATE FUNCTION hub_room_synced() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public AS $$
+DECLARE r text := hub_room(); before timestamptz;
+BEGIN
+    IF r IS NULL THEN RETURN; END IF;
+    SELECT synced_at INTO before FROM room_sync WHERE room = r;
+    INSERT INTO room_sync (room, synced_at) VALUES (r, now())
+        ON CONFLICT (room) DO UPDATE SET synced_at = excluded.synced_at;
+    IF before IS NULL OR before < now() - interval '20 seconds' THEN
+        PERFORM pg_notify('kapsession_board', r);
+    END IF;
+END $$;
+REVOKE EXECUTE ON FUNCTION hub_room_synced() FROM PUBLIC;
+""",
+    ),
 ]
+
+# The notification channel the board listens on (payload: a room's name).
+BOARD_CHANNEL = "kapsession_board"
+ROOM_SYNCED_STEP = "h002_board_notify_and_room_sync"
 
 
 @dataclass(frozen=True)
@@ -160,8 +207,9 @@ def applied(conn: psycopg.Connection[Any]) -> list[str]:
     ]
 
 
-def check_level(conn: psycopg.Connection[Any]) -> None:
-    """A hub with a schema this kapsession does not know is left alone, with one line."""
+def check_level(conn: psycopg.Connection[Any]) -> list[str]:
+    """A hub with a schema this kapsession does not know is left alone, with one line; returns
+    the steps the hub has."""
     names = applied(conn)
     known = {name for name, _ in STEPS}
     newer = [n for n in names if n not in known]
@@ -173,6 +221,7 @@ def check_level(conn: psycopg.Connection[Any]) -> None:
         )
     if not names:
         raise HubError("The clinic hub has no kapsession schema yet: run `kapsession hub init`.")
+    return names
 
 
 @dataclass(frozen=True)
@@ -215,6 +264,8 @@ def init(conn: psycopg.Connection[Any], rooms: Sequence[str]) -> InitResult:
             board_password = _new_password()
             for stmt in _role_sql(roles, board_password):
                 conn.execute(stmt)
+        for stmt in _grant_sql(roles, applied(conn)):
+            conn.execute(stmt)
         existing = {str(r[0]) for r in conn.execute("SELECT name FROM rooms")}
         added = {}
         for name in rooms:
@@ -272,6 +323,21 @@ def _role_sql(roles: Roles, board_password: str) -> list[Any]:
             "CREATE POLICY room_updates ON sessions FOR UPDATE TO {} USING ({}) WITH CHECK ({})"
         ).format(rooms, own, own)
     )
+    return out
+
+
+def _grant_sql(roles: Roles, steps: Sequence[str]) -> list[Any]:
+    """Grants of the later migrations, given on every init (GRANT repeats harmlessly): a new hub
+    makes its roles after the migrations, an older hub has them before."""
+    from psycopg import sql
+
+    rooms, board = sql.Identifier(roles.rooms), sql.Identifier(roles.board)
+    out: list[Any] = []
+    if ROOM_SYNCED_STEP in steps:
+        out += [
+            sql.SQL("GRANT EXECUTE ON FUNCTION hub_room_synced() TO {}").format(rooms),
+            sql.SQL("GRANT SELECT ON room_sync TO {}").format(board),
+        ]
     return out
 
 

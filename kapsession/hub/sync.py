@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from kapsession.hub import clinic_key
 from kapsession.hub.connection import HubError, HubUnavailable, connect, explain
-from kapsession.hub.server_schema import check_level
+from kapsession.hub.server_schema import ROOM_SYNCED_STEP, check_level
 from kapsession.hub.settings import HubSettings
 from kapsession.storage import schema
 
@@ -49,7 +49,30 @@ BOARD_FIELDS: Mapping[str, tuple[str, ...]] = {
     "alert": ("field", "source", "low", "high"),
     "alert_ack": ("alert",),
     "silence": ("on",),
+    "pause": ("on",),
+    # An answer names the check it answers (the values stay sealed): the board's DUE goes.
+    "vitals": ("check",),
+    "observation": ("check",),
 }
+
+
+def _dose_board(data: Mapping[str, Any]) -> dict[str, Any]:
+    """From the dose: the protocol's check plan (key, planned time, label: the protocol's words,
+    never the room's) and its late/missed limits, for the board's DUE and LATE."""
+    monitoring = data.get("monitoring")
+    if not isinstance(monitoring, Mapping):
+        return {}
+    plan = []
+    for item in monitoring.get("plan") or []:
+        if isinstance(item, Mapping):
+            key, offset, label = item.get("key"), item.get("offset_s"), item.get("label")
+            if isinstance(key, str) and isinstance(offset, int | float) and isinstance(label, str):
+                plan.append([key, float(offset), label])
+    out: dict[str, Any] = {"plan": plan}
+    for name in ("late_after_s", "missed_after_s"):
+        if isinstance(monitoring.get(name), int | float):
+            out[name] = float(monitoring[name])
+    return out
 
 
 # The hub's column types (server_schema), for sending a batch as one array per column.
@@ -197,6 +220,8 @@ def event_row(folder: str, room: str, key: bytes, r: Mapping[str, Any]) -> dict[
     data = json.loads(r["data"])
     fields = BOARD_FIELDS.get(r["kind"], ())
     board = {k: data[k] for k in fields if k in data and not isinstance(data[k], dict | list)}
+    if r["kind"] == "dose" and isinstance(data, dict):
+        board = _dose_board(data)
     plain = {
         "kind": r["kind"],
         "at": r["at"],
@@ -334,7 +359,7 @@ def _hub_state(pg: psycopg.Connection[Any], folder: str) -> tuple[int, int, dict
 
 
 def _push(conn: sqlite3.Connection, settings: HubSettings, pg: psycopg.Connection[Any]) -> Pushed:
-    check_level(pg)
+    steps = check_level(pg)
     folder, room, key = _folder(conn), settings.room, settings.key
     hub_clients, hub_seq, hub_sessions = _hub_state(pg, folder)
     pg.rollback()  # the reads left a transaction open
@@ -381,6 +406,10 @@ def _push(conn: sqlite3.Connection, settings: HubSettings, pg: psycopg.Connectio
         upto = int(batch[-1]["seq"])
         _advance(conn, "events", upto)  # only after the hub's COMMIT returned
         pushed += Pushed(entries=len(rows))
+    if ROOM_SYNCED_STEP in steps:
+        # The round is done: the board's "last synced" for this room (no row, no text).
+        with pg.transaction():
+            pg.execute("SELECT hub_room_synced()")
     return pushed
 
 

@@ -273,7 +273,10 @@ def test_the_board_reads_phases_checks_and_alerts_in_plain_and_nothing_measured(
     assert boards["alert"]["field"] == "systolic"
     assert boards["silence"] == {"on": False}
     assert all("value" not in b and "text" not in b for _, b in rows)
-    assert boards["vitals"] == {} and boards["note"] == {}
+    # An answer names only the check it answers; the dose only the protocol's check plan.
+    assert set(boards["vitals"]) <= {"check"} and boards["note"] == {}
+    assert set(boards["dose"]) == {"plan", "late_after_s", "missed_after_s"}
+    assert boards["dose"]["plan"][0] == ["c00-baseline", 0.0, "Baseline"]
 
 
 def test_a_restored_backup_planned_on_anew_stops_with_one_line_and_keeps_both_sessions(
