@@ -10,9 +10,10 @@ snapshot turned into tiles with board.tiles. An entry's lag: from the moment its
 returned to the first tile whose last_seq covers it.
 
 Two worker modes, measured in the same run:
-- interval: the worker as the app starts it today (a round every worker.INTERVAL_S = 5 s);
-- nudge: the writer calls worker.nudge() after each commit (what the app would do if told of
-  its commits).
+- interval: the worker on its own (a round every worker.INTERVAL_S = 5 s), as for an entry the
+  live screen did not save (a command-line amendment, a signature);
+- app: the writer calls worker.committed() after each commit, as the live screen does for every
+  entry it saves (ui/main_window.py connects it): a round at once while the hub answers.
 The floor, in the same run, between the modes: a bare INSERT into a plain table whose trigger does
 pg_notify, over the same kind of login, heard by a LISTENing connection which then SELECTs the
 row (no worker, no sealing, no board read).
@@ -90,8 +91,8 @@ def _write(
     committed: dict[tuple[str, int], float],
     lock: threading.Lock,
 ) -> None:
-    """One room's writer: notes at random gaps, each commit's moment kept; the worker nudged
-    after each one when NUDGED is given."""
+    """One room's writer: notes at random gaps, each commit's moment kept; the worker told of
+    each commit (worker.committed(), the live screen's call) when NUDGED is given."""
     store = Store.open(folder)
     try:
         for _ in range(entries):
@@ -103,7 +104,7 @@ def _write(
             with lock:
                 committed[(name, event.seq)] = done
             if nudged is not None:
-                nudged.nudge()
+                nudged.committed()
     finally:
         store.close()
 
@@ -218,7 +219,7 @@ def main() -> int:
         f"{args.rooms} rooms writing at once, {args.entries} entries each per mode "
         f"(gaps {GAP_S[0]}-{GAP_S[1]} s), worker interval {worker.INTERVAL_S:g} s"
     )
-    print(_line("nudge", nudged))
+    print(_line("app (committed)", nudged))
     print(_line("interval", interval))
     print(_line("floor", floor_a + floor_b + floor_c))
     return 0
