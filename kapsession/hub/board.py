@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
-from kapsession.monitoring import checks
+from kapsession.monitoring import checks, vitals
 from kapsession.monitoring.dose_rules import DoseRules
 from kapsession.monitoring.protocol import CheckSpec
 from kapsession.monitoring.protocol import Protocol as MonitoringProtocol
@@ -195,12 +195,16 @@ def next_check(entries: Sequence[BoardEntry], t: float) -> tuple[str, CheckMark,
 
 
 def _alert_text(data: Mapping[str, Any]) -> str:
-    name = str(data.get("field") or "alert")
+    field_name = str(data.get("field") or "")
+    limit = vitals.LIMITS.get(field_name)
+    # The vital's own label and unit ("SpO2 below 90 %"), as the live screen says it.
+    name = limit.label if limit is not None else (field_name or "alert")
+    unit = f" {limit.unit}" if limit is not None else ""
     low, high = data.get("low"), data.get("high")
     if isinstance(low, int | float) and not isinstance(low, bool) and high is None:
-        return f"{name} below {low:g}"
+        return f"{name} below {low:g}{unit}"
     if isinstance(high, int | float) and not isinstance(high, bool) and low is None:
-        return f"{name} above {high:g}"
+        return f"{name} above {high:g}{unit}"
     return f"{name} alert"
 
 

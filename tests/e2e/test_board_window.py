@@ -92,9 +92,9 @@ def test_the_board_shows_a_due_check_in_one_room_and_an_open_alert_in_the_other(
             "onset",
         )
         assert a["clock"].startswith("T+16:") and a["alerts"] == "" and a["music"] == "♪ music on"
-        assert (b["client"], b["alerts"]) == ("C-027", "ALERT  spo2 below 90")
+        assert (b["client"], b["alerts"]) == ("C-027", "ALERT  SpO2 below 90 %")
         assert b["check"] == "next check T+15:00: Monitoring" and b["state"] == "alert"
-        assert texts["status"] == "clinic hub: live · 2 room(s)"
+        assert texts["status"] == "clinic hub: live · 2 rooms"
 
         shot = tmp_path / "board.png"
         subprocess.run(["import", "-window", window, str(shot)], env=env, check=True)

@@ -42,7 +42,7 @@ def test_the_board_reads_each_rooms_tile_with_its_read_only_login(hub: Hub, tmp_
     assert (a.room, a.code, a.check_mark, a.check) == ("a", "C-014", "due", "Monitoring")
     assert (a.phase, a.music, a.alerts, a.offline_since) == ("onset", True, (), None)
     assert a.t_plus.startswith("T+16:")
-    assert (b.room, b.code, b.check_mark, b.alerts) == ("b", "C-027", "next", ("spo2 below 90",))
+    assert (b.room, b.code, b.check_mark, b.alerts) == ("b", "C-027", "next", ("SpO2 below 90 %",))
     assert b.music is False and b.offline_since is None
     # The board read no sealed column: its login may, but board.read never asks.
     assert all(s.synced_at is not None for s in snap.rooms)

@@ -69,12 +69,12 @@ def test_tiles_show_each_room_and_t_plus_ticks_on_the_boards_clock(
     shown = w.visible_texts()["rooms"]
     assert shown["a"]["client"] == "C-014" and shown["a"]["clock"] == "T+16:00"
     assert shown["a"]["check"] == "DUE  Monitoring (T+15:00)" and shown["a"]["phase"] == "onset"
-    assert shown["b"]["alerts"] == "ALERT  spo2 below 90" and shown["b"]["state"] == "alert"
+    assert shown["b"]["alerts"] == "ALERT  SpO2 below 90 %" and shown["b"]["state"] == "alert"
     assert (
         shown["c"]["client"] == "no session today"
         and shown["c"]["offline"] == "offline since 14:11"
     )
-    assert w.status_line.text() == "clinic hub: live · 3 room(s)"
+    assert w.status_line.text() == "clinic hub: live · 3 rooms"
     assert json.loads(state.read_text())["rooms"]["a"]["check"] == "DUE  Monitoring (T+15:00)"
     # Amber behind the DUE line, no red yet in room a's tile.
     assert _pixels_of(w._views["a"].labels["check"], board_window.AMBER) > 50

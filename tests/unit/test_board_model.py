@@ -87,10 +87,11 @@ def test_an_answer_or_a_skip_takes_the_check_off_and_the_next_one_shows() -> Non
 def test_an_acknowledged_alert_is_not_open() -> None:
     alerts = _session(
         BoardEntry(7, "alert", 600.0, {"field": "spo2", "low": 92, "source": "protocol"}),
-        BoardEntry(8, "alert", 610.0, {"field": "sys", "high": 160, "source": "protocol"}),
+        BoardEntry(8, "alert", 610.0, {"field": "systolic", "high": 160, "source": "protocol"}),
         BoardEntry(9, "alert_ack", 620.0, {"alert": 7}),
     )
-    assert _tile(alerts, 700.0).alerts == ("sys above 160",)
+    # The vital's label and unit, as the live screen names it; never the value measured.
+    assert _tile(alerts, 700.0).alerts == ("Systolic above 160 mmHg",)
     acked = _session(*alerts.entries[1:], BoardEntry(10, "alert_ack", 630.0, {"alert": 8}))
     assert _tile(acked, 700.0).alerts == ()
 

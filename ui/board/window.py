@@ -231,7 +231,7 @@ class BoardWindow(QWidget):
             text, away = "connecting to the clinic hub…", ""
         else:
             how = "live" if s.listening else "polling every few seconds"
-            text, away = f"clinic hub: {how} · {rooms} room(s)", ""
+            text, away = f"clinic hub: {how} · {rooms} room{'' if rooms == 1 else 's'}", ""
         self.status_line.setText(text)
         _restyle(self.status_line, "away", away)
 
