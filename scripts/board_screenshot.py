@@ -9,7 +9,11 @@ A private PostgreSQL cluster on loopback (tests/helpers/postgres.py, as the hub 
 made by `kapsession hub init` with four rooms, each synced from a real data folder
 (tests/hub/board_rooms.py): cedar with its 15-minute check due, willow with an open SpO2 alert,
 birch with its check late, sage (every check answered) whose last sync was ten minutes ago. The board's texts, read through its
-KAPSESSION_BOARD_STATE hook, must say so before the capture."""
+KAPSESSION_BOARD_STATE hook, must say so before the capture.
+
+Then the hub is stopped and cedar's laptop opens its running session: the live screen's clinic hub
+line goes "offline since HH:MM" and counts the two notes typed while the hub is away
+(docs/screenshots/hub-offline.png; the window checked as every other shot)."""
 
 from __future__ import annotations
 
@@ -78,6 +82,29 @@ def make_hub(cluster: postgres.Cluster, work: Path) -> str:
     return logins["board"]
 
 
+def offline_room(shots: screenshots.Shots, folder: Path) -> None:
+    """Cedar's laptop with the hub away: its live screen, two notes typed, the line offline."""
+    live = f"kapsession · {ROOMS['cedar'][0]}"
+    with shots.app(
+        "--data-dir",
+        str(folder),
+        title=live,
+        KAPSESSION_ENCRYPTION="off",
+        KAPSESSION_CLINICIAN=screenshots.THERAPIST[0],
+        KAPSESSION_CLINICIAN_PIN=screenshots.THERAPIST[3],
+    ):
+        shots.type(live, "q: the room feels far away", enter=True)
+        shots.type(live, "breathing slower", enter=True)
+        # The worker's first round after the start finds the hub away; its line follows.
+        time.sleep(3.0)
+        shots.shot("hub-offline", live)
+        # The session keeps running: Ctrl+Q asks first (Alt+Y answers Yes).
+        shots.keys(live, "ctrl+q")
+        shots.keys("Close kapsession?", "alt+y")
+        assert shots.proc is not None
+        shots.proc.wait(screenshots.STEP_S)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     out = Path(args[0] if args else ROOT / "docs" / "screenshots").resolve()
@@ -115,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                         time.sleep(0.2)
                     shots.shot("board", TITLE)
                     shots.quit(TITLE)
+                cluster.stop()
+                offline_room(shots, work / "cedar")
         except screenshots.ShotFailed as exc:
             print(f"board screenshot: FAILED: {exc}", file=sys.stderr)
             return 1
