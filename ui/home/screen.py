@@ -33,6 +33,7 @@ from .actions import ActionRow
 from .arc_picker import ArcCheck, ArcPicker
 from .dose_gate import AskReason, planned_items, unprepared_items
 from .forms_waiting import FormsWaiting
+from .measure_prompts import MeasurePrompts
 from .plan_form import PlanForm
 from .session_list import SessionList
 from .status_line import guarded, say
@@ -143,6 +144,8 @@ class HomeView(QWidget):
         layout.addWidget(where)
         layout.addLayout(body)
         layout.addWidget(self.clinicians)
+        self.measure_prompts = MeasurePrompts(self.service.store, self.service.clock)  # issue 18
+        layout.insertWidget(2, self.measure_prompts)
         self.forms_waiting = FormsWaiting(self.service.store)  # issue 15
         layout.addWidget(self.forms_waiting)
         self.action_row.on_exported = self.forms_waiting.refresh
@@ -155,6 +158,7 @@ class HomeView(QWidget):
         self.sessions.show_sessions(records)
         self.clinicians.refresh()
         self.forms_waiting.refresh()
+        self.measure_prompts.refresh()
         if not records:
             self.rehearsal_button.setDefault(True)
         self._on_selection()
