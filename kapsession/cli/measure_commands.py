@@ -54,11 +54,12 @@ def run(store: Store, args: argparse.Namespace, out: TextIO, data_dir: Path) -> 
     who = clinicians.from_environment(store, clock, register=False)
     if who is not None:
         clinicians.charting_as(store, who)
-    m = measures.add_measure(
+    added = measures.add_measure(
         store, data_dir, args.client, args.instrument, answers, clock, taken_on=day, source="paper"
     )
-    line = f"Measure {m.id}: {m.instrument} of {m.taken_on}, total {m.total:g} ({m.severity})"
-    print(printable(line.replace(" ()", "")), file=out)
-    for flag in m.flags:
+    total = f"{added.total or 0:g}"
+    line = f"Measure {added.id}: {added.instrument} of {added.taken_on}, total {total}"
+    print(printable(f"{line} ({added.severity})" if added.severity else line), file=out)
+    for flag in added.flags:
         print(printable(f"Needs acknowledging: {measures.FLAG_TEXT.get(flag, flag)}"), file=out)
     return 0

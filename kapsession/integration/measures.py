@@ -340,3 +340,96 @@ def today(clock: Clock) -> date:
 
 def as_date(at: datetime) -> date:
     return at.astimezone().date()
+
+
+# --- the course as one document (the course view, the PDF summary and the FHIR export) ---------
+
+
+def data_folder(store: Store) -> Path | None:
+    """The data folder of the store's database (where the clinic's own instruments live)."""
+    from kapsession.storage.chain_key import database_folder
+
+    return database_folder(store.conn)
+
+
+def instrument_dict(scale: Instrument) -> dict[str, Any]:
+    return {
+        "id": scale.id,
+        "name": scale.name,
+        "title": scale.title,
+        "loinc": scale.loinc or None,
+        "total_loinc": scale.total_loinc or None,
+        "low": scale.low,
+        "high": scale.high,
+        "max_total": scale.max_total,
+        "scoring": scale.scoring,
+        "remission_below": scale.remission_below,
+        "bands": [{"low": b.low, "high": b.high, "label": b.label} for b in scale.bands],
+        "items": [
+            {"number": i.number, "text": i.text, "loinc": i.loinc or None} for i in scale.items
+        ],
+        "options": [{"value": o.value, "text": o.text} for o in scale.options],
+    }
+
+
+def course_document(store: Store, data_dir: Path | None, client_code: str) -> dict[str, Any] | None:
+    """The client's measures over the series, self-contained (instruments with their bands,
+    every administration with its flags, the sessions' days as markers); None when the client
+    has none. Read by the course chart, the PDF summary and the FHIR export alike."""
+    if not has_measures_table(store):
+        return None
+    courses = course(store, data_dir, client_code)
+    if not courses:
+        return None
+    points = {p.measure.id: p for c in courses for p in c.points}
+    administrations = [
+        {
+            "id": m.id,
+            "instrument": m.instrument,
+            "date": m.taken_on,
+            "at": m.taken_at,
+            "total": m.total,
+            "severity": m.severity or None,
+            "flags": measure_flags(m, points.get(m.id)),
+            "complete": m.complete,
+            "answers": list(m.answers),
+            "source": m.source,
+            "author": m.author,
+            "acknowledged_by": m.acknowledged_by,
+        }
+        for c in courses
+        for m in measures_of(store, client_code)
+        if m.instrument == c.instrument.id
+    ]
+    sessions = [
+        {"id": r.id, "number": n, "date": _local_day(r.dose_at), "rehearsal": r.rehearsal}
+        for n, r in enumerate(
+            (r for r in store.sessions() if r.client_code == client_code and r.dose_at), start=1
+        )
+    ]
+    return {
+        "client": client_code,
+        "instruments": [instrument_dict(c.instrument) for c in courses],
+        "administrations": administrations,
+        "sessions": sessions,
+        "response_drop": RESPONSE_DROP,
+    }
+
+
+def _local_day(at: str | None) -> str:
+    from kapsession.storage.records import parse_iso
+
+    return parse_iso(at).astimezone().date().isoformat() if at else ""
+
+
+def chart_span(course_doc: Any) -> tuple[date, date]:
+    """The first and last day a course chart shows: every administration and every session,
+    a day either side."""
+    from datetime import timedelta
+
+    days = [date.fromisoformat(a["date"]) for a in course_doc.get("administrations") or []]
+    days += [date.fromisoformat(s["date"]) for s in course_doc.get("sessions") or [] if s["date"]]
+    if not days:
+        today_ = date.today()
+        return today_ - timedelta(days=1), today_ + timedelta(days=1)
+    return min(days) - timedelta(days=1), max(days) + timedelta(days=1)
