@@ -108,4 +108,4 @@ def test_refusals_are_one_line_naming_the_field_exit_2(
 def test_an_unknown_client_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = _folder(tmp_path)
     code, out, err = run(["measures", "list", *d, "--client", "NOPE", "--format", "json"], capsys)
-    assert code == 2 and err.startswith("kapsession: client:")
+    assert code == 2 and out == "" and err.startswith("kapsession: client:")
