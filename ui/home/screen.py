@@ -8,8 +8,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from kapsession.integration.instrument import available_instruments
 from kapsession.integration.planning import (
     DOSE_TITLE,
     MUSIC_TITLE,
@@ -42,6 +50,7 @@ from .status_line import guarded, say
 class HomeView(QWidget):
     dose_given = Signal(object)  # LiveSession
     rehearsal_requested = Signal()
+    client_mode_requested = Signal(str, str)  # client code, instrument id (issue 18)
 
     def __init__(
         self,
@@ -123,9 +132,25 @@ class HomeView(QWidget):
             "A training session on the demo client; its data is marked as rehearsal"
         )
         self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
+        # Client mode (issue 18): the selected session's client answers a questionnaire on the
+        # laptop (before the session, at preparation, the day after).
+        self.instrument_choice = QComboBox()
+        self.instrument_choice.setAccessibleName("Questionnaire for the client")
+        found, _problems = available_instruments(Path(data_dir))
+        for ident, scale in found.items():
+            self.instrument_choice.addItem(scale.name, ident)
+        self.client_mode_button = QPushButton("Client answers…")
+        self.client_mode_button.setToolTip(
+            "Hand the laptop to the selected session's client for this questionnaire: one "
+            "question a screen; your screens come back with the PIN"
+        )
+        self.client_mode_button.setEnabled(False)
+        self.client_mode_button.clicked.connect(self._on_client_mode)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
         list_buttons.addStretch(1)
+        list_buttons.addWidget(self.instrument_choice)
+        list_buttons.addWidget(self.client_mode_button)
         list_buttons.addWidget(self.rehearsal_button)
 
         self.clinicians = _clinician_panel(self)
@@ -171,7 +196,14 @@ class HomeView(QWidget):
         record = self._selected()
         allowed = session_actions(record, latest_given(self.service.store.sessions()))
         self.start_selected.setEnabled(allowed.give_dose)
+        self.client_mode_button.setEnabled(record is not None)
         self.action_row.show_allowed(allowed)
+
+    def _on_client_mode(self) -> None:
+        record = self._selected()
+        ident = self.instrument_choice.currentData()
+        if record is not None and isinstance(ident, str):
+            self.client_mode_requested.emit(record.client_code, ident)
 
     # --- planning and the dose -----------------------------------------------------------------
     def _on_plan(self) -> None:
