@@ -5,7 +5,14 @@ answered above 0 shows here, in the alert colour, until the charting clinician a
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kapsession.clock import Clock
 from kapsession.integration import measures
@@ -24,22 +31,21 @@ class MeasurePrompts(QGroupBox):
         self.store, self.clock = store, clock
         self.setAccessibleName("Answers that need a clinician")
         self.setStyleSheet(f"QGroupBox {{ border: 2px solid {theme.ALERT}; }}")
-        self._rows = QVBoxLayout()
+        self._list: QWidget | None = None
         self.status = plain_label()
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._rows)
-        layout.addWidget(self.status)
+        self._outer = QVBoxLayout(self)
+        self._outer.addWidget(self.status)
         self.buttons: list[QPushButton] = []
 
     def refresh(self) -> None:
-        while self._rows.count():
-            item = self._rows.takeAt(0)
-            row = item.layout()
-            if row is not None:
-                while row.count():
-                    w = row.takeAt(0).widget()
-                    if w is not None:
-                        w.deleteLater()
+        # The rows are rebuilt: a handful at most, and only on refresh.
+        if self._list is not None:
+            self._list.setParent(None)
+            self._list.deleteLater()
+        self._list = QWidget()
+        self._rows = QVBoxLayout(self._list)
+        self._rows.setContentsMargins(0, 0, 0, 0)
+        self._outer.insertWidget(0, self._list)
         self.buttons = []
         prompts = measures.open_prompts(self.store)
         for prompt in prompts:
