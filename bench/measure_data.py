@@ -4,7 +4,9 @@ each, PHQ-9 falling 19 → 14 → 9 (response) → 4 (remission), GAD-7 14 → 1
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 from kapsession.clock import Clock
 from kapsession.integration import measures
@@ -37,3 +39,25 @@ def demo_measures(store: Store, clock: Clock, client: str) -> list[date]:
         measures.add_measure(store, folder, client, "phq9", phq, clock, taken_on=day)
         measures.add_measure(store, folder, client, "gad7", gad, clock, taken_on=day)
     return days
+
+
+def main(argv: list[str]) -> int:
+    """PYTHONPATH=. python bench/measure_data.py DATA_DIR CLIENT: the demo series, entered as
+    $KAPSESSION_CLINICIAN (with its PIN) when set."""
+    from kapsession.clock import SystemClock
+    from kapsession.storage import clinicians
+
+    store = Store.open(Path(argv[1]))
+    try:
+        clock = SystemClock()
+        who = clinicians.from_environment(store, clock, register=False)
+        if who is not None:
+            clinicians.charting_as(store, who)
+        demo_measures(store, clock, argv[2])
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -146,6 +146,8 @@ class CourseWindow(QWidget):
             QShortcut(QKeySequence(keys), self).activated.connect(slot)
         self.refresh()
         settings.restore_geometry(self, GEOMETRY_KEY, 1200, 420)
+        if self.chart is not None and self.height() < 720:  # room for the scales' chart
+            self.resize(self.width(), 720)
 
     def refresh(self) -> None:
         self._refresh_chart()
