@@ -7,7 +7,7 @@ kapsession.integration.measures.course_document decided; nothing here scores or 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from ui import theme
 LINE = "#8aa3b8"
 SESSION = theme.ACCENT
 RESPONSE = theme.OK
+LABEL_ROOM = 0.22  # of the days shown, added at the right for the bands' labels
 
 
 def day_x(day: str) -> float:
@@ -29,11 +30,12 @@ def day_x(day: str) -> float:
     return datetime(d.year, d.month, d.day, 12, tzinfo=UTC).timestamp()
 
 
-class DaysAxis(pg.DateAxisItem):  # type: ignore[misc]
-    """Dates, never times of day (every point is a day)."""
-
-    def tickStrings(self, values: Sequence[float], scale: float, spacing: float) -> list[str]:
-        return [datetime.fromtimestamp(v, UTC).strftime("%d %b %Y") for v in values]
+def day_ticks(course: Mapping[str, Any]) -> list[tuple[float, str]]:
+    """A labelled tick on every day something happened (a measure, a session), and no other:
+    the days a clinician will look for, never a time of day."""
+    days = {a["date"] for a in course.get("administrations") or []}
+    days |= {s["date"] for s in course.get("sessions") or [] if s.get("date")}
+    return [(day_x(d), date.fromisoformat(d).strftime("%d %b")) for d in sorted(days)]
 
 
 def _band_brush(index: int, count: int) -> QColor:
@@ -54,9 +56,12 @@ class MeasureChart(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         self.session_lines: list[pg.InfiniteLine] = []
         first, last = chart_span(course)
         x0, x1 = day_x(first.isoformat()), day_x(last.isoformat())
+        x1 += (x1 - x0) * LABEL_ROOM  # the bands' labels sit right of the last point
         instruments = list(course.get("instruments") or [])
+        ticks = day_ticks(course)
         for row, scale in enumerate(instruments):
-            axis = DaysAxis(orientation="bottom")
+            axis = pg.AxisItem(orientation="bottom")
+            axis.setTicks([ticks, []])
             plot = self.addPlot(row=row, col=0, axisItems={"bottom": axis})
             self._style(plot, str(scale["name"]))
             plot.setXRange(x0, x1, padding=0)
