@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -137,15 +138,19 @@ class HomeView(QWidget):
         self.instrument_choice = QComboBox()
         self.instrument_choice.setAccessibleName("Questionnaire for the client")
         found, _problems = available_instruments(Path(data_dir))
-        for ident, scale in found.items():
-            self.instrument_choice.addItem(scale.name, ident)
-        self.client_mode_button = QPushButton("Client answers…")
+        first = ("phq9", "gad7", "ebi")  # the shipped ones first, then the clinic's own
+        for ident in sorted(found, key=lambda i: (first.index(i) if i in first else 3, i)):
+            self.instrument_choice.addItem(found[ident].name, ident)
+        self.client_mode_button = QPushButton("Client answers…  Ctrl+Shift+A")
         self.client_mode_button.setToolTip(
             "Hand the laptop to the selected session's client for this questionnaire: one "
             "question a screen; your screens come back with the PIN"
         )
         self.client_mode_button.setEnabled(False)
         self.client_mode_button.clicked.connect(self._on_client_mode)
+        client_keys = QShortcut(QKeySequence("Ctrl+Shift+A"), self)
+        client_keys.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        client_keys.activated.connect(self._on_client_mode)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
         list_buttons.addStretch(1)
@@ -196,11 +201,16 @@ class HomeView(QWidget):
         record = self._selected()
         allowed = session_actions(record, latest_given(self.service.store.sessions()))
         self.start_selected.setEnabled(allowed.give_dose)
-        self.client_mode_button.setEnabled(record is not None)
+        self.client_mode_button.setEnabled(self._for_client_mode() is not None)
         self.action_row.show_allowed(allowed)
 
+    def _for_client_mode(self) -> SessionRecord | None:
+        """The selected session, else the newest one: whose client answers."""
+        records = self.service.store.sessions()
+        return self._selected() or (records[-1] if records else None)
+
     def _on_client_mode(self) -> None:
-        record = self._selected()
+        record = self._for_client_mode()
         ident = self.instrument_choice.currentData()
         if record is not None and isinstance(ident, str):
             self.client_mode_requested.emit(record.client_code, ident)
