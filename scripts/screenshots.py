@@ -574,6 +574,19 @@ def review_and_course(s: Shots, work: Path) -> None:
         s.shot("course", course)
         s.keys(course, "ctrl+w")
         s.quit(HOME)
+    # The client's PHQ-9 and GAD-7 over the same course (issue 18), entered as the therapist:
+    # the course view then charts them above the sessions.
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "measure_data.py"), str(data), COURSE_CLIENT],
+        env={**env, "KAPSESSION_ENCRYPTION": "off"},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    with s.app("--data-dir", str(data), title=HOME, KAPSESSION_ENCRYPTION="off"):
+        s.keys(HOME, "ctrl+shift+c")
+        s.shot("course-measures", course)
+        s.keys(course, "ctrl+w")
+        s.quit(HOME)
 
 
 def encrypted_folder(s: Shots, work: Path) -> None:

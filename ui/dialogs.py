@@ -40,6 +40,7 @@ ELSEWHERE: tuple[tuple[str, str], ...] = (
     ("Alt+P", "Home: prepare the selected session (intention, screening, consent, grounding)"),
     ("Alt+W", "Home: the integration worksheet of the selected session"),
     ("Alt+G", "Home: give the dose to the selected planned session (the dose question)"),
+    ("Ctrl+Shift+A", "Home: the client answers the chosen questionnaire (the PIN ends it)"),
     ("Ctrl+S", "Preparation / worksheet: save a new version (Esc closes, asking if unsaved)"),
     ("Ctrl+Shift+S", "Home and review: sign or co-sign the ended session (signer, meaning, PIN)"),
 )

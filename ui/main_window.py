@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -37,6 +38,7 @@ from .qt_lists import top_level_widgets
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .client_mode import ClientModePage
     from .live.screen import LiveView, MusicFactory
     from .scheduler import GuiScheduler
 
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
             ask_reason=ask_reason,
         )
         self.home.dose_given.connect(self.show_live)
+        self.home.client_mode_requested.connect(self.start_client_mode)
         self.home.rehearsal_requested.connect(self._on_rehearsal)
         self.stack.addWidget(self.home)
         # The screen lock is a page beside the app, not a layer in it: showing it hides the
@@ -127,6 +130,7 @@ class MainWindow(QMainWindow):
         holder.setLayout(self._pages)
         self.setCentralWidget(holder)
         self.live_view: LiveView | None = None
+        self.client_page: ClientModePage | None = None  # client mode (issue 18)
         self._title = "kapsession"
         self._shutting_down = False
         self._refocus: QWidget | None = None
@@ -204,6 +208,9 @@ class MainWindow(QMainWindow):
         may show clinical text)."""
         if self.locked:
             return
+        if self.client_page is not None:  # Ctrl+L in client mode: keep the run, then lock
+            self.end_client_mode()
+            return
         focus = QApplication.focusWidget()
         self._refocus = focus if focus is not None and self.isAncestorOf(focus) else None
         if self.locks is not None:
@@ -234,6 +241,62 @@ class MainWindow(QMainWindow):
             self.locks.release()
         self.lock_changed.emit(False)
 
+    # --- client mode (issue 18) ------------------------------------------------------------
+    def start_client_mode(self, client_code: str, instrument_id: str) -> None:
+        """Hand the laptop to the client for one questionnaire: every other window leaves the
+        screen (the lock's machinery) and this window shows only the questionnaire; when it
+        ends it is saved and the lock screen asks for the PIN."""
+        from kapsession.integration.client_run import ClientRun
+        from kapsession.integration.instrument import instrument
+
+        from .client_mode import ClientModePage
+
+        if self.locked or self.client_page is not None:
+            return
+        try:
+            run = ClientRun(instrument(self._data_dir, instrument_id), client_code)
+        except KapsessionError as exc:
+            messages.error(self, str(exc))
+            return
+        if self.locks is not None:
+            self.locks.engage()  # pauses the idle lock too: the client may take their time
+        page = ClientModePage(run)
+        page.finished.connect(self.end_client_mode)
+        self.client_page = page
+        self._pages.addWidget(page)
+        self._pages.setCurrentWidget(page)
+        self.stack.setEnabled(False)
+        self.setWindowTitle(f"kapsession · {run.instrument.name}")
+        page.setFocus()
+
+    def end_client_mode(self) -> None:
+        """Save the run (complete, or as far as it went) and lock: only the PIN goes back."""
+        page, self.client_page = self.client_page, None
+        if page is None:
+            return
+        page.run.stop()
+        service = self.home.service
+        problem = ""
+        try:
+            page.run.save(service.store, self._data_dir, service.clock)
+        except KapsessionError as exc:
+            problem = str(exc)
+        except sqlite3.Error as exc:
+            log.error("client mode: the answers were not saved: %s", type(exc).__name__)
+            problem = "The answers could not be saved (is the disk full or read-only?)."
+        self._pages.removeWidget(page)
+        page.deleteLater()
+        self._pages.setCurrentWidget(self.stack)
+        self.stack.setEnabled(True)
+        self.setWindowTitle(self._title)
+        self.home.refresh()
+        self.lock()
+        if problem:
+            self.home.form_status.setText(problem)
+        elif page.run.saved is not None:
+            state = "complete" if page.run.saved.complete else "kept as incomplete"
+            self.home.form_status.setText(f"{page.run.instrument.name} answered: {state}.")
+
     def _on_rehearsal(self) -> None:
         try:
             live = self._start_rehearsal(1.0)
@@ -259,6 +322,15 @@ class MainWindow(QMainWindow):
         QApplication.exit(0)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.client_page is not None:
+            if not self._shutting_down:
+                event.ignore()  # the client holds the laptop: the clinician ends it
+                return
+            self.client_page.run.stop()  # the system stops us: keep what was answered
+            with contextlib.suppress(KapsessionError, sqlite3.Error):
+                self.client_page.run.save(
+                    self.home.service.store, self._data_dir, self.home.service.clock
+                )
         if self.locked and not self._shutting_down:
             event.ignore()  # unlock first: a locked screen is not the therapist's
             return

@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     handout.add_argument("--session", default="latest", metavar="ID|latest")
     handout.add_argument("-o", "--output", metavar="FILE", help="write here instead of to stdout")
     _clinician_parsers(sub, common)
+    from kapsession.cli import measure_commands
+
+    measure_commands.add_parsers(sub, common, _Parser)
     from kapsession.cli import hub_commands
 
     hub_commands.add_parsers(sub, common, _Parser)
@@ -296,6 +299,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             from kapsession.cli import clinician_commands
 
             return clinician_commands.run(store, args, out, _pick_session, local_zone_name())
+        if args.command == "measures":
+            from kapsession.cli import measure_commands
+
+            return measure_commands.run(store, args, out, data_dir_of(args))
         return _export(store, args, out)
     finally:
         store.close()

@@ -21,8 +21,9 @@ What is in it (DESIGN.md, Interfaces):
   85354-9 (8480-6 systolic, 8462-4 diastolic, mm[Hg]), heart rate 8867-4 /min, respiratory rate
   9279-1 /min, SpO2 2708-6 + 59408-5 %, body temperature 8310-5 Cel. Values that raised an
   alert carry an H/L interpretation.
-- QuestionnaireResponse: one per observation-scale rating (MOAA/S, RASS, ...) and one for the
-  current integration worksheet.
+- QuestionnaireResponse: one per observation-scale rating (MOAA/S, RASS, ...), one for the
+  current integration worksheet, and one per administration of the client's rating scales
+  (PHQ-9 as LOINC 44249-1, GAD-7 as 69737-5: item answers and the total; issue 18).
 - Practitioner and PractitionerRole for each clinician who charted or signed; a Provenance for
   each signature (target the Encounter, the meaning as its activity, an ASTM E1762 signature
   type, the signed record's SHA-256 as the signature's data).
@@ -483,6 +484,62 @@ class _Builder:
         items.append(item)
         self._response(f"worksheet-{ws['seq']}", ws, "integration-worksheet", items)
 
+    def measures(self) -> None:
+        """One QuestionnaireResponse per administration of a rating scale (issue 18): the
+        questionnaire is LOINC's (http://loinc.org/q/44249-1 for PHQ-9, 69737-5 for GAD-7), one
+        group item per panel whose items are linked by their LOINC codes, the total as the
+        panel's total-score item. An incomplete run is "in-progress", with no total."""
+        course = self.sm.doc.get("measures")
+        if not isinstance(course, Mapping):
+            return
+        scales = {str(i["id"]): i for i in course.get("instruments") or []}
+        for a in course.get("administrations") or []:
+            scale = scales.get(str(a["instrument"]))
+            if scale is None:
+                continue
+            panel = scale.get("loinc")
+            options = {int(o["value"]): str(o["text"]) for o in scale.get("options") or []}
+            items: list[dict[str, Any]] = []
+            for item, value in zip(scale["items"], a["answers"], strict=False):
+                entry: dict[str, Any] = {
+                    "linkId": item.get("loinc") or f"{scale['id']}-{item['number']}",
+                    "text": item.get("text") or f"Statement {item['number']}",
+                }
+                if value is not None:
+                    answer: dict[str, Any] = {"valueInteger": int(value)}
+                    if value in options:
+                        answer = {
+                            "valueCoding": {
+                                "system": f"{SCALE_SYSTEM}{scale['id']}",
+                                "code": str(value),
+                                "display": options[value],
+                            }
+                        }
+                    entry["answer"] = [answer]
+                items.append(entry)
+            if a.get("total") is not None:
+                total = float(a["total"])
+                value_key = "valueInteger" if total.is_integer() else "valueDecimal"
+                items.append(
+                    {
+                        "linkId": scale.get("total_loinc") or f"{scale['id']}-total",
+                        "text": f"{scale['name']} total score",
+                        "answer": [{value_key: int(total) if total.is_integer() else total}],
+                    }
+                )
+            group = {"linkId": panel or str(scale["id"]), "text": str(scale["name"]), "item": items}
+            values: dict[str, Any] = {
+                **self.common(f"measure-{a['id']}"),
+                "questionnaire": f"{LOINC}/q/{panel}" if panel else QUESTIONNAIRE + scale["id"],
+                "status": "completed" if a.get("complete") else "in-progress",
+                "subject": {"reference": self.patient_url},
+                "authored": a.get("at") or a["date"],
+                "item": [group],
+            }
+            if a.get("author"):
+                values["author"] = {"display": str(a["author"])}
+            self.add("QuestionnaireResponse", values)
+
 
 # The models' validation cost grows faster than the bundle (about 0.25 ms an entry at 2,000
 # entries, 0.6 ms at 20,000), so a long session is validated in slices of this many entries.
@@ -505,6 +562,7 @@ def bundle_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     b.vitals()
     b.scales()
     b.worksheet()
+    b.measures()
     # Adverse events (issue 15): one AdverseEvent each, the session's dose as the suspect.
     dose_url = "urn:uuid:" + _id(b.sid, "dose") if sm.dose is not None else None
     for event in fhir_adverse.resources(

@@ -18,6 +18,7 @@ from reportlab.platypus import Flowable, LongTable, Paragraph, Spacer, TableStyl
 from kapsession import gc_pause
 from kapsession.exports import medication_record as mr
 from kapsession.exports import pdf_base as pb
+from kapsession.exports import pdf_measures
 from kapsession.exports import summary as s
 from kapsession.monitoring.checks import CHECK_DUE
 from kapsession.session.entry_text import (
@@ -687,6 +688,7 @@ def _render(doc: Mapping[str, Any]) -> bytes:
     story += _medication(sm, st)
     story += _notes(sm, st)
     story += _worksheet(sm, st)
+    story += pdf_measures.section(doc, st)  # the client's rating scales (issue 18)
     story += _preparation(sm, st)
     story += _observations(sm, st)
     story += _signatures(sm, st)

@@ -49,7 +49,16 @@ def session_dict(record: SessionRecord) -> dict[str, Any]:
 
 
 def timeline(store: Store, session_id: int, exported_at: datetime) -> dict[str, Any]:
-    return document(store.session(session_id), store.events(session_id), exported_at)
+    record = store.session(session_id)
+    doc = document(record, store.events(session_id), exported_at)
+    # The client's rating scales over the series (issue 18), when there are any: the PDF
+    # summary charts them and the FHIR bundle carries them as QuestionnaireResponses.
+    from kapsession.integration.measures import course_document, data_folder
+
+    course = course_document(store, data_folder(store), record.client_code)
+    if course is not None:
+        doc["measures"] = course
+    return doc
 
 
 def document(record: SessionRecord, events: list[Event], exported_at: datetime) -> dict[str, Any]:

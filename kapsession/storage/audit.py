@@ -47,8 +47,16 @@ from kapsession.storage import chain_key
 from kapsession.storage.chain_key import ChainKey
 
 GENESIS = "0" * 64
-# The clinical tables and their key column. heartbeat is liveness only, never audited.
-AUDITED: dict[str, str] = {"clients": "id", "sessions": "id", "events": "seq"}
+# The clinical tables and their key column. heartbeat is liveness only, never audited. A table
+# a later migration creates (measures, m010) is skipped wherever it does not exist yet: the
+# earlier migrations, and a database (or backup) from before it, look as they always did.
+AUDITED: dict[str, str] = {
+    "clients": "id",
+    "sessions": "id",
+    "events": "seq",
+    "measures": "id",
+    "measure_acks": "id",
+}
 # Row-writing actions (the trigger's); anything else goes through Store.audit.
 ROW_ACTIONS = ("baseline", "create", "amend", "start", "end", "update")
 ACTION_RE = re.compile(r"^[a-z][a-z_]{0,31}$")
@@ -392,6 +400,8 @@ def trigger_sql(conn: sqlite3.Connection, keyed: bool = True) -> str:
     out = []
     for table, key in AUDITED.items():
         cols = columns(conn, table)
+        if not cols:  # created by a later migration
+            continue
         pairs = ", ".join(f"'{c}', NEW.{c}" for c in cols)
         record = f"kap_row_record('{table}', {pairs})"
         digest, hints = "substr(r, 1, 64)", "substr(r, 66)"
@@ -456,6 +466,8 @@ def trigger_sql_m006(conn: sqlite3.Connection) -> str:
     out = []
     for table, key in AUDITED.items():
         cols = columns(conn, table)
+        if not cols:  # created by a later migration
+            continue
         pairs = ", ".join(f"'{c}', NEW.{c}" for c in sorted(cols))
         author = "kap_actor()"
         if "author" in cols:
@@ -516,6 +528,8 @@ def baseline(conn: sqlite3.Connection, author: str, at: str) -> int:
     """Entries for the rows that existed before the audit trail (m003 on an older database)."""
     n = 0
     for table, key in AUDITED.items():
+        if not columns(conn, table):  # created by a later migration
+            continue
         cur = conn.execute(f"SELECT * FROM {table} ORDER BY {key}")
         names = [d[0] for d in cur.description]
         for values in cur.fetchall():
@@ -830,6 +844,8 @@ def _check_rows(
 ) -> None:
     problems = report.problems
     for table, key in AUDITED.items():
+        if not columns(conn, table):  # a database from before the migration that made it
+            continue
         cur = conn.execute(f"SELECT * FROM {table} ORDER BY {key}")
         names = [d[0] for d in cur.description]
         count = 0

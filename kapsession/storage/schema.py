@@ -356,6 +356,65 @@ def m008_hub_outbox(db: Database) -> None:
     )
 
 
+MEASURE_SOURCES = ("client", "paper", "clinician")
+
+
+@_step
+def m010_measures(db: Database) -> None:
+    """Rating-scale measures (PHQ-9, GAD-7, ...: kapsession/integration/measures.py), records
+    of the client rather than of one session, and the clinician's acknowledgement of a flagged
+    answer (PHQ-9 item 9). Both append-only and audited like the other clinical tables; a
+    measure's total is there exactly when it is complete, so an incomplete run can never pass
+    as scored. (Named m010: m009 was left for the music loudness work; renumber at merge.)"""
+    sources = ", ".join(f"'{s}'" for s in MEASURE_SOURCES)
+    db.executescript(
+        f"""
+        CREATE TABLE measures (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id),
+            instrument TEXT NOT NULL CHECK (length(instrument) > 0),
+            taken_on TEXT NOT NULL
+                CHECK (taken_on GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+            taken_at TEXT,
+            tz TEXT NOT NULL DEFAULT '',
+            answers TEXT NOT NULL CHECK (json_valid(answers) AND json_type(answers) = 'array'),
+            complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+            total REAL,
+            severity TEXT NOT NULL DEFAULT '',
+            flags TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL CHECK (source IN ({sources})),
+            session_id INTEGER REFERENCES sessions(id),
+            author TEXT NOT NULL,
+            author_role TEXT,
+            recorded_at TEXT NOT NULL,
+            CHECK ((complete = 1) = (total IS NOT NULL))
+        );
+        CREATE INDEX measures_client ON measures(client_id, taken_on);
+        CREATE TRIGGER measures_no_update BEFORE UPDATE ON measures
+        BEGIN SELECT RAISE(ABORT, 'measures are append-only'); END;
+        CREATE TRIGGER measures_no_delete BEFORE DELETE ON measures
+        BEGIN SELECT RAISE(ABORT, 'measures are append-only'); END;
+
+        CREATE TABLE measure_acks (
+            id INTEGER PRIMARY KEY,
+            measure_id INTEGER NOT NULL UNIQUE REFERENCES measures(id),
+            flag TEXT NOT NULL CHECK (length(flag) > 0),
+            author TEXT NOT NULL CHECK (length(trim(author)) > 0),
+            author_role TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE TRIGGER measure_acks_by_active BEFORE INSERT ON measure_acks
+        WHEN NOT EXISTS (SELECT 1 FROM clinicians WHERE name = NEW.author AND active = 1)
+        BEGIN SELECT RAISE(ABORT, 'only an active clinician can acknowledge'); END;
+        CREATE TRIGGER measure_acks_no_update BEFORE UPDATE ON measure_acks
+        BEGIN SELECT RAISE(ABORT, 'acknowledgements are append-only'); END;
+        CREATE TRIGGER measure_acks_no_delete BEFORE DELETE ON measure_acks
+        BEGIN SELECT RAISE(ABORT, 'acknowledgements are append-only'); END;
+        """
+    )
+    db.executescript(audit.trigger_sql_m006(db.conn))
+
+
 def folder_id(conn: sqlite3.Connection) -> str | None:
     """The data folder's identity (m005), or None for a database from before it."""
     try:

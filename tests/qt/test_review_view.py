@@ -249,3 +249,41 @@ def test_a_long_session_draws_a_dot_per_sliver_and_a_click_on_a_line_picks_a_rea
     assert chosen is not None and chosen.kind == "vitals"
     assert abs(chosen.t / 60.0 - t) <= 1.0  # type: ignore[operator]
     assert f"BP {chosen.data['systolic']}/" in w.detail.toPlainText()
+
+
+def test_the_course_view_charts_each_scale_with_bands_response_remission_and_sessions(
+    qtbot, store: Store, clock: FakeClock, course_sessions: list[LiveSession]
+) -> None:
+    from datetime import timedelta
+
+    from bench.measure_data import demo_measures
+    from ui.review.measure_chart import MeasureChart, day_x
+
+    w = CourseWindow(store, "C-031", lambda _id: None, settings=Settings())
+    w.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    qtbot.addWidget(w)
+    assert w.chart is None and not w.legend.isVisibleTo(w)  # no measures: no chart
+    days = demo_measures(store, clock, "C-031")
+    w.refresh()
+    show_active(qtbot, w)
+    chart = w.chart
+    assert isinstance(chart, MeasureChart) and chart.isVisible()
+    assert list(chart.plots) == ["gad7", "phq9"]
+    xs = [day_x(d.isoformat()) for d in days]
+    assert chart.points["phq9"] == list(zip(xs, [19.0, 14.0, 9.0, 4.0], strict=True))
+    assert chart.marks["phq9"] == {
+        "response": [(xs[2], 9.0), (xs[3], 4.0)],
+        "remission": [(xs[3], 4.0)],
+    }
+    assert chart.marks["gad7"]["response"] == [(xs[2], 7.0), (xs[3], 6.0)]
+    assert chart.marks["gad7"]["remission"] == []
+    # three sessions, a dashed line each on both plots, S1 three days after the baseline
+    assert len(chart.session_lines) == 6
+    assert chart.session_lines[0].value() == day_x((days[0] + timedelta(days=3)).isoformat())
+    # the bands: PHQ-9 five, GAD-7 four, shaded behind the line
+    regions = {
+        k: [i for i in p.items if type(i).__name__ == "LinearRegionItem"]
+        for k, p in chart.plots.items()
+    }
+    assert (len(regions["phq9"]), len(regions["gad7"])) == (5, 4)
+    assert w.table.rowCount() == 3  # the sessions' table is still there

@@ -8,8 +8,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from kapsession.integration.instrument import available_instruments
 from kapsession.integration.planning import (
     DOSE_TITLE,
     MUSIC_TITLE,
@@ -33,6 +42,7 @@ from .actions import ActionRow
 from .arc_picker import ArcCheck, ArcPicker
 from .dose_gate import AskReason, planned_items, unprepared_items
 from .forms_waiting import FormsWaiting
+from .measure_prompts import MeasurePrompts
 from .plan_form import PlanForm
 from .session_list import SessionList
 from .status_line import guarded, say
@@ -41,6 +51,7 @@ from .status_line import guarded, say
 class HomeView(QWidget):
     dose_given = Signal(object)  # LiveSession
     rehearsal_requested = Signal()
+    client_mode_requested = Signal(str, str)  # client code, instrument id (issue 18)
 
     def __init__(
         self,
@@ -122,9 +133,29 @@ class HomeView(QWidget):
             "A training session on the demo client; its data is marked as rehearsal"
         )
         self.rehearsal_button.clicked.connect(self.rehearsal_requested.emit)
+        # Client mode (issue 18): the selected session's client answers a questionnaire on the
+        # laptop (before the session, at preparation, the day after).
+        self.instrument_choice = QComboBox()
+        self.instrument_choice.setAccessibleName("Questionnaire for the client")
+        found, _problems = available_instruments(Path(data_dir))
+        first = ("phq9", "gad7", "ebi")  # the shipped ones first, then the clinic's own
+        for ident in sorted(found, key=lambda i: (first.index(i) if i in first else 3, i)):
+            self.instrument_choice.addItem(found[ident].name, ident)
+        self.client_mode_button = QPushButton("Client answers…  Ctrl+Shift+A")
+        self.client_mode_button.setToolTip(
+            "Hand the laptop to the selected session's client for this questionnaire: one "
+            "question a screen; your screens come back with the PIN"
+        )
+        self.client_mode_button.setEnabled(False)
+        self.client_mode_button.clicked.connect(self._on_client_mode)
+        client_keys = QShortcut(QKeySequence("Ctrl+Shift+A"), self)
+        client_keys.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        client_keys.activated.connect(self._on_client_mode)
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
         list_buttons.addStretch(1)
+        list_buttons.addWidget(self.instrument_choice)
+        list_buttons.addWidget(self.client_mode_button)
         list_buttons.addWidget(self.rehearsal_button)
 
         self.clinicians = _clinician_panel(self)
@@ -143,6 +174,8 @@ class HomeView(QWidget):
         layout.addWidget(where)
         layout.addLayout(body)
         layout.addWidget(self.clinicians)
+        self.measure_prompts = MeasurePrompts(self.service.store, self.service.clock)  # issue 18
+        layout.insertWidget(2, self.measure_prompts)
         self.forms_waiting = FormsWaiting(self.service.store)  # issue 15
         layout.addWidget(self.forms_waiting)
         self.action_row.on_exported = self.forms_waiting.refresh
@@ -155,6 +188,7 @@ class HomeView(QWidget):
         self.sessions.show_sessions(records)
         self.clinicians.refresh()
         self.forms_waiting.refresh()
+        self.measure_prompts.refresh()
         if not records:
             self.rehearsal_button.setDefault(True)
         self._on_selection()
@@ -167,7 +201,19 @@ class HomeView(QWidget):
         record = self._selected()
         allowed = session_actions(record, latest_given(self.service.store.sessions()))
         self.start_selected.setEnabled(allowed.give_dose)
+        self.client_mode_button.setEnabled(self._for_client_mode() is not None)
         self.action_row.show_allowed(allowed)
+
+    def _for_client_mode(self) -> SessionRecord | None:
+        """The selected session, else the newest one: whose client answers."""
+        records = self.service.store.sessions()
+        return self._selected() or (records[-1] if records else None)
+
+    def _on_client_mode(self) -> None:
+        record = self._for_client_mode()
+        ident = self.instrument_choice.currentData()
+        if record is not None and isinstance(ident, str):
+            self.client_mode_requested.emit(record.client_code, ident)
 
     # --- planning and the dose -----------------------------------------------------------------
     def _on_plan(self) -> None:

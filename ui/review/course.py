@@ -1,4 +1,5 @@
-"""A client's course of sessions at a glance: one row per session, in order, with the dose,
+"""A client's course of sessions at a glance: the chart of the client's rating scales over the
+series (issue 18: ui/review/measure_chart.py), and one row per session, in order, with the dose,
 the peak vitals, the deepest sedation, the strongest dissociation, alerts and the worksheet's
 next step. Enter or a double click opens that session's review."""
 
@@ -11,12 +12,14 @@ from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from kapsession.integration import measures
 from kapsession.integration.review import CourseRow, course
 from kapsession.storage.store import Store
 from ui import theme
@@ -122,18 +125,32 @@ class CourseWindow(QWidget):
         self.table.activated.connect(lambda index: self._open(index.row()))
         self.empty = plain_label()
         self.empty.setProperty("role", "muted")
+        self.legend = plain_label(
+            "Rating scales: totals by day; shaded: severity bands; ring: response (50 % or more "
+            "below the first score); star: remission (dotted line); dashed: sessions S1, S2 …"
+        )
+        self.legend.setProperty("role", "muted")
+        self.legend.setWordWrap(True)
+        self.chart: QWidget | None = None
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.table)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addWidget(title)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.split, 1)
         layout.addWidget(self.empty)
         layout.addWidget(hint)
         for keys, slot in (("F5", self.refresh), ("Ctrl+W", self.close)):
             QShortcut(QKeySequence(keys), self).activated.connect(slot)
         self.refresh()
         settings.restore_geometry(self, GEOMETRY_KEY, 1200, 420)
+        if self.chart is not None and self.height() < 720:  # room for the scales' chart
+            self.resize(self.width(), 720)
 
     def refresh(self) -> None:
+        self._refresh_chart()
         self.rows = course(self.store, self.client_code)
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
@@ -149,6 +166,26 @@ class CourseWindow(QWidget):
         if self.rows:
             self.table.selectRow(len(self.rows) - 1)
             self.table.setFocus()
+
+    def _refresh_chart(self) -> None:
+        """The rating-scale chart above the sessions, when the client has answered any."""
+        doc = measures.course_document(
+            self.store, measures.data_folder(self.store), self.client_code
+        )
+        if self.chart is not None:
+            self.chart.setParent(None)
+            self.chart.deleteLater()
+            self.chart = None
+        self.legend.setVisible(doc is not None)
+        if doc is None:
+            return
+        from ui.review.measure_chart import MeasureChart  # pyqtgraph, only when there is one
+
+        self.chart = MeasureChart(doc)
+        self.chart.setMinimumHeight(150 * len(doc["instruments"]))
+        self.split.insertWidget(0, self.chart)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
 
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.rows) and self.rows[row].state != "planned":
