@@ -163,6 +163,16 @@ class CourseWindow(QWidget):
                     item.setForeground(QColor(theme.MUTED))
                 self.table.setItem(r, c, item)
         self.empty.setText("" if self.rows else "No sessions for this client yet.")
+        # The chart never squeezes the sessions out of sight: the header and up to four rows
+        # stay whole under it.
+        shown = min(len(self.rows), 4)
+        rows_height = sum(self.table.rowHeight(r) for r in range(shown)) or 30
+        self.table.setMinimumHeight(
+            self.table.horizontalHeader().sizeHint().height()
+            + rows_height
+            + self.table.horizontalScrollBar().sizeHint().height()
+            + 2 * self.table.frameWidth()
+        )
         if self.rows:
             self.table.selectRow(len(self.rows) - 1)
             self.table.setFocus()

@@ -31,11 +31,23 @@ def day_x(day: str) -> float:
 
 
 def day_ticks(course: Mapping[str, Any]) -> list[tuple[float, str]]:
-    """A labelled tick on every day something happened (a measure, a session), and no other:
-    the days a clinician will look for, never a time of day."""
+    """A tick on every day something happened (a measure, a session), and no other: the days a
+    clinician will look for, never a time of day. A day closer than a tenth of the span (at least
+    two days) to the last labelled one keeps its tick without a label, so neighbouring dates
+    ("02 Mar 03 Mar") never run into each other."""
     days = {a["date"] for a in course.get("administrations") or []}
     days |= {s["date"] for s in course.get("sessions") or [] if s.get("date")}
-    return [(day_x(d), date.fromisoformat(d).strftime("%d %b")) for d in sorted(days)]
+    ordered = sorted(date.fromisoformat(d) for d in days)
+    if not ordered:
+        return []
+    gap = max(2, (ordered[-1] - ordered[0]).days // 10)
+    ticks: list[tuple[float, str]] = []
+    labelled: date | None = None
+    for d in ordered:
+        label = labelled is None or (d - labelled).days >= gap
+        ticks.append((day_x(d.isoformat()), d.strftime("%d %b") if label else ""))
+        labelled = d if label else labelled
+    return ticks
 
 
 def _band_brush(index: int, count: int) -> QColor:
