@@ -321,7 +321,7 @@ def measures_json(store: Store, data_dir: Path | None, client_code: str) -> list
             "instrument": m.instrument,
             "date": m.taken_on,
             "at": m.taken_at,
-            "total": m.total,
+            "total": json_total(m.total),
             "severity": m.severity or None,
             "flags": measure_flags(m, points.get(m.id)),
             "complete": m.complete,
@@ -388,7 +388,7 @@ def course_document(store: Store, data_dir: Path | None, client_code: str) -> di
             "instrument": m.instrument,
             "date": m.taken_on,
             "at": m.taken_at,
-            "total": m.total,
+            "total": json_total(m.total),
             "severity": m.severity or None,
             "flags": measure_flags(m, points.get(m.id)),
             "complete": m.complete,
@@ -433,3 +433,11 @@ def chart_span(course_doc: Any) -> tuple[date, date]:
         today_ = date.today()
         return today_ - timedelta(days=1), today_ + timedelta(days=1)
     return min(days) - timedelta(days=1), max(days) + timedelta(days=1)
+
+
+def json_total(total: float | None) -> float | int | None:
+    """A total as the documents give it: a whole number as one (PHQ-9 22, not 22.0), a mean
+    such as the EBI's with its decimal."""
+    if total is not None and float(total).is_integer():
+        return int(total)
+    return total

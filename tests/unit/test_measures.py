@@ -375,8 +375,9 @@ def test_measures_json_fields(data: tuple[Store, FakeClock, Path]) -> None:
     assert {k: m[k] for k in ("instrument", "date", "total", "severity", "flags")} == {
         "instrument": "gad7",
         "date": "2026-03-01",
-        "total": 15.0,
+        "total": 15,
         "severity": "severe",
         "flags": [],
     }
+    assert isinstance(m["total"], int)  # a sum is a whole number in the JSON, never 15.0
     json.dumps(m)
