@@ -14,6 +14,7 @@ The format::
     description = "..."                # optional
     routes = ["intramuscular"]         # optional: the routes it was made for (empty: any)
     planned_minutes = 45               # optional: the session length it was made for (45-120)
+    target_lufs = -23                  # optional: every track plays at this loudness (-40 to -10)
 
     [[phases]]                         # in time order, not overlapping (gaps are allowed)
     name = "settling"                  # settling, onset, building, peak, return, reflection,
@@ -51,6 +52,7 @@ from typing import Any
 
 from kapsession.errors import InvalidEntry
 from kapsession.limits import PLANNED_MAX, PLANNED_MIN
+from kapsession.music.r128 import TARGET_LUFS
 from kapsession.storage import safe_files
 from kapsession.storage.schema import ROUTES
 from kapsession.tomlfile import TomlProblem, load_toml, shown_field
@@ -78,7 +80,8 @@ MAX_FILE_BYTES = 1024 * 1024
 
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _ROOT_KEYS = ("arc", "phases")
-_ARC_KEYS = ("id", "name", "description", "routes", "planned_minutes")
+_ARC_KEYS = ("id", "name", "description", "routes", "planned_minutes", "target_lufs")
+TARGET_RANGE_LUFS = (-40.0, -10.0)
 _PHASE_KEYS = ("name", "start_minutes", "minutes", "fade_in_s", "fade_out_s", "tracks")
 _TRACK_KEYS = ("path", "title", "tags", "volume", "gapless_next", "fade_in_s", "fade_out_s")
 _SILENCE_KEYS = ("silence_s",)
@@ -167,6 +170,8 @@ class Arc:
     planned_minutes: int | None = None
     path: str = field(default="", compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Every track plays at this integrated loudness (EBU R128), its true peak under -1 dBTP.
+    target_lufs: float = TARGET_LUFS
 
     @property
     def total_minutes(self) -> float:
@@ -503,6 +508,7 @@ def load_arc(path: Path | str) -> Arc:
         arc.planned_minutes,
         str(path),
         arc.warnings,
+        arc.target_lufs,
     )
 
 
@@ -569,6 +575,10 @@ def _build(data: dict[str, Any], r: _Reader, base: Path | None, name: str) -> Ar
     if "planned_minutes" in head:
         what = f"a whole number of minutes from {PLANNED_MIN} to {PLANNED_MAX}"
         planned = r.whole(head, "planned_minutes", what, PLANNED_MIN, PLANNED_MAX)
+    target = TARGET_LUFS
+    if "target_lufs" in head:
+        low, high = TARGET_RANGE_LUFS
+        target = r.number(head, "target_lufs", f"LUFS from {low:g} to {high:g}", low, high)
 
     raw_phases = data.get("phases")
     if not isinstance(raw_phases, list) or not raw_phases:
@@ -579,7 +589,7 @@ def _build(data: dict[str, Any], r: _Reader, base: Path | None, name: str) -> Ar
     phases = tuple(_phase(raw, p, r, base, warnings) for p, raw in enumerate(raw_phases, 1))
     _check_order(phases, r)
     _check_items(phases, r, warnings)
-    return Arc(ident, title, phases, description, routes, planned, name, tuple(warnings))
+    return Arc(ident, title, phases, description, routes, planned, name, tuple(warnings), target)
 
 
 def _phase(raw: object, p: int, r: _Reader, base: Path | None, warnings: list[str]) -> Phase:
@@ -749,6 +759,8 @@ def arc_to_toml(arc: Arc, folder: Path | None = None) -> str:
         out.append(f"routes = [{', '.join(_toml_str(r) for r in arc.routes)}]")
     if arc.planned_minutes is not None:
         out.append(f"planned_minutes = {arc.planned_minutes}")
+    if arc.target_lufs != TARGET_LUFS:
+        out.append(f"target_lufs = {_toml_num(arc.target_lufs)}")
     for phase in arc.phases:
         out += [
             "",

@@ -28,6 +28,10 @@ an ended session takes no more entries), then the decks fade out and stop, unrec
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from kapsession.music import r128
 from kapsession.music.arc import Arc, Item, Phase, Silence, Track
 from kapsession.music.crossfade import end_lead
 from kapsession.music.crossfader import Crossfader
@@ -52,11 +56,16 @@ class ArcPlayer:
         decks: tuple[Deck, Deck],
         record: Record,
         master_volume: int = 80,
+        levels: Callable[[Path], r128.Level | None] = lambda _path: None,
     ) -> None:
+        """``levels``: a track's measured loudness (the pre-flight's, kapsession.music.r128),
+        or None when it is unknown (the track then plays as mastered, with no gain); it is
+        asked once, as the track starts, and must not block (no analysis here)."""
         self.arc, self.decks, self._record = arc, decks, record
+        self._levels = levels
         self._pair = DeckPair(decks)
         self._loudness = Loudness(master_volume)
-        self._mixer = Crossfader(self._pair, self._loudness, record)
+        self._mixer = Crossfader(self._pair, self._loudness, record, self._level_of)
         self._t = 0.0
         self._now: float | None = None
         self._started = False
@@ -314,6 +323,12 @@ class ArcPlayer:
             self._go(self._phase_index, self._next_index(), natural=True)
 
     # --- volume ----------------------------------------------------------------------------------
+
+    def _level_of(self, track: Track) -> tuple[float | None, float]:
+        level = self._levels(track.path)
+        if level is None:
+            return None, 0.0
+        return level.loudness_lufs, r128.gain_db(level, self.arc.target_lufs)
 
     def _set_hush(self, fade_s: float) -> None:
         self._loudness.set_hush_fade(fade_s)

@@ -5,16 +5,28 @@ a crossfade completes at once, unheard."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kapsession.music.arc import Item, Phase, Track
 from kapsession.music.crossfade import Fade, fade_duration, gain_in, gain_out
 from kapsession.music.deck_pair import DeckPair
 from kapsession.music.loudness import Loudness
 from kapsession.music.music_entries import Record, track_ended_entry, track_started_entry
 
+# A track's measured loudness (None: unknown) and the gain that brings it to the arc's target.
+LevelOf = Callable[[Track], "tuple[float | None, float]"]
+
 
 class Crossfader:
-    def __init__(self, pair: DeckPair, loudness: Loudness, record: Record) -> None:
+    def __init__(
+        self,
+        pair: DeckPair,
+        loudness: Loudness,
+        record: Record,
+        level_of: LevelOf = lambda _track: (None, 0.0),
+    ) -> None:
         self.pair, self.loudness, self._record = pair, loudness, record
+        self._level_of = level_of
         self.active: int | None = None  # the deck playing the current item
         self.fade: Fade | None = None
         self.held = False  # decks paused by pause/silence
@@ -58,12 +70,17 @@ class Crossfader:
             # for the deck that has just ended.
             last = out if out is not None else previous
             into = 0 if last is None else 1 - last
-            self.pair.load(into, item, now, gain=1.0 if gapless or self.held else 0.0)
+            loudness_lufs, level_gain = self._level_of(item)
+            start_gain = 1.0 if gapless or self.held else 0.0
+            self.pair.load(into, item, now, gain=start_gain, level_gain_db=level_gain)
             self.pair.set_volume(into, self.volume(into))
             if not self.held:
                 self.pair.play(into)
             self.active = into
-            self._record("track_started", track_started_entry(item, phase, item_index))
+            self._record(
+                "track_started",
+                track_started_entry(item, phase, item_index, loudness_lufs, level_gain),
+            )
         if out is None and (into is None or self.pair[into].gain >= 1.0):
             return
         self.fade = Fade(out, into, now, fade_duration(item, out_track), out_from)
@@ -117,8 +134,10 @@ class Crossfader:
         return None if track is None else track_ended_entry(track, self.pair.played(deck))
 
     def volume(self, deck: int) -> int:
-        track = self.pair[deck].track
-        return 0 if track is None else self.loudness.deck_volume(track, self.pair[deck].gain)
+        slot = self.pair[deck]
+        if slot.track is None:
+            return 0
+        return self.loudness.deck_volume(slot.track, slot.gain, slot.level_gain_db)
 
     def apply_volumes(self) -> None:
         for deck in self.pair.live():

@@ -21,6 +21,7 @@ from typing import Any
 
 from kapsession.music.cue import CuePlayer, SilentPlayer
 from kapsession.music.probe import DETAIL_NOT_PLAYED, MediaProbe, Status, check_file
+from kapsession.music.r128 import MAX_DECK_VOLUME
 
 log = logging.getLogger("kapsession.music.cue")
 
@@ -417,8 +418,10 @@ class VlcDeck:
         self.generation += 1
 
     def set_volume(self, volume: int) -> None:
-        """0-100, clamped. Kept and re-applied once the audio output exists (see above)."""
-        self._volume = max(0, min(100, int(volume)))
+        """0-200, clamped (above 100 a track is brought up: amplitude is (volume/100)^3,
+        measured through `amem`, kapsession.music.r128). Kept and re-applied once the audio
+        output exists (see above)."""
+        self._volume = max(0, min(MAX_DECK_VOLUME, int(volume)))
         self._volume_pending = True
         self._apply_volume()
 

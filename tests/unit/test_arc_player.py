@@ -158,6 +158,8 @@ def test_a_whole_arc_plays_in_order_through_phases_silences_and_gaps() -> None:
         "phase": "settling",
         "position": 0.0,
         "item": 1,
+        "loudness_lufs": None,  # no levels handed in: played as mastered
+        "gain_db": 0.0,
     }
     assert not rig.kinds("playback_fault")
     # Every entry in order: each track ends before the next one starts.
