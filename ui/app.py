@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from kapsession.hub.worker import SyncWorker
     from kapsession.music.arc import Arc
     from kapsession.music.cue import CuePlayer
+    from kapsession.music.levels import Level
     from kapsession.music.preflight import PreflightReport
     from kapsession.session.live import LiveSession, SessionService
 
@@ -287,6 +288,10 @@ def _run_gui(args: argparse.Namespace) -> int:
             players.append(open_cue_player())
         return players[0]
 
+    # Each track's loudness (kapsession.music.r128) by path: filled by the pre-flight on its
+    # worker thread, read by the arc player as a track starts (a dict read, never a wait).
+    levels: dict[Path, Level] = {}
+
     def music(live: LiveSession, report: Callable[[str], None]) -> MusicController:
         from .live.music import MusicController, open_vlc_decks
         from .settings import Settings
@@ -298,13 +303,33 @@ def _run_gui(args: argparse.Namespace) -> int:
             live.record.arc,
             opener=lambda hand_on: open_vlc_decks(hand_on, settings.audio_output),
             report=report,
+            levels=levels.get,
             settings=settings,
         )
 
     def check_arc(arc: Arc, minutes: int) -> PreflightReport:
-        from kapsession.music.preflight import check_arc_tracks
+        import threading
 
-        return check_arc_tracks(arc.tracks(), minutes)
+        from kapsession.music.preflight import check_arc_tracks, known_levels
+        from kapsession.music.r128 import LevelCache
+
+        # The check runs again on the GUI thread just before the dose (ArcPicker.check_now):
+        # there it never decodes; the cache and the files' tags answer.
+        decode = threading.current_thread() is not threading.main_thread()
+        cache = LevelCache.in_folder(Path(folder))
+        report = check_arc_tracks(arc.tracks(), minutes, cache, arc.target_lufs, decode)
+        levels.update(known_levels(report.probes))
+        return report
+
+    def measure_levels(arc_path: str) -> None:
+        """A session reopened (or a rehearsal started) without the home screen's pre-flight:
+        its tracks' levels, on the pre-flight's thread. Tracks that start before this is done
+        play as mastered."""
+        from kapsession.music.arc import load_arc
+        from kapsession.music.r128 import LevelCache, measure
+
+        found = measure(load_arc(arc_path).tracks(), LevelCache.in_folder(Path(folder)))
+        levels.update({path: level for path, level in found.items() if level is not None})
 
     # The pre-flight's thread imports libVLC and decodes: not before the first paint.
     preflight = HeldExecutor(ThreadExecutor("kapsession-preflight"))
@@ -355,6 +380,9 @@ def _run_gui(args: argparse.Namespace) -> int:
                 live = start_rehearsal(args.time_scale or 1.0)
             if live is not None:
                 window.show_live(live)
+                arc_path = live.record.arc
+                if arc_path:
+                    preflight.submit(lambda: measure_levels(arc_path), lambda _none: None)
     except KapsessionError as exc:
         messages.error(window, str(exc))
     audit_locks(window, store)

@@ -52,7 +52,7 @@ from typing import Any
 
 from kapsession.errors import InvalidEntry
 from kapsession.limits import PLANNED_MAX, PLANNED_MIN
-from kapsession.music.r128 import TARGET_LUFS
+from kapsession.music.levels import TARGET_LUFS
 from kapsession.storage import safe_files
 from kapsession.storage.schema import ROUTES
 from kapsession.tomlfile import TomlProblem, load_toml, shown_field

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kapsession.music import r128
+from kapsession.music import levels as music_levels
 from kapsession.music.arc import Arc, Item, Phase, Silence, Track
 from kapsession.music.crossfade import end_lead
 from kapsession.music.crossfader import Crossfader
@@ -56,7 +56,7 @@ class ArcPlayer:
         decks: tuple[Deck, Deck],
         record: Record,
         master_volume: int = 80,
-        levels: Callable[[Path], r128.Level | None] = lambda _path: None,
+        levels: Callable[[Path], music_levels.Level | None] = lambda _path: None,
     ) -> None:
         """``levels``: a track's measured loudness (the pre-flight's, kapsession.music.r128),
         or None when it is unknown (the track then plays as mastered, with no gain); it is
@@ -328,7 +328,7 @@ class ArcPlayer:
         level = self._levels(track.path)
         if level is None:
             return None, 0.0
-        return level.loudness_lufs, r128.gain_db(level, self.arc.target_lufs)
+        return level.loudness_lufs, music_levels.gain_db(level, self.arc.target_lufs)
 
     def _set_hush(self, fade_s: float) -> None:
         self._loudness.set_hush_fade(fade_s)

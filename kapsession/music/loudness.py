@@ -1,7 +1,7 @@
 """How loud the arc player's decks are: the master volume's ramp and the pause/silence level.
 
 A deck's volume is master × track volume/100 × crossfade gain × pause/silence gain × the
-track's loudness gain (kapsession.music.r128: g dB is a factor 10^(g/60) on libVLC's volume,
+track's loudness gain (kapsession.music.levels: g dB is a factor 10^(g/60) on libVLC's volume,
 whose amplitude is cubic in the percentage), rounded; up to ``MAX_DECK_VOLUME`` (200 %) so that
 a quiet track can be brought up. The master volume itself stays 0-100.
 Master volume changes ramp at ``VOLUME_RAMP_PER_S`` units a second at most; pause and resume
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kapsession.music.arc import Track
 from kapsession.music.crossfade import gain_in
-from kapsession.music.r128 import MAX_DECK_VOLUME, volume_factor
+from kapsession.music.levels import MAX_DECK_VOLUME, volume_factor
 
 VOLUME_RAMP_PER_S = 8.0  # master volume units per second (the design's limit is 10)
 PAUSE_FADE_S = 2.0

@@ -27,9 +27,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kapsession.music import r128
+from kapsession.music import levels
 from kapsession.music.probe import STATUSES, MediaProbe, Status
+
+if TYPE_CHECKING:
+    from kapsession.music.r128 import Analyzer, LevelCache
 
 
 @dataclass(frozen=True)
@@ -121,18 +125,21 @@ def level_text(probe: MediaProbe) -> str:
 
 def with_levels(
     probes: Sequence[MediaProbe],
-    cache: r128.LevelCache,
-    target_lufs: float = r128.TARGET_LUFS,
-    analyzer: r128.Analyzer | None = None,
+    cache: LevelCache,
+    target_lufs: float = levels.TARGET_LUFS,
+    analyzer: Analyzer | None = None,
+    decode: bool = True,
 ) -> list[MediaProbe]:
     """The probes with the loudness, true peak and gain of every "ok" track (from the cache,
     the file's tags or an analysis: kapsession.music.r128); other tracks get none: a track
     that would not play gets no gain."""
+    from kapsession.music.r128 import measure
+
     ok = [p.path for p in probes if p.status == "ok"]
-    levels = r128.measure(ok, cache, analyzer) if ok else {}
+    found = measure(ok, cache, analyzer, decode) if ok else {}
     out = []
     for p in probes:
-        level = levels.get(p.path) if p.status == "ok" else None
+        level = found.get(p.path) if p.status == "ok" else None
         if level is None:
             out.append(p)
             continue
@@ -141,11 +148,20 @@ def with_levels(
                 p,
                 loudness_lufs=level.loudness_lufs,
                 true_peak_dbtp=level.true_peak_dbtp,
-                gain_db=r128.gain_db(level, target_lufs),
+                gain_db=levels.gain_db(level, target_lufs),
                 level_source=level.source,
             )
         )
     return out
+
+
+def known_levels(probes: Sequence[MediaProbe]) -> dict[Path, levels.Level]:
+    """The measured levels of a pre-flight's tracks, by path (for the arc player)."""
+    return {
+        p.path: levels.Level(p.loudness_lufs, p.true_peak_dbtp, p.level_source or "analysis")
+        for p in probes
+        if p.loudness_lufs is not None and p.true_peak_dbtp is not None
+    }
 
 
 def probe_json(probe: MediaProbe) -> dict[str, object]:
@@ -182,17 +198,19 @@ def _summary_line(report: PreflightReport) -> str:
 def check_arc_tracks(
     tracks: Sequence[Path],
     planned_minutes: int | None,
-    levels: r128.LevelCache | None = None,
-    target_lufs: float = r128.TARGET_LUFS,
+    cache: LevelCache | None = None,
+    target_lufs: float = levels.TARGET_LUFS,
+    decode: bool = True,
 ) -> PreflightReport:
     """The whole pre-flight of an arc's tracks: files, then libVLC's parse and decode check
-    (tracks come back "unchecked" when libVLC is unavailable), then, with a ``levels`` cache,
-    each playable track's loudness and gain. Slow (seconds): a worker thread's job."""
+    (tracks come back "unchecked" when libVLC is unavailable), then, with a level ``cache``,
+    each playable track's loudness and gain. With ``decode`` a track not yet measured is
+    decoded (seconds a track): a worker thread's job; without, only the cache and tags."""
     from kapsession.music.vlc_player import probe_media
 
     probes = probe_media(tracks)
-    if levels is not None:
-        probes = with_levels(probes, levels, target_lufs)
+    if cache is not None:
+        probes = with_levels(probes, cache, target_lufs, decode=decode)
     return summarize(probes, planned_minutes)
 
 

@@ -15,10 +15,9 @@ Where a level comes from, in order:
    true-peak mode. libebur128's true peak is the 4x oversampled peak of BS.1770-4 Annex 2 at
    44.1/48 kHz (its own polyphase interpolator), not the sample peak.
 
-The gain: ``target - loudness``, limited so that ``true peak + gain <= ceiling`` and to what a
-deck can give (``MAX_GAIN_DB``: libVLC's volume maps a percentage p to amplitude (p/100)^3,
-measured through ``amem``: 50 -> 0.125, 150 -> 3.375, 200 -> 8.0; the decks go to 200 %).
-A track with no level (undecodable, silent, no ffmpeg) gets no gain.
+The gain (kapsession.music.levels): ``target - loudness``, limited so that ``true peak + gain
+<= ceiling`` and to what a deck can give (``MAX_GAIN_DB``, +18 dB). A track with no level
+(undecodable, silent, no ffmpeg) gets no gain.
 
 Everything here runs on the pre-flight's worker thread or the command line, never on the GUI
 thread: hashing and decoding a 45-minute arc takes seconds (docs/benchmarks.md)."""
@@ -34,17 +33,36 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+from kapsession.music.levels import (
+    MAX_DECK_VOLUME,
+    MAX_GAIN_DB,
+    TARGET_LUFS,
+    TRUE_PEAK_CEILING_DBTP,
+    Level,
+    gain_db,
+    volume_factor,
+)
 from kapsession.storage import safe_files
+
+__all__ = [
+    "MAX_DECK_VOLUME",
+    "MAX_GAIN_DB",
+    "TARGET_LUFS",
+    "TRUE_PEAK_CEILING_DBTP",
+    "Level",
+    "LevelCache",
+    "analyze",
+    "gain_db",
+    "measure",
+    "read_tags",
+    "volume_factor",
+]
 
 log = logging.getLogger("kapsession.music.r128")
 
-TARGET_LUFS = -23.0  # EBU R128's programme level; an arc may set its own (arc.target_lufs)
-TRUE_PEAK_CEILING_DBTP = -1.0
-MAX_DECK_VOLUME = 200  # percent; libVLC's amplitude is (p/100)^3, so 200 % is +18.06 dB
-MAX_GAIN_DB = 60.0 * math.log10(MAX_DECK_VOLUME / 100)
 TAG_PEAK_ALLOWANCE_DB = 0.5  # a tagged sample peak + this stands for the true peak
 REPLAYGAIN_REFERENCE_LUFS = -18.0
 R128_REFERENCE_LUFS = -23.0
@@ -58,35 +76,6 @@ _HASH_CHUNK = 1024 * 1024
 # A sane level: anything else in a tag is a typo, and the file is measured instead.
 _LOUDNESS_RANGE = (-70.0, 6.0)
 _PEAK_RANGE = (-100.0, 24.0)
-
-
-@dataclass(frozen=True)
-class Level:
-    """A track's integrated loudness (LUFS) and true peak (dBTP), and where they came from:
-    ``analysis``, ``replaygain`` or ``r128`` (the file's tags)."""
-
-    loudness_lufs: float
-    true_peak_dbtp: float
-    source: str = "analysis"
-
-
-def gain_db(
-    level: Level | None,
-    target_lufs: float = TARGET_LUFS,
-    ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
-) -> float:
-    """The gain that brings ``level`` to ``target_lufs`` with its true peak at most
-    ``ceiling_dbtp``, within what a deck can give; 0.0 for a track with no level."""
-    if level is None:
-        return 0.0
-    gain = min(target_lufs - level.loudness_lufs, ceiling_dbtp - level.true_peak_dbtp, MAX_GAIN_DB)
-    return round(gain, 2)
-
-
-def volume_factor(gain: float) -> float:
-    """The factor on libVLC's volume percentage that gives ``gain`` dB (amplitude is cubic in
-    the percentage)."""
-    return float(10.0 ** (gain / 60.0))
 
 
 # --- the file's own tags -------------------------------------------------------------------
@@ -300,8 +289,8 @@ class LevelCache:
         self._new[key] = level
 
     def save(self) -> None:
-        if self.path is None or not self._new:
-            return
+        if self.path is None or not self._new or not self.path.parent.is_dir():
+            return  # no data folder yet (a first `playlist check`): nothing is created
         merged = self._read()
         merged.update(self._new)
         payload = {
@@ -321,11 +310,15 @@ Analyzer = Callable[[Path], "Level | None"]
 
 
 def measure(
-    paths: Iterable[Path], cache: LevelCache, analyzer: Analyzer | None = None
+    paths: Iterable[Path],
+    cache: LevelCache,
+    analyzer: Analyzer | None = None,
+    decode: bool = True,
 ) -> dict[Path, Level | None]:
     """The level of every path (each file once): from the cache, else the file's tags, else
     ``analyzer`` (default: ``analyze``); new levels are saved in the cache. A file that cannot
-    be read gets None."""
+    be read gets None. ``decode=False``: cache and tags only (quick: hashing), what is not
+    known stays None and uncached."""
     run = analyze if analyzer is None else analyzer
     levels: dict[Path, Level | None] = {}
     for path in paths:
@@ -339,7 +332,11 @@ def measure(
         if key in cache:
             levels[path] = cache.get(key)
             continue
-        level = read_tags(path) or run(path)
+        level = read_tags(path)
+        if level is None and not decode:
+            levels[path] = None
+            continue
+        level = level or run(path)
         if level is not None or analyzer is not None or decoder_available():
             cache.put(key, level)  # without ffmpeg, nothing is known: measured next time
         levels[path] = level

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from kapsession.music.cue import CuePlayer, SilentPlayer
+from kapsession.music.levels import MAX_DECK_VOLUME
 from kapsession.music.probe import DETAIL_NOT_PLAYED, MediaProbe, Status, check_file
-from kapsession.music.r128 import MAX_DECK_VOLUME
 
 log = logging.getLogger("kapsession.music.cue")
 
@@ -419,7 +419,7 @@ class VlcDeck:
 
     def set_volume(self, volume: int) -> None:
         """0-200, clamped (above 100 a track is brought up: amplitude is (volume/100)^3,
-        measured through `amem`, kapsession.music.r128). Kept and re-applied once the audio
+        measured through `amem`, kapsession.music.levels). Kept and re-applied once the audio
         output exists (see above)."""
         self._volume = max(0, min(MAX_DECK_VOLUME, int(volume)))
         self._volume_pending = True

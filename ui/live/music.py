@@ -20,6 +20,7 @@ from kapsession.errors import KapsessionError
 from kapsession.music.arc import Arc, load_arc
 from kapsession.music.arc_player import ArcPlayer
 from kapsession.music.deck_pair import Deck
+from kapsession.music.levels import Level
 from kapsession.music.loudness import PAUSE_FADE_S
 from kapsession.session.live import LiveSession
 
@@ -74,7 +75,10 @@ class MusicController(QObject):
         report: Callable[[str], None] = lambda _text: None,
         parent: QObject | None = None,
         settings: Settings | None = None,
+        levels: Callable[[Path], Level | None] = lambda _path: None,
     ) -> None:
+        """``levels``: each track's measured loudness (filled by the pre-flight's thread; read
+        as a track starts): the arc player brings every track to the arc's target with it."""
         super().__init__(parent)
         self.live = live
         # Handed in by the composition root; a controller built alone (tests) reads its own.
@@ -111,7 +115,9 @@ class MusicController(QObject):
             log.warning("music unavailable")
             return
         self.decks = decks
-        self.player = ArcPlayer(self.arc, decks, self._record, self._settings.music_volume)
+        self.player = ArcPlayer(
+            self.arc, decks, self._record, self._settings.music_volume, levels=levels
+        )
         self._tick()
         self._timer.start()
 
