@@ -175,13 +175,20 @@ class ArcPlayer:
             self._set_hush(SILENCE_FADE_S)
 
     def skip(self) -> None:
+        """The next item, at once, even during a crossfade (it does not wait for the fade):
+        the item heard now is the one skipped. A move that was waiting for the fade (the next
+        item, or the next phase) is the one made."""
         phase = self._phase()
         if phase is None or self._dead or self._finished:
             return
-        pending = self._pending
-        item_index = pending[1] if pending is not None else self._item_index
-        self._record("skip", skip_entry(phase.items[item_index]))
-        self._go(self._phase_index, (item_index + 1) % len(phase.items), natural=False)
+        heard = self._item if self._item is not None else phase.items[self._item_index]
+        self._record("skip", skip_entry(heard))
+        pending, self._pending = self._pending, None
+        self._mixer.cut_fade()
+        if pending is not None:
+            self._go(pending[0], pending[1], natural=False, at_once=True)
+        else:
+            self._go(self._phase_index, self._next_index(), natural=False, at_once=True)
         self._mixer.apply_volumes()
 
     def set_master_volume(self, volume: int) -> None:
@@ -275,9 +282,12 @@ class ArcPlayer:
             return
         self._go(self._phase_index, self._next_index(), natural=False)
 
-    def _go(self, phase_index: int | None, item_index: int, natural: bool) -> None:
-        """Move to an item of a phase (None: silence until the next phase)."""
-        if self._mixer.busy():
+    def _go(
+        self, phase_index: int | None, item_index: int, natural: bool, at_once: bool = False
+    ) -> None:
+        """Move to an item of a phase (None: silence until the next phase); unless ``at_once``
+        (a skip), after a running crossfade."""
+        if not at_once and self._mixer.busy():
             self._pending = (phase_index, item_index, natural)  # after the running fade
             return
         self._pending = None

@@ -61,7 +61,8 @@ class Crossfader:
         if out is not None and out_done:
             self.pair.stop(out)
             out = None
-        out_from = 1.0
+        # A deck let go mid-fade (a skip while it faded in) fades out from where it is.
+        out_from = 1.0 if out is None else min(1.0, self.pair[out].gain)
         if out is None and lingering is not None:
             out, out_from = lingering, linger_gain
         into: int | None = None
@@ -102,6 +103,28 @@ class Crossfader:
             self.pair.stop(fade.out)
         self.fade = None
         return True
+
+    def cut_fade(self) -> None:
+        """A skip during a crossfade does not wait for it: of the two decks, the louder goes
+        on fading out from where it is in the next fade (``switch``), the quieter is let go at
+        once (no third deck to keep it)."""
+        fade = self.fade
+        if fade is None or self.held:
+            return
+        into, out = fade.into, fade.out
+        gain_into = 0.0 if into is None else self.pair[into].gain
+        gain_out_ = 0.0 if out is None else self.pair[out].gain
+        if out is not None and gain_out_ >= gain_into:
+            if into is not None:  # the track fading in goes; the one fading out lingers
+                if into == self.active:
+                    self.end_track(into)
+                    self.active = None
+                self.pair.stop(into)
+            fade.into = None
+            return
+        if out is not None:  # the track fading in is the louder: the other goes now
+            self.pair.stop(out)
+        self.fade = None
 
     def drop(self, deck: int) -> None:
         """Let a deck fading out go at once (it failed)."""

@@ -369,6 +369,54 @@ def test_skip_crossfades_to_the_next_item_and_is_recorded() -> None:
     assert rig.started() == ["A", "B"]
 
 
+def test_two_quick_skips_act_at_once_even_during_the_crossfade() -> None:
+    """Issue 17: a skip used to wait for a running crossfade, so the second of two quick skips
+    in a two-track phase was queued, A played on, and A started again after the fade."""
+    rig = Rig(arc(phase("one", 0, 10, track("A"), track("B"))), {"A.ogg": 500.0, "B.ogg": 500.0})
+    rig.run_to(30)
+    a_deck = rig.deck_playing("A")
+    rig.player.skip()
+    assert rig.started() == ["A", "B"]
+    b_deck = rig.deck_playing("B")
+    rig.step(0.5)  # B fading in (0.5 s of 3 s), A fading out: the louder
+    a_volume = a_deck.volume
+    rig.player.skip()
+    assert [e["title"] for e in rig.kinds("skip")] == ["A", "B"]  # what was heard each time
+    assert rig.started() == ["A", "B", "A"]  # at once, not after the fade
+    # The quieter deck (B) let go at once and takes the new A from its start; the old A fades
+    # on from where it was, never jumping up.
+    assert b_deck.path is not None and b_deck.path.stem == "A" and b_deck.position == 0.0
+    assert ("stop", None) in b_deck.calls
+    assert a_deck.path is not None and a_deck.volume <= a_volume
+    new_a = b_deck
+    assert [e["title"] for e in rig.kinds("track_ended")] == ["A", "B"]
+    rig.run_to(36)
+    assert new_a.playing and new_a.volume == 100
+    assert sum(d.playing for d in rig.decks) == 1
+
+
+def test_a_skip_late_in_a_crossfade_fades_the_incoming_track_out_from_where_it_is() -> None:
+    rig = Rig(
+        arc(phase("one", 0, 10, track("A"), track("B"), track("C"))),
+        {"A.ogg": 500.0, "B.ogg": 500.0, "C.ogg": 500.0},
+    )
+    rig.run_to(30)
+    a_deck = rig.deck_playing("A")
+    rig.player.skip()
+    b_deck = rig.deck_playing("B")
+    rig.step(2.5)  # B nearly in: the louder now
+    b_volume = b_deck.volume
+    assert b_volume > a_deck.volume
+    rig.player.skip()
+    assert rig.started() == ["A", "B", "C"]
+    assert a_deck.path is None or a_deck.path.stem == "C"  # A let go; its deck takes C
+    assert b_deck.volume <= b_volume  # B fades out from where it was, never up to full first
+    rig.step(0.25)
+    assert b_deck.volume < b_volume
+    rig.run_to(40)
+    assert rig.deck_playing("C").volume == 100 and not b_deck.playing
+
+
 def test_an_error_records_a_fault_and_plays_the_next_item() -> None:
     rig = Rig(arc(phase("one", 0, 10, track("Missing"), track("B"))), {})
     rig.step()
