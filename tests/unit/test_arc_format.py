@@ -547,3 +547,21 @@ def test_arc_shaped_text_is_an_arc_or_an_arc_error(parts: list[str]) -> None:
     except ArcError:
         return
     assert parse_arc(arc_to_toml(arc), "again.arc.toml") == arc
+
+
+def test_an_arc_sets_its_own_target_loudness(tmp_path: Path) -> None:
+    """Issue 17: every track plays at the arc's target (EBU R128 integrated loudness), -23 LUFS
+    unless the arc says otherwise; it is written back, and a target out of range is refused."""
+    assert load_arc(write(tmp_path, GOOD)).target_lufs == -23.0
+    softer = GOOD.replace("planned_minutes = 45", "planned_minutes = 45\ntarget_lufs = -27.5")
+    arc = load_arc(write(tmp_path, softer))
+    assert arc.target_lufs == -27.5
+    out = tmp_path / "copy.arc.toml"
+    write_arc(arc, out)
+    assert "target_lufs = -27.5" in out.read_text()
+    assert load_arc(out) == arc
+    for bad in ("-5", "-60", '"loud"', "nan"):
+        text = GOOD.replace("planned_minutes = 45", f"planned_minutes = 45\ntarget_lufs = {bad}")
+        with pytest.raises(ArcError) as caught:
+            parse_arc(text, "x.arc.toml")
+        assert "line 7, arc.target_lufs: must be LUFS from -40 to -10" in str(caught.value)
