@@ -288,15 +288,19 @@ def _run_gui(args: argparse.Namespace) -> int:
             players.append(open_cue_player())
         return players[0]
 
-    # Each track's loudness (kapsession.music.r128) by path: filled by the pre-flight on its
-    # worker thread, read by the arc player as a track starts (a dict read, never a wait).
+    # Each track's loudness (kapsession.music.r128) by path: filled off the GUI thread, read by
+    # the arc player as a track starts (a dict read, never a wait).
     levels: dict[Path, Level] = {}
+    measuring: set[str] = set()  # arcs whose levels a loudness thread is measuring now
 
     def music(live: LiveSession, report: Callable[[str], None]) -> MusicController:
         from .live.music import MusicController, open_vlc_decks
         from .settings import Settings
 
         settings = Settings()  # one for the whole app once ui/app.py builds it
+        arc_path = live.record.arc
+        if arc_path:  # reopened, a rehearsal, or a dose before the pre-flight came back
+            preflight.submit(lambda: measure_levels(arc_path, background=True), lambda _n: None)
 
         return MusicController(
             live,
@@ -308,26 +312,51 @@ def _run_gui(args: argparse.Namespace) -> int:
         )
 
     def check_arc(arc: Arc, minutes: int) -> PreflightReport:
+        """Whether the arc's tracks play (the home screen's line), with the levels already
+        known (cache, tags: hashes only); the tracks not yet measured are then decoded on a
+        loudness thread of their own, so the line never waits for them. Just before the dose
+        the check runs again on the GUI thread (ArcPicker.check_now): there it measures
+        nothing, not even a hash."""
         import threading
 
         from kapsession.music.preflight import check_arc_tracks, known_levels
         from kapsession.music.r128 import LevelCache
 
-        # The check runs again on the GUI thread just before the dose (ArcPicker.check_now):
-        # there it never decodes; the cache and the files' tags answer.
-        decode = threading.current_thread() is not threading.main_thread()
-        cache = LevelCache.in_folder(Path(folder))
-        report = check_arc_tracks(arc.tracks(), minutes, cache, arc.target_lufs, decode)
-        levels.update(known_levels(report.probes))
+        on_worker = threading.current_thread() is not threading.main_thread()
+        cache = LevelCache.in_folder(Path(folder)) if on_worker else None
+        report = check_arc_tracks(arc.tracks(), minutes, cache, arc.target_lufs, decode=False)
+        known = known_levels(report.probes)
+        levels.update(known)
+        if on_worker and any(p.status == "ok" and p.path not in known for p in report.probes):
+            measure_levels(arc.path, background=True)
         return report
 
-    def measure_levels(arc_path: str) -> None:
-        """A session reopened (or a rehearsal started) without the home screen's pre-flight:
-        its tracks' levels, on the pre-flight's thread. Tracks that start before this is done
-        play as mastered."""
+    def measure_levels(arc_path: str, background: bool = False) -> None:
+        """Measure the arc's tracks (kapsession.music.r128: the cache, tags, else ffmpeg and
+        libebur128: ~30 s for 45 minutes of audio the first time, a few hashes after) into
+        `levels`; with `background`, on a daemon thread of its own. Never on the GUI thread,
+        never before the first paint (only the pre-flight's work calls it). Tracks that start
+        before it is done play as mastered."""
+        import threading
+
         from kapsession.music.arc import load_arc
         from kapsession.music.r128 import LevelCache, measure
 
+        if background:
+            if arc_path in measuring:
+                return
+            measuring.add(arc_path)
+
+            def run() -> None:
+                try:
+                    measure_levels(arc_path)
+                except Exception as exc:  # a worker thread must report, never die silently
+                    log.error("loudness measurement failed: %s", type(exc).__name__)
+                finally:
+                    measuring.discard(arc_path)
+
+            threading.Thread(target=run, name="kapsession-loudness", daemon=True).start()
+            return
         found = measure(load_arc(arc_path).tracks(), LevelCache.in_folder(Path(folder)))
         levels.update({path: level for path, level in found.items() if level is not None})
 
@@ -380,9 +409,6 @@ def _run_gui(args: argparse.Namespace) -> int:
                 live = start_rehearsal(args.time_scale or 1.0)
             if live is not None:
                 window.show_live(live)
-                arc_path = live.record.arc
-                if arc_path:
-                    preflight.submit(lambda: measure_levels(arc_path), lambda _none: None)
     except KapsessionError as exc:
         messages.error(window, str(exc))
     audit_locks(window, store)
