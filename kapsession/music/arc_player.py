@@ -191,6 +191,28 @@ class ArcPlayer:
             self._go(self._phase_index, self._next_index(), natural=False, at_once=True)
         self._mixer.apply_volumes()
 
+    def alternate(self, kind: str) -> Track | None:
+        """Crossfade at once to the phase's next ``softer`` or ``deeper`` alternate (Alt+[ /
+        Alt+]): the first of that kind, or the one after the alternate of that kind playing
+        now. Its ``track_started`` carries ``alternate``; after it the phase goes on with the
+        item after the one it replaced. None when the phase holds no such alternate (nothing
+        changes: no browsing during a session)."""
+        phase = self._phase()
+        if phase is None or self._dead or self._finished:
+            return None
+        choices = [a.track for a in phase.alternates if a.kind == kind]
+        if not choices:
+            return None
+        track = choices[0]
+        if self._item in choices:  # pressed again: the next one of that kind
+            track = choices[(choices.index(self._item) + 1) % len(choices)]
+        self._pending = None
+        self._mixer.cut_fade()
+        self._item = track
+        self._mixer.switch(track, phase, self._item_index, False, self._clock(), alternate=kind)
+        self._mixer.apply_volumes()
+        return track
+
     def set_master_volume(self, volume: int) -> None:
         if self._finished:
             return

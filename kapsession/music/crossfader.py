@@ -40,10 +40,17 @@ class Crossfader:
         return active is None or not self.pair[active].ended or self.fade.into != active
 
     def switch(
-        self, item: Item | None, phase: Phase | None, item_index: int, natural: bool, now: float
+        self,
+        item: Item | None,
+        phase: Phase | None,
+        item_index: int,
+        natural: bool,
+        now: float,
+        alternate: str | None = None,
     ) -> None:
         """Let the playing item go and start ``item`` (None: silence), the ``item_index``-th
-        of ``phase``; ``natural``: the playing item came to its end."""
+        of ``phase`` (or, with ``alternate``, the phase's softer or deeper alternate in its
+        place); ``natural``: the playing item came to its end."""
         lingering, linger_gain = None, 0.0
         if self.fade is not None and not self.held:
             # The incoming track failed while fading in: drop it; a track still fading out
@@ -78,10 +85,10 @@ class Crossfader:
             if not self.held:
                 self.pair.play(into)
             self.active = into
-            self._record(
-                "track_started",
-                track_started_entry(item, phase, item_index, loudness_lufs, level_gain),
-            )
+            entry = track_started_entry(item, phase, item_index, loudness_lufs, level_gain)
+            if alternate is not None:
+                entry["alternate"] = alternate
+            self._record("track_started", entry)
         if out is None and (into is None or self.pair[into].gain >= 1.0):
             return
         self.fade = Fade(out, into, now, fade_duration(item, out_track), out_from)

@@ -4,7 +4,8 @@
 - ``track_started`` {title, path, phase, position, item, loudness_lufs, gain_db}: ``position``
   is the playback position in seconds (0.0 for a fresh start), ``item`` the track's 1-based
   place in its phase, ``loudness_lufs`` its measured EBU R128 loudness (None: not measured) and
-  ``gain_db`` the gain it plays with (0.0 without a measurement).
+  ``gain_db`` the gain it plays with (0.0 without a measurement); a phase's softer or deeper
+  alternate, played on Alt+[ / Alt+], also has ``alternate`` ("softer" or "deeper").
 - ``track_ended`` {title, path, position}: the track was let go (it ended, or its fade out
   began); ``position`` in seconds into the track.
 - ``skip`` {title, path}: the therapist skipped the item (title "" for a silence).

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kapsession.music.arc import Arc, Item, Phase, Silence, Track
+from kapsession.music.arc import Alternate, Arc, Item, Phase, Silence, Track
 from kapsession.music.arc_player import SILENCE_TITLE, ArcPlayer
 from kapsession.music.loudness import PAUSE_FADE_S, SILENCE_FADE_S, VOLUME_RAMP_PER_S
 from kapsession.music.playback_faults import STALL_S
@@ -415,6 +415,56 @@ def test_a_skip_late_in_a_crossfade_fades_the_incoming_track_out_from_where_it_i
     assert b_deck.volume < b_volume
     rig.run_to(40)
     assert rig.deck_playing("C").volume == 100 and not b_deck.playing
+
+
+def test_softer_and_deeper_crossfade_at_once_and_the_phase_goes_on_after() -> None:
+    """Issue 17: Alt+[ / Alt+] play the phase's alternate of that kind at once (a crossfade, the
+    start recorded with `alternate`); pressed again, the next of that kind; after it, the item
+    after the one it replaced; a phase without one changes nothing."""
+    soft1, soft2, deep = track("Soft1"), track("Soft2"), track("Deep")
+    first = Phase(
+        "peak",
+        0,
+        10,
+        (track("A"), track("B")),
+        alternates=(
+            Alternate("softer", soft1),
+            Alternate("deeper", deep),
+            Alternate("softer", soft2),
+        ),
+    )
+    lengths = {
+        "A.ogg": 500.0,
+        "B.ogg": 500.0,
+        "Soft1.ogg": 20.0,
+        "Soft2.ogg": 20.0,
+        "Deep.ogg": 20.0,
+    }
+    rig = Rig(arc(first, phase("return", 10, 10, track("C"))), lengths)
+    rig.run_to(30)
+    a_deck = rig.deck_playing("A")
+    assert rig.player.alternate("softer") == soft1
+    assert rig.started() == ["A", "Soft1"]  # at once
+    started = rig.kinds("track_started")[-1]
+    assert started["alternate"] == "softer" and started["phase"] == "peak"
+    assert a_deck.playing  # fading out: a crossfade, not a cut
+    rig.step(0.5)
+    assert rig.player.alternate("softer") == soft2  # again: the next softer one
+    assert rig.player.alternate("deeper") == deep
+    assert rig.started() == ["A", "Soft1", "Soft2", "Deep"]
+    assert [e.get("alternate") for e in rig.kinds("track_started")] == [
+        None,
+        "softer",
+        "softer",
+        "deeper",
+    ]
+    rig.run_to(60)  # Deep (20 s) ends: the phase goes on with B, the item after A
+    assert rig.started()[-1] == "B"
+    rig.run_to(601)  # the return phase has no alternates: nothing changes
+    assert rig.started()[-1] == "C"
+    count = len(rig.entries)
+    assert rig.player.alternate("deeper") is None
+    assert len(rig.entries) == count
 
 
 def test_an_error_records_a_fault_and_plays_the_next_item() -> None:

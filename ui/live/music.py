@@ -180,6 +180,15 @@ class MusicController(QObject):
             self.player.skip()
             self.changed.emit()
 
+    def alternate(self, kind: str) -> None:
+        """Alt+[ (softer) / Alt+] (deeper): the phase's alternate of that kind, at once with a
+        crossfade; where the phase has none, one line says so and nothing changes."""
+        if self.player is None:
+            return
+        if self.player.alternate(kind) is None:
+            self._report(f"This part of the arc has no {kind} track to change to.")
+        self.changed.emit()
+
     def step_volume(self, step: int) -> None:
         if self.player is None:
             return
