@@ -32,6 +32,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -191,11 +192,25 @@ def analyze(path: Path, timeout_s: float = 600.0) -> Level | None:
         "f32le",
         "-",
     ]
+    env = None
+    if getattr(sys, "frozen", False):
+        # In the PyInstaller bundle LD_LIBRARY_PATH points into the bundle: the system's ffmpeg
+        # must load the system's libraries (PyInstaller keeps the original beside it).
+        env = dict(os.environ)
+        original = env.pop("LD_LIBRARY_PATH_ORIG", None)
+        if original is None:
+            env.pop("LD_LIBRARY_PATH", None)
+        else:
+            env["LD_LIBRARY_PATH"] = original
     frame_bytes = 4 * ANALYSIS_CHANNELS
     frames_total = 0
     rest = b""
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=env,
     ) as proc:
         assert proc.stdout is not None
         while True:
