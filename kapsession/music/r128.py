@@ -102,9 +102,9 @@ def _tag_number(text: object) -> float | None:
 def _tags_by_name(path: Path) -> dict[str, object]:
     """The file's tags by lower-case name, whatever the container (Vorbis comments, ID3 TXXX,
     APE, MP4 freeform atoms)."""
-    import mutagen
-
     try:
+        import mutagen
+
         audio = mutagen.File(path)
     except Exception:  # mutagen raises its own error types, and struct/ValueError on junk
         return {}
@@ -162,13 +162,19 @@ def _checked(level: Level) -> Level | None:
 
 
 def decoder_available() -> bool:
-    return shutil.which("ffmpeg") is not None
+    """Whether tracks can be measured here: ffmpeg on the PATH and pyebur128 installed."""
+    import importlib.util
+
+    return shutil.which("ffmpeg") is not None and importlib.util.find_spec("pyebur128") is not None
 
 
 def analyze(path: Path, timeout_s: float = 600.0) -> Level | None:
     """Integrated loudness and true peak of the file's first audio stream, decoded by ffmpeg
     into libebur128; None when it cannot be decoded, is silent, or ffmpeg is missing."""
-    import pyebur128
+    try:
+        import pyebur128
+    except ImportError:  # a broken install: tracks play as mastered, nothing cached
+        return None
 
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:

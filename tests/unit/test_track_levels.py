@@ -455,3 +455,17 @@ def test_a_corrupt_track_gets_no_gain_and_stays_a_fault(
     assert "playback_fault" in kinds, rig.records[0]
     started = next(d for k, d in rig.records[0] if k == "track_started")
     assert (started["loudness_lufs"], started["gain_db"]) == (None, 0.0)
+
+
+def test_without_ffmpeg_tracks_play_as_mastered_and_nothing_is_cached(
+    tracks: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet = tracks["quiet.flac"]
+    with monkeypatch.context() as patched:
+        patched.setenv("PATH", str(tmp_path))  # no ffmpeg on it
+        assert not r128.decoder_available()
+        [probe] = with_levels([_ok(quiet)], r128.LevelCache.in_folder(tmp_path))
+        assert (probe.loudness_lufs, probe.gain_db) == (None, None)
+        assert not (tmp_path / r128.CACHE_NAME).exists()
+    [probe] = with_levels([_ok(quiet)], r128.LevelCache.in_folder(tmp_path))
+    assert probe.loudness_lufs is not None  # measured once ffmpeg is there
