@@ -13,6 +13,9 @@ app_pkgs=(python3-venv libvlc5 vlc-plugin-base libvlc-bin fonts-dejavu-core libe
   libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xkb1 libxcb-xfixes0 sox libsox-fmt-base
+  # ffmpeg decodes every track for its loudness (kapsession/music/r128.py; libVLC's own decoder
+  # through amem runs in real time only). Without it tracks play as mastered, no gain.
+  ffmpeg
   # PDF exports: DejaVu (above) first, then Chinese/Japanese and emoji/symbols from these.
   fonts-droid-fallback fonts-symbola)
 # poppler-utils: pdftotext/pdffonts read the PDF exports back in the tests.
@@ -63,7 +66,7 @@ if [ ! -f "$stamp" ]; then
   # Some package mirrors warn about every absent local index; keep real errors visible.
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target" 2>&1 |
     grep -v "^WARNING: Location .* is ignored" >&2 || true
-  .venv/bin/python -c "import kapsession, PySide6, sqlite_utils, apscheduler, vlc" ||
+  .venv/bin/python -c "import kapsession, PySide6, sqlite_utils, apscheduler, vlc, pyebur128, mutagen" ||
     { echo "kapsession: the Python packages did not install; see the messages above." >&2; exit 1; }
   touch "$stamp"
 fi

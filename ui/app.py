@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from kapsession.hub.worker import SyncWorker
     from kapsession.music.arc import Arc
     from kapsession.music.cue import CuePlayer
+    from kapsession.music.levels import Level
     from kapsession.music.preflight import PreflightReport
     from kapsession.session.live import LiveSession, SessionService
 
@@ -291,24 +292,77 @@ def _run_gui(args: argparse.Namespace) -> int:
             players.append(open_cue_player())
         return players[0]
 
+    # Each track's loudness (kapsession.music.r128) by path: filled off the GUI thread, read by
+    # the arc player as a track starts (a dict read, never a wait).
+    levels: dict[Path, Level] = {}
+    measuring: set[str] = set()  # arcs whose levels a loudness thread is measuring now
+
     def music(live: LiveSession, report: Callable[[str], None]) -> MusicController:
         from .live.music import MusicController, open_vlc_decks
         from .settings import Settings
 
         settings = Settings()  # one for the whole app once ui/app.py builds it
+        arc_path = live.record.arc
+        if arc_path:  # reopened, a rehearsal, or a dose before the pre-flight came back
+            preflight.submit(lambda: measure_levels(arc_path, background=True), lambda _n: None)
 
         return MusicController(
             live,
             live.record.arc,
             opener=lambda hand_on: open_vlc_decks(hand_on, settings.audio_output),
             report=report,
+            levels=levels.get,
             settings=settings,
         )
 
     def check_arc(arc: Arc, minutes: int) -> PreflightReport:
-        from kapsession.music.preflight import check_arc_tracks
+        """Whether the arc's tracks play (the home screen's line), with the levels already
+        known (cache, tags: hashes only); the tracks not yet measured are then decoded on a
+        loudness thread of their own, so the line never waits for them. Just before the dose
+        the check runs again on the GUI thread (ArcPicker.check_now): there it measures
+        nothing, not even a hash."""
+        import threading
 
-        return check_arc_tracks(arc.tracks(), minutes)
+        from kapsession.music.preflight import check_arc_tracks, known_levels
+        from kapsession.music.r128 import LevelCache
+
+        on_worker = threading.current_thread() is not threading.main_thread()
+        cache = LevelCache.in_folder(Path(folder)) if on_worker else None
+        report = check_arc_tracks(arc.tracks(), minutes, cache, arc.target_lufs, decode=False)
+        known = known_levels(report.probes)
+        levels.update(known)
+        if on_worker and any(p.status == "ok" and p.path not in known for p in report.probes):
+            measure_levels(arc.path, background=True)
+        return report
+
+    def measure_levels(arc_path: str, background: bool = False) -> None:
+        """Measure the arc's tracks (kapsession.music.r128: the cache, tags, else ffmpeg and
+        libebur128: ~30 s for 45 minutes of audio the first time, a few hashes after) into
+        `levels`; with `background`, on a daemon thread of its own. Never on the GUI thread,
+        never before the first paint (only the pre-flight's work calls it). Tracks that start
+        before it is done play as mastered."""
+        import threading
+
+        from kapsession.music.arc import load_arc
+        from kapsession.music.r128 import LevelCache, measure
+
+        if background:
+            if arc_path in measuring:
+                return
+            measuring.add(arc_path)
+
+            def run() -> None:
+                try:
+                    measure_levels(arc_path)
+                except Exception as exc:  # a worker thread must report, never die silently
+                    log.error("loudness measurement failed: %s", type(exc).__name__)
+                finally:
+                    measuring.discard(arc_path)
+
+            threading.Thread(target=run, name="kapsession-loudness", daemon=True).start()
+            return
+        found = measure(load_arc(arc_path).tracks(), LevelCache.in_folder(Path(folder)))
+        levels.update({path: level for path, level in found.items() if level is not None})
 
     # The pre-flight's thread imports libVLC and decodes: not before the first paint.
     preflight = HeldExecutor(ThreadExecutor("kapsession-preflight"))

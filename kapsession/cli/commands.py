@@ -165,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="compare the playable length with a session of N minutes (default: the arc's own)",
     )
+    check.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one object per track (path, status, duration_s, loudness_lufs, "
+        "true_peak_dbtp, gain_db)",
+    )
     imp = playlist_sub.add_parser(
         "import",
         parents=[common],
@@ -271,7 +278,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             return _playlist_import(args, out)
         if args.playlist_command == "export":
             return _playlist_export(args, out)
-        return _playlist_check(Path(args.path), args.planned_minutes, out)
+        return _playlist_check(
+            Path(args.path), args.planned_minutes, out, args.format, data_dir_of(args)
+        )
     if args.command == "board":
         raise KapsessionError(
             "The room board is a window: open it with the kapsession program "
@@ -698,20 +707,30 @@ def _to_stdout(payload: bytes, binary: bool, out: TextIO) -> None:
     buffer.flush()
 
 
-def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int:
-    """One line per track (ok with its length, missing, unreadable, undecodable), a summary
-    against the planned length; exit 1 if any track would fail."""
+def _playlist_check(
+    path: Path,
+    planned_minutes: int | None,
+    out: TextIO,
+    fmt: str = "text",
+    folder: Path | None = None,
+) -> int:
+    """One line per track (ok with its length and loudness, missing, unreadable, undecodable),
+    a summary against the planned length; exit 1 if any track would fail. Loudness levels are
+    cached in the data folder (kapsession.music.r128), so a second check only hashes."""
+    from kapsession.music import r128
     from kapsession.music.arc import load_arc
     from kapsession.music.playlist_formats import read_playlist
-    from kapsession.music.preflight import format_report, summarize
+    from kapsession.music.preflight import format_report, probe_json, summarize, with_levels
     from kapsession.music.probe import MediaProbe
     from kapsession.music.vlc_player import probe_media
 
     _input_file(path, "playlist or arc")
+    target = r128.TARGET_LUFS
     if path.name.endswith(".toml"):
         arc = load_arc(path)
         probes = probe_media(arc.tracks())
         planned_minutes = planned_minutes or arc.planned_minutes
+        target = arc.target_lufs
     else:
         entries = read_playlist(path)
         local = [e.path for e in entries if e.path is not None]
@@ -728,9 +747,17 @@ def _playlist_check(path: Path, planned_minutes: int | None, out: TextIO) -> int
             )
             for e in entries
         ]
+    probes = with_levels(probes, r128.LevelCache.in_folder(folder), target)
     report = summarize(probes, planned_minutes)
-    for line in format_report(report):
-        _say(line, file=out)
+    if fmt == "json":
+        import json
+
+        for probe in report.probes:
+            out.write(json.dumps(probe_json(probe), ensure_ascii=True) + "\n")
+        out.flush()
+    else:
+        for line in format_report(report):
+            _say(line, file=out)
     return 1 if report.failed else 0
 
 

@@ -14,6 +14,7 @@ The format::
     description = "..."                # optional
     routes = ["intramuscular"]         # optional: the routes it was made for (empty: any)
     planned_minutes = 45               # optional: the session length it was made for (45-120)
+    target_lufs = -23                  # optional: every track plays at this loudness (-40 to -10)
 
     [[phases]]                         # in time order, not overlapping (gaps are allowed)
     name = "settling"                  # settling, onset, building, peak, return, reflection,
@@ -34,6 +35,10 @@ The format::
     [[phases.tracks]]
     silence_s = 30                     # an intentional silence of 30 seconds
 
+    [[phases.alternates]]              # optional: what Alt+[ (softer) or Alt+] (deeper) plays
+    kind = "softer"                    # softer or deeper
+    path = "audio/peak-soft.ogg"       # and any other key of a track but gapless_next
+
 Tracks can also be written inline: ``tracks = [{path = "a.ogg"}, {silence_s = 30}]``. A phase
 needs at least one item; a phase of silences only is a silent phase. Whether the files exist and
 play is the pre-flight's job, not the parser's."""
@@ -51,6 +56,7 @@ from typing import Any
 
 from kapsession.errors import InvalidEntry
 from kapsession.limits import PLANNED_MAX, PLANNED_MIN
+from kapsession.music.levels import TARGET_LUFS
 from kapsession.storage import safe_files
 from kapsession.storage.schema import ROUTES
 from kapsession.tomlfile import TomlProblem, load_toml, shown_field
@@ -65,6 +71,7 @@ SUGGESTED_PHASES: tuple[str, ...] = (
     "reflection",
 )
 TAGS: tuple[str, ...] = ("no_lyrics", "familiar", "lyrics")
+ALTERNATE_KINDS: tuple[str, ...] = ("softer", "deeper")
 MAX_MINUTES = 240
 MAX_FADE_S = 60.0
 MAX_TITLE_CHARS = 200
@@ -78,8 +85,18 @@ MAX_FILE_BYTES = 1024 * 1024
 
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 _ROOT_KEYS = ("arc", "phases")
-_ARC_KEYS = ("id", "name", "description", "routes", "planned_minutes")
-_PHASE_KEYS = ("name", "start_minutes", "minutes", "fade_in_s", "fade_out_s", "tracks")
+_ARC_KEYS = ("id", "name", "description", "routes", "planned_minutes", "target_lufs")
+TARGET_RANGE_LUFS = (-40.0, -10.0)
+_PHASE_KEYS = (
+    "name",
+    "start_minutes",
+    "minutes",
+    "fade_in_s",
+    "fade_out_s",
+    "tracks",
+    "alternates",
+)
+_ALTERNATE_KEYS = ("kind", "path", "title", "tags", "volume", "fade_in_s", "fade_out_s")
 _TRACK_KEYS = ("path", "title", "tags", "volume", "gapless_next", "fade_in_s", "fade_out_s")
 _SILENCE_KEYS = ("silence_s",)
 
@@ -130,6 +147,15 @@ Item = Track | Silence
 
 
 @dataclass(frozen=True)
+class Alternate:
+    """A track a phase holds in reserve: ``softer`` or ``deeper`` than its own, played at once
+    on one key (Alt+[ / Alt+]) with a crossfade; the phase goes on with its next item after."""
+
+    kind: str
+    track: Track
+
+
+@dataclass(frozen=True)
 class Phase:
     name: str
     start_minutes: float  # from the dose
@@ -138,6 +164,7 @@ class Phase:
     fade_in_s: float = DEFAULT_FADE_IN_S
     fade_out_s: float = DEFAULT_FADE_OUT_S
     line: int | None = field(default=None, compare=False)
+    alternates: tuple[Alternate, ...] = ()
 
     @property
     def end_minutes(self) -> float:
@@ -167,6 +194,8 @@ class Arc:
     planned_minutes: int | None = None
     path: str = field(default="", compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Every track plays at this integrated loudness (EBU R128), its true peak under -1 dBTP.
+    target_lufs: float = TARGET_LUFS
 
     @property
     def total_minutes(self) -> float:
@@ -188,8 +217,13 @@ class Arc:
                 yield phase, item
 
     def tracks(self) -> list[Path]:
-        """The path of every track in playing order (a file listed twice appears twice)."""
-        return [item.path for _, item in self.items() if isinstance(item, Track)]
+        """The path of every track in playing order (a file listed twice appears twice), each
+        phase's alternates after its items: everything the pre-flight checks and measures."""
+        paths = []
+        for phase in self.phases:
+            paths += [item.path for item in phase.items if isinstance(item, Track)]
+            paths += [alternate.track.path for alternate in phase.alternates]
+        return paths
 
 
 # --- finding lines ---------------------------------------------------------------------------
@@ -333,10 +367,10 @@ class _Lines:
 # --- reading values --------------------------------------------------------------------------
 
 
-def _field(p: int | None, t: int | None, key: str | None) -> str:
+def _field(p: int | None, t: int | None, key: str | None, items: str = "tracks") -> str:
     where = "arc" if p is None else f"phases[{p}]"
     if t is not None:
-        where += f".tracks[{t}]"
+        where += f".{items}[{t}]"
     return f"{where}.{shown_field(key)}" if key else where
 
 
@@ -344,6 +378,7 @@ class _Reader:
     def __init__(self, name: str, text: str) -> None:
         self.name, self.source = name, text
         self._lines: _Lines | None = None
+        self.items = "tracks"  # which list of a phase is being read: tracks or alternates
 
     @property
     def lines(self) -> _Lines:
@@ -352,17 +387,19 @@ class _Reader:
         return self._lines
 
     def line(self, p: int | None = None, t: int | None = None, key: str | None = None) -> int:
+        if self.items == "alternates" and t is not None:  # its phase's "alternates" line
+            return self.lines.find(p, None, "alternates")
         return self.lines.find(p, t, key)
 
     def fail(
         self, problem: str, p: int | None = None, t: int | None = None, key: str | None = None
     ) -> ArcError:
-        return ArcError(self.name, self.line(p, t, key), _field(p, t, key), problem)
+        return ArcError(self.name, self.line(p, t, key), _field(p, t, key, self.items), problem)
 
     def warn(
         self, problem: str, p: int | None = None, t: int | None = None, key: str | None = None
     ) -> str:
-        return _message(self.name, self.line(p, t, key), _field(p, t, key), problem)
+        return _message(self.name, self.line(p, t, key), _field(p, t, key, self.items), problem)
 
     def table(
         self,
@@ -503,6 +540,7 @@ def load_arc(path: Path | str) -> Arc:
         arc.planned_minutes,
         str(path),
         arc.warnings,
+        arc.target_lufs,
     )
 
 
@@ -569,6 +607,10 @@ def _build(data: dict[str, Any], r: _Reader, base: Path | None, name: str) -> Ar
     if "planned_minutes" in head:
         what = f"a whole number of minutes from {PLANNED_MIN} to {PLANNED_MAX}"
         planned = r.whole(head, "planned_minutes", what, PLANNED_MIN, PLANNED_MAX)
+    target = TARGET_LUFS
+    if "target_lufs" in head:
+        low, high = TARGET_RANGE_LUFS
+        target = r.number(head, "target_lufs", f"LUFS from {low:g} to {high:g}", low, high)
 
     raw_phases = data.get("phases")
     if not isinstance(raw_phases, list) or not raw_phases:
@@ -579,7 +621,7 @@ def _build(data: dict[str, Any], r: _Reader, base: Path | None, name: str) -> Ar
     phases = tuple(_phase(raw, p, r, base, warnings) for p, raw in enumerate(raw_phases, 1))
     _check_order(phases, r)
     _check_items(phases, r, warnings)
-    return Arc(ident, title, phases, description, routes, planned, name, tuple(warnings))
+    return Arc(ident, title, phases, description, routes, planned, name, tuple(warnings), target)
 
 
 def _phase(raw: object, p: int, r: _Reader, base: Path | None, warnings: list[str]) -> Phase:
@@ -608,7 +650,32 @@ def _phase(raw: object, p: int, r: _Reader, base: Path | None, warnings: list[st
             key="tracks" if "tracks" in block else "name",
         )
     items = tuple(_item(raw, p, t, r, base, fades) for t, raw in enumerate(raw_items, 1))
-    return Phase(name, start, minutes, items, fades[0], fades[1], r.line(p))
+    alternates = _alternates(block, p, r, base, fades)
+    return Phase(name, start, minutes, items, fades[0], fades[1], r.line(p), alternates)
+
+
+def _alternates(
+    block: Mapping[str, Any], p: int, r: _Reader, base: Path | None, fades: tuple[float, float]
+) -> tuple[Alternate, ...]:
+    raw = block.get("alternates", [])
+    if not isinstance(raw, list):
+        raise r.fail("must be a list of tracks ([[phases.alternates]])", p, key="alternates")
+    found = []
+    r.items = "alternates"
+    try:
+        for a, entry in enumerate(raw, 1):
+            r.table(entry, _ALTERNATE_KEYS, p, a)
+            if "kind" not in entry:
+                raise r.fail(f"is required: {' or '.join(ALTERNATE_KINDS)}", p, a, "kind")
+            kind = entry["kind"]
+            if kind not in ALTERNATE_KINDS:
+                raise r.fail(f"must be {' or '.join(ALTERNATE_KINDS)}", p, a, "kind")
+            track = _item({k: v for k, v in entry.items() if k != "kind"}, p, a, r, base, fades)
+            assert isinstance(track, Track)  # a table with a path and no silence_s
+            found.append(Alternate(kind, track))
+    finally:
+        r.items = "tracks"
+    return tuple(found)
 
 
 def _fades(
@@ -749,6 +816,8 @@ def arc_to_toml(arc: Arc, folder: Path | None = None) -> str:
         out.append(f"routes = [{', '.join(_toml_str(r) for r in arc.routes)}]")
     if arc.planned_minutes is not None:
         out.append(f"planned_minutes = {arc.planned_minutes}")
+    if arc.target_lufs != TARGET_LUFS:
+        out.append(f"target_lufs = {_toml_num(arc.target_lufs)}")
     for phase in arc.phases:
         out += [
             "",
@@ -764,21 +833,29 @@ def arc_to_toml(arc: Arc, folder: Path | None = None) -> str:
             if isinstance(item, Silence):
                 out.append(f"silence_s = {_toml_num(item.seconds)}")
                 continue
-            out += [
-                f"path = {_toml_str(_written_path(item.path, folder))}",
-                f"title = {_toml_str(item.title)}",
-            ]
-            if item.tags:
-                out.append(f"tags = [{', '.join(_toml_str(t) for t in item.tags)}]")
-            if item.volume is not None:
-                out.append(f"volume = {item.volume}")
-            if item.gapless_next:
-                out.append("gapless_next = true")
-            if item.fade_in_s != phase.fade_in_s:
-                out.append(f"fade_in_s = {_toml_num(item.fade_in_s)}")
-            if item.fade_out_s != phase.fade_out_s:
-                out.append(f"fade_out_s = {_toml_num(item.fade_out_s)}")
+            out += _track_lines(item, phase, folder)
+        for alternate in phase.alternates:
+            out += ["", "[[phases.alternates]]", f"kind = {_toml_str(alternate.kind)}"]
+            out += _track_lines(alternate.track, phase, folder)
     return "\n".join(out) + "\n"
+
+
+def _track_lines(item: Track, phase: Phase, folder: Path | None) -> list[str]:
+    out = [
+        f"path = {_toml_str(_written_path(item.path, folder))}",
+        f"title = {_toml_str(item.title)}",
+    ]
+    if item.tags:
+        out.append(f"tags = [{', '.join(_toml_str(t) for t in item.tags)}]")
+    if item.volume is not None:
+        out.append(f"volume = {item.volume}")
+    if item.gapless_next:
+        out.append("gapless_next = true")
+    if item.fade_in_s != phase.fade_in_s:
+        out.append(f"fade_in_s = {_toml_num(item.fade_in_s)}")
+    if item.fade_out_s != phase.fade_out_s:
+        out.append(f"fade_out_s = {_toml_num(item.fade_out_s)}")
+    return out
 
 
 def write_arc(arc: Arc, path: Path) -> None:

@@ -28,6 +28,10 @@ an ended session takes no more entries), then the decks fade out and stop, unrec
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from kapsession.music import levels as music_levels
 from kapsession.music.arc import Arc, Item, Phase, Silence, Track
 from kapsession.music.crossfade import end_lead
 from kapsession.music.crossfader import Crossfader
@@ -52,11 +56,16 @@ class ArcPlayer:
         decks: tuple[Deck, Deck],
         record: Record,
         master_volume: int = 80,
+        levels: Callable[[Path], music_levels.Level | None] = lambda _path: None,
     ) -> None:
+        """``levels``: a track's measured loudness (the pre-flight's, kapsession.music.r128),
+        or None when it is unknown (the track then plays as mastered, with no gain); it is
+        asked once, as the track starts, and must not block (no analysis here)."""
         self.arc, self.decks, self._record = arc, decks, record
+        self._levels = levels
         self._pair = DeckPair(decks)
         self._loudness = Loudness(master_volume)
-        self._mixer = Crossfader(self._pair, self._loudness, record)
+        self._mixer = Crossfader(self._pair, self._loudness, record, self._level_of)
         self._t = 0.0
         self._now: float | None = None
         self._started = False
@@ -166,14 +175,43 @@ class ArcPlayer:
             self._set_hush(SILENCE_FADE_S)
 
     def skip(self) -> None:
+        """The next item, at once, even during a crossfade (it does not wait for the fade):
+        the item heard now is the one skipped. A move that was waiting for the fade (the next
+        item, or the next phase) is the one made."""
         phase = self._phase()
         if phase is None or self._dead or self._finished:
             return
-        pending = self._pending
-        item_index = pending[1] if pending is not None else self._item_index
-        self._record("skip", skip_entry(phase.items[item_index]))
-        self._go(self._phase_index, (item_index + 1) % len(phase.items), natural=False)
+        heard = self._item if self._item is not None else phase.items[self._item_index]
+        self._record("skip", skip_entry(heard))
+        pending, self._pending = self._pending, None
+        self._mixer.cut_fade()
+        if pending is not None:
+            self._go(pending[0], pending[1], natural=False, at_once=True)
+        else:
+            self._go(self._phase_index, self._next_index(), natural=False, at_once=True)
         self._mixer.apply_volumes()
+
+    def alternate(self, kind: str) -> Track | None:
+        """Crossfade at once to the phase's next ``softer`` or ``deeper`` alternate (Alt+[ /
+        Alt+]): the first of that kind, or the one after the alternate of that kind playing
+        now. Its ``track_started`` carries ``alternate``; after it the phase goes on with the
+        item after the one it replaced. None when the phase holds no such alternate (nothing
+        changes: no browsing during a session)."""
+        phase = self._phase()
+        if phase is None or self._dead or self._finished:
+            return None
+        choices = [a.track for a in phase.alternates if a.kind == kind]
+        if not choices:
+            return None
+        track = choices[0]
+        if self._item in choices:  # pressed again: the next one of that kind
+            track = choices[(choices.index(self._item) + 1) % len(choices)]
+        self._pending = None
+        self._mixer.cut_fade()
+        self._item = track
+        self._mixer.switch(track, phase, self._item_index, False, self._clock(), alternate=kind)
+        self._mixer.apply_volumes()
+        return track
 
     def set_master_volume(self, volume: int) -> None:
         if self._finished:
@@ -266,9 +304,12 @@ class ArcPlayer:
             return
         self._go(self._phase_index, self._next_index(), natural=False)
 
-    def _go(self, phase_index: int | None, item_index: int, natural: bool) -> None:
-        """Move to an item of a phase (None: silence until the next phase)."""
-        if self._mixer.busy():
+    def _go(
+        self, phase_index: int | None, item_index: int, natural: bool, at_once: bool = False
+    ) -> None:
+        """Move to an item of a phase (None: silence until the next phase); unless ``at_once``
+        (a skip), after a running crossfade."""
+        if not at_once and self._mixer.busy():
             self._pending = (phase_index, item_index, natural)  # after the running fade
             return
         self._pending = None
@@ -314,6 +355,12 @@ class ArcPlayer:
             self._go(self._phase_index, self._next_index(), natural=True)
 
     # --- volume ----------------------------------------------------------------------------------
+
+    def _level_of(self, track: Track) -> tuple[float | None, float]:
+        level = self._levels(track.path)
+        if level is None:
+            return None, 0.0
+        return level.loudness_lufs, music_levels.gain_db(level, self.arc.target_lufs)
 
     def _set_hush(self, fade_s: float) -> None:
         self._loudness.set_hush_fade(fade_s)

@@ -18,7 +18,7 @@ class Deck(Protocol):
     def play(self) -> None: ...
     def pause(self) -> None: ...
     def stop(self) -> None: ...
-    def set_volume(self, volume: int) -> None: ...  # 0-100, applied at once (ramps are ours)
+    def set_volume(self, volume: int) -> None: ...  # 0-200, applied at once (ramps are ours)
     def position_s(self) -> float: ...
     def length_s(self) -> float | None: ...
 
@@ -29,6 +29,7 @@ class Slot:
 
     track: Track | None = None  # loaded and live (playing, or held by pause/silence)
     gain: float = 0.0  # crossfade gain
+    level_gain_db: float = 0.0  # brings the track to the arc's loudness (kapsession.music.r128)
     volume: int | None = None  # the last volume set on the deck
     last_pos: float = 0.0
     started_now: float = 0.0
@@ -60,7 +61,9 @@ class DeckPair:
     def length(self, deck: int) -> float | None:
         return self.decks[deck].length_s()
 
-    def load(self, deck: int, track: Track, now: float, gain: float) -> None:
+    def load(
+        self, deck: int, track: Track, now: float, gain: float, level_gain_db: float = 0.0
+    ) -> None:
         """Load ``track`` on the deck (stopping what it held), not yet playing."""
         if self.slots[deck].track is not None:
             self.stop(deck)
@@ -68,7 +71,7 @@ class DeckPair:
         self.decks[deck].load(track.path)
         slot.track, slot.ended, slot.last_pos, slot.started_now = track, False, 0.0, now
         slot.moved_now = now
-        slot.gain = gain
+        slot.gain, slot.level_gain_db = gain, level_gain_db
 
     def play(self, deck: int) -> None:
         self.decks[deck].play()

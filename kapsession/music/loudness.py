@@ -1,6 +1,9 @@
 """How loud the arc player's decks are: the master volume's ramp and the pause/silence level.
 
-A deck's volume is master × track volume/100 × crossfade gain × pause/silence gain, rounded.
+A deck's volume is master × track volume/100 × crossfade gain × pause/silence gain × the
+track's loudness gain (kapsession.music.levels: g dB is a factor 10^(g/60) on libVLC's volume,
+whose amplitude is cubic in the percentage), rounded; up to ``MAX_DECK_VOLUME`` (200 %) so that
+a quiet track can be brought up. The master volume itself stays 0-100.
 Master volume changes ramp at ``VOLUME_RAMP_PER_S`` units a second at most; pause and resume
 fade over ``PAUSE_FADE_S``, fade-to-silence and back over ``SILENCE_FADE_S``.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from kapsession.music.arc import Track
 from kapsession.music.crossfade import gain_in
+from kapsession.music.levels import MAX_DECK_VOLUME, volume_factor
 
 VOLUME_RAMP_PER_S = 8.0  # master volume units per second (the design's limit is 10)
 PAUSE_FADE_S = 2.0
@@ -59,8 +63,10 @@ class Loudness:
         """``dt`` seconds on, the master held: the hush towards 0 (the music is ending)."""
         self.hush = _towards(self.hush, 0.0, self._hush_rate * dt)
 
-    def deck_volume(self, track: Track, gain: float) -> int:
-        """The volume for a deck playing ``track`` at crossfade ``gain``."""
+    def deck_volume(self, track: Track, gain: float, level_gain_db: float = 0.0) -> int:
+        """The volume for a deck playing ``track`` at crossfade ``gain``, brought to the arc's
+        loudness by ``level_gain_db``."""
         track_volume = 100 if track.volume is None else track.volume
         hush = gain_in(self.hush)
-        return clamp_volume(round(self.master * track_volume / 100 * gain * hush))
+        volume = self.master * track_volume / 100 * gain * hush * volume_factor(level_gain_db)
+        return max(0, min(MAX_DECK_VOLUME, round(volume)))

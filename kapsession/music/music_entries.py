@@ -1,8 +1,11 @@
 """The timeline entries the arc player records, through ``record(kind, data)``:
 
 - ``phase`` {name, begins_t}: the arc entered a phase (``begins_t``: its planned start).
-- ``track_started`` {title, path, phase, position, item}: ``position`` is the playback position
-  in seconds (0.0 for a fresh start), ``item`` the track's 1-based place in its phase.
+- ``track_started`` {title, path, phase, position, item, loudness_lufs, gain_db}: ``position``
+  is the playback position in seconds (0.0 for a fresh start), ``item`` the track's 1-based
+  place in its phase, ``loudness_lufs`` its measured EBU R128 loudness (None: not measured) and
+  ``gain_db`` the gain it plays with (0.0 without a measurement); a phase's softer or deeper
+  alternate, played on Alt+[ / Alt+], also has ``alternate`` ("softer" or "deeper").
 - ``track_ended`` {title, path, position}: the track was let go (it ended, or its fade out
   began); ``position`` in seconds into the track.
 - ``skip`` {title, path}: the therapist skipped the item (title "" for a silence).
@@ -39,7 +42,13 @@ def phase_entry(phase: Phase) -> dict[str, object]:
     return {"name": phase.name, "begins_t": phase.start_s}
 
 
-def track_started_entry(track: Track, phase: Phase, item_index: int) -> dict[str, object]:
+def track_started_entry(
+    track: Track,
+    phase: Phase,
+    item_index: int,
+    loudness_lufs: float | None = None,
+    gain_db: float = 0.0,
+) -> dict[str, object]:
     """``item_index``: the track's 0-based place in its phase."""
     return {
         "title": track.title,
@@ -47,6 +56,8 @@ def track_started_entry(track: Track, phase: Phase, item_index: int) -> dict[str
         "phase": phase.name,
         "position": 0.0,
         "item": item_index + 1,
+        "loudness_lufs": loudness_lufs,
+        "gain_db": gain_db,
     }
 
 

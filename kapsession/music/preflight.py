@@ -22,12 +22,18 @@ next few tracks ahead of playback; a track that fails later is still caught duri
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from kapsession.music import levels
 from kapsession.music.probe import STATUSES, MediaProbe, Status
+
+if TYPE_CHECKING:
+    from kapsession.music.r128 import Analyzer, LevelCache
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,79 @@ def format_report(report: PreflightReport) -> list[str]:
         line = f"{p.status:<11}{dur:>5}  {p.shown or display_path(p.path)}"
         if p.detail and p.status not in ("ok", "missing"):
             line += f" ({p.detail})"
+        level = level_text(p)
+        if level:
+            line += f"  {level}"
         lines.append(line)
     lines.append(_summary_line(report))
     return lines
+
+
+def level_text(probe: MediaProbe) -> str:
+    """e.g. "-31.2 LUFS, -12.0 dBTP, gain +8.2 dB"; "" when the track was not measured."""
+    if probe.loudness_lufs is None or probe.true_peak_dbtp is None or probe.gain_db is None:
+        return ""
+    tagged = "" if probe.level_source in (None, "analysis") else f" ({probe.level_source} tags)"
+    return (
+        f"{probe.loudness_lufs:.1f} LUFS, {probe.true_peak_dbtp:.1f} dBTP, "
+        f"gain {probe.gain_db:+.1f} dB{tagged}"
+    )
+
+
+def with_levels(
+    probes: Sequence[MediaProbe],
+    cache: LevelCache,
+    target_lufs: float = levels.TARGET_LUFS,
+    analyzer: Analyzer | None = None,
+    decode: bool = True,
+) -> list[MediaProbe]:
+    """The probes with the loudness, true peak and gain of every "ok" track (from the cache,
+    the file's tags or an analysis: kapsession.music.r128); other tracks get none: a track
+    that would not play gets no gain."""
+    from kapsession.music.r128 import measure
+
+    ok = [p.path for p in probes if p.status == "ok"]
+    found = measure(ok, cache, analyzer, decode) if ok else {}
+    out = []
+    for p in probes:
+        level = found.get(p.path) if p.status == "ok" else None
+        if level is None:
+            out.append(p)
+            continue
+        out.append(
+            dataclasses.replace(
+                p,
+                loudness_lufs=level.loudness_lufs,
+                true_peak_dbtp=level.true_peak_dbtp,
+                gain_db=levels.gain_db(level, target_lufs),
+                level_source=level.source,
+            )
+        )
+    return out
+
+
+def known_levels(probes: Sequence[MediaProbe]) -> dict[Path, levels.Level]:
+    """The measured levels of a pre-flight's tracks, by path (for the arc player)."""
+    return {
+        p.path: levels.Level(p.loudness_lufs, p.true_peak_dbtp, p.level_source or "analysis")
+        for p in probes
+        if p.loudness_lufs is not None and p.true_peak_dbtp is not None
+    }
+
+
+def probe_json(probe: MediaProbe) -> dict[str, object]:
+    """One track of `playlist check --format json` (DESIGN.md): path, status, duration_s,
+    loudness_lufs, true_peak_dbtp, gain_db, then detail and level_source."""
+    return {
+        "path": probe.shown or display_path(probe.path),
+        "status": probe.status,
+        "duration_s": None if probe.duration_s is None else round(probe.duration_s, 3),
+        "loudness_lufs": probe.loudness_lufs,
+        "true_peak_dbtp": probe.true_peak_dbtp,
+        "gain_db": probe.gain_db if probe.status == "ok" else None,
+        "detail": probe.detail,
+        "level_source": probe.level_source,
+    }
 
 
 def _summary_line(report: PreflightReport) -> str:
@@ -119,12 +195,23 @@ def _summary_line(report: PreflightReport) -> str:
     return text
 
 
-def check_arc_tracks(tracks: Sequence[Path], planned_minutes: int | None) -> PreflightReport:
+def check_arc_tracks(
+    tracks: Sequence[Path],
+    planned_minutes: int | None,
+    cache: LevelCache | None = None,
+    target_lufs: float = levels.TARGET_LUFS,
+    decode: bool = True,
+) -> PreflightReport:
     """The whole pre-flight of an arc's tracks: files, then libVLC's parse and decode check
-    (tracks come back "unchecked" when libVLC is unavailable)."""
+    (tracks come back "unchecked" when libVLC is unavailable), then, with a level ``cache``,
+    each playable track's loudness and gain. With ``decode`` a track not yet measured is
+    decoded (seconds a track): a worker thread's job; without, only the cache and tags."""
     from kapsession.music.vlc_player import probe_media
 
-    return summarize(probe_media(tracks), planned_minutes)
+    probes = probe_media(tracks)
+    if cache is not None:
+        probes = with_levels(probes, cache, target_lufs, decode=decode)
+    return summarize(probes, planned_minutes)
 
 
 def short_summary(report: PreflightReport) -> str:

@@ -37,6 +37,12 @@ class MediaProbe:
     detail: str
     # What to print instead of the path, e.g. a URL (a Path would fold its "//").
     shown: str | None = None
+    # EBU R128 integrated loudness and true peak (kapsession.music.r128), and the gain playback
+    # will apply; None when not measured (not "ok", no decoder, silent).
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    gain_db: float | None = None
+    level_source: str | None = None  # analysis, replaygain or r128
 
     @property
     def failed(self) -> bool:

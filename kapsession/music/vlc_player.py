@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kapsession.music.cue import CuePlayer, SilentPlayer
+from kapsession.music.levels import MAX_DECK_VOLUME
 from kapsession.music.probe import DETAIL_NOT_PLAYED, MediaProbe, Status, check_file
 
 log = logging.getLogger("kapsession.music.cue")
@@ -347,6 +348,13 @@ def _new_instance(args: Sequence[str]) -> tuple[Any, str]:
 #   keeps the wanted volume and re-applies it after `play()` and on each `position_s()` poll until
 #   a call succeeds while the player is playing and its time has moved (the first position
 #   change), anew after every `play()`/`load()`: the GUI polls `position_s()` while a track starts.
+# - volume above 100 (issue 17, loudness gain): libVLC's software volume is cubic, amplitude
+#   (p/100)^3, with no cap at 100 (through amem without a volume callback, a 0.1 sine at 58, 100,
+#   150, 200, 400 % peaked at 0.195, 1.0, 3.38, 8.0, 64 times its level), so the decks go to 200 %
+#   (+18 dB). amem without a volume callback loses that gain on every new stream (the next track
+#   on a deck played at 100 % while the deck's volume stood at 58): an amem quirk, the outputs
+#   that play for real keep their volume (PulseAudio's stream volume) or ask for it again at each
+#   start (ALSA's software volume); the tests observe volume through amem's volume callback.
 
 
 # Called on libVLC's own thread with (deck index, "ended" | "error", detail, generation): it
@@ -417,8 +425,10 @@ class VlcDeck:
         self.generation += 1
 
     def set_volume(self, volume: int) -> None:
-        """0-100, clamped. Kept and re-applied once the audio output exists (see above)."""
-        self._volume = max(0, min(100, int(volume)))
+        """0-200, clamped (above 100 a track is brought up: amplitude is (volume/100)^3,
+        measured through `amem`, kapsession.music.levels). Kept and re-applied once the audio
+        output exists (see above)."""
+        self._volume = max(0, min(MAX_DECK_VOLUME, int(volume)))
         self._volume_pending = True
         self._apply_volume()
 

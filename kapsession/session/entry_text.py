@@ -209,7 +209,7 @@ def _review(kind: str, data: Mapping[str, Any]) -> str | None:
     """Where the review's list of entries says more than the live stream (the stream's music
     line already says what plays)."""
     if kind == "track_started":
-        return f"♪ {data.get('title') or data.get('path')} started"
+        return f"♪ {data.get('title') or data.get('path')} started{_alternate(data)}"
     if kind == "track_ended":
         return f"♪ {data.get('title') or data.get('path')} ended"
     if kind == "playback_fault":
@@ -322,11 +322,17 @@ def _screen(kind: str, data: Mapping[str, Any], reason: str | None) -> str:
     return kind.replace("_", " ")
 
 
+def _alternate(data: Mapping[str, Any]) -> str:
+    """ " (softer)" / " (deeper)" for a phase's alternate played on Alt+[ / Alt+] (issue 17)."""
+    kind = data.get("alternate")
+    return f" ({kind})" if kind in ("softer", "deeper") else ""
+
+
 def _screen_music(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "phase":
         return f"Music: {str(data['name']).capitalize()} phase"
     if kind == "track_started":
-        return f"♪ {data.get('title', '')}"
+        return f"♪ {data.get('title', '')}{_alternate(data)}"
     if kind == "track_ended":
         at = minutes_seconds(float(data.get("position", 0)))
         return f"♪ {data.get('title', '')} ended at {at}"
@@ -380,7 +386,7 @@ def _print_music(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "phase":
         return f"Phase: {text_of(data.get('name'))}"
     if kind == "track_started":
-        return f"Track started: {text_of(data.get('title'))}"
+        return f"Track started: {text_of(data.get('title'))}{_alternate(data)}"
     if kind == "track_ended":
         return f"Track ended: {text_of(data.get('title'))}"
     if kind == "skip":

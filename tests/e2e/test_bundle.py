@@ -258,6 +258,11 @@ def test_the_music_formats_a_clinic_brings_decode_in_the_bundle(
     done = run(bundle, tmp_path, "playlist", "check", str(playlist))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(FORMATS)} tracks: {len(FORMATS)} ok" in done.stdout, done.stdout
+    # Issue 17: each is measured too (the bundle's pyebur128 and mutagen, the system's ffmpeg).
+    done = run(bundle, tmp_path, "playlist", "check", str(playlist), "--format", "json")
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["loudness_lufs"] is not None for r in rows] == [True] * len(FORMATS), rows
+    assert all(r["gain_db"] is not None for r in rows), rows
 
 
 def test_the_chime_protocols_and_arcs_ship_inside(bundle: Path) -> None:

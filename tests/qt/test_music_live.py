@@ -428,3 +428,46 @@ def test_the_live_screen_shows_the_prepared_intention_quietly(
         assert view.intention.text() == "Intention: to rest in what comes"
     finally:
         view.stop()
+
+
+def test_alt_brackets_play_the_phases_softer_or_deeper_track_or_say_there_is_none(
+    qtbot, service: SessionService, rig: Rig, tmp_path: Path
+) -> None:
+    """Issue 17: Alt+[ crossfades at once to the softer track the phase holds, recorded on the
+    timeline; Alt+] where the phase holds no deeper one says so and changes nothing."""
+    path = tmp_path / "alt.arc.toml"
+    path.write_text(
+        ARC.replace(
+            '[[phases]]\nname = "onset"',
+            '[[phases.alternates]]\nkind = "softer"\npath = "soft.ogg"\ntitle = "Softer bells"'
+            '\n\n[[phases]]\nname = "onset"',
+        ),
+        encoding="utf-8",
+    )
+    record = service.plan(
+        SessionPlan("C-021", "KAP IM", "intramuscular", 50.0, 45, "", arc=str(path))
+    )
+    live = service.give_dose(record.id)
+    view = LiveView(live, music=rig.factory(str(path)))
+    qtbot.addWidget(view)
+    show_active(qtbot, view)
+    try:
+        music = view.music
+        assert music is not None
+        rig.advance(3, music)
+        qtbot.keyClick(view.note, Qt.Key.Key_BracketLeft, ALT)
+        rig.advance(3, music)
+        assert rig.playing() == ["soft.ogg"]
+        started = [e.data for e in live.events() if e.kind == "track_started"]
+        assert [(d["title"], d.get("alternate")) for d in started] == [
+            ("Low drone", None),
+            ("Softer bells", "softer"),
+        ]
+        count = len(live.events())
+        qtbot.keyClick(view.note, Qt.Key.Key_BracketRight, ALT)
+        assert rig.reports[-1] == "This part of the arc has no deeper track to change to."
+        assert view.status.text() == rig.reports[-1]
+        assert len(live.events()) == count and rig.playing() == ["soft.ogg"]
+        assert view.note.hasFocus()
+    finally:
+        view.stop()

@@ -547,3 +547,66 @@ def test_arc_shaped_text_is_an_arc_or_an_arc_error(parts: list[str]) -> None:
     except ArcError:
         return
     assert parse_arc(arc_to_toml(arc), "again.arc.toml") == arc
+
+
+def test_an_arc_sets_its_own_target_loudness(tmp_path: Path) -> None:
+    """Issue 17: every track plays at the arc's target (EBU R128 integrated loudness), -23 LUFS
+    unless the arc says otherwise; it is written back, and a target out of range is refused."""
+    assert load_arc(write(tmp_path, GOOD)).target_lufs == -23.0
+    softer = GOOD.replace("planned_minutes = 45", "planned_minutes = 45\ntarget_lufs = -27.5")
+    arc = load_arc(write(tmp_path, softer))
+    assert arc.target_lufs == -27.5
+    out = tmp_path / "copy.arc.toml"
+    write_arc(arc, out)
+    assert "target_lufs = -27.5" in out.read_text()
+    assert load_arc(out) == arc
+    for bad in ("-5", "-60", '"loud"', "nan"):
+        text = GOOD.replace("planned_minutes = 45", f"planned_minutes = 45\ntarget_lufs = {bad}")
+        with pytest.raises(ArcError) as caught:
+            parse_arc(text, "x.arc.toml")
+        assert "line 7, arc.target_lufs: must be LUFS from -40 to -10" in str(caught.value)
+
+
+ALTERNATES = (
+    GOOD
+    + """
+[[phases.alternates]]
+kind = "softer"
+path = "audio/soft.ogg"
+volume = 60
+
+[[phases.alternates]]
+kind = "deeper"
+path = "audio/deep.ogg"
+title = "Deep drone"
+"""
+)
+
+
+def test_a_phase_holds_softer_and_deeper_alternates(tmp_path: Path) -> None:
+    """Issue 17: alternates belong to the phase above them, are checked by the pre-flight
+    (Arc.tracks lists them) and survive writing; a bad one is refused by field."""
+    arc = load_arc(write(tmp_path, ALTERNATES))
+    last = arc.phases[-1]
+    assert [(a.kind, a.track.title, a.track.volume) for a in last.alternates] == [
+        ("softer", "soft", 60),
+        ("deeper", "Deep drone", None),
+    ]
+    assert all(not p.alternates for p in arc.phases[:-1])
+    assert arc.tracks()[-2:] == [tmp_path / "audio/soft.ogg", tmp_path / "audio/deep.ogg"]
+    out = tmp_path / "copy.arc.toml"
+    write_arc(arc, out)
+    assert load_arc(out) == arc
+    for bad, problem in (
+        ('kind = "louder"', "phases[3].alternates[1].kind: must be softer or deeper"),
+        ("gapless_next = true", "phases[3].alternates[1].gapless_next: unknown field"),
+        ("title = 4", "phases[3].alternates[1].title: must be"),
+    ):
+        line = bad if "kind" in bad else f'kind = "softer"\n{bad}'
+        text = ALTERNATES.replace('kind = "softer"', line)
+        with pytest.raises(ArcError) as caught:
+            parse_arc(text, "x.arc.toml")
+        assert problem in str(caught.value)
+    no_kind = ALTERNATES.replace('kind = "softer"\n', "")
+    with pytest.raises(ArcError, match=r"alternates\[1\]\.kind: is required: softer or deeper"):
+        parse_arc(no_kind, "x.arc.toml")

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kapsession.music.arc import Arc, Item, Phase, Silence, Track
+from kapsession.music.arc import Alternate, Arc, Item, Phase, Silence, Track
 from kapsession.music.arc_player import SILENCE_TITLE, ArcPlayer
 from kapsession.music.loudness import PAUSE_FADE_S, SILENCE_FADE_S, VOLUME_RAMP_PER_S
 from kapsession.music.playback_faults import STALL_S
@@ -158,6 +158,8 @@ def test_a_whole_arc_plays_in_order_through_phases_silences_and_gaps() -> None:
         "phase": "settling",
         "position": 0.0,
         "item": 1,
+        "loudness_lufs": None,  # no levels handed in: played as mastered
+        "gain_db": 0.0,
     }
     assert not rig.kinds("playback_fault")
     # Every entry in order: each track ends before the next one starts.
@@ -365,6 +367,104 @@ def test_skip_crossfades_to_the_next_item_and_is_recorded() -> None:
     rig.run_to(35)
     assert not a_deck.playing and b_deck.volume == 100
     assert rig.started() == ["A", "B"]
+
+
+def test_two_quick_skips_act_at_once_even_during_the_crossfade() -> None:
+    """Issue 17: a skip used to wait for a running crossfade, so the second of two quick skips
+    in a two-track phase was queued, A played on, and A started again after the fade."""
+    rig = Rig(arc(phase("one", 0, 10, track("A"), track("B"))), {"A.ogg": 500.0, "B.ogg": 500.0})
+    rig.run_to(30)
+    a_deck = rig.deck_playing("A")
+    rig.player.skip()
+    assert rig.started() == ["A", "B"]
+    b_deck = rig.deck_playing("B")
+    rig.step(0.5)  # B fading in (0.5 s of 3 s), A fading out: the louder
+    a_volume = a_deck.volume
+    rig.player.skip()
+    assert [e["title"] for e in rig.kinds("skip")] == ["A", "B"]  # what was heard each time
+    assert rig.started() == ["A", "B", "A"]  # at once, not after the fade
+    # The quieter deck (B) let go at once and takes the new A from its start; the old A fades
+    # on from where it was, never jumping up.
+    assert b_deck.path is not None and b_deck.path.stem == "A" and b_deck.position == 0.0
+    assert ("stop", None) in b_deck.calls
+    assert a_deck.path is not None and a_deck.volume <= a_volume
+    new_a = b_deck
+    assert [e["title"] for e in rig.kinds("track_ended")] == ["A", "B"]
+    rig.run_to(36)
+    assert new_a.playing and new_a.volume == 100
+    assert sum(d.playing for d in rig.decks) == 1
+
+
+def test_a_skip_late_in_a_crossfade_fades_the_incoming_track_out_from_where_it_is() -> None:
+    rig = Rig(
+        arc(phase("one", 0, 10, track("A"), track("B"), track("C"))),
+        {"A.ogg": 500.0, "B.ogg": 500.0, "C.ogg": 500.0},
+    )
+    rig.run_to(30)
+    a_deck = rig.deck_playing("A")
+    rig.player.skip()
+    b_deck = rig.deck_playing("B")
+    rig.step(2.5)  # B nearly in: the louder now
+    b_volume = b_deck.volume
+    assert b_volume > a_deck.volume
+    rig.player.skip()
+    assert rig.started() == ["A", "B", "C"]
+    assert a_deck.path is None or a_deck.path.stem == "C"  # A let go; its deck takes C
+    assert b_deck.volume <= b_volume  # B fades out from where it was, never up to full first
+    rig.step(0.25)
+    assert b_deck.volume < b_volume
+    rig.run_to(40)
+    assert rig.deck_playing("C").volume == 100 and not b_deck.playing
+
+
+def test_softer_and_deeper_crossfade_at_once_and_the_phase_goes_on_after() -> None:
+    """Issue 17: Alt+[ / Alt+] play the phase's alternate of that kind at once (a crossfade, the
+    start recorded with `alternate`); pressed again, the next of that kind; after it, the item
+    after the one it replaced; a phase without one changes nothing."""
+    soft1, soft2, deep = track("Soft1"), track("Soft2"), track("Deep")
+    first = Phase(
+        "peak",
+        0,
+        10,
+        (track("A"), track("B")),
+        alternates=(
+            Alternate("softer", soft1),
+            Alternate("deeper", deep),
+            Alternate("softer", soft2),
+        ),
+    )
+    lengths = {
+        "A.ogg": 500.0,
+        "B.ogg": 500.0,
+        "Soft1.ogg": 20.0,
+        "Soft2.ogg": 20.0,
+        "Deep.ogg": 20.0,
+    }
+    rig = Rig(arc(first, phase("return", 10, 10, track("C"))), lengths)
+    rig.run_to(30)
+    a_deck = rig.deck_playing("A")
+    assert rig.player.alternate("softer") == soft1
+    assert rig.started() == ["A", "Soft1"]  # at once
+    started = rig.kinds("track_started")[-1]
+    assert started["alternate"] == "softer" and started["phase"] == "peak"
+    assert a_deck.playing  # fading out: a crossfade, not a cut
+    rig.step(0.5)
+    assert rig.player.alternate("softer") == soft2  # again: the next softer one
+    assert rig.player.alternate("deeper") == deep
+    assert rig.started() == ["A", "Soft1", "Soft2", "Deep"]
+    assert [e.get("alternate") for e in rig.kinds("track_started")] == [
+        None,
+        "softer",
+        "softer",
+        "deeper",
+    ]
+    rig.run_to(60)  # Deep (20 s) ends: the phase goes on with B, the item after A
+    assert rig.started()[-1] == "B"
+    rig.run_to(601)  # the return phase has no alternates: nothing changes
+    assert rig.started()[-1] == "C"
+    count = len(rig.entries)
+    assert rig.player.alternate("deeper") is None
+    assert len(rig.entries) == count
 
 
 def test_an_error_records_a_fault_and_plays_the_next_item() -> None:

@@ -325,3 +325,17 @@ def test_a_note_reads_with_chips_on_the_stream_and_tag_names_in_the_review() -> 
     assert (
         entry_text.amendment_line(7, "typo", "warm\nhands") == "Amendment of #7 (typo): warm hands"
     )
+
+
+def test_a_softer_or_deeper_track_says_so_wherever_it_is_shown() -> None:
+    """Issue 17: a phase's alternate played on Alt+[ / Alt+] is named as one on the screen, in
+    the review and in print; an ordinary start is unchanged."""
+    from kapsession.session.entry_text import describe
+
+    plain = {"title": "Bells", "path": "/a.ogg", "loudness_lufs": -20.0, "gain_db": -3.0}
+    softer = {**plain, "alternate": "softer"}
+    assert describe("track_started", plain) == "♪ Bells"
+    assert describe("track_started", softer) == "♪ Bells (softer)"
+    assert describe("track_started", softer, style="review") == "♪ Bells started (softer)"
+    assert describe("track_started", softer, style="print") == "Track started: Bells (softer)"
+    assert describe("track_started", {**plain, "alternate": "odd"}) == "♪ Bells"

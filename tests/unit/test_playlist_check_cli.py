@@ -17,6 +17,18 @@ PLAYLISTS = Path(__file__).resolve().parents[2] / "playlists"
 ARCS = sorted(PLAYLISTS.glob("*.arc.toml"))
 
 
+@pytest.fixture(scope="module")
+def levels_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_data_folder(levels_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`playlist check` keeps the tracks' loudness in the data folder (issue 17): here one for
+    the module (the shipped arcs share their audio, measured once), never a real one."""
+    monkeypatch.setenv("KAPSESSION_DATA_DIR", str(levels_folder))
+
+
 def _check(path: Path, *extra: str) -> tuple[int, list[str]]:
     out = io.StringIO()
     code = commands.run_command(commands.parse_args(["playlist", "check", str(path), *extra]), out)

@@ -297,8 +297,10 @@ def test_volume_clamps_and_is_in_force_from_each_tracks_first_buffer(
                 at_buffers.append(level)
         return at_buffers
 
-    deck.set_volume(150)
-    assert deck.volume == 100
+    deck.set_volume(150)  # above 100 a quiet track is brought up (issue 17): up to 200
+    assert deck.volume == 150
+    deck.set_volume(250)
+    assert deck.volume == 200
     deck.set_volume(-5)
     assert deck.volume == 0
     deck.set_volume(40)

@@ -20,6 +20,7 @@ from kapsession.errors import KapsessionError
 from kapsession.music.arc import Arc, load_arc
 from kapsession.music.arc_player import ArcPlayer
 from kapsession.music.deck_pair import Deck
+from kapsession.music.levels import Level
 from kapsession.music.loudness import PAUSE_FADE_S
 from kapsession.session.live import LiveSession
 
@@ -74,7 +75,10 @@ class MusicController(QObject):
         report: Callable[[str], None] = lambda _text: None,
         parent: QObject | None = None,
         settings: Settings | None = None,
+        levels: Callable[[Path], Level | None] = lambda _path: None,
     ) -> None:
+        """``levels``: each track's measured loudness (filled by the pre-flight's thread; read
+        as a track starts): the arc player brings every track to the arc's target with it."""
         super().__init__(parent)
         self.live = live
         # Handed in by the composition root; a controller built alone (tests) reads its own.
@@ -111,7 +115,9 @@ class MusicController(QObject):
             log.warning("music unavailable")
             return
         self.decks = decks
-        self.player = ArcPlayer(self.arc, decks, self._record, self._settings.music_volume)
+        self.player = ArcPlayer(
+            self.arc, decks, self._record, self._settings.music_volume, levels=levels
+        )
         self._tick()
         self._timer.start()
 
@@ -173,6 +179,15 @@ class MusicController(QObject):
         if self.player is not None:
             self.player.skip()
             self.changed.emit()
+
+    def alternate(self, kind: str) -> None:
+        """Alt+[ (softer) / Alt+] (deeper): the phase's alternate of that kind, at once with a
+        crossfade; where the phase has none, one line says so and nothing changes."""
+        if self.player is None:
+            return
+        if self.player.alternate(kind) is None:
+            self._report(f"This part of the arc has no {kind} track to change to.")
+        self.changed.emit()
 
     def step_volume(self, step: int) -> None:
         if self.player is None:

@@ -173,6 +173,8 @@ class LiveView(QWidget):
             "silence": lambda: self._music(lambda m: m.toggle_silence()),
             "pause": lambda: self._music(lambda m: m.toggle_pause()),
             "next_track": lambda: self._music(lambda m: m.skip()),
+            "softer_track": lambda: self._music(lambda m: m.alternate("softer")),
+            "deeper_track": lambda: self._music(lambda m: m.alternate("deeper")),
             "louder": lambda: self._music(lambda m: m.step_volume(VOLUME_STEP)),
             "softer": lambda: self._music(lambda m: m.step_volume(-VOLUME_STEP)),
             "previous_note": lambda: self.stream.step_selection(-1),

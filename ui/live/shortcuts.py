@@ -96,7 +96,12 @@ LIVE_SHORTCUTS: tuple[Shortcut, ...] = (
         "Alt+M", "Music: fade to silence / bring it back (4 s fades)", _one("Alt+M", "silence")
     ),
     Shortcut("Alt+P", "Music: pause / resume (2 s fades)", _one("Alt+P", "pause")),
-    Shortcut("Alt+N", "Music: next track (a crossfade)", _one("Alt+N", "next_track")),
+    Shortcut("Alt+N", "Music: next track (a crossfade, at once)", _one("Alt+N", "next_track")),
+    Shortcut(
+        "Alt+[ / Alt+]",
+        "Music: a softer / deeper track the arc holds for this phase (a crossfade)",
+        (("Alt+[", "softer_track"), ("Alt+]", "deeper_track")),
+    ),
     Shortcut(
         "Alt+= or Alt++ / Alt+-",
         "Music: volume up / down by 5 (a gentle ramp)",
