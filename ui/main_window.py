@@ -278,8 +278,7 @@ class MainWindow(QMainWindow):
                 # Never the answers: only what failed. The run goes on; its end saves it.
                 log.error("client mode: an answer was not kept: %s", type(exc).__name__)
                 self._client_problem = (
-                    "An answer could not be kept as it was given (is the disk full or "
-                    "read-only?)."
+                    "An answer could not be kept as it was given (is the disk full or read-only?)."
                 )
 
         page = ClientModePage(run, keep=keep)
@@ -308,7 +307,7 @@ class MainWindow(QMainWindow):
             problem = "The answers could not be saved (is the disk full or read-only?)."
         self._pages.removeWidget(page)
         page.deleteLater()
-        self._pages.setCurrentWidget(self.stack)
+        self._pages.setCurrentWidget(self._app_page)
         self.stack.setEnabled(True)
         self.setWindowTitle(self._title)
         self.home.refresh()

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from kapsession.clock import Clock
@@ -35,8 +32,6 @@ from kapsession.integration.measures import (
 )
 from kapsession.storage.records import iso, parse_iso
 from kapsession.storage.store import Store
-
-log = logging.getLogger("kapsession.integration.client_run")
 
 OPEN_RUNS = "open_client_runs"
 RECOVERED = "recover"  # the audit action of a run recovered on the next open
@@ -291,4 +286,3 @@ def _recover(
         clock.now(),
     )
     return number, detail
-
