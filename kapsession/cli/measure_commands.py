@@ -28,7 +28,7 @@ def recover_if_alone(store: Store, data_dir: Path, clock: SystemClock) -> None:
     lock = InstanceLock(data_dir)
     try:
         lock.acquire()
-    except AlreadyOpenError:
+    except (AlreadyOpenError, OSError):  # an app has it, or the folder is read-only
         return
     try:
         client_run.recover_open_runs(store, data_dir, clock)
