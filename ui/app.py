@@ -263,6 +263,9 @@ def _run_gui(args: argparse.Namespace) -> int:
         lock.release()
         return 0
 
+    # A client-mode run the app was stopped in (killed, crashed, power lost) becomes an
+    # incomplete measure before any screen reads the measures (its item-9 prompt included).
+    recovered = recover_client_runs(store, Path(folder))
     protocols, problems = available_protocols(folder)
     # The shipped arcs, then the clinic's own in <data folder>/arcs (same id: the clinic's wins).
     arcs, arc_problems = available_arcs([PLAYLISTS, Path(folder) / "arcs"])
@@ -416,6 +419,8 @@ def _run_gui(args: argparse.Namespace) -> int:
     except KapsessionError as exc:
         messages.error(window, str(exc))
     audit_locks(window, store)
+    if recovered:
+        window.home.form_status.setText(recovered)
     window.show()
     _close(opening)  # the main window stands where it stood
     if tries.locked_at_exit and not args.smoke:
@@ -507,6 +512,29 @@ def _name_skipped(
     text = "\n\n".join(str(p) for p in problems) + f"\n\nThe other {others} are available."
     title = f"Some {what} were not loaded"
     QTimer.singleShot(0, window, lambda: messages.inform(window, title, text))
+
+
+def recover_client_runs(store: Store, folder: Path) -> str:
+    """Open client-mode runs left by a stopped app, kept as incomplete measures (the instance
+    lock is held: no other app is answering one). What the home screen says of them ("" for
+    none); a failure is logged by its kind only and never stops the start."""
+    try:  # one cheap read on every start; the measures' modules only when there is a run
+        found = store.conn.execute("SELECT 1 FROM open_client_runs LIMIT 1").fetchone()
+    except sqlite3.Error:
+        found = None  # no such table: a database the app could not migrate (read-only)
+    if found is None:
+        return ""
+    from kapsession.integration.client_run import recover_open_runs
+
+    try:
+        kept = recover_open_runs(store, folder, SystemClock())
+    except (KapsessionError, sqlite3.Error) as exc:
+        log.error("interrupted client-mode runs not recovered: %s", type(exc).__name__)
+        return "An interrupted questionnaire could not be recovered yet; it stays kept."
+    if not kept:
+        return ""
+    names = ", ".join(m.instrument.upper() for m in kept)
+    return f"Interrupted questionnaire kept as incomplete: {names}."
 
 
 def audit_locks(window: MainWindow, store: Store) -> None:

@@ -3,9 +3,12 @@ main window, as the lock screen is: large type, one item per screen, answered wi
 key or a click on the answer; every other window of the app is put away by the lock's own
 machinery (ui/lock_coordinator.py) while it shows. When the run ends (done, or Escape twice)
 it is saved (kapsession.integration.client_run) and the main window shows the lock screen: the
-clinician's screens come back only with the PIN."""
+clinician's screens come back only with the PIN. Each answer is kept (committed to the data
+folder) before the next item shows: a kill or a power cut mid-run loses none."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -26,9 +29,15 @@ _KEYS = {
 class ClientModePage(QWidget):
     finished = Signal()  # the run ended (answered, or stopped): the window saves and locks
 
-    def __init__(self, run: ClientRun, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        run: ClientRun,
+        parent: QWidget | None = None,
+        keep: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.run = run
+        self._keep = keep  # makes the answers so far durable (ClientRun.keep)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(f"Questionnaire: {run.instrument.name}")
         scale = run.instrument
@@ -125,6 +134,8 @@ class ClientModePage(QWidget):
         self._after()
 
     def _after(self) -> None:
+        if self._keep is not None:
+            self._keep()  # committed before the next item shows
         self.show_item()
         if self.run.ended:
             self.finished.emit()

@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(holder)
         self.live_view: LiveView | None = None
         self.client_page: ClientModePage | None = None  # client mode (issue 18)
+        self._client_lock_audited = False  # client mode's start went on the trail as a lock
+        self._client_problem = ""
         self._title = "kapsession"
         self._shutting_down = False
         self._refocus: QWidget | None = None
@@ -222,7 +224,9 @@ class MainWindow(QMainWindow):
         self.stack.setEnabled(False)
         self.setWindowTitle("kapsession · locked")
         self.lock_screen.secret.setFocus()
-        self.lock_changed.emit(True)
+        if not self._client_lock_audited:  # else written when client mode began
+            self.lock_changed.emit(True)
+        self._client_lock_audited = False
 
     def unlock(self) -> None:
         if not self.locked:
@@ -260,7 +264,24 @@ class MainWindow(QMainWindow):
             return
         if self.locks is not None:
             self.locks.engage()  # pauses the idle lock too: the client may take their time
-        page = ClientModePage(run)
+        # On the audit trail as a lock: an app killed while the client holds the laptop opens
+        # locked (ui/app.py), never on the clinician's screens.
+        self.lock_changed.emit(True)
+        self._client_lock_audited = True
+        self._client_problem = ""
+        service = self.home.service
+
+        def keep() -> None:
+            try:
+                run.keep(service.store, service.clock)
+            except (KapsessionError, sqlite3.Error) as exc:
+                # Never the answers: only what failed. The run goes on; its end saves it.
+                log.error("client mode: an answer was not kept: %s", type(exc).__name__)
+                self._client_problem = (
+                    "An answer could not be kept as it was given (is the disk full or read-only?)."
+                )
+
+        page = ClientModePage(run, keep=keep)
         page.finished.connect(self.end_client_mode)
         self.client_page = page
         self._pages.addWidget(page)
@@ -286,11 +307,12 @@ class MainWindow(QMainWindow):
             problem = "The answers could not be saved (is the disk full or read-only?)."
         self._pages.removeWidget(page)
         page.deleteLater()
-        self._pages.setCurrentWidget(self.stack)
+        self._pages.setCurrentWidget(self._app_page)
         self.stack.setEnabled(True)
         self.setWindowTitle(self._title)
         self.home.refresh()
         self.lock()
+        problem = problem or self._client_problem
         if problem:
             self.home.form_status.setText(problem)
         elif page.run.saved is not None:

@@ -12,9 +12,28 @@ from typing import Any, TextIO
 
 from kapsession.cli.terminal_text import printable
 from kapsession.clock import SystemClock
-from kapsession.integration import measures
+from kapsession.errors import AlreadyOpenError
+from kapsession.integration import client_run, measures
 from kapsession.storage import clinicians
+from kapsession.storage.instance_lock import InstanceLock
 from kapsession.storage.store import Store
+
+
+def recover_if_alone(store: Store, data_dir: Path, clock: SystemClock) -> None:
+    """A client-mode run left open by a stopped app becomes its incomplete measure first (as
+    the app does when it opens), so a listing never shows a run half-way. Not while the app
+    has the folder open: its run is still being answered, and not a measure yet."""
+    if not client_run.open_run_count(store):
+        return
+    lock = InstanceLock(data_dir)
+    try:
+        lock.acquire()
+    except (AlreadyOpenError, OSError):  # an app has it, or the folder is read-only
+        return
+    try:
+        client_run.recover_open_runs(store, data_dir, clock)
+    finally:
+        lock.release()
 
 
 def add_parsers(sub: argparse._SubParsersAction[Any], common: Any, parser_class: Any) -> None:
@@ -37,6 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction[Any], common: Any, parser_class:
 
 def run(store: Store, args: argparse.Namespace, out: TextIO, data_dir: Path) -> int:
     clock = SystemClock()
+    recover_if_alone(store, data_dir, clock)
     if args.measures_command == "list":
         found = measures.measures_json(store, data_dir, args.client)
         if args.format == "json":

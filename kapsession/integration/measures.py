@@ -109,10 +109,18 @@ def add_measure(
     complete: bool = True,
     session_id: int | None = None,
     timed: bool = False,
+    at: datetime | None = None,
+    author: tuple[str, str | None] | None = None,
+    extra_flags: Sequence[str] = (),
 ) -> Measure:
     """Check and store one administration; returns it after its COMMIT returned. `complete`
     False keeps an interrupted client-mode run as it is (no total, never scored as complete);
-    `timed`: the moment is known (client mode), not only the day."""
+    `timed`: the moment is known (client mode), not only the day; `at`: that moment when it
+    was not now (a run recovered after the app was stopped: when it was answered, and its day
+    the day it was answered); `author`: who entered it when not the charting clinician (the
+    clinician who started a recovered run); `extra_flags`: flags raised when it was answered
+    (kept even if the instrument would not raise them now). Inside a caller's transaction it
+    is part of it."""
     scale = instrument(data_dir, instrument_id)
     client = store.client_by_code(client_code.strip())
     if client is None:
@@ -121,7 +129,7 @@ def add_measure(
         raise MeasureError("source", f"must be one of {', '.join(MEASURE_SOURCES)}")
     now = clock.now()
     today = now.astimezone().date()
-    day = taken_on or today
+    day = taken_on or (at.astimezone().date() if at is not None else today)
     if day > today:
         raise MeasureError("date", f"{day.isoformat()} is in the future")
     scale.check_answers(answers, complete=complete)
@@ -132,31 +140,70 @@ def add_measure(
         severity, flags = score.severity, score.flags
     else:
         total, severity, flags = None, "", scale.flags(padded)
-    author, role = store.charting if store.charting else (store.actor, None)
+    flags = tuple(dict.fromkeys([*flags, *extra_flags]))
+    who, role = author or (store.charting if store.charting else (store.actor, None))
+    ident = insert_measure(
+        store,
+        client.id,
+        scale.id,
+        day,
+        (at or now) if (timed or at is not None) else None,
+        padded,
+        total,
+        severity,
+        flags,
+        source,
+        session_id,
+        (who, role),
+        now,
+    )
+    return _measure_by_id(store, ident)
+
+
+def insert_measure(
+    store: Store,
+    client_id: int,
+    instrument_id: str,
+    day: date,
+    taken_at: datetime | None,
+    answers: Sequence[int | None],
+    total: float | None,
+    severity: str,
+    flags: Sequence[str],
+    source: str,
+    session_id: int | None,
+    author: tuple[str, str | None],
+    recorded_at: datetime,
+) -> int:
+    """The row itself, checked by the caller (the database still refuses a total on an
+    incomplete measure, and keeps it append-only and audited)."""
     with store.db.atomic():
         cur = store.conn.execute(
             "INSERT INTO measures (client_id, instrument, taken_on, taken_at, tz, answers, "
             "complete, total, severity, flags, source, session_id, author, author_role, "
             "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                client.id,
-                scale.id,
+                client_id,
+                instrument_id,
                 day.isoformat(),
-                iso(now) if timed else None,
+                iso(taken_at) if taken_at is not None else None,
                 local_zone_name(),
-                json.dumps(padded),
-                int(complete),
+                json.dumps(list(answers)),
+                int(total is not None),
                 total,
                 severity,
                 ",".join(flags),
                 source,
                 session_id,
-                author,
-                role,
-                iso(now),
+                author[0],
+                author[1],
+                iso(recorded_at),
             ],
         )
-        ident = int(cur.lastrowid or 0)
+        return int(cur.lastrowid or 0)
+
+
+def measure_by_id(store: Store, ident: int) -> Measure:
     return _measure_by_id(store, ident)
 
 

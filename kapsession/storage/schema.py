@@ -415,6 +415,33 @@ def m010_measures(db: Database) -> None:
     db.executescript(audit.trigger_sql_m006(db.conn))
 
 
+@_step
+def m011_open_client_runs(db: Database) -> None:
+    """A client-mode run while it is being answered (kapsession/integration/client_run.py):
+    its answers so far, written as each is given, so that a kill, a crash or a power cut
+    mid-run loses none. On the next open of the folder a run left here becomes an incomplete
+    measure (never scored), in the same transaction that removes it. A working copy, not the
+    record: not audited itself; the measure it becomes is, and so is its recovery. `fingerprint`
+    is the instrument as the client saw it, `flags` what its answers raised then (PHQ-9
+    item 9), so that neither a changed nor a removed instrument can lose them."""
+    db.executescript(
+        """
+        CREATE TABLE open_client_runs (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id),
+            instrument TEXT NOT NULL CHECK (length(instrument) > 0),
+            fingerprint TEXT NOT NULL,
+            answers TEXT NOT NULL CHECK (json_valid(answers) AND json_type(answers) = 'array'),
+            flags TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL,
+            answered_at TEXT,
+            author TEXT NOT NULL,
+            author_role TEXT
+        );
+        """
+    )
+
+
 def folder_id(conn: sqlite3.Connection) -> str | None:
     """The data folder's identity (m005), or None for a database from before it."""
     try:

@@ -6,6 +6,8 @@ stopped early is kept as incomplete, never scored."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,3 +138,28 @@ def test_a_click_answers_too_and_closing_is_refused_while_the_client_holds_it(
     [saved] = measures.measures_of(store, "K-044")
     assert (saved.instrument, saved.total, saved.severity) == ("gad7", 7.0, "mild")
     assert QApplication.activeWindow() is window
+
+
+def test_each_answer_is_kept_before_the_next_item_shows_and_the_start_counts_as_a_lock(
+    qtbot, window: MainWindow, store: Store
+) -> None:
+    """A kill mid-run loses nothing (kapsession.integration.client_run.keep): each answer is
+    in the open run, committed, when the next item is on the screen; and the start is a lock
+    on the audit trail (once, not again at the end), so a restart opens locked."""
+    locks: list[bool] = []
+    window.lock_changed.connect(locks.append)
+    page = _start(qtbot, window)
+    assert locks == [True]
+    reader = sqlite3.connect(store.conn.execute("PRAGMA database_list").fetchone()[2])
+    for n, value in enumerate((2, 0, 3), start=1):
+        qtbot.keyClick(page, KEYS[value])
+        assert page.progress.text() == f"Question {n + 1} of 9"
+        [kept] = reader.execute("SELECT answers FROM open_client_runs").fetchall()
+        assert json.loads(kept[0])[:n] == [2, 0, 3][:n]
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    assert window.locked and locks == [True]
+    assert reader.execute("SELECT count(*) FROM open_client_runs").fetchone()[0] == 0
+    reader.close()
+    [saved] = measures.measures_of(store, "K-044")
+    assert saved.answers[:4] == (2, 0, 3, None) and not saved.complete

@@ -17,6 +17,7 @@ from kapsession.clock import FakeClock
 from kapsession.integration.review import build_review
 from kapsession.session.live import LiveSession
 from kapsession.storage.store import Store
+from ui import theme
 from ui.review import CourseWindow, ReviewWindow
 from ui.settings import Settings
 
@@ -287,3 +288,22 @@ def test_the_course_view_charts_each_scale_with_bands_response_remission_and_ses
     }
     assert (len(regions["phq9"]), len(regions["gad7"])) == (5, 4)
     assert w.table.rowCount() == 3  # the sessions' table is still there
+    # Opened with the chart (as from the home screen): every session row whole below it,
+    # the splitter giving the table their height and the chart the rest.
+    # With the app's theme, as in the app (the table's padded rows and header).
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    sheet, palette = app.styleSheet(), app.palette()
+    theme.apply(app)
+    try:
+        again = CourseWindow(store, "C-031", lambda _id: None, settings=Settings())
+        again.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        qtbot.addWidget(again)
+        show_active(qtbot, again)
+        view = again.table.viewport().rect()
+        for row in range(3):
+            place = again.table.visualItemRect(again.table.item(row, 0))
+            assert view.contains(place), (row, place, view)
+    finally:
+        app.setStyleSheet(sheet)
+        app.setPalette(palette)

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from kapsession.clock import SystemClock
+from kapsession.integration.client_run import ClientRun
+from kapsession.integration.instrument import builtin_instruments
+from kapsession.storage.instance_lock import InstanceLock
 from kapsession.storage.store import Store
 from tests.helpers.cli import run
 
@@ -109,3 +112,33 @@ def test_an_unknown_client_is_refused(tmp_path: Path, capsys: pytest.CaptureFixt
     d = _folder(tmp_path)
     code, out, err = run(["measures", "list", *d, "--client", "NOPE", "--format", "json"], capsys)
     assert code == 2 and out == "" and err.startswith("kapsession: client:")
+
+
+def test_list_keeps_a_run_left_open_as_incomplete_unless_an_app_holds_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client-mode run left open by a killed app is listed as its incomplete measure (the
+    listing never shows a run half-way); while an app has the folder open the run is still
+    being answered, so it is left alone and not listed."""
+    d = _folder(tmp_path)
+    folder = Path(d[1])
+    store = Store.open(folder)
+    run_ = ClientRun(builtin_instruments()["phq9"], "K-007")
+    for key in "201":
+        run_.key(key)
+        run_.keep(store, SystemClock())
+    store.close()
+    listing = ["measures", "list", *d, "--client", "K-007", "--format", "json"]
+    app = InstanceLock(folder)
+    app.acquire()  # an app is running: its run is its own
+    try:
+        code, out, err = run(listing, capsys)
+    finally:
+        app.release()
+    assert (code, err, json.loads(out)) == (0, "", [])
+    for _ in range(2):  # the app is gone: kept as incomplete, once
+        code, out, err = run(listing, capsys)
+        assert (code, err) == (0, "")
+        [found] = json.loads(out)
+        assert (found["complete"], found["total"]) == (False, None)
+        assert found["answers"] == [2, 0, 1, *[None] * 6]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -43,6 +43,9 @@ COLUMNS = (
     "Next step (worksheet)",
     "Signed",
 )
+
+
+SHOWN_ROWS = 6  # session rows the course shows below a chart before it scrolls
 
 
 def _num(value: float | None, unit: str = "") -> str:
@@ -132,6 +135,7 @@ class CourseWindow(QWidget):
         self.legend.setProperty("role", "muted")
         self.legend.setWordWrap(True)
         self.chart: QWidget | None = None
+        self._shared = False  # the splitter's first sizes, given at the first show
         self.split = QSplitter(Qt.Orientation.Vertical)
         self.split.setChildrenCollapsible(False)
         self.split.addWidget(self.table)
@@ -196,6 +200,28 @@ class CourseWindow(QWidget):
         self.split.insertWidget(0, self.chart)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
+
+    def sessions_height(self) -> int:
+        """The sessions table's height for its header, its rows (up to SHOWN_ROWS) and the
+        horizontal scroll bar: what it keeps below the chart."""
+        t = self.table
+        rows = min(max(t.rowCount(), 1), SHOWN_ROWS)
+        return (
+            t.horizontalHeader().sizeHint().height()
+            + rows * t.verticalHeader().defaultSectionSize()
+            + t.horizontalScrollBar().sizeHint().height()
+            + 2 * t.frameWidth()
+        )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.chart is not None and not self._shared:
+            # The chart takes what the sessions' rows leave (stretch factors alone left the
+            # table three rows high with the first cut off: docs/screenshots/course-measures).
+            self._shared = True
+            total = sum(self.split.sizes()) or self.split.height()
+            table = min(self.sessions_height(), total - self.chart.minimumHeight())
+            self.split.setSizes([total - table, table])
 
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.rows) and self.rows[row].state != "planned":
