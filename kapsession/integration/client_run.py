@@ -7,7 +7,7 @@ The model decides what a key means: a number key answers an item with options (0
 Escape twice stops (the first only asks).
 
 Nothing answered is lost if the app dies mid-run: `keep` writes the answers so far to
-`open_client_runs` (schema m011) after each answer, committed before the next item shows; `save`
+`open_client_runs` (schema m010) after each answer, committed before the next item shows; `save`
 turns the run into a measure in the same transaction that removes that row; and the next open
 of the data folder turns a run left there (killed, crashed, power lost) into an incomplete
 measure with `recover_open_runs`, audited, never scored. Its flags (PHQ-9 item 9) are kept as

@@ -1,4 +1,4 @@
-"""A client's rating-scale measures (schema m010): PHQ-9, GAD-7, the EBI and the clinic's own,
+"""A client's rating-scale measures (schema m009): PHQ-9, GAD-7, the EBI and the clinic's own,
 answered in client mode, entered from paper, or by the clinician. Records of the client, not of
 one session's timeline (a PHQ-9 is often answered between sessions).
 
@@ -267,7 +267,7 @@ def open_prompts(store: Store) -> list[Prompt]:
         rows = store.conn.execute(
             _SELECT + " WHERE m.flags != '' AND a.id IS NULL ORDER BY m.taken_on, m.id"
         ).fetchall()
-    except sqlite3.OperationalError:  # a read-only database from before m010
+    except sqlite3.OperationalError:  # a read-only database from before m009
         return []
     return [Prompt(m, f) for m in map(_row, rows) for f in m.flags]
 

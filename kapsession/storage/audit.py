@@ -48,7 +48,7 @@ from kapsession.storage.chain_key import ChainKey
 
 GENESIS = "0" * 64
 # The clinical tables and their key column. heartbeat is liveness only, never audited. A table
-# a later migration creates (measures, m010) is skipped wherever it does not exist yet: the
+# a later migration creates (measures, m009) is skipped wherever it does not exist yet: the
 # earlier migrations, and a database (or backup) from before it, look as they always did.
 AUDITED: dict[str, str] = {
     "clients": "id",

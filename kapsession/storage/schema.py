@@ -360,12 +360,12 @@ MEASURE_SOURCES = ("client", "paper", "clinician")
 
 
 @_step
-def m010_measures(db: Database) -> None:
+def m009_measures(db: Database) -> None:
     """Rating-scale measures (PHQ-9, GAD-7, ...: kapsession/integration/measures.py), records
     of the client rather than of one session, and the clinician's acknowledgement of a flagged
     answer (PHQ-9 item 9). Both append-only and audited like the other clinical tables; a
     measure's total is there exactly when it is complete, so an incomplete run can never pass
-    as scored. (Named m010: m009 was left for the music loudness work; renumber at merge.)"""
+    as scored."""
     sources = ", ".join(f"'{s}'" for s in MEASURE_SOURCES)
     db.executescript(
         f"""
@@ -416,7 +416,7 @@ def m010_measures(db: Database) -> None:
 
 
 @_step
-def m011_open_client_runs(db: Database) -> None:
+def m010_open_client_runs(db: Database) -> None:
     """A client-mode run while it is being answered (kapsession/integration/client_run.py):
     its answers so far, written as each is given, so that a kill, a crash or a power cut
     mid-run loses none. On the next open of the folder a run left here becomes an incomplete

@@ -74,7 +74,7 @@ def test_a_clean_database_verifies_with_every_row_accounted_for(
         "clients": 1,
         "sessions": 1,
         "events": events,
-        "measures": 0,  # the measures tables (schema m010), audited too
+        "measures": 0,  # the measures tables (schema m009), audited too
         "measure_acks": 0,
     }
     assert events >= 5

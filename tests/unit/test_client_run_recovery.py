@@ -1,5 +1,5 @@
 """A client-mode run survives the app's death (issue 18): each answer is kept in
-open_client_runs (schema m011) as it is given, and the next open of the folder turns a run left
+open_client_runs (schema m010) as it is given, and the next open of the folder turns a run left
 there into an incomplete measure, never scored, audited, in one transaction with removing the
 open run; again and again it finds nothing more to do. A run whose instrument changed or was
 removed since keeps its answers as given, with the flags they raised then (PHQ-9 item 9)."""

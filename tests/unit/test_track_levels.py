@@ -284,19 +284,19 @@ class Capture:
 
 def _steady_peak(wav: Path, volume: int) -> int:
     """The peak of a few buffers of ``wav`` played on a fresh deck at ``volume``, through amem
-    with libVLC's own software volume."""
+    with libVLC's own software volume. The deck's position is polled meanwhile, as the GUI
+    does while a track starts (VlcDeck applies a volume that found no audio output yet on that
+    poll); only buffers after the volume took hold count (under load the output can appear
+    after play_at_volume's short wait)."""
     made = open_decks(lambda *_a: None, ("--quiet", "--no-video", "--vout=dummy"))
     assert not isinstance(made, str), made
     peaks: list[int] = []
-    done = threading.Event()
 
     @vlc.CallbackDecorators.AudioPlayCb  # type: ignore[untyped-decorator]
     def on_samples(_data: Any, samples: Any, count: int, _pts: int) -> None:
         raw = array.array("h")
         raw.frombytes(ctypes.string_at(samples, count * 2 * 2))
         peaks.append(max(abs(x) for x in raw))
-        if len(peaks) > 20:
-            done.set()
 
     deck = made[0]
     deck._player.audio_set_callbacks(on_samples, None, None, None, None, None)
@@ -305,10 +305,17 @@ def _steady_peak(wav: Path, volume: int) -> int:
         deck.set_volume(volume)
         deck.load(wav)
         deck.play()
-        assert done.wait(10), peaks
+        held_from: int | None = None
+        deadline = time.monotonic() + 10
+        while held_from is None or len(peaks) < held_from + 12:
+            assert time.monotonic() < deadline, (held_from, peaks)
+            deck.position_s()
+            if held_from is None and not deck._volume_pending:
+                held_from = len(peaks)
+            time.sleep(0.005)
     finally:
         release_decks(made)
-    return max(peaks[5:20])
+    return max(peaks[held_from + 2 : held_from + 12])
 
 
 def test_libvlc_volume_is_cubic_and_goes_above_100(tmp_path: Path) -> None:
@@ -316,7 +323,7 @@ def test_libvlc_volume_is_cubic_and_goes_above_100(tmp_path: Path) -> None:
     (p/100)^3, above 100 % too (the gain that brings a quiet track up), so g dB is a factor
     10^(g/60) on the percentage (kapsession.music.levels)."""
     wav = tmp_path / "sine.wav"
-    _sox_sine = ["sox", "-n", "-r", "48000", "-c", "2", str(wav), "synth", "2", "sine", "440"]
+    _sox_sine = ["sox", "-n", "-r", "48000", "-c", "2", str(wav), "synth", "10", "sine", "440"]
     subprocess.run([*_sox_sine, "vol", "0.1"], check=True)
     for volume in (58, 100, 150, 200):
         ratio = _steady_peak(wav, volume) / (0.1 * 32767)
