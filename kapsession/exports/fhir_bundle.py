@@ -506,10 +506,10 @@ class _Builder:
         values: dict[str, Any] = {
             **self.common(f"music-rating-{ws['seq']}"),
             "status": "amended" if ws.get("amends") is not None else "final",
-            "category": [
-                {"coding": SURVEY}
-            ],
-            "code": {"text": "Client's rating of the session's music (liking, resonance, openness)"},
+            "category": [{"coding": SURVEY}],
+            "code": {
+                "text": "Client's rating of the session's music (liking, resonance, openness)"
+            },
             "subject": {"reference": self.patient_url},
             "encounter": {"reference": self.encounter_url},
             "effectiveDateTime": ws.get("at"),

@@ -127,7 +127,9 @@ class MusicRatingDialog(RecordDialog):
         confirm: Callable[[str, str], bool] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("music ratings", store, session_id, clock, tz, author, None, confirm, parent)
+        super().__init__(
+            "music ratings", store, session_id, clock, tz, author, None, confirm, parent
+        )
         record = self.record
         self.setWindowTitle(f"Music ratings · {record.client_code} · session #{record.id}")
         current = current_worksheet(store, session_id)
@@ -144,9 +146,7 @@ class MusicRatingDialog(RecordDialog):
         self.last_line = plain_label()
         self.last_line.setProperty("role", "muted")
         buttons = QDialogButtonBox()
-        self.save_button = buttons.addButton(
-            "Save  Ctrl+S", QDialogButtonBox.ButtonRole.ActionRole
-        )
+        self.save_button = buttons.addButton("Save  Ctrl+S", QDialogButtonBox.ButtonRole.ActionRole)
         self.save_button.setDefault(True)  # Enter saves
         self.save_button.clicked.connect(self.save)
         close = buttons.addButton("Close  Esc", QDialogButtonBox.ButtonRole.RejectRole)

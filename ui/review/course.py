@@ -42,8 +42,8 @@ COLUMNS = (
     "Max dissociation",
     "Alerts",
     "Notes",
-    "Next step (worksheet)",
     "Music L/R/O",
+    "Next step (worksheet)",
     "Signed",
 )
 
@@ -67,8 +67,8 @@ def course_cells(row: CourseRow) -> tuple[str, ...]:
         _num(row.max_dissociation),
         str(row.alerts),
         str(row.notes),
-        row.next_step or "–",
         music_text(row),
+        row.next_step or "–",
         signed_text(row),
     )
 
