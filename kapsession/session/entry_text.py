@@ -329,8 +329,6 @@ def _screen(kind: str, data: Mapping[str, Any], reason: str | None) -> str:
     if kind == "session_ended":
         how = "complete" if data.get("complete") else f"ended anyway: {reason}"
         return f"Session ended ({how})"
-    if kind == "worksheet":
-        return _review(kind, data) or ""
     return kind.replace("_", " ")
 
 

@@ -168,7 +168,6 @@ def test_one_wording_for_the_ratings_wherever_an_entry_is_said():
     line = "Music: liking 7, resonance 8, openness 6 (arc Gentle)"
     assert music_rating_line(data) == line
     assert describe("worksheet", data, style="review") == f"Integration worksheet saved · {line}"
-    assert describe("worksheet", data, style="screen") == f"Integration worksheet saved · {line}"
     assert describe("worksheet", {"answers": {}}, style="review") == "Integration worksheet saved"
     assert rating_line(MusicRating(0, 10, 5)) == "Music: liking 0, resonance 10, openness 5"
     # A damaged stored rating is not said at all rather than said wrong.
