@@ -134,6 +134,7 @@ def test_a_signed_session_refuses_the_ratings_and_says_so(qtbot, store: Store, c
     sid = _ended(service, clock)
     signing.sign(store, sid, "A. Rivera", "1234", clock, "Europe/Berlin")
     dialog = _open(qtbot, MusicRatingDialog, service, sid)
+    assert "The session is signed" in dialog.last_line.text(), "said before anything is typed"
     for key in ("liking", "resonance", "openness"):
         dialog.fields.spins[key].setFocus()
         qtbot.keyClicks(dialog.fields.spins[key], "5")

@@ -24,7 +24,12 @@ from PySide6.QtWidgets import (
 
 from kapsession.clock import Clock
 from kapsession.errors import InvalidEntry
-from kapsession.integration.worksheet import current_worksheet, save_music_rating, session_arc
+from kapsession.integration.worksheet import (
+    current_worksheet,
+    is_signed,
+    save_music_rating,
+    session_arc,
+)
 from kapsession.music.rating import HIGHEST, LOWEST, SCALES, MusicRating, rating_line
 from kapsession.storage.store import Event, Store
 
@@ -167,9 +172,12 @@ class MusicRatingDialog(RecordDialog):
 
     def _show_last(self) -> None:
         if self._last is None or self._event is None:
-            self.last_line.setText("Not rated yet.")
+            text = "Not rated yet."
         else:
-            self.last_line.setText(f"Saved {saved_on(self._event)}: {rating_line(self._last)}")
+            text = f"Saved {saved_on(self._event)}: {rating_line(self._last)}"
+        if is_signed(self.store, self.session_id):
+            text += " The session is signed: its record takes no new ratings (only amendments)."
+        self.last_line.setText(text)
 
     def _value(self) -> object:
         return self.fields.values()
