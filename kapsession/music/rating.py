@@ -68,7 +68,7 @@ def _whole(key: str, value: object) -> int:
         text = value.strip()
         if not text:
             raise InvalidEntry(f"{name}: give a whole number from {LOWEST} to {HIGHEST}.")
-        if not text.lstrip("-").isdigit():
+        if not text.removeprefix("-").isdecimal():
             raise InvalidEntry(
                 f"{name}: {text[:20]!r} is not a whole number from {LOWEST} to {HIGHEST}."
             )
