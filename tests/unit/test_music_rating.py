@@ -65,6 +65,7 @@ def test_whole_numbers_from_0_to_10_and_typed_digits_are_accepted():
         ({"liking": 5, "resonance": 5, "openness": 7.5}, "Openness: give a whole number"),
         ({"liking": 5, "resonance": "x", "openness": 5}, "Resonance: 'x' is not a whole number"),
         ({"liking": "", "resonance": 5, "openness": 5}, "Liking: give a whole number"),
+        ({"liking": "²", "resonance": 5, "openness": 5}, "Liking: '²' is not a whole number"),
         ({"liking": True, "resonance": 5, "openness": 5}, "Liking: give a whole number"),
         ({"liking": 5, "resonance": 5}, "Openness: give a whole number"),
         ({"liking": 5, "resonance": 5, "openness": 5, "mood": 3}, "Unknown music rating: 'mood'"),
