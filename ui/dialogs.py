@@ -39,6 +39,7 @@ ELSEWHERE: tuple[tuple[str, str], ...] = (
     ("Ctrl+Q", "Close the window (a running session continues when you reopen)"),
     ("Alt+P", "Home: prepare the selected session (intention, screening, consent, grounding)"),
     ("Alt+W", "Home: the integration worksheet of the selected session"),
+    ("Alt+R", "Home: the client's ratings of the music for the selected ended session"),
     ("Alt+G", "Home: give the dose to the selected planned session (the dose question)"),
     ("Ctrl+Shift+A", "Home: the client answers the chosen questionnaire (the PIN ends it)"),
     ("Ctrl+S", "Preparation / worksheet: save a new version (Esc closes, asking if unsaved)"),

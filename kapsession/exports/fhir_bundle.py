@@ -24,6 +24,9 @@ What is in it (DESIGN.md, Interfaces):
 - QuestionnaireResponse: one per observation-scale rating (MOAA/S, RASS, ...), one for the
   current integration worksheet, and one per administration of the client's rating scales
   (PHQ-9 as LOINC 44249-1, GAD-7 as 69737-5: item answers and the total; issue 18).
+- Observation (category survey) for the client's music ratings in the current worksheet
+  (issue 17): code text, one valueInteger component each for liking, resonance and openness
+  (0-10), the arc in a note.
 - Practitioner and PractitionerRole for each clinician who charted or signed; a Provenance for
   each signature (target the Encounter, the meaning as its activity, an ASTM E1762 signature
   type, the signed record's SHA-256 as the signature's data).
@@ -42,6 +45,8 @@ from kapsession import gc_pause
 from kapsession.exports import fhir_adverse
 from kapsession.exports import medication_record as mr
 from kapsession.exports import summary as s
+from kapsession.music.rating import SCALES as RATING_SCALES
+from kapsession.music.rating import arc_label, read_rating
 from kapsession.session.entry_text import scale_name, text_of
 
 if TYPE_CHECKING:
@@ -484,6 +489,36 @@ class _Builder:
         items.append(item)
         self._response(f"worksheet-{ws['seq']}", ws, "integration-worksheet", items)
 
+    def music_rating(self) -> None:
+        """The client's three ratings of the music (issue 17) as one Observation: code text
+        (there is no LOINC code for them), a 0-10 integer component per rating."""
+        ws = self.sm.worksheet
+        rating = read_rating(ws.get("music_rating")) if ws is not None else None
+        if ws is None or rating is None:
+            return
+        components = [
+            {
+                "code": {"text": f"{key.capitalize()}: {question} (0 {low} - 10 {high})"},
+                "valueInteger": rating.value(key),
+            }
+            for key, question, low, high in RATING_SCALES
+        ]
+        values: dict[str, Any] = {
+            **self.common(f"music-rating-{ws['seq']}"),
+            "status": "amended" if ws.get("amends") is not None else "final",
+            "category": [{"coding": SURVEY}],
+            "code": {
+                "text": "Client's rating of the session's music (liking, resonance, openness)"
+            },
+            "subject": {"reference": self.patient_url},
+            "encounter": {"reference": self.encounter_url},
+            "effectiveDateTime": ws.get("at"),
+            "component": components,
+        }
+        if rating.arc_id or rating.arc_name:
+            values["note"] = [{"text": f"Music arc: {arc_label(rating)}"}]
+        self.add("Observation", values)
+
     def measures(self) -> None:
         """One QuestionnaireResponse per administration of a rating scale (issue 18): the
         questionnaire is LOINC's (http://loinc.org/q/44249-1 for PHQ-9, 69737-5 for GAD-7), one
@@ -562,6 +597,7 @@ def bundle_data(doc: Mapping[str, Any]) -> dict[str, Any]:
     b.vitals()
     b.scales()
     b.worksheet()
+    b.music_rating()
     b.measures()
     # Adverse events (issue 15): one AdverseEvent each, the session's dose as the suspect.
     dose_url = "urn:uuid:" + _id(b.sid, "dose") if sm.dose is not None else None

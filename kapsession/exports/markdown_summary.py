@@ -282,6 +282,8 @@ def _worksheet(sm: s.Summary) -> list[str]:
         + ".",
         "",
     ]
+    if sm.music_line():
+        out += [cell(sm.music_line()), ""]
     answers = sm.answers()
     shared = set(sm.shared_keys())
     for key, question in s.WORKSHEET_QUESTIONS:

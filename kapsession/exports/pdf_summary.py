@@ -601,6 +601,8 @@ def _worksheet(sm: s.Summary, st: dict[str, Any]) -> list[Flowable]:
             st["small"],
         )
     )
+    if sm.music_line():
+        out.append(Paragraph(pb.para(sm.music_line()), st["body"]))
     answers, shared = sm.answers(), set(sm.shared_keys())
     for key, question in s.WORKSHEET_QUESTIONS:
         label = question + (" (shared with the client)" if key in shared else "")

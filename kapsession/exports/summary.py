@@ -17,7 +17,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kapsession.monitoring.vitals import VITAL_FIELDS
-from kapsession.session.entry_text import CHECK_KINDS, MUSIC_KINDS, minutes_text, t_mark, text_of
+from kapsession.session.entry_text import (
+    CHECK_KINDS,
+    MUSIC_KINDS,
+    minutes_text,
+    music_rating_line,
+    t_mark,
+    text_of,
+)
 from kapsession.storage.store import parse_iso
 
 REHEARSAL_NOTICE = "REHEARSAL - training data, not a clinical record"
@@ -235,6 +242,11 @@ class Summary:
             return []
         raw = self.worksheet.get("follow_up")
         return [text_of(x) for x in raw if text_of(x).strip()] if isinstance(raw, list) else []
+
+    def music_line(self) -> str:
+        """'Music: liking 7, resonance 8, openness 6 (arc ...)' from the current worksheet; ""
+        when the client's ratings were not asked (issue 17)."""
+        return "" if self.worksheet is None else music_rating_line(self.worksheet)
 
     def shared_keys(self) -> list[str]:
         if self.worksheet is None:

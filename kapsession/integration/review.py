@@ -12,7 +12,8 @@ review always shows exactly what was recorded, amendments beside their originals
 - ``search_notes(store, query, client=None)``: case-insensitive search in notes' current and
   original text, across sessions.
 - ``course(store, client_code)``: the client's sessions in order with dose, route, protocol,
-  peak vitals, deepest sedation, strongest dissociation, alerts and the worksheet's next step.
+  peak vitals, deepest sedation, strongest dissociation, alerts, the worksheet's next step and
+  the client's music ratings; ``music_by_arc(rows)``: those ratings' means per arc.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kapsession.integration.review_entries import Entries, Marker, MarkerClass, Markers
 from kapsession.monitoring.observations import DISSOCIATION, MOAAS
+from kapsession.music.rating import KEYS as RATING_KEYS
+from kapsession.music.rating import MusicRating, arc_label, read_rating
 from kapsession.session.entry_text import (
     CHECK_KINDS,
     CHECK_WORDS,
@@ -556,6 +559,8 @@ class CourseRow:
     notes: int
     next_step: str | None  # the current worksheet's next step, if one was written
     signed_by: tuple[str, ...] = ()  # who signed it, in order (kapsession.exports.signing)
+    # The client's music ratings in the current worksheet (issue 17), when asked.
+    music: MusicRating | None = None
 
 
 def course(store: Store, client_code: str) -> list[CourseRow]:
@@ -582,6 +587,7 @@ def _course_row(number: int, record: SessionRecord, events: Sequence[Event]) -> 
 
     worksheets = [e for e in events if e.kind == "worksheet"]
     next_step = None
+    music = read_rating(worksheets[-1].data.get("music_rating")) if worksheets else None
     if worksheets:
         answers = worksheets[-1].data.get("answers")
         if isinstance(answers, Mapping):
@@ -606,7 +612,33 @@ def _course_row(number: int, record: SessionRecord, events: Sequence[Event]) -> 
         notes=sum(1 for e in events if e.kind == "note"),
         next_step=next_step,
         signed_by=tuple(str(e.data.get("name", "")) for e in events if e.kind == "signature"),
+        music=music,
     )
+
+
+@dataclass(frozen=True)
+class ArcMusic:
+    """How one arc was found across the client's sessions: the mean of each rating."""
+
+    arc: str  # the arc's name (else its id; "no arc")
+    sessions: tuple[int, ...]  # the course numbers of the rated sessions, in order
+    means: Mapping[str, float]  # liking, resonance, openness -> mean, one decimal
+
+
+def music_by_arc(rows: Sequence[CourseRow]) -> list[ArcMusic]:
+    """Each arc's rated sessions and mean ratings, in the order the arcs were first rated.
+    Sessions are grouped by the arc's id (its name when the id is missing)."""
+    groups: dict[str, list[CourseRow]] = {}
+    for row in rows:
+        if row.music is not None:
+            key = row.music.arc_id or row.music.arc_name
+            groups.setdefault(key, []).append(row)
+    out = []
+    for mine in groups.values():
+        ratings = [r.music for r in mine if r.music is not None]
+        means = {k: round(sum(m.value(k) for m in ratings) / len(ratings), 1) for k in RATING_KEYS}
+        out.append(ArcMusic(arc_label(ratings[-1]), tuple(r.number for r in mine), means))
+    return out
 
 
 def _local_date(record: SessionRecord) -> str:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from kapsession.errors import InvalidEntry, StateError
+from kapsession.music.arc import ArcError, load_arc
+from kapsession.music.rating import MusicRating, read_rating, validate_rating
 from kapsession.session.dose_clock import t_plus
 from kapsession.session.live import current_notes
 from kapsession.storage.store import Event, Store
@@ -57,17 +60,26 @@ class Worksheet:
     follow_up: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
     from_notes: tuple[int, ...] = ()
+    # The client's three ratings of the music (issue 17), when they were asked.
+    music: MusicRating | None = None
 
     def answer(self, key: str) -> str:
         return self.answers.get(key, "")
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "answers": {key: self.answer(key) for key in ANSWER_KEYS},
             "follow_up": list(self.follow_up),
             "shared": list(self.shared),
             "from_notes": list(self.from_notes),
         }
+        if self.music is not None:  # only then: a worksheet without ratings reads as before
+            data["music_rating"] = self.music.to_data()
+        return data
+
+    def has_answers(self) -> bool:
+        """Whether anything but the music ratings was written (a quick form's version has not)."""
+        return any(self.answers.get(k) for k in ANSWER_KEYS) or bool(self.follow_up)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Worksheet:
@@ -82,6 +94,7 @@ class Worksheet:
                 for x in _list(data.get("from_notes"))
                 if isinstance(x, int) and not isinstance(x, bool)
             ),
+            music=read_rating(data.get("music_rating")),
         )
 
 
@@ -110,11 +123,13 @@ def validate_worksheet(ws: Worksheet) -> Worksheet:
     notes = list(ws.from_notes)
     if any(isinstance(n, bool) or not isinstance(n, int) for n in notes):
         raise InvalidEntry("The notes a worksheet was filled from are given by their numbers.")
+    music = None if ws.music is None else validate_rating(ws.music.to_data())
     return Worksheet(
         answers=answers,
         follow_up=tuple(follow_up),
         shared=tuple(k for k in ANSWER_KEYS if k in ws.shared),
         from_notes=tuple(sorted(set(notes))),
+        music=music,
     )
 
 
@@ -201,6 +216,12 @@ def save_worksheet(
     record = store.session(session_id)  # StateError when there is no such session
     if record.state == "planned":
         raise StateError("The worksheet follows the session: give the dose first.")
+    if is_signed(store, session_id):
+        what = "music ratings" if ws.music is not None else "worksheet"
+        raise StateError(
+            f"The session is signed, so its record is closed: the {what} can no longer be "
+            "saved (a signed session takes only amendments)."
+        )
     with store.db.atomic():
         previous = current_worksheet(store, session_id)
         return store.append(
@@ -214,6 +235,46 @@ def save_worksheet(
             amends=previous[1].seq if previous else None,
             reason=why,
         )
+
+
+def is_signed(store: Store, session_id: int) -> bool:
+    return any(e.kind == "signature" for e in store.events(session_id))
+
+
+def session_arc(store: Store, session_id: int) -> tuple[str, str]:
+    """(id, name) of the arc the session played, as its file says now; the file's stem and ""
+    when it cannot be read any more; ("", "") for a session without music."""
+    path = store.session(session_id).arc
+    if not path:
+        return "", ""
+    try:
+        arc = load_arc(path)
+    except (ArcError, OSError, ValueError):
+        return Path(path).stem, ""
+    return arc.id, arc.name
+
+
+def save_music_rating(
+    store: Store,
+    session_id: int,
+    values: Mapping[str, object],
+    at: datetime,
+    tz: str,
+    author: str,
+    reason: str | None = None,
+) -> Event:
+    """The client's three music ratings (kapsession.music.rating) as a new worksheet version:
+    the current worksheet's answers kept, the ratings (with the session's arc) set. Checked
+    whole before anything is written."""
+    raw = dict(values)
+    if "arc_id" not in raw and "arc_name" not in raw:
+        raw["arc_id"], raw["arc_name"] = session_arc(store, session_id)
+    rating = validate_rating(raw)
+    current = current_worksheet(store, session_id)
+    base = current[0] if current else Worksheet()
+    return save_worksheet(
+        store, session_id, replace(base, music=rating), at, tz, author, reason=reason
+    )
 
 
 def worksheet_history(store: Store, session_id: int) -> list[tuple[Worksheet, Event]]:
@@ -235,4 +296,6 @@ def changes(before: Worksheet | None, after: Worksheet) -> list[str]:
         what.append("follow-up items")
     if before.shared != after.shared:
         what.append("what is shared on the take-home sheet")
+    if before.music != after.music:
+        what.append("music ratings")
     return what or ["no change"]

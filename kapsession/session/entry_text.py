@@ -30,6 +30,7 @@ from kapsession.monitoring.medication import KIND as MEDICATION_KIND
 from kapsession.monitoring.medication import describe_medication
 from kapsession.monitoring.observations import FREE_TEXT, QUICK_EVENT_KINDS, QUICK_EVENTS, SCALES
 from kapsession.music.music_entries import MUSIC_KINDS
+from kapsession.music.rating import rating_line, read_rating
 from kapsession.session.dose_clock import minutes_seconds, t_plus
 from kapsession.session.notes import TAGS
 
@@ -56,6 +57,7 @@ __all__ = [
     "kind_title",
     "minutes_seconds",
     "minutes_text",
+    "music_rating_line",
     "note_line",
     "num",
     "observation_value",
@@ -215,10 +217,18 @@ def _review(kind: str, data: Mapping[str, Any]) -> str | None:
     if kind == "playback_fault":
         return f"Playback fault: {data.get('detail', '')} ({data.get('path', '')})"
     if kind == "worksheet":
-        return "Integration worksheet saved"
+        rated = music_rating_line(data)
+        return "Integration worksheet saved" + (f" · {rated}" if rated else "")
     if kind == "preparation":
         return "Preparation saved"
     return None
+
+
+def music_rating_line(data: Mapping[str, Any]) -> str:
+    """'Music: liking 7, resonance 8, openness 6 (arc ...)' for a worksheet entry carrying the
+    client's music ratings (issue 17, kapsession.music.rating); "" for one without."""
+    rating = read_rating(data.get("music_rating"))
+    return "" if rating is None else rating_line(rating)
 
 
 def _marker(kind: str, data: Mapping[str, Any]) -> str:

@@ -51,6 +51,10 @@ class ActionRow(QHBoxLayout):
         )
         self.worksheet_button = QPushButton("Worksheet…  Alt+W")
         self.worksheet_button.setToolTip("The integration worksheet (sessions given their dose)")
+        self.rate_button = QPushButton("Rate music…  Alt+R")
+        self.rate_button.setToolTip(
+            "The client's view of the music: liking, resonance, openness 0-10 (ended sessions)"
+        )
         # Their windows are built on first use: pyqtgraph is heavy.
         self.review_button = QPushButton("Review…")
         self.review_button.setToolTip(
@@ -68,6 +72,7 @@ class ActionRow(QHBoxLayout):
         for button, slot in (
             (self.prepare_button, self.prepare),
             (self.worksheet_button, self.worksheet),
+            (self.rate_button, self.rate_music),
             (self.review_button, self.review),
             (self.course_button, self.course),
             (self.export_button, self.export),
@@ -83,6 +88,7 @@ class ActionRow(QHBoxLayout):
             ("Ctrl+Shift+X", self.export),
             ("Alt+P", self.prepare),
             ("Alt+W", self.worksheet),
+            ("Alt+R", self.rate_music),
             ("F1", self.shortcuts),
         ):
             shortcut = QShortcut(QKeySequence(keys), host)
@@ -92,6 +98,7 @@ class ActionRow(QHBoxLayout):
     def show_allowed(self, allowed: SessionActions) -> None:
         self.prepare_button.setEnabled(allowed.prepare)
         self.worksheet_button.setEnabled(allowed.worksheet)
+        self.rate_button.setEnabled(allowed.worksheet)
         self.export_button.setEnabled(allowed.export)
         self.review_button.setEnabled(allowed.review)
         self.course_button.setEnabled(allowed.course)
@@ -125,6 +132,16 @@ class ActionRow(QHBoxLayout):
         from .worksheet_dialog import WorksheetDialog
 
         self._open_record_dialog(WorksheetDialog, record.id)
+
+    def rate_music(self) -> None:
+        """The quick form for the client's three music ratings (issue 17)."""
+        record = self._selected()
+        if record is None or record.state != "ended":
+            say(self._status, "Select an ended session to rate its music.", True)
+            return
+        from .music_rating import MusicRatingDialog
+
+        self._open_record_dialog(MusicRatingDialog, record.id)
 
     def _open_record_dialog(self, kind: Callable[..., QDialog], session_id: int) -> None:
         def open_it() -> None:

@@ -1,10 +1,12 @@
 """The integration worksheet dialog: five questions (pre-filled from the session's tagged notes
-until a first version is saved), follow-up items, what the client shares on the take-home sheet,
-and every earlier version with who saved it, when, and what it changed."""
+until a first version with answers is saved), follow-up items, what the client shares on the
+take-home sheet, the client's three ratings of the music (issue 17, ui/home/music_rating.py), and
+every earlier version with who saved it, when, and what it changed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.clock import Clock
+from kapsession.errors import InvalidEntry
 from kapsession.integration.worksheet import (
     ANSWER_KEYS,
     QUESTIONS,
@@ -32,14 +35,17 @@ from kapsession.integration.worksheet import (
     changes,
     prefill,
     save_worksheet,
+    session_arc,
     t_mark,
     worksheet_history,
 )
+from kapsession.music.rating import rating_line
 from kapsession.session.live import current_notes
 from kapsession.session.notes import TAGS
 from kapsession.storage.store import Event, Store, parse_iso
 
 from ..plain_text import plain_label
+from .music_rating import RatingFields
 from .record_dialog import RecordDialog, saved_on
 
 _TAG_LABEL = {tag: label for tag, _letter, label in TAGS}
@@ -65,19 +71,25 @@ class WorksheetDialog(RecordDialog):
         self.setWindowTitle(f"Integration worksheet · {record.client_code} · session #{record.id}")
         events = store.events(session_id)
         self._history = worksheet_history(store, session_id)
-        if self._history:
-            self._last: Worksheet = self._history[-1][0]
-            shown = self._last
+        self._last: Worksheet = self._history[-1][0] if self._history else Worksheet()
+        # No answers saved yet (none, or only the quick form's music ratings): the draft comes
+        # from the notes; it is only a proposal until Ctrl+S, so closing without saving loses
+        # nothing that was on the record.
+        self._drafting = not any(ws.has_answers() for ws, _ in self._history)
+        shown = replace(prefill(events), music=self._last.music) if self._drafting else self._last
+        rated = self._last.music
+        if rated is not None and (rated.arc_id or rated.arc_name):
+            self._arc = (rated.arc_id, rated.arc_name)
         else:
-            # Nothing saved yet: the draft comes from the notes; it is only a proposal until
-            # Ctrl+S, so closing without saving loses nothing that was on the record.
-            self._last = Worksheet()
-            shown = prefill(events)
+            self._arc = session_arc(store, session_id)
         self._build(
             record.client_code + (" (rehearsal)" if record.rehearsal else ""), record.dose_at
         )
         self._show(shown)
-        self._opened = self._value()  # the draft as proposed: closing it untouched asks nothing
+        # The draft as proposed (the ratings as shown, a half-filled set included): closing it
+        # untouched asks nothing.
+        self._opened = (self._value(), self._ratings_typed())
+        self._saved_ratings = self._ratings_typed()
         self._watch_edits()
         self._show_sources(events, shown.from_notes)
         self._show_history()
@@ -113,6 +125,9 @@ class WorksheetDialog(RecordDialog):
         follow_label.setBuddy(self.follow_up)
         form.addWidget(follow_label)
         form.addWidget(self.follow_up)
+        form.addSpacing(6)
+        self.music = RatingFields()
+        form.addWidget(self.music)
         reason_label = plain_label("Reason for this change (optional, kept with the version)")
         reason_label.setProperty("role", "muted")
         self.reason = QLineEdit()
@@ -197,6 +212,7 @@ class WorksheetDialog(RecordDialog):
             self.answers[key].moveCursor(QTextCursor.MoveOperation.End)
             self.share[key].setChecked(key in ws.shared)
         self.follow_up.setPlainText("\n".join(ws.follow_up))
+        self.music.show_rating(ws.music)
         self._from_notes = ws.from_notes
 
     def _watch_edits(self) -> None:
@@ -204,6 +220,7 @@ class WorksheetDialog(RecordDialog):
             self.answers[key].textChanged.connect(self._on_edited)
             self.share[key].toggled.connect(self._on_edited)
         self.follow_up.textChanged.connect(self._on_edited)
+        self.music.changed.connect(self._on_edited)
 
     def _show_sources(self, events: list[Event], seqs: tuple[int, ...]) -> None:
         self.sources.clear()
@@ -222,7 +239,7 @@ class WorksheetDialog(RecordDialog):
                 "No tagged notes fed this worksheet. Notes tagged quote, image, body, emotion, "
                 "insight or for integration during the session pre-fill it."
             )
-        elif not self._history:
+        elif self._drafting:
             self.source_note.setText(
                 f"Pre-filled from {len(wanted)} note(s) as last amended. This draft is not on "
                 "the record until you save it (Ctrl+S)."
@@ -247,13 +264,22 @@ class WorksheetDialog(RecordDialog):
             self.history.addItem("No version saved yet")
         self.reason_row.setVisible(bool(self._history))
 
-    def _value(self) -> Worksheet:
+    def _value(self, strict: bool = False) -> Worksheet:
+        """What the form holds. The ratings: None when none was asked; a half-filled set is
+        refused on saving (``strict``) and compared as typed otherwise."""
         items = [line.strip() for line in self.follow_up.toPlainText().splitlines()]
+        try:
+            music = self.music.rating(*self._arc)
+        except InvalidEntry:
+            if strict:
+                raise
+            music = None
         return Worksheet(
             answers={key: self.answers[key].toPlainText().strip() for key in ANSWER_KEYS},
             follow_up=tuple(item for item in items if item),
             shared=tuple(key for key in ANSWER_KEYS if self.share[key].isChecked()),
             from_notes=self._from_notes,
+            music=music,
         )
 
     def _saved(self) -> Worksheet:
@@ -263,14 +289,18 @@ class WorksheetDialog(RecordDialog):
             follow_up=last.follow_up,
             shared=last.shared,
             from_notes=last.from_notes if self._history else self._from_notes,
+            music=last.music,
         )
 
+    def _ratings_typed(self) -> tuple[int, ...]:
+        return self.music.values()
+
     def edited(self) -> bool:
-        if not self._history:
+        if self._drafting:
             # The draft from the notes comes back whenever the dialog opens; only what the
             # therapist added to it would be lost.
-            return self._value() != self._opened
-        return self._value() != self._saved()
+            return (self._value(), self._ratings_typed()) != self._opened
+        return (self._value(), self._ratings_typed()) != (self._saved(), self._saved_ratings)
 
     def _versions(self) -> int:
         return len(self._history)
@@ -280,7 +310,7 @@ class WorksheetDialog(RecordDialog):
         event = save_worksheet(
             self.store,
             self.session_id,
-            self._value(),
+            self._value(strict=True),
             self.clock.now(),
             self.tz,
             self.author,
@@ -289,9 +319,12 @@ class WorksheetDialog(RecordDialog):
         )
         self._last = Worksheet.from_data(event.data)
         self._history.append((self._last, event))
+        self._drafting = not any(ws.has_answers() for ws, _ in self._history)
         return event
 
     def _after_save(self, event: Event) -> None:
+        self._saved_ratings = self._ratings_typed()
+        self._opened = (self._value(), self._ratings_typed())
         self.reason.clear()
         self._show_history()
         self._show_sources(self.store.events(self.session_id), self._last.from_notes)
@@ -321,6 +354,8 @@ class VersionView(QDialog):
         lines += ["Follow-up items", *(f"• {item}" for item in ws.follow_up)]
         if not ws.follow_up:
             lines.append("–")
+        if ws.music is not None:
+            lines += ["", rating_line(ws.music)]
         if event.reason:
             lines += ["", f"Reason for this version: {event.reason}"]
         self.text = QPlainTextEdit("\n".join(lines))

@@ -1,7 +1,9 @@
 """A client's course of sessions at a glance: the chart of the client's rating scales over the
 series (issue 18: ui/review/measure_chart.py), and one row per session, in order, with the dose,
 the peak vitals, the deepest sedation, the strongest dissociation, alerts and the worksheet's
-next step. Enter or a double click opens that session's review."""
+next step, the client's music ratings (liking/resonance/openness, issue 17) and, under the
+table, each arc's mean ratings across the sessions. Enter or a double click opens that
+session's review."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapsession.integration import measures
-from kapsession.integration.review import CourseRow, course
+from kapsession.integration.review import ArcMusic, CourseRow, course, music_by_arc
 from kapsession.storage.store import Store
 from ui import theme
 from ui.plain_text import plain_label
@@ -40,6 +42,7 @@ COLUMNS = (
     "Max dissociation",
     "Alerts",
     "Notes",
+    "Music L/R/O",
     "Next step (worksheet)",
     "Signed",
 )
@@ -67,9 +70,27 @@ def course_cells(row: CourseRow) -> tuple[str, ...]:
         _num(row.max_dissociation),
         str(row.alerts),
         str(row.notes),
+        music_text(row),
         row.next_step or "–",
         signed_text(row),
     )
+
+
+def music_text(row: CourseRow) -> str:
+    """'7/8/6' (liking/resonance/openness), or – when the client was not asked."""
+    m = row.music
+    return "–" if m is None else f"{m.liking}/{m.resonance}/{m.openness}"
+
+
+def arc_means_text(arcs: list[ArcMusic]) -> str:
+    """One line per arc: 'Gentle descent (sessions 1, 3): liking 7.5 · resonance 8 · openness 6'."""
+    lines = []
+    for a in arcs:
+        which = ", ".join(str(n) for n in a.sessions)
+        label = "session" if len(a.sessions) == 1 else "sessions"
+        means = " · ".join(f"{k} {v:g}" for k, v in a.means.items())
+        lines.append(f"{a.arc} ({label} {which}): {means}")
+    return "\n".join(lines)
 
 
 def signed_text(row: CourseRow) -> str:
@@ -101,7 +122,8 @@ class CourseWindow(QWidget):
         hint = plain_label(
             "Enter or double click: review the session · F5: reload · Ctrl+W: close. "
             "MOAA/S: lower is deeper sedation (5 responds readily … 0 no response to pain); "
-            "dissociation is the quick clinician rating (0 none … 4 extreme)."
+            "dissociation is the quick clinician rating (0 none … 4 extreme); music L/R/O: the "
+            "client's liking, resonance and openness (0–10)."
         )
         hint.setProperty("role", "muted")
         hint.setWordWrap(True)
@@ -128,6 +150,13 @@ class CourseWindow(QWidget):
         self.table.activated.connect(lambda index: self._open(index.row()))
         self.empty = plain_label()
         self.empty.setProperty("role", "muted")
+        # The client's view of the music, per arc across sessions (issue 17): the means.
+        self.music_title = plain_label("Music, mean ratings per arc (0–10; L/R/O in the table)")
+        self.music_title.setStyleSheet("font-weight: bold;")
+        self.music_means = plain_label()
+        self.music_means.setAccessibleName("Mean music ratings per arc")
+        self.music_means.setWordWrap(True)
+        self.music_means.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.legend = plain_label(
             "Rating scales: totals by day; shaded: severity bands; ring: response (50 % or more "
             "below the first score); star: remission (dotted line); dashed: sessions S1, S2 …"
@@ -145,6 +174,8 @@ class CourseWindow(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.split, 1)
         layout.addWidget(self.empty)
+        layout.addWidget(self.music_title)
+        layout.addWidget(self.music_means)
         layout.addWidget(hint)
         for keys, slot in (("F5", self.refresh), ("Ctrl+W", self.close)):
             QShortcut(QKeySequence(keys), self).activated.connect(slot)
@@ -167,6 +198,10 @@ class CourseWindow(QWidget):
                     item.setForeground(QColor(theme.MUTED))
                 self.table.setItem(r, c, item)
         self.empty.setText("" if self.rows else "No sessions for this client yet.")
+        arcs = music_by_arc(self.rows)
+        self.music_means.setText(arc_means_text(arcs))
+        self.music_title.setVisible(bool(arcs))
+        self.music_means.setVisible(bool(arcs))
         # The chart never squeezes the sessions out of sight: the header and up to four rows
         # stay whole under it.
         shown = min(len(self.rows), 4)
