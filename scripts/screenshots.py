@@ -586,6 +586,16 @@ def review_and_course(s: Shots, work: Path) -> None:
         s.keys(HOME, "ctrl+shift+c")
         s.shot("course-measures", course)
         s.keys(course, "ctrl+w")
+        # Client mode (Ctrl+Shift+A, the PHQ-9 chosen beside the list): the laptop handed to
+        # the client, one item per screen; then the item-9 prompt the last answer raises, on
+        # the home screen after the clinician's PIN.
+        questionnaire = "kapsession · PHQ-9"
+        s.keys(HOME, "ctrl+shift+a")
+        s.keys(questionnaire, "1", "2")  # two items answered: the third shows
+        s.shot("client-mode", questionnaire)
+        s.keys(questionnaire, "1", "1", "0", "1", "0", "1", "1")  # item 9 above 0
+        s.type(LOCKED, THERAPIST[3], enter=True)
+        s.shot("home-measure-prompt", HOME)
         s.quit(HOME)
 
 

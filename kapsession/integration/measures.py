@@ -28,6 +28,7 @@ from kapsession.integration.instrument import (
     Instrument,
     MeasureError,
     available_instruments,
+    builtin_instruments,
     instrument,
 )
 from kapsession.storage.records import iso
@@ -71,7 +72,9 @@ class Prompt:
     def text(self) -> str:
         m = self.measure
         what = FLAG_TEXT.get(self.flag, self.flag.replace("_", " "))
-        return f"{m.client_code} · {m.instrument.upper()} of {m.taken_on}: {what}"
+        shipped = builtin_instruments().get(m.instrument)  # "PHQ-9", as the client saw it
+        name = shipped.name if shipped is not None else m.instrument.upper()
+        return f"{m.client_code} · {name} of {m.taken_on}: {what}"
 
 
 def parse_items(text: str) -> list[int | None]:

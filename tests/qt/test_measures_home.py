@@ -39,7 +39,7 @@ def test_item_9_shows_on_home_until_a_clinician_acknowledges_it(
     view.refresh()
     assert view.measure_prompts.isVisible()
     [line] = view.measure_prompts.lines()
-    assert line.startswith("K-009 · PHQ9 of ") and "item 9" in line
+    assert line.startswith("K-009 · PHQ-9 of ") and "item 9" in line
     # a new screen (a restart) still shows it: it is the database's, not the widget's
     again = _home(qtbot, service, tmp_path)
     assert again.measure_prompts.isVisible()

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QPushButton
 
-from kapsession.session.live import LiveSession
+from kapsession.clock import FakeClock
+from kapsession.integration import measures
+from kapsession.session.live import LiveSession, SessionPlan, SessionService
+from kapsession.storage import clinicians
+from kapsession.storage.store import Store
 from ui.main_window import MainWindow
 
 ROOM = QSize(1280, 680)
@@ -33,3 +38,45 @@ def test_home_live_and_lock_fit_a_small_laptop_screen(
     window.lock()
     qtbot.wait(20)
     _fits("lock screen", window.minimumSizeHint())
+    window.unlock()  # a locked window refuses to close: the fixture's close would leave it
+
+
+def test_a_home_screen_with_many_lists_and_client_mode_still_fit(
+    qtbot,
+    make_window: Callable[..., MainWindow],
+    live: LiveSession,
+    service: SessionService,
+    store: Store,
+    clock: FakeClock,
+) -> None:
+    """Flagged answers, sessions waiting for a signature and a form each grow the home screen
+    (two item-9 prompts and four unsigned sessions asked for 1120 x 836): it scrolls as one
+    page instead. Client mode's questionnaire keeps every answer on the screen."""
+    who = clinicians.add(store, "A. Rivera", "therapist", "LCSW", "1357", clock.now())
+    clinicians.charting_as(store, who)
+    live.end(reason="test")
+    for _ in range(3):
+        plan = SessionPlan("C-014", "KAP sublingual", "sublingual", 200.0, 75, "to rest")
+        service.give_dose(service.plan(plan).id).end(reason="test")
+    for _ in range(2):
+        measures.add_measure(store, None, "C-014", "phq9", [1] * 9, clock)
+    window = make_window(lambda _title, _text: True)
+    window.home.refresh()
+    assert len(window.home.measure_prompts.buttons) == 2
+    _fits("home screen with its lists", window.minimumSizeHint())
+    window.resize(ROOM)
+    window.start_client_mode("C-014", "phq9")
+    qtbot.wait(20)
+    _fits("client mode", window.minimumSizeHint())
+    page = window.client_page
+    assert page is not None
+    answers = [b for b in page.findChildren(QPushButton) if b.isVisible()]
+    assert len(answers) == 4  # 0-3 for a PHQ-9 item
+    for button in answers:
+        corner = button.mapTo(window, button.rect().bottomRight())
+        assert window.rect().contains(corner), f"{button.text()!r} is off the window"
+    # Escape twice stops the run (kept as incomplete) and locks; unlocked, the window closes.
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    qtbot.keyClick(page, Qt.Key.Key_Escape)
+    assert window.client_page is None and window.locked
+    window.unlock()

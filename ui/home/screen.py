@@ -11,9 +11,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -168,7 +170,18 @@ class HomeView(QWidget):
         body = QHBoxLayout()
         body.addWidget(self.form, 2)
         body.addWidget(list_box, 3)
-        layout = QVBoxLayout(self)
+        # Everything scrolls as one page when the window is shorter than the home screen's
+        # content (flagged answers, sessions waiting for a signature or a form: each list
+        # grows it), so nothing is ever pushed below a small laptop screen's edge.
+        content = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        page = QVBoxLayout(self)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addWidget(scroll)
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(24, 16, 24, 16)
         layout.addWidget(title)
         layout.addWidget(where)
