@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QPushButton, QScrollArea
 
 from kapsession.clock import FakeClock
 from kapsession.integration import measures
@@ -64,6 +64,10 @@ def test_a_home_screen_with_many_lists_and_client_mode_still_fit(
     window.home.refresh()
     assert len(window.home.measure_prompts.buttons) == 2
     _fits("home screen with its lists", window.minimumSizeHint())
+    # The page's scroll area is no Tab stop of its own (the keyboard path through the form
+    # stays as it was: scripts/screenshots.py's home scene pressed a button once it was).
+    [page_scroll] = window.home.findChildren(QScrollArea)
+    assert page_scroll.focusPolicy() == Qt.FocusPolicy.NoFocus
     window.resize(ROOM)
     window.start_client_mode("C-014", "phq9")
     qtbot.wait(20)
