@@ -4,19 +4,33 @@ leaves about 1280 x 680 for the window. Home, live and lock screens must not ask
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QPushButton, QScrollArea
+from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea
 
 from kapsession.clock import FakeClock
 from kapsession.integration import measures
 from kapsession.session.live import LiveSession, SessionPlan, SessionService
 from kapsession.storage import clinicians
 from kapsession.storage.store import Store
+from ui import theme
 from ui.main_window import MainWindow
 
 ROOM = QSize(1280, 680)
+
+
+@pytest.fixture(autouse=True)
+def app_theme() -> Iterator[None]:
+    """The app's own theme (its padded buttons and larger type make every screen wider)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    sheet, palette = app.styleSheet(), app.palette()
+    theme.apply(app)
+    yield
+    app.setStyleSheet(sheet)
+    app.setPalette(palette)
 
 
 def _fits(what: str, hint: QSize) -> None:
@@ -64,9 +78,12 @@ def test_a_home_screen_with_many_lists_and_client_mode_still_fit(
     window.home.refresh()
     assert len(window.home.measure_prompts.buttons) == 2
     _fits("home screen with its lists", window.minimumSizeHint())
+    # It scrolls down, never sideways: its page is no wider than the room.
+    [page_scroll] = window.home.findChildren(QScrollArea)
+    page_width = page_scroll.widget().minimumSizeHint().width()
+    assert page_width <= ROOM.width(), f"the home page asks for {page_width} px across"
     # The page's scroll area is no Tab stop of its own (the keyboard path through the form
     # stays as it was: scripts/screenshots.py's home scene pressed a button once it was).
-    [page_scroll] = window.home.findChildren(QScrollArea)
     assert page_scroll.focusPolicy() == Qt.FocusPolicy.NoFocus
     window.resize(ROOM)
     window.start_client_mode("C-014", "phq9")

@@ -78,7 +78,8 @@ class ActionRow(QHBoxLayout):
             (self.export_button, self.export),
         ):
             button.clicked.connect(slot)
-            self.addWidget(button)
+            if button is not self.rate_button:  # the home screen puts it by the questionnaire
+                self.addWidget(button)
         self.addStretch(1)
         self.review_button.setEnabled(False)
         self.course_button.setEnabled(False)

@@ -156,9 +156,15 @@ class HomeView(QWidget):
         list_buttons = QHBoxLayout()
         list_buttons.addWidget(self.start_selected)
         list_buttons.addStretch(1)
-        list_buttons.addWidget(self.instrument_choice)
-        list_buttons.addWidget(self.client_mode_button)
         list_buttons.addWidget(self.rehearsal_button)
+        # The client's own answers (a questionnaire, the music's ratings) on a row of their
+        # own: beside the other buttons they made the home screen 1374 px wide under X, past a
+        # 1366 px laptop screen.
+        client_row = QHBoxLayout()
+        client_row.addWidget(self.instrument_choice)
+        client_row.addWidget(self.client_mode_button)
+        client_row.addWidget(self.action_row.rate_button)  # the client's view, side by side
+        client_row.addStretch(1)
 
         self.clinicians = _clinician_panel(self)
         list_box = QGroupBox("Sessions")
@@ -166,6 +172,7 @@ class HomeView(QWidget):
         list_layout.addWidget(self.sessions)
         list_layout.addLayout(self.action_row)
         list_layout.addLayout(list_buttons)
+        list_layout.addLayout(client_row)
 
         body = QHBoxLayout()
         body.addWidget(self.form, 2)
