@@ -355,6 +355,9 @@ def _run_gui(args: argparse.Namespace) -> int:
             measuring.add(arc_path)
 
             def run() -> None:
+                from kapsession.music.r128 import lower_this_threads_priority
+
+                lower_this_threads_priority()  # never before the clock and the music
                 try:
                     measure_levels(arc_path)
                 except Exception as exc:  # a worker thread must report, never die silently

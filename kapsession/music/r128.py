@@ -168,6 +168,26 @@ def decoder_available() -> bool:
     return shutil.which("ffmpeg") is not None and importlib.util.find_spec("pyebur128") is not None
 
 
+BACKGROUND_NICE = 10  # below the GUI thread and libVLC's playback, above nothing else
+
+
+def lower_this_threads_priority() -> bool:
+    """Run the calling thread (and the ffmpeg it starts: a child takes the nice value of the
+    thread that forked it) at ``BACKGROUND_NICE``, so a first-time analysis of a long arc
+    (~30 s of CPU) never competes with the dose clock or the music on a two-core laptop.
+    Linux's nice is per thread; elsewhere, or where refused, nothing changes (False)."""
+    import threading
+
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        if current < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
 def analyze(path: Path, timeout_s: float = 600.0) -> Level | None:
     """Integrated loudness and true peak of the file's first audio stream, decoded by ffmpeg
     into libebur128; None when it cannot be decoded, is silent, or ffmpeg is missing."""

@@ -16,6 +16,7 @@ import ctypes
 import io
 import json
 import math
+import os
 import random
 import shutil
 import subprocess
@@ -476,3 +477,29 @@ def test_without_ffmpeg_tracks_play_as_mastered_and_nothing_is_cached(
         assert not (tmp_path / r128.CACHE_NAME).exists()
     [probe] = with_levels([_ok(quiet)], r128.LevelCache.in_folder(tmp_path))
     assert probe.loudness_lufs is not None  # measured once ffmpeg is there
+
+
+def test_the_background_analysis_thread_runs_below_the_app_and_its_ffmpeg_too(
+    tmp_path: Path,
+) -> None:
+    """The loudness thread lowers its own priority (nice 10), the rest of the app keeps its
+    own, and the decoder it starts inherits the lower one."""
+    from kapsession.music import r128
+
+    main_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[str, int] = {}
+
+    def worker() -> None:
+        assert r128.lower_this_threads_priority()
+        seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = subprocess.run(
+            ["sh", "-c", "cut -d' ' -f19 /proc/self/stat"], capture_output=True, text=True
+        )
+        seen["child"] = int(child.stdout.split()[0])
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen["thread"] == max(main_nice, r128.BACKGROUND_NICE)
+    assert seen["child"] == seen["thread"]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_nice
