@@ -13,13 +13,16 @@ import pytest
 from markdown_it import MarkdownIt
 
 
-def pdftotext(pdf: bytes, folder: Path, *, layout: bool = False) -> str:
-    """The text of a PDF as poppler's pdftotext extracts it; pages separated by form feeds."""
+def pdftotext(pdf: bytes, folder: Path, *, layout: bool = False, raw: bool = False) -> str:
+    """The text of a PDF as poppler's pdftotext extracts it; pages separated by form feeds.
+    `raw`: in the order the PDF draws it, with the spaces it holds (the default reading order
+    guesses word breaks from glyph gaps and drops the one between one-letter words)."""
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext is missing: install poppler-utils (scripts/bootstrap.sh test)")
     path = folder / "extract.pdf"
     path.write_bytes(pdf)
-    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
+    mode = ["-layout"] if layout else ["-raw"] if raw else []
+    args = ["pdftotext", "-enc", "UTF-8", *mode, str(path), "-"]
     result = subprocess.run(args, capture_output=True, check=True)
     return result.stdout.decode("utf-8")
 
