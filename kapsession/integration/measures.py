@@ -360,28 +360,30 @@ def measure_flags(measure: Measure, point: CoursePoint | None) -> list[str]:
     return out
 
 
+def measure_json(m: Measure, point: CoursePoint | None) -> dict[str, Any]:
+    """One measure as the JSON documents give it (`measures list`, the course document)."""
+    return {
+        "id": m.id,
+        "instrument": m.instrument,
+        "date": m.taken_on,
+        "at": m.taken_at,
+        "total": json_total(m.total),
+        "severity": m.severity or None,
+        "flags": measure_flags(m, point),
+        "complete": m.complete,
+        "answers": list(m.answers),
+        "source": m.source,
+        "author": m.author,
+        "acknowledged_by": m.acknowledged_by,
+    }
+
+
 def measures_json(store: Store, data_dir: Path | None, client_code: str) -> list[dict[str, Any]]:
     """`kapsession measures list --format json`: one object per measure, oldest first."""
     if store.client_by_code(client_code.strip()) is None:
         raise MeasureError("client", f"no client with the code {client_code.strip()!r}")
     points = {p.measure.id: p for c in course(store, data_dir, client_code) for p in c.points}
-    return [
-        {
-            "id": m.id,
-            "instrument": m.instrument,
-            "date": m.taken_on,
-            "at": m.taken_at,
-            "total": json_total(m.total),
-            "severity": m.severity or None,
-            "flags": measure_flags(m, points.get(m.id)),
-            "complete": m.complete,
-            "answers": list(m.answers),
-            "source": m.source,
-            "author": m.author,
-            "acknowledged_by": m.acknowledged_by,
-        }
-        for m in measures_of(store, client_code)
-    ]
+    return [measure_json(m, points.get(m.id)) for m in measures_of(store, client_code)]
 
 
 def today(clock: Clock) -> date:
@@ -433,20 +435,7 @@ def course_document(store: Store, data_dir: Path | None, client_code: str) -> di
         return None
     points = {p.measure.id: p for c in courses for p in c.points}
     administrations = [
-        {
-            "id": m.id,
-            "instrument": m.instrument,
-            "date": m.taken_on,
-            "at": m.taken_at,
-            "total": json_total(m.total),
-            "severity": m.severity or None,
-            "flags": measure_flags(m, points.get(m.id)),
-            "complete": m.complete,
-            "answers": list(m.answers),
-            "source": m.source,
-            "author": m.author,
-            "acknowledged_by": m.acknowledged_by,
-        }
+        measure_json(m, points.get(m.id))
         for c in courses
         for m in measures_of(store, client_code)
         if m.instrument == c.instrument.id
